@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Regenerates everything derived from proto/ and spec/: the bindings in gen/
-// (protobuf-es, ts-proto, Go with connect-go, Python). Generation must be
+// (protobuf-es, ts-proto, Go with connect-go, Python), the clause index of the
+// spec (spec/INDEX.md, spec/clauses.json) and the test vectors in
+// spec/vectors/. Generation must be
 // reproducible on a fresh machine, so the plugin versions are pinned here and
 // installed into git-ignored folders (.cache/bin, .venv) when missing.
 import { execFileSync } from "node:child_process";
@@ -72,3 +74,4 @@ ensurePython();
 for (const dir of OUTPUTS) rmSync(join(root, dir), { recursive: true, force: true });
 run("npx", ["--no-install", "buf", "generate"]);
 markGenerated();
+run(process.execPath, ["scripts/spec-index.mjs"]);
