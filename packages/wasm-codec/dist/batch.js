@@ -1,0 +1,238 @@
+import { COMPRESSIONS, DEFAULT_MAX_UNCOMPRESSED_SIZE, compressionId, levelArgs } from "./compression.js";
+import { CodecError, invalid, requireBytes, requireInteger } from "./errors.js";
+import { check, memory, outputCopy, table, wasm, writeInput } from "./wasm.js";
+/** Bytes of the fixed batch header. */
+export const BATCH_HEADER_SIZE = 57;
+const NULL_LEN = 0xffff_ffff;
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+function requireI64(value, what) {
+    if (typeof value !== "bigint" || value < I64_MIN || value > I64_MAX)
+        invalid(`${what} must be a bigint in the i64 range`);
+    return value;
+}
+function corrupt(message) {
+    throw new CodecError("CORRUPT_BATCH", message);
+}
+function view(bytes) {
+    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+/**
+ * Reads the fixed 57-byte header of one whole batch: checks `batch_length`
+ * against the bytes given (PW-BATCH-001) and the magic (PW-BATCH-002), not
+ * the CRC. A reserved codec (5-7) throws UNSUPPORTED_CODEC (PW-BATCH-005).
+ */
+export function readBatchHeader(batch) {
+    wasm();
+    requireBytes(batch, "batch");
+    if (batch.length < BATCH_HEADER_SIZE)
+        corrupt(`a batch needs at least ${BATCH_HEADER_SIZE} bytes, got ${batch.length} (PW-BATCH-001)`);
+    const v = view(batch);
+    const batchLength = v.getUint32(8);
+    if (batchLength < BATCH_HEADER_SIZE - 12 || 12 + batchLength !== batch.length) {
+        corrupt(`batch declares ${12 + batchLength} bytes but ${batch.length} are given (PW-BATCH-001)`);
+    }
+    const magic = v.getUint8(12);
+    if (magic !== 1)
+        corrupt(`magic ${magic} is not 1 (PW-BATCH-002)`);
+    const attributes = v.getUint16(17);
+    const compression = COMPRESSIONS[attributes & 7];
+    if (compression === undefined)
+        throw new CodecError("UNSUPPORTED_CODEC", `compression codec ${attributes & 7} is reserved (PW-BATCH-005)`);
+    return {
+        baseOffset: v.getBigInt64(0),
+        batchLength,
+        magic,
+        crc: v.getUint32(13),
+        attributes,
+        compression,
+        recordCount: v.getUint32(19),
+        firstTimestamp: Number(v.getBigInt64(23)),
+        maxTimestamp: Number(v.getBigInt64(31)),
+        producerId: v.getBigInt64(39),
+        producerEpoch: v.getInt16(47),
+        baseSequence: v.getInt32(49),
+        uncompressedSize: v.getUint32(53),
+    };
+}
+/** Rewrites `base_offset` in place; it is not covered by the CRC (PW-BATCH-003/004). */
+export function setBaseOffset(batch, baseOffset) {
+    readBatchHeader(batch);
+    view(batch).setBigInt64(0, requireI64(baseOffset, "baseOffset"));
+}
+/**
+ * Splits a concatenation of whole batches (a fetch section) into views of
+ * each batch, checking every declared length (PW-BATCH-001).
+ */
+export function splitBatches(bytes) {
+    wasm();
+    requireBytes(bytes, "bytes");
+    const v = view(bytes);
+    const out = [];
+    let pos = 0;
+    while (pos < bytes.length) {
+        const rest = bytes.length - pos;
+        if (rest < 12)
+            corrupt(`${rest} trailing bytes are not a batch (PW-BATCH-001)`);
+        const batchLength = v.getUint32(pos + 8);
+        const total = 12 + batchLength;
+        if (batchLength < BATCH_HEADER_SIZE - 12 || total > rest) {
+            corrupt(`batch at byte ${pos} declares ${total} bytes but ${rest} remain (PW-BATCH-001)`);
+        }
+        out.push(bytes.subarray(pos, pos + total));
+        pos += total;
+    }
+    return out;
+}
+function maxSizeOf(value) {
+    const max = requireInteger(value ?? DEFAULT_MAX_UNCOMPRESSED_SIZE, "maxUncompressedSize", 0, Number.MAX_SAFE_INTEGER);
+    return Math.min(max, 0xffff_ffff);
+}
+/**
+ * Encodes records into one batch (spec §5) in a single call into WASM:
+ * varints, CRC-32C and compression included. Throws INVALID_ARGUMENT for
+ * records that cannot be represented (no records, a negative typeId,
+ * producer fields that are neither all -1 nor all non-negative).
+ */
+export function encodeBatch(records, options = {}) {
+    const w = wasm();
+    if (!Array.isArray(records))
+        invalid("records must be an array");
+    const codec = compressionId(options.compression ?? "none");
+    const [level, hasLevel] = levelArgs(options.level);
+    const minCompressSize = requireInteger(options.minCompressSize ?? 1024, "minCompressSize", 0, Number.MAX_SAFE_INTEGER);
+    const baseOffset = requireI64(options.baseOffset ?? 0n, "baseOffset");
+    const producerId = requireI64(options.producerId ?? -1n, "producerId");
+    const producerEpoch = requireInteger(options.producerEpoch ?? -1, "producerEpoch", -1, 0x7fff);
+    const baseSequence = requireInteger(options.baseSequence ?? -1, "baseSequence", -1, 0x7fff_ffff);
+    if (records.length > 0xffff_ffff)
+        invalid("too many records for one batch");
+    // First pass: validate and size the flat layout src/abi.rs reads.
+    let size = 0;
+    for (const r of records) {
+        if (typeof r !== "object" || r === null)
+            invalid("each record must be an object");
+        size += 8 + 8 + 4 + 4 + 4;
+        if (r.key != null)
+            size += requireBytes(r.key, "record key").length;
+        if (r.value !== null)
+            size += requireBytes(r.value, "record value").length;
+        const headers = r.headers ?? [];
+        if (!Array.isArray(headers))
+            invalid("record headers must be an array");
+        for (const h of headers) {
+            if (typeof h?.key !== "string")
+                invalid("a header key must be a string");
+            size += 8 + h.key.length * 3;
+            if (h.value !== null)
+                size += requireBytes(h.value, "header value").length;
+        }
+    }
+    const ptr = w.pw_input(size);
+    const mem = memory();
+    const dv = new DataView(mem.buffer);
+    const now = Date.now();
+    let pos = ptr;
+    const putBytes = (b) => {
+        if (b == null) {
+            dv.setInt32(pos, -1, true);
+            pos += 4;
+        }
+        else {
+            dv.setInt32(pos, b.length, true);
+            mem.set(b, pos + 4);
+            pos += 4 + b.length;
+        }
+    };
+    for (const r of records) {
+        const timestamp = r.timestamp ?? now;
+        if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp))
+            invalid(`timestamp must be an integer (Unix ms), got ${String(timestamp)}`);
+        const typeId = r.typeId ?? 0;
+        if (typeof typeId !== "number" || !Number.isSafeInteger(typeId) || typeId < 0)
+            invalid(`typeId must be a non-negative integer, got ${String(typeId)} (PW-BATCH-014)`);
+        dv.setFloat64(pos, timestamp, true);
+        dv.setFloat64(pos + 8, typeId, true);
+        pos += 16;
+        putBytes(r.key);
+        putBytes(r.value);
+        const headers = r.headers ?? [];
+        dv.setInt32(pos, headers.length, true);
+        pos += 4;
+        for (const h of headers) {
+            const { written } = utf8Encoder.encodeInto(h.key, mem.subarray(pos + 4, pos + 4 + h.key.length * 3));
+            dv.setInt32(pos, written, true);
+            pos += 4 + written;
+            putBytes(h.value);
+        }
+    }
+    check(w.pw_encode_batch(pos - ptr, records.length, codec, level, hasLevel, Math.min(minCompressSize, 0xffff_ffff), baseOffset, producerId, producerEpoch, baseSequence));
+    return outputCopy();
+}
+/**
+ * Full validation a broker does before storing a batch: length, magic, CRC,
+ * attributes, producer fields and every record's structure, decompressing
+ * under `maxUncompressedSize` (default 64 MiB). Returns the header.
+ */
+export function verifyBatch(batch, options = {}) {
+    const w = wasm();
+    requireBytes(batch, "batch");
+    check(w.pw_verify_batch(writeInput(batch), maxSizeOf(options.maxUncompressedSize)));
+    return readBatchHeader(batch);
+}
+// Header keys are short and usually ASCII: decoding them by hand avoids a
+// TextDecoder call per header, which dominates small records.
+function decodeKey(mem, ptr, len) {
+    if (len <= 32) {
+        let s = "";
+        for (let i = ptr; i < ptr + len; i++) {
+            const c = mem[i];
+            if (c >= 0x80)
+                return utf8Decoder.decode(mem.subarray(ptr, ptr + len));
+            s += String.fromCharCode(c);
+        }
+        return s;
+    }
+    return utf8Decoder.decode(mem.subarray(ptr, ptr + len));
+}
+/**
+ * Decodes one batch in a single call into WASM, with the validation of
+ * `verifyBatch` (the CRC check can be skipped with `verifyCrc: false`).
+ * With `copy: true` (default) the records' bytes are copied out of WASM
+ * memory, once per batch; with `copy: false` keys and values are views into
+ * WASM memory, valid only until the next codec call.
+ */
+export function decodeBatch(batch, options = {}) {
+    const w = wasm();
+    requireBytes(batch, "batch");
+    check(w.pw_decode_batch(writeInput(batch), maxSizeOf(options.maxUncompressedSize), options.verifyCrc === false ? 0 : 1));
+    const header = readBatchHeader(batch);
+    const t = table();
+    const mem = memory();
+    const count = t[0];
+    const sectionPtr = t[1];
+    // One copy of the whole records section; records are views into it.
+    const source = options.copy === false ? mem : mem.slice(sectionPtr, sectionPtr + t[2]);
+    const base = options.copy === false ? 0 : sectionPtr;
+    const bytesAt = (ptr, len) => len === NULL_LEN ? null : source.subarray(ptr - base, ptr - base + len);
+    const records = new Array(count);
+    let i = 3;
+    for (let n = 0; n < count; n++) {
+        const timestamp = (t[i + 1] | 0) * 4294967296 + t[i];
+        const typeId = (t[i + 3] | 0) * 4294967296 + t[i + 2];
+        const key = bytesAt(t[i + 4], t[i + 5]);
+        const value = bytesAt(t[i + 6], t[i + 7]);
+        const headerCount = t[i + 8];
+        i += 9;
+        const headers = [];
+        for (let h = 0; h < headerCount; h++) {
+            headers.push({ key: decodeKey(mem, t[i], t[i + 1]), value: bytesAt(t[i + 2], t[i + 3]) });
+            i += 4;
+        }
+        records[n] = { offset: header.baseOffset + BigInt(n), timestamp, key, value, headers, typeId };
+    }
+    return { header, records };
+}
+//# sourceMappingURL=batch.js.map

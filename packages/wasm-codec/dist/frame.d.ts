@@ -1,0 +1,47 @@
+/** A decoded frame (spec §2). `message` and `payload` own their bytes. */
+export interface Frame {
+    kind: number;
+    flags: number;
+    correlationId: number;
+    message: Uint8Array;
+    payload: Uint8Array;
+}
+/** Bytes of the v1 frame header, `length` field included. */
+export declare const FRAME_HEADER_SIZE: 16;
+/** Flag bit 0: the frame ends with a CRC-32C of every byte before it (PW-FRAME-004). */
+export declare const FLAG_CHECKSUM: 1;
+/** Default maximum frame size: 16 MiB (PW-FRAME-007). */
+export declare const DEFAULT_MAX_FRAME_SIZE: number;
+/** What `encodeFrame` takes; `payload` defaults to empty, `checksum` to false. */
+export interface FrameInput {
+    kind: number;
+    correlationId: number;
+    message: Uint8Array;
+    payload?: Uint8Array;
+    checksum?: boolean;
+}
+/** Encodes one frame with header_size 16 (PW-FRAME-001/002), with a CRC-32C trailer when `checksum` is set. */
+export declare function encodeFrame(frame: FrameInput): Uint8Array;
+/**
+ * Incremental frame decoder: feed arbitrary chunks, get whole frames. Fed one
+ * byte at a time or a megabyte at a time, it returns the same frames. It
+ * rejects a frame larger than `maxFrameSize` (default 16 MiB) as soon as the
+ * length field has arrived, without buffering it (PW-FRAME-006), and checks
+ * the header and checksum (PW-FRAME-002..005). After it throws, the stream
+ * has lost sync: every later `push` throws the same error.
+ */
+export declare class FrameDecoder {
+    #private;
+    constructor(options?: {
+        maxFrameSize?: number;
+    });
+    /** Feeds one chunk; returns the frames it completes, in order. */
+    push(chunk: Uint8Array): Frame[];
+    /** Bytes held waiting for the rest of a frame. */
+    get buffered(): number;
+    /** Releases the decoder's WASM memory; idempotent. */
+    free(): void;
+    /** Same as `free()`, for `using`. */
+    [Symbol.dispose](): void;
+}
+//# sourceMappingURL=frame.d.ts.map

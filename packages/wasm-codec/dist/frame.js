@@ -1,0 +1,86 @@
+import { invalid, requireBytes, requireInteger } from "./errors.js";
+import { check, memory, outputCopy, table, wasm, writeInput } from "./wasm.js";
+/** Bytes of the v1 frame header, `length` field included. */
+export const FRAME_HEADER_SIZE = 16;
+/** Flag bit 0: the frame ends with a CRC-32C of every byte before it (PW-FRAME-004). */
+export const FLAG_CHECKSUM = 1;
+/** Default maximum frame size: 16 MiB (PW-FRAME-007). */
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
+/** Encodes one frame with header_size 16 (PW-FRAME-001/002), with a CRC-32C trailer when `checksum` is set. */
+export function encodeFrame(frame) {
+    const w = wasm();
+    const kind = requireInteger(frame.kind, "kind", 0, 0xffff);
+    const correlationId = requireInteger(frame.correlationId, "correlationId", 0, 0xffff_ffff);
+    const message = requireBytes(frame.message, "message");
+    const payload = frame.payload === undefined ? new Uint8Array(0) : requireBytes(frame.payload, "payload");
+    const ptr = w.pw_input(message.length + payload.length);
+    const mem = memory();
+    mem.set(message, ptr);
+    mem.set(payload, ptr + message.length);
+    check(w.pw_encode_frame(kind, correlationId, message.length, payload.length, frame.checksum === true ? 1 : 0));
+    return outputCopy();
+}
+// Frees the WASM side of decoders that were dropped without free().
+const finalizer = typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry((handle) => wasm().pw_frame_decoder_free(handle))
+    : undefined;
+/**
+ * Incremental frame decoder: feed arbitrary chunks, get whole frames. Fed one
+ * byte at a time or a megabyte at a time, it returns the same frames. It
+ * rejects a frame larger than `maxFrameSize` (default 16 MiB) as soon as the
+ * length field has arrived, without buffering it (PW-FRAME-006), and checks
+ * the header and checksum (PW-FRAME-002..005). After it throws, the stream
+ * has lost sync: every later `push` throws the same error.
+ */
+export class FrameDecoder {
+    #handle;
+    constructor(options = {}) {
+        const w = wasm();
+        const max = requireInteger(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, "maxFrameSize", 0, 0xffff_ffff);
+        this.#handle = w.pw_frame_decoder_new(max);
+        finalizer?.register(this, this.#handle, this);
+    }
+    /** Feeds one chunk; returns the frames it completes, in order. */
+    push(chunk) {
+        const w = wasm();
+        if (this.#handle < 0)
+            invalid("FrameDecoder.push() after free()");
+        requireBytes(chunk, "chunk");
+        check(w.pw_frame_decoder_push(this.#handle, writeInput(chunk)));
+        const t = table();
+        const mem = memory();
+        const frames = [];
+        for (let i = 0; i < t.length; i += 7) {
+            const messagePtr = t[i + 3];
+            const messageLen = t[i + 4];
+            const payloadLen = t[i + 6];
+            // Message and payload are adjacent: one copy owns both.
+            const owned = mem.slice(messagePtr, messagePtr + messageLen + payloadLen);
+            frames.push({
+                kind: t[i],
+                flags: t[i + 1],
+                correlationId: t[i + 2],
+                message: owned.subarray(0, messageLen),
+                payload: owned.subarray(messageLen),
+            });
+        }
+        return frames;
+    }
+    /** Bytes held waiting for the rest of a frame. */
+    get buffered() {
+        return this.#handle < 0 ? 0 : wasm().pw_frame_decoder_buffered(this.#handle);
+    }
+    /** Releases the decoder's WASM memory; idempotent. */
+    free() {
+        if (this.#handle < 0)
+            return;
+        finalizer?.unregister(this);
+        wasm().pw_frame_decoder_free(this.#handle);
+        this.#handle = -1;
+    }
+    /** Same as `free()`, for `using`. */
+    [Symbol.dispose]() {
+        this.free();
+    }
+}
+//# sourceMappingURL=frame.js.map

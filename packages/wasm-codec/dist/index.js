@@ -1,0 +1,8 @@
+export { CodecError } from "./errors.js";
+export { init, initSync } from "./init.js";
+export { crc32c } from "./checksum.js";
+export { murmur2, partitionForKey } from "./partition.js";
+export { COMPRESSIONS, DEFAULT_MAX_UNCOMPRESSED_SIZE, compress, decompress } from "./compression.js";
+export { FRAME_HEADER_SIZE, FLAG_CHECKSUM, DEFAULT_MAX_FRAME_SIZE, encodeFrame, FrameDecoder } from "./frame.js";
+export { BATCH_HEADER_SIZE, decodeBatch, encodeBatch, readBatchHeader, setBaseOffset, splitBatches, verifyBatch, } from "./batch.js";
+//# sourceMappingURL=index.js.map

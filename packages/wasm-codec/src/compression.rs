@@ -1,0 +1,225 @@
+//! Records-section compression (spec §5.3): gzip member, Snappy raw block,
+//! LZ4 block and Zstandard frame, each decoded under an exact size guard.
+
+use crate::error::ErrorCode;
+use std::fmt;
+use std::io::{Read, Write};
+
+/// A batch compression codec; the discriminant is the attribute value (spec §5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Codec {
+    None = 0,
+    Gzip = 1,
+    Snappy = 2,
+    Lz4 = 3,
+    Zstd = 4,
+}
+
+impl Codec {
+    /// Every codec, in attribute order.
+    pub const ALL: [Codec; 5] = [Codec::None, Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd];
+
+    /// The codec of attribute bits 0-2; 5-7 are reserved (PW-BATCH-005).
+    pub fn from_id(id: u8) -> Result<Codec, CompressionError> {
+        match id {
+            0 => Ok(Codec::None),
+            1 => Ok(Codec::Gzip),
+            2 => Ok(Codec::Snappy),
+            3 => Ok(Codec::Lz4),
+            4 => Ok(Codec::Zstd),
+            other => Err(CompressionError::UnsupportedCodec(other)),
+        }
+    }
+}
+
+/// Why a compression or decompression call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompressionError {
+    /// Attribute codec 5-7 or an unknown codec id.
+    UnsupportedCodec(u8),
+    /// A level outside the codec's range.
+    InvalidLevel { codec: Codec, level: i32 },
+    /// The input is too large for the codec's format.
+    InputTooLarge(usize),
+    /// The declared uncompressed size is above the caller's cap (PW-COMP-006).
+    LimitExceeded { size: u64, max: u64 },
+    /// The compressed bytes are invalid, or decode to more or fewer bytes
+    /// than declared (PW-COMP-005).
+    Corrupt { codec: Codec, reason: String },
+}
+
+impl CompressionError {
+    /// The stable code this error maps to.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CompressionError::UnsupportedCodec(_) => ErrorCode::UnsupportedCodec,
+            CompressionError::InvalidLevel { .. } | CompressionError::InputTooLarge(_) => ErrorCode::InvalidArgument,
+            CompressionError::LimitExceeded { .. } => ErrorCode::DecompressionLimit,
+            CompressionError::Corrupt { .. } => ErrorCode::CorruptBatch,
+        }
+    }
+}
+
+impl fmt::Display for CompressionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompressionError::UnsupportedCodec(id) => write!(f, "unsupported compression codec {id}"),
+            CompressionError::InvalidLevel { codec, level } => write!(f, "level {level} is out of range for {codec:?}"),
+            CompressionError::InputTooLarge(len) => write!(f, "input of {len} bytes is too large to compress"),
+            CompressionError::LimitExceeded { size, max } => {
+                write!(f, "uncompressed size {size} exceeds the limit of {max} bytes")
+            }
+            CompressionError::Corrupt { codec, reason } => write!(f, "corrupt {codec:?} data: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for CompressionError {}
+
+fn corrupt(codec: Codec, reason: impl fmt::Display) -> CompressionError {
+    CompressionError::Corrupt { codec, reason: reason.to_string() }
+}
+
+/// Default gzip level (zlib's).
+pub const GZIP_DEFAULT_LEVEL: i32 = 6;
+
+/// Appends `data` compressed with `codec` to `out`. `level` of `None` means the
+/// codec's default; Snappy and LZ4 have no levels and ignore it.
+pub fn compress(codec: Codec, data: &[u8], level: Option<i32>, out: &mut Vec<u8>) -> Result<(), CompressionError> {
+    match codec {
+        Codec::None => {
+            out.extend_from_slice(data);
+            Ok(())
+        }
+        Codec::Gzip => gzip_compress(data, level.unwrap_or(GZIP_DEFAULT_LEVEL), out),
+        Codec::Snappy => snappy_compress(data, out),
+        Codec::Lz4 => {
+            let start = out.len();
+            out.resize(start + lz4_flex::block::get_maximum_output_size(data.len()), 0);
+            let written = lz4_flex::block::compress_into(data, &mut out[start..]).map_err(|e| corrupt(codec, e))?;
+            out.truncate(start + written);
+            Ok(())
+        }
+        Codec::Zstd => crate::zstd::compress(data, level, out),
+    }
+}
+
+/// Checks `level` against the codec's range without compressing anything.
+pub fn check_level(codec: Codec, level: Option<i32>) -> Result<(), CompressionError> {
+    let ok = match (codec, level) {
+        (_, None) | (Codec::None | Codec::Snappy | Codec::Lz4, _) => true,
+        (Codec::Gzip, Some(l)) => (0..=9).contains(&l),
+        (Codec::Zstd, Some(l)) => crate::zstd::level_range().contains(&l),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(CompressionError::InvalidLevel { codec, level: level.unwrap_or_default() })
+    }
+}
+
+fn gzip_compress(data: &[u8], level: i32, out: &mut Vec<u8>) -> Result<(), CompressionError> {
+    if !(0..=9).contains(&level) {
+        return Err(CompressionError::InvalidLevel { codec: Codec::Gzip, level });
+    }
+    // mtime 0 and the "unknown" OS byte keep the output a pure function of the input.
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(out, flate2::Compression::new(level as u32));
+    // Writing into a Vec cannot fail; the mapping only keeps unwrap out.
+    encoder.write_all(data).map_err(|e| corrupt(Codec::Gzip, e))?;
+    encoder.finish().map_err(|e| corrupt(Codec::Gzip, e))?;
+    Ok(())
+}
+
+fn snappy_compress(data: &[u8], out: &mut Vec<u8>) -> Result<(), CompressionError> {
+    let max = snap::raw::max_compress_len(data.len());
+    if max == 0 && !data.is_empty() {
+        return Err(CompressionError::InputTooLarge(data.len()));
+    }
+    let start = out.len();
+    out.resize(start + max.max(1), 0);
+    let written = snap::raw::Encoder::new()
+        .compress(data, &mut out[start..])
+        .map_err(|e| corrupt(Codec::Snappy, e))?;
+    out.truncate(start + written);
+    Ok(())
+}
+
+/// Replaces the contents of `out` with `data` decompressed, which must be
+/// exactly `expected` bytes (PW-COMP-005). Refuses before allocating when
+/// `expected` exceeds `max` (PW-COMP-006), so no input can exhaust memory.
+pub fn decompress(codec: Codec, data: &[u8], expected: usize, max: usize, out: &mut Vec<u8>) -> Result<(), CompressionError> {
+    if expected > max {
+        return Err(CompressionError::LimitExceeded { size: expected as u64, max: max as u64 });
+    }
+    out.clear();
+    match codec {
+        Codec::None => {
+            if data.len() != expected {
+                return Err(corrupt(codec, format!("{} bytes stored, {expected} declared", data.len())));
+            }
+            out.extend_from_slice(data);
+            Ok(())
+        }
+        Codec::Gzip => {
+            out.resize(expected, 0);
+            gzip_decompress(data, out)
+        }
+        Codec::Snappy => {
+            let declared = snap::raw::decompress_len(data).map_err(|e| corrupt(codec, e))?;
+            if declared != expected {
+                return Err(corrupt(codec, format!("block declares {declared} bytes, batch declares {expected}")));
+            }
+            out.resize(expected, 0);
+            let n = snap::raw::Decoder::new().decompress(data, out).map_err(|e| corrupt(codec, e))?;
+            check_len(codec, n, expected)
+        }
+        Codec::Lz4 => {
+            out.resize(expected, 0);
+            let n = lz4_flex::block::decompress_into(data, out).map_err(|e| corrupt(codec, e))?;
+            check_len(codec, n, expected)
+        }
+        Codec::Zstd => crate::zstd::decompress(data, expected, out),
+    }
+}
+
+pub(crate) fn check_len(codec: Codec, got: usize, expected: usize) -> Result<(), CompressionError> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(corrupt(codec, format!("decoded {got} bytes, {expected} declared")))
+    }
+}
+
+fn gzip_decompress(data: &[u8], out: &mut [u8]) -> Result<(), CompressionError> {
+    let codec = Codec::Gzip;
+    let mut decoder = flate2::bufread::GzDecoder::new(data);
+    let mut filled = 0;
+    while filled < out.len() {
+        match decoder.read(&mut out[filled..]) {
+            Ok(0) => return check_len(codec, filled, out.len()),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(corrupt(codec, e)),
+        }
+    }
+    // Reading to the end makes the decoder check the member's CRC and ISIZE;
+    // a byte more than declared is an overrun, not something to buffer.
+    let mut probe = [0u8; 1];
+    loop {
+        match decoder.read(&mut probe) {
+            Ok(0) => break,
+            Ok(_) => return Err(corrupt(codec, format!("more than the {} bytes declared", out.len()))),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(corrupt(codec, e)),
+        }
+    }
+    if !decoder.into_inner().is_empty() {
+        return Err(corrupt(codec, "bytes after the gzip member (PW-COMP-001 allows one member)"));
+    }
+    Ok(())
+}
