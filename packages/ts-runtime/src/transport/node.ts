@@ -1,0 +1,91 @@
+import type { Socket } from "node:net";
+import { PolywireError } from "../errors.js";
+import { SocketTransport } from "./socket.js";
+import type { DialOptions, Transport } from "./transport.js";
+import type { TransportAddress } from "./url.js";
+
+// Loaded only when a Node transport is dialed, so that browser bundles of
+// this package never reach node:net or node:tls.
+
+function connectError(address: TransportAddress, cause: unknown): PolywireError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new PolywireError("CONNECTION_LOST", `cannot connect to ${address.url}: ${message}`, { cause });
+}
+
+function waitConnected(socket: Socket, event: "connect" | "secureConnect", address: TransportAddress, options: DialOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const signal = options.signal;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const timer = setTimeout(() => fail(new PolywireError("TIMEOUT", `connecting to ${address.url} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = (): void => fail(PolywireError.from(signal?.reason, "CANCELLED"));
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      socket.removeListener("error", onError);
+      socket.removeListener(event, onConnect);
+    };
+    const fail = (error: PolywireError): void => {
+      cleanup();
+      socket.destroy();
+      reject(error);
+    };
+    const onError = (err: Error): void => fail(connectError(address, err));
+    const onConnect = (): void => {
+      cleanup();
+      resolve();
+    };
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    socket.once("error", onError);
+    socket.once(event, onConnect);
+  });
+}
+
+/** Dials `tcp://`, `tls://` or `unix://`. */
+export async function dialNode(address: TransportAddress, options: DialOptions): Promise<Transport> {
+  switch (address.scheme) {
+    case "tcp": {
+      const net = await import("node:net");
+      const socket = net.connect({ host: address.host, port: address.port });
+      await waitConnected(socket, "connect", address, options);
+      return new SocketTransport(socket, "tcp");
+    }
+    case "unix": {
+      const net = await import("node:net");
+      const socket = net.connect({ path: address.path });
+      await waitConnected(socket, "connect", address, options);
+      return new SocketTransport(socket, "unix");
+    }
+    case "tls": {
+      const tls = await import("node:tls");
+      const net = await import("node:net");
+      const t = options.tls ?? {};
+      const servername = t.servername ?? (net.isIP(address.host) === 0 ? address.host : undefined);
+      const socket = tls.connect({
+        host: address.host,
+        port: address.port,
+        ...(servername === undefined ? {} : { servername }),
+        ...(t.ca === undefined ? {} : { ca: toPemList(t.ca) }),
+        ...(t.cert === undefined ? {} : { cert: toPem(t.cert) }),
+        ...(t.key === undefined ? {} : { key: toPem(t.key) }),
+        rejectUnauthorized: t.rejectUnauthorized ?? true,
+        minVersion: "TLSv1.2",
+      });
+      await waitConnected(socket, "secureConnect", address, options);
+      return new SocketTransport(socket, "tls");
+    }
+    default:
+      throw new PolywireError("INVALID_ARGUMENT", `${address.url} is not a Node socket URL`);
+  }
+}
+
+function toPem(value: string | Uint8Array): string | Buffer {
+  return typeof value === "string" ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function toPemList(value: string | Uint8Array | Array<string | Uint8Array>): Array<string | Buffer> {
+  return Array.isArray(value) ? value.map(toPem) : [toPem(value)];
+}

@@ -1,0 +1,50 @@
+import { ErrorCode } from "@polywire/proto/session";
+import { describe, expect, it } from "vitest";
+import { PolywireError, errorCodeName, isRetriableCode } from "../src/index.js";
+
+describe("PolywireError", () => {
+  it("PW-SESS-013: retriable exactly for the retriable codes", () => {
+    const retriable = ["TIMEOUT", "TOO_MANY_CONNECTIONS", "TOO_MANY_IN_FLIGHT", "SHUTTING_DOWN", "STORAGE", "CONNECTION_LOST"];
+    for (const [name, value] of Object.entries(ErrorCode)) {
+      if (typeof value !== "number" || value === 0) continue;
+      const error = new PolywireError(name as never, "x");
+      expect(error.retriable, name).toBe(retriable.includes(name));
+      expect(isRetriableCode(name as never)).toBe(retriable.includes(name));
+      expect(error.wireCode).toBe(value);
+    }
+  });
+
+  it("PW-SESS-014: an unknown wire code is handled as INTERNAL and keeps its number", () => {
+    expect(errorCodeName(9999)).toBe("INTERNAL");
+    expect(errorCodeName(0)).toBe("INTERNAL");
+    expect(errorCodeName(32)).toBe("UNKNOWN_TOPIC");
+    const error = new PolywireError(errorCodeName(9999), "from the future", { wireCode: 9999 });
+    expect(error.code).toBe("INTERNAL");
+    expect(error.wireCode).toBe(9999);
+  });
+
+  it("instanceof survives a second copy of the class", () => {
+    const error = new PolywireError("UNKNOWN_TOPIC", "no such topic", { limit: 5 });
+    // A structurally separate object carrying the brand, as another package copy would make.
+    const foreign = Object.create(Error.prototype) as Record<symbol, unknown>;
+    Object.defineProperty(foreign, Symbol.for("@polywire/runtime/PolywireError"), { value: true });
+    expect(error).toBeInstanceOf(PolywireError);
+    expect(error).toBeInstanceOf(Error);
+    expect(foreign instanceof PolywireError).toBe(true);
+    expect(new Error("plain") instanceof PolywireError).toBe(false);
+    expect(null instanceof PolywireError).toBe(false);
+    expect(error.limit).toBe(5n);
+    expect(error.name).toBe("PolywireError");
+  });
+
+  it("from() maps codec errors, aborts and timeouts to stable codes", () => {
+    const codec = Object.assign(new Error("bad crc"), { name: "CodecError", code: "CORRUPT_BATCH" });
+    expect(PolywireError.from(codec).code).toBe("CORRUPT_BATCH");
+    expect(PolywireError.from(codec).cause).toBe(codec);
+    const uninitialised = Object.assign(new Error("init first"), { name: "CodecError", code: "NOT_INITIALIZED" });
+    expect(PolywireError.from(uninitialised).code).toBe("INTERNAL");
+    expect(PolywireError.from(new DOMException("t", "TimeoutError")).code).toBe("TIMEOUT");
+    expect(PolywireError.from(new DOMException("a", "AbortError")).code).toBe("CANCELLED");
+    expect(PolywireError.from("text", "STORAGE").code).toBe("STORAGE");
+  });
+});
