@@ -26,13 +26,13 @@ describe("PolywireError", () => {
   it("instanceof survives a second copy of the class", () => {
     const error = new PolywireError("UNKNOWN_TOPIC", "no such topic", { limit: 5 });
     // A structurally separate object carrying the brand, as another package copy would make.
-    const foreign = Object.create(Error.prototype) as Record<symbol, unknown>;
+    const foreign: object = Object.create(Error.prototype);
     Object.defineProperty(foreign, Symbol.for("@polywire/runtime/PolywireError"), { value: true });
     expect(error).toBeInstanceOf(PolywireError);
     expect(error).toBeInstanceOf(Error);
     expect(foreign instanceof PolywireError).toBe(true);
     expect(new Error("plain") instanceof PolywireError).toBe(false);
-    expect(null instanceof PolywireError).toBe(false);
+    expect((null as unknown) instanceof PolywireError).toBe(false);
     expect(error.limit).toBe(5n);
     expect(error.name).toBe("PolywireError");
   });

@@ -1,0 +1,291 @@
+import { randomUUID } from "node:crypto";
+import { ErrorCode, Feature } from "@polywire/proto/session";
+import type { Transport } from "@polywire/runtime";
+import { init as initCodec } from "@polywire/wasm-codec";
+import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
+import { AdminHttpServer } from "./http.js";
+import { resolveLimits, type BrokerLimits } from "./limits.js";
+import { listen, type BrokerTlsOptions, type Listener } from "./listeners.js";
+import { logPlaneRoutes } from "./log-plane.js";
+import { BrokerMetrics } from "./metrics.js";
+import type { Route } from "./route.js";
+import { ServerSession, type SessionHost } from "./session.js";
+import { openStorage, type StorageConfig } from "./storage-config.js";
+import type { CreateTopicOptions, Storage, TopicInfo } from "./storage/storage.js";
+
+/** A topic the broker creates at start if it does not exist yet. */
+export interface TopicSpec extends CreateTopicOptions {
+  readonly name: string;
+}
+
+/** Options of {@link Broker.start}. Every field is optional. */
+export interface BrokerOptions {
+  /**
+   * Listener URLs (PW-TRANS-001); port 0 picks a free port. Default
+   * `["tcp://127.0.0.1:7420"]`.
+   */
+  listeners?: readonly string[];
+  /** Where data lives: disk (default, in `./polywire-data`), memory, or an already open {@link Storage}. */
+  storage?: StorageConfig | Storage;
+  /** Certificate and key for `tls://` and `wss://` listeners; a `ca` turns on client-certificate verification. */
+  tls?: BrokerTlsOptions;
+  /** SASL authentication; default anonymous. */
+  auth?: BrokerAuthOptions;
+  /** Limits advertised in Welcome and enforced (§4). */
+  limits?: Partial<BrokerLimits>;
+  /** Topics to create at start when missing. */
+  topics?: readonly TopicSpec[];
+  /**
+   * The HTTP listener for `/metrics`, `/healthz`, `/readyz` (and later the
+   * admin services). Default: none. Port 0 picks a free port.
+   */
+  http?: { host?: string; port: number };
+  /** Broker id in Welcome and metadata. Default: a random UUID. */
+  brokerId?: string;
+  /** Cluster id in metadata. Default: the broker id. */
+  clusterId?: string;
+  /** PW-SESS-008 handshake deadline. Default 10 000 ms. */
+  handshakeTimeoutMs?: number;
+  /** `Welcome.keepalive_interval_ms`; silent connections close after twice this. Default 30 000 ms. */
+  keepaliveIntervalMs?: number;
+  /** Drain deadline sent to clients at shutdown (PW-SESS-015). Default 5 000 ms. */
+  drainDeadlineMs?: number;
+  /** ACKS_ALL deadline when a produce says 0 (PW-LOG-008). Default 30 000 ms. */
+  produceTimeoutMs?: number;
+  /** Set the CHECKSUM flag on frames to clients that negotiated it. Default false. */
+  checksumFrames?: boolean;
+}
+
+/** The lifecycle of a broker. */
+export type BrokerState = "running" | "draining" | "closed";
+
+const SOFTWARE = { name: "polywire-broker", version: "0.1.0" };
+const SUPPORTED_FEATURES: ReadonlySet<Feature> = new Set([Feature.LOG, Feature.IDEMPOTENCE, Feature.FRAME_CHECKSUM, Feature.DRAIN_NOTICE]);
+
+/**
+ * The embeddable Polywire reference broker: listeners on every transport,
+ * the session and log planes over a {@link Storage}, Prometheus metrics and
+ * health endpoints, and graceful shutdown.
+ *
+ * ```ts
+ * await using broker = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" } });
+ * await broker.createTopic("events", { partitions: 3 });
+ * console.log(broker.urls);
+ * ```
+ */
+export class Broker implements AsyncDisposable {
+  /** This broker's id. */
+  readonly id: string;
+  /** The cluster id reported in metadata. */
+  readonly clusterId: string;
+  /** The storage the broker serves. */
+  readonly storage: Storage;
+  /** Prometheus metrics; `metrics.registry.metrics()` renders them. */
+  readonly metrics = new BrokerMetrics();
+  /** The effective limits. */
+  readonly limits: BrokerLimits;
+  /** The HTTP listener, when configured; mount more handlers with `http.use`. */
+  readonly http: AdminHttpServer | undefined;
+  #listeners: Listener[] = [];
+  #sessions = new Set<ServerSession>();
+  #admitted = new Set<ServerSession>();
+  #routes = new Map<number, Route>();
+  #mechanisms: Map<string, ServerSaslMechanism>;
+  #state: BrokerState = "running";
+  #closing: Promise<void> | undefined;
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  readonly #options: BrokerOptions;
+  readonly #host: SessionHost;
+
+  private constructor(options: BrokerOptions, storage: Storage) {
+    this.#options = options;
+    this.id = options.brokerId ?? randomUUID();
+    this.clusterId = options.clusterId ?? this.id;
+    this.storage = storage;
+    this.limits = resolveLimits(options.limits);
+    this.#mechanisms = buildMechanisms(options.auth);
+    this.http = options.http === undefined ? undefined : new AdminHttpServer();
+    const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 30_000;
+    const broker = this;
+    this.#host = {
+      brokerId: this.id,
+      software: SOFTWARE,
+      limits: this.limits,
+      supportedFeatures: SUPPORTED_FEATURES,
+      mechanisms: this.#mechanisms,
+      routes: this.#routes,
+      metrics: this.metrics,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+      keepaliveIntervalMs,
+      checksumFrames: options.checksumFrames ?? false,
+      get draining() {
+        return broker.#state !== "running";
+      },
+      admit: (session) => {
+        if (this.#admitted.size >= this.limits.maxConnections) return false;
+        this.#admitted.add(session);
+        return true;
+      },
+      release: (session) => {
+        this.#admitted.delete(session);
+        if (this.#sessions.delete(session)) this.metrics.connections.labels(session.transport.scheme).dec();
+      },
+    };
+    for (const [kind, r] of logPlaneRoutes({
+      storage,
+      limits: this.limits,
+      metrics: this.metrics,
+      brokerId: this.id,
+      clusterId: this.clusterId,
+      urls: () => this.urls,
+      produceTimeoutMs: options.produceTimeoutMs ?? 30_000,
+    })) {
+      this.#routes.set(kind, r);
+    }
+  }
+
+  /**
+   * Opens storage, creates the configured topics, binds every listener and
+   * the HTTP port, and resolves with a running broker. On failure, anything
+   * already opened is closed again.
+   */
+  static async start(options: BrokerOptions = {}): Promise<Broker> {
+    await initCodec();
+    const given = options.storage;
+    const window = resolveLimits(options.limits).idempotenceWindow;
+    const storage = given !== undefined && "partition" in given ? given : await openStorage(given ?? { engine: "disk", dir: "polywire-data" }, window);
+    const broker = new Broker(options, storage);
+    try {
+      for (const topic of options.topics ?? []) {
+        if (!storage.listTopics().some((t: TopicInfo) => t.name === topic.name)) {
+          await storage.createTopic(topic.name, { partitions: topic.partitions, ...(topic.config === undefined ? {} : { config: topic.config }) });
+        }
+      }
+      await broker.#listen();
+    } catch (error) {
+      await broker.#teardown();
+      throw error;
+    }
+    return broker;
+  }
+
+  async #listen(): Promise<void> {
+    const context = {
+      tls: this.#options.tls,
+      maxFrameSize: this.limits.maxFrameSize,
+      onConnection: (transport: Transport) => this.#accept(transport),
+    };
+    for (const url of this.#options.listeners ?? ["tcp://127.0.0.1:7420"]) {
+      this.#listeners.push(await listen(url, context));
+    }
+    if (this.http !== undefined && this.#options.http !== undefined) {
+      this.http.use(async (request, response) => {
+        const path = (request.url ?? "/").split("?")[0];
+        if (path === "/metrics") {
+          const body = await this.metrics.registry.metrics();
+          response.writeHead(200, { "content-type": this.metrics.registry.contentType }).end(body);
+          return true;
+        }
+        if (path === "/healthz") {
+          response.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("ok\n");
+          return true;
+        }
+        if (path === "/readyz") {
+          const ready = this.#state === "running";
+          response.writeHead(ready ? 200 : 503, { "content-type": "text/plain; charset=utf-8" }).end(ready ? "ready\n" : `${this.#state}\n`);
+          return true;
+        }
+        return false;
+      });
+      await this.http.listen(this.#options.http.host ?? "127.0.0.1", this.#options.http.port);
+    }
+    const keepalive = this.#host.keepaliveIntervalMs;
+    if (keepalive > 0) {
+      this.#sweep = setInterval(() => {
+        const now = performance.now();
+        for (const session of this.#sessions) {
+          if (session.ready && session.idleFor(now) > 2 * keepalive) session.expireIdle();
+        }
+      }, Math.max(50, keepalive / 2));
+      this.#sweep.unref();
+    }
+  }
+
+  #accept(transport: Transport): void {
+    if (this.#state !== "running") {
+      transport.destroy();
+      return;
+    }
+    const scheme = transport.scheme;
+    this.metrics.connectionsAccepted.labels(scheme).inc();
+    this.metrics.connections.labels(scheme).inc();
+    this.#sessions.add(new ServerSession(transport, this.#host));
+  }
+
+  /** The URLs of the bound listeners, in the order configured. */
+  get urls(): readonly string[] {
+    return this.#listeners.map((l) => l.url);
+  }
+
+  /** The HTTP listener's base URL, or undefined without one. */
+  get httpUrl(): string | undefined {
+    return this.http?.url;
+  }
+
+  /** `running`, `draining` (shutting down) or `closed`. */
+  get state(): BrokerState {
+    return this.#state;
+  }
+
+  /** Open client connections. */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /** Creates a topic (the library form of the admin CreateTopic). */
+  createTopic(name: string, options: CreateTopicOptions): Promise<TopicInfo> {
+    return this.storage.createTopic(name, options);
+  }
+
+  /**
+   * Shuts down gracefully (PW-SESS-015): stops accepting, sends Drain to
+   * sessions that negotiated it, refuses new work with SHUTTING_DOWN,
+   * finishes requests in flight, waits up to the drain deadline for clients
+   * to leave, sends Close, closes connections, then flushes and closes
+   * storage. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#state = "draining";
+    await Promise.all(this.#listeners.map((l) => l.close()));
+    const deadlineMs = this.#options.drainDeadlineMs ?? 5_000;
+    const sessions = [...this.#sessions];
+    await Promise.all(sessions.map(async (session) => {
+      if (session.drain(deadlineMs, "broker shutting down")) {
+        // PW-SESS-015: keep serving until the deadline unless the client leaves first.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([session.closed, new Promise<void>((resolve) => { timer = setTimeout(resolve, deadlineMs); })]);
+        clearTimeout(timer);
+      }
+      await session.shutdown(ErrorCode.SHUTTING_DOWN, "broker shutting down");
+    }));
+    await this.#teardown();
+  }
+
+  async #teardown(): Promise<void> {
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    await Promise.all(this.#listeners.map((l) => l.close()));
+    for (const session of this.#sessions) session.destroy();
+    await this.storage.close();
+    await this.http?.close();
+    this.#state = "closed";
+  }
+}

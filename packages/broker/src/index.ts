@@ -1,0 +1,10 @@
+export { Broker } from "./broker.js";
+export type { BrokerOptions, BrokerState, TopicSpec } from "./broker.js";
+export type { BrokerAuthOptions, SaslExchange, SaslStep, ServerSaslMechanism } from "./auth.js";
+export { AdminHttpServer } from "./http.js";
+export type { HttpHandler } from "./http.js";
+export { DEFAULT_LIMITS, resolveLimits } from "./limits.js";
+export type { BrokerLimits } from "./limits.js";
+export type { BrokerTlsOptions } from "./listeners.js";
+export { BrokerMetrics } from "./metrics.js";
+export type { StorageConfig } from "./storage-config.js";

@@ -1,0 +1,40 @@
+/**
+ * The broker's hard bounds (PW-LIM-001): advertised in `Welcome.limits` and
+ * enforced exactly as advertised.
+ */
+export interface BrokerLimits {
+  /** Largest frame accepted, header included. Default 16 MiB (PW-FRAME-007). */
+  readonly maxFrameSize: number;
+  /** Largest record batch as sent. Default 8 MiB (PW-LIM-005). */
+  readonly maxBatchSize: number;
+  /** Largest uncompressed records section. Default 64 MiB. */
+  readonly maxUncompressedBatchSize: number;
+  /** Batches remembered per producer and partition for deduplication. Default 5. */
+  readonly idempotenceWindow: number;
+  /** Requests awaiting a response per connection. Default 1024. */
+  readonly maxInFlight: number;
+  /** Open client connections (PW-LIM-004). Default 10 000. */
+  readonly maxConnections: number;
+}
+
+/** Defaults of PW-LIM-005, plus a connection limit. */
+export const DEFAULT_LIMITS: BrokerLimits = Object.freeze({
+  maxFrameSize: 16 * 1024 * 1024,
+  maxBatchSize: 8 * 1024 * 1024,
+  maxUncompressedBatchSize: 64 * 1024 * 1024,
+  idempotenceWindow: 5,
+  maxInFlight: 1024,
+  maxConnections: 10_000,
+});
+
+/** Fills defaults and checks that every limit is a positive integer. */
+export function resolveLimits(overrides: Partial<BrokerLimits> = {}): BrokerLimits {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 1 || value > 0xffff_ffff) {
+      throw new RangeError(`limits.${key} must be a positive 32-bit integer, got ${String(value)}`);
+    }
+  }
+  if (limits.maxFrameSize < 1024) throw new RangeError("limits.maxFrameSize must be at least 1024");
+  return limits;
+}

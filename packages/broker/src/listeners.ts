@@ -1,0 +1,153 @@
+import { existsSync, unlinkSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { connect, createServer as createNetServer, type AddressInfo, type Server } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import {
+  listenMemory, NodeWebSocketTransport, parseTransportUrl, SocketTransport, PolywireError,
+  type Transport, type TransportAddress,
+} from "@polywire/runtime";
+import { WebSocketServer } from "ws";
+
+/** TLS settings of a broker's `tls://` and `wss://` listeners (PEM strings or buffers). */
+export interface BrokerTlsOptions {
+  /** Server certificate chain. */
+  cert: string | Buffer;
+  /** Private key of `cert`. */
+  key: string | Buffer;
+  /**
+   * CA that client certificates must verify against. When set, every TLS
+   * client must present a valid certificate, checked during the TLS
+   * handshake (PW-TRANS-004).
+   */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Ask for a client certificate even without `ca` (verified against the system store). Default: whether `ca` is set. */
+  requestCert?: boolean;
+}
+
+/** A bound listener. */
+export interface Listener {
+  /** The URL clients dial, with the bound port when 0 was asked for. */
+  readonly url: string;
+  /** Stops accepting; open connections are not touched. */
+  close(): Promise<void>;
+}
+
+/** What listeners need from the broker. */
+export interface ListenContext {
+  readonly tls: BrokerTlsOptions | undefined;
+  /** Largest frame, used as the WebSocket message limit. */
+  readonly maxFrameSize: number;
+  /** Receives every accepted connection. */
+  onConnection(transport: Transport): void;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+function listenServer(server: Server, options: { host: string; port: number } | { path: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options, () => {
+      server.removeListener("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Removes a Unix socket file left by a dead process; refuses to touch one that a live process listens on. */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect({ path });
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (live) throw new PolywireError("INVALID_ARGUMENT", `unix://${path} is in use by another process`);
+  unlinkSync(path);
+}
+
+function requireTls(context: ListenContext, url: string): BrokerTlsOptions {
+  if (context.tls === undefined) throw new PolywireError("INVALID_CONFIG", `${url} needs TLS settings (certificate and key)`);
+  return context.tls;
+}
+
+function tlsServerOptions(tls: BrokerTlsOptions): Record<string, unknown> {
+  const requestCert = tls.requestCert ?? tls.ca !== undefined;
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    requestCert,
+    rejectUnauthorized: requestCert,
+    minVersion: "TLSv1.2",
+  };
+}
+
+async function listenWebSocket(address: Extract<TransportAddress, { scheme: "ws" | "wss" }>, context: ListenContext): Promise<Listener> {
+  const scheme = address.scheme;
+  const server = scheme === "wss"
+    ? createHttpsServer(tlsServerOptions(requireTls(context, address.url)))
+    : createHttpServer();
+  const path = address.path.split("?")[0] || "/";
+  const wss = new WebSocketServer({ server, path, maxPayload: context.maxFrameSize, perMessageDeflate: false });
+  wss.on("connection", (socket, request: IncomingMessage) => {
+    const remote = `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? 0}`;
+    context.onConnection(new NodeWebSocketTransport(socket, scheme, remote));
+  });
+  await listenServer(server, { host: address.host, port: address.port });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `${scheme}://${hostForUrl(address.host)}:${port}${path}`,
+    close: async () => {
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await closeServer(server);
+    },
+  };
+}
+
+/**
+ * Binds one listener for `url` (any scheme of PW-TRANS-001; port 0 picks a
+ * free port) and hands every accepted connection to `context.onConnection`.
+ */
+export async function listen(url: string, context: ListenContext): Promise<Listener> {
+  const address = parseTransportUrl(url);
+  switch (address.scheme) {
+    case "tcp": {
+      const server = createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) => context.onConnection(new SocketTransport(socket, "tcp")));
+      await listenServer(server, { host: address.host, port: address.port });
+      const port = (server.address() as AddressInfo).port;
+      return { url: `tcp://${hostForUrl(address.host)}:${port}`, close: () => closeServer(server) };
+    }
+    case "tls": {
+      const server = createTlsServer(tlsServerOptions(requireTls(context, url)), (socket) => context.onConnection(new SocketTransport(socket, "tls")));
+      // Failed handshakes (bad client certificates, PW-TRANS-004) never reach the broker.
+      server.on("tlsClientError", () => {});
+      await listenServer(server, { host: address.host, port: address.port });
+      const port = (server.address() as AddressInfo).port;
+      return { url: `tls://${hostForUrl(address.host)}:${port}`, close: () => closeServer(server) };
+    }
+    case "unix": {
+      await clearStaleSocket(address.path);
+      const server = createNetServer({ pauseOnConnect: true }, (socket) => context.onConnection(new SocketTransport(socket, "unix")));
+      await listenServer(server, { path: address.path });
+      return { url: `unix://${address.path}`, close: () => closeServer(server) };
+    }
+    case "ws":
+    case "wss":
+      return listenWebSocket(address, context);
+    case "memory": {
+      const listener = listenMemory(address.name, (transport) => context.onConnection(transport));
+      return { url: listener.url, close: async () => listener.close() };
+    }
+  }
+}

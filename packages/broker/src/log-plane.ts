@@ -1,0 +1,313 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import {
+  Acks, FetchPartitionResultSchema, FetchRequestSchema, FetchResponseSchema, InitProducerRequestSchema, InitProducerResponseSchema,
+  ListOffsetsRequestSchema, ListOffsetsResponseSchema, ListOffsetsResultSchema, MetadataRequestSchema, MetadataResponseSchema, OffsetSpec,
+  ProduceRequestSchema, ProduceResponseSchema, TopicMetadataSchema,
+  type FetchPartitionResult, type FetchRequest, type ListOffsetsResult, type TopicMetadata,
+} from "@polywire/proto/log";
+import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
+import { PolywireError } from "@polywire/runtime";
+import { verifyBatch, type BatchHeader } from "@polywire/wasm-codec";
+import { toPolywireError } from "./errors.js";
+import type { BrokerLimits } from "./limits.js";
+import type { BrokerMetrics } from "./metrics.js";
+import { route, type Reply, type Route } from "./route.js";
+import type { ServerSession } from "./session.js";
+import { StorageError } from "./storage/errors.js";
+import type { PartitionLog, Storage } from "./storage/storage.js";
+
+/** What the log-plane handlers need from the broker. */
+export interface LogPlaneHost {
+  readonly storage: Storage;
+  readonly limits: BrokerLimits;
+  readonly metrics: BrokerMetrics;
+  readonly brokerId: string;
+  readonly clusterId: string;
+  /** The URLs clients can reach this broker at, for MetadataResponse. */
+  readonly urls: () => readonly string[];
+  /** Default ACKS_ALL durability deadline when `timeout_ms` is 0 (PW-LOG-008). */
+  readonly produceTimeoutMs: number;
+}
+
+const DEFAULT_FETCH_MAX_BYTES = 8 * 1024 * 1024;
+// Room for the frame header, checksum and FetchResponse message when sizing a fetch to the client's max frame.
+const FETCH_FRAME_OVERHEAD = 4096;
+
+function errorCode(error: unknown): ErrorCode {
+  return ErrorCode[toPolywireError(error).code];
+}
+
+/** Counts the records of whole batches laid end to end (batch_length at 8, record_count at 19). */
+function countRecords(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let records = 0;
+  for (let pos = 0; pos + 23 <= bytes.byteLength; pos += 12 + view.getUint32(pos + 8)) {
+    records += view.getUint32(pos + 19);
+  }
+  return records;
+}
+
+function produceRoute(host: LogPlaneHost): Route {
+  const { storage, limits, metrics } = host;
+  return route({
+    schema: ProduceRequestSchema,
+    features: [Feature.LOG],
+    startsWork: true,
+    answers: (m) => m.acks !== Acks.NONE,
+    handle: ({ message, frame, session }) => {
+      if (!(message.acks in Acks)) {
+        throw new PolywireError("INVALID_ARGUMENT", `unknown acks value ${message.acks} (PW-COMPAT-004)`);
+      }
+      const batch = frame.payload;
+      if (batch.byteLength > limits.maxBatchSize) {
+        throw new PolywireError("BATCH_TOO_LARGE", `a ${batch.byteLength}-byte batch exceeds max_batch_size ${limits.maxBatchSize} (PW-LIM-003)`, { limit: limits.maxBatchSize });
+      }
+      const log = storage.partition(message.topic, message.partition);
+      let header: BatchHeader;
+      try {
+        header = verifyBatch(batch, { maxUncompressedSize: limits.maxUncompressedBatchSize });
+      } catch (error) {
+        const failure = toPolywireError(error);
+        if (failure.code === "DECOMPRESSION_LIMIT") {
+          throw new PolywireError("DECOMPRESSION_LIMIT", failure.message, { cause: failure, limit: limits.maxUncompressedBatchSize });
+        }
+        throw failure;
+      }
+      if (header.producerId >= 0n && !session.features.has(Feature.IDEMPOTENCE)) {
+        throw new PolywireError("FEATURE_NOT_NEGOTIATED", "an idempotent batch needs FEATURE_IDEMPOTENCE (PW-SESS-006)");
+      }
+      const synced = message.acks === Acks.ALL;
+      const appended = log.append(batch, header, { durability: synced ? "synced" : "visible" }).catch((error: unknown) => {
+        // PW-ADMIN-021: the topic's max.message.bytes is reported like max_batch_size.
+        if (error instanceof StorageError && error.code === "RECORD_TOO_LARGE") {
+          const limit = Number(storage.topic(message.topic).config["max.message.bytes"]);
+          throw new PolywireError("BATCH_TOO_LARGE", error.message, { cause: error, limit });
+        }
+        throw error;
+      });
+      const topic = metrics.topic(message.topic);
+      const result = appended.then((r) => {
+        if (!r.duplicate) {
+          topic.bytesIn.inc(batch.byteLength);
+          topic.recordsIn.inc(header.recordCount);
+        }
+        if (message.acks === Acks.NONE) return undefined;
+        const response = create(ProduceResponseSchema, {
+          baseOffset: r.baseOffset,
+          logAppendTimeMs: BigInt(r.appendTimeMs),
+          logStartOffset: r.logStartOffset,
+          duplicate: r.duplicate,
+        });
+        return { kind: FrameKind.PRODUCE_RESPONSE, message: toBinary(ProduceResponseSchema, response) } satisfies Reply;
+      });
+      if (!synced) return result;
+      // PW-LOG-008: durability that takes too long is reported, indeterminately, as TIMEOUT.
+      const timeoutMs = message.timeoutMs || host.produceTimeoutMs;
+      return new Promise<Reply | undefined>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new PolywireError("TIMEOUT", `the batch was not durable within ${timeoutMs} ms; it may still become durable (PW-LOG-008)`)), timeoutMs);
+        result.then(
+          (reply) => { clearTimeout(timer); resolve(reply); },
+          (error: unknown) => { clearTimeout(timer); reject(error); },
+        );
+      });
+    },
+  });
+}
+
+interface PartitionRead {
+  result: FetchPartitionResult;
+  chunks: readonly Uint8Array[];
+  log: PartitionLog | undefined;
+}
+
+async function readPartitions(storage: Storage, request: FetchRequest, responseMax: number): Promise<{ reads: PartitionRead[]; total: number; failed: boolean }> {
+  const reads: PartitionRead[] = [];
+  let total = 0;
+  let failed = false;
+  for (const p of request.partitions) {
+    const result = create(FetchPartitionResultSchema, { topic: p.topic, partition: p.partition });
+    let log: PartitionLog | undefined;
+    let chunks: readonly Uint8Array[] = [];
+    try {
+      log = storage.partition(p.topic, p.partition);
+      const remaining = responseMax - total;
+      const budget = Math.min(p.maxBytes || Number.MAX_SAFE_INTEGER, remaining);
+      if (budget > 0 || total === 0) {
+        const read = await log.read(p.offset, Math.max(budget, 1));
+        result.highWatermark = read.highWatermark;
+        result.logStartOffset = read.logStartOffset;
+        // PW-LOG-013: only the response's first batch may exceed the budget.
+        if (read.size > 0 && (total === 0 || read.size <= remaining)) {
+          chunks = read.chunks;
+          result.recordsSize = read.size;
+          total += read.size;
+        }
+      } else {
+        result.highWatermark = log.highWatermark();
+        result.logStartOffset = log.logStartOffset();
+        if (p.offset < result.logStartOffset || p.offset > result.highWatermark) {
+          throw new PolywireError("OFFSET_OUT_OF_RANGE", "offset out of range");
+        }
+      }
+    } catch (error) {
+      result.errorCode = errorCode(error);
+      if (log !== undefined) {
+        result.highWatermark = log.highWatermark();
+        result.logStartOffset = log.logStartOffset();
+      }
+      failed = true;
+    }
+    reads.push({ result, chunks, log });
+  }
+  return { reads, total, failed };
+}
+
+/** Resolves when any partition's high watermark moves past what was read, the deadline passes or `signal` aborts. */
+async function waitForAny(reads: readonly PartitionRead[], deadline: number, signal: AbortSignal): Promise<void> {
+  const wait = deadline - performance.now();
+  if (wait <= 0 || signal.aborted) return;
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(onAbort, wait);
+  try {
+    await Promise.race(reads.filter((r) => r.log !== undefined).map((r) => (r.log as PartitionLog).waitForData(r.result.highWatermark, controller.signal)));
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+    controller.abort();
+  }
+}
+
+function fetchRoute(host: LogPlaneHost): Route {
+  const { storage, metrics, limits } = host;
+  return route({
+    schema: FetchRequestSchema,
+    features: [Feature.LOG],
+    startsWork: false,
+    handle: async ({ message, session }: { message: FetchRequest; session: ServerSession }) => {
+      const frameRoom = Math.min(session.clientMaxFrameSize, limits.maxFrameSize) - FETCH_FRAME_OVERHEAD - 64 * message.partitions.length;
+      const responseMax = Math.max(1, Math.min(message.maxBytes || DEFAULT_FETCH_MAX_BYTES, frameRoom));
+      const minBytes = message.minBytes || 1;
+      const deadline = performance.now() + message.maxWaitMs;
+      let read = await readPartitions(storage, message, responseMax);
+      while (read.total < minBytes && !read.failed && !session.signal.aborted && performance.now() < deadline && message.partitions.length > 0) {
+        await waitForAny(read.reads, deadline, session.signal);
+        read = await readPartitions(storage, message, responseMax);
+      }
+      const payload = new Uint8Array(read.total);
+      let pos = 0;
+      for (const r of read.reads) {
+        const start = pos;
+        for (const chunk of r.chunks) {
+          payload.set(chunk, pos);
+          pos += chunk.byteLength;
+        }
+        if (pos > start) {
+          const topic = metrics.topic(r.result.topic);
+          topic.bytesOut.inc(pos - start);
+          topic.recordsOut.inc(countRecords(payload.subarray(start, pos)));
+        }
+      }
+      const response = create(FetchResponseSchema, { partitions: read.reads.map((r) => r.result) });
+      return { kind: FrameKind.FETCH_RESPONSE, message: toBinary(FetchResponseSchema, response), payload };
+    },
+  });
+}
+
+function listOffsetsRoute(host: LogPlaneHost): Route {
+  const { storage } = host;
+  return route({
+    schema: ListOffsetsRequestSchema,
+    features: [Feature.LOG],
+    startsWork: false,
+    handle: async ({ message }) => {
+      const results: ListOffsetsResult[] = [];
+      for (const p of message.partitions) {
+        const result = create(ListOffsetsResultSchema, { topic: p.topic, partition: p.partition, offset: -1n, timestampMs: -1n });
+        try {
+          const log = storage.partition(p.topic, p.partition);
+          switch (p.spec) {
+            case OffsetSpec.EARLIEST:
+              result.offset = log.logStartOffset();
+              break;
+            case OffsetSpec.LATEST:
+              result.offset = log.highWatermark();
+              break;
+            case OffsetSpec.TIMESTAMP: {
+              const found = await log.offsetForTimestamp(Number(p.timestampMs));
+              if (found !== null) {
+                result.offset = found.offset;
+                result.timestampMs = BigInt(found.timestampMs);
+              }
+              break;
+            }
+            default:
+              throw new PolywireError("INVALID_ARGUMENT", "spec must be EARLIEST, LATEST or TIMESTAMP");
+          }
+        } catch (error) {
+          result.errorCode = errorCode(error);
+        }
+        results.push(result);
+      }
+      const response = create(ListOffsetsResponseSchema, { partitions: results });
+      return { kind: FrameKind.LIST_OFFSETS_RESPONSE, message: toBinary(ListOffsetsResponseSchema, response) };
+    },
+  });
+}
+
+function metadataRoute(host: LogPlaneHost): Route {
+  const { storage } = host;
+  return route({
+    schema: MetadataRequestSchema,
+    features: [Feature.LOG],
+    startsWork: false,
+    handle: ({ message }) => {
+      const names = message.topics.length === 0 ? storage.listTopics().map((t) => t.name) : message.topics;
+      const topics: TopicMetadata[] = names.map((name) => {
+        let info;
+        try {
+          info = storage.topic(name);
+        } catch (error) {
+          return create(TopicMetadataSchema, { name, errorCode: errorCode(error) });
+        }
+        const partitions = [];
+        for (let p = 0; p < info.partitions; p++) {
+          const log = storage.partition(name, p);
+          partitions.push({ partition: p, leaderId: host.brokerId, highWatermark: log.highWatermark(), logStartOffset: log.logStartOffset() });
+        }
+        return create(TopicMetadataSchema, { name, partitioner: "murmur2", partitions });
+      });
+      const response = create(MetadataResponseSchema, {
+        clusterId: host.clusterId,
+        brokers: [{ brokerId: host.brokerId, urls: [...host.urls()] }],
+        topics,
+      });
+      return { kind: FrameKind.METADATA_RESPONSE, message: toBinary(MetadataResponseSchema, response) };
+    },
+  });
+}
+
+function initProducerRoute(host: LogPlaneHost): Route {
+  return route({
+    schema: InitProducerRequestSchema,
+    features: [Feature.LOG, Feature.IDEMPOTENCE],
+    startsWork: false,
+    handle: async ({ message }) => {
+      const granted = await host.storage.initProducer(message.producerId, message.producerEpoch);
+      const response = create(InitProducerResponseSchema, { producerId: granted.producerId, producerEpoch: granted.producerEpoch });
+      return { kind: FrameKind.INIT_PRODUCER_RESPONSE, message: toBinary(InitProducerResponseSchema, response) };
+    },
+  });
+}
+
+/** The routes of the log plane (§7): produce, fetch, list offsets, metadata, init producer. */
+export function logPlaneRoutes(host: LogPlaneHost): Map<number, Route> {
+  return new Map<number, Route>([
+    [FrameKind.PRODUCE_REQUEST, produceRoute(host)],
+    [FrameKind.FETCH_REQUEST, fetchRoute(host)],
+    [FrameKind.LIST_OFFSETS_REQUEST, listOffsetsRoute(host)],
+    [FrameKind.METADATA_REQUEST, metadataRoute(host)],
+    [FrameKind.INIT_PRODUCER_REQUEST, initProducerRoute(host)],
+  ]);
+}

@@ -1,0 +1,546 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  AuthChallengeSchema, AuthResponseSchema, CloseSchema, DrainSchema, ErrorCode, ErrorSchema, Feature, FrameKind,
+  HelloSchema, PingSchema, PongSchema, WelcomeSchema,
+  type Hello,
+} from "@polywire/proto/session";
+import { PolywireError, PROTOCOL_VERSION, frameKinds, type Transport } from "@polywire/runtime";
+import { encodeFrame, FrameDecoder, type Frame } from "@polywire/wasm-codec";
+import type { SaslExchange, ServerSaslMechanism } from "./auth.js";
+import { toPolywireError } from "./errors.js";
+import type { BrokerLimits } from "./limits.js";
+import type { BrokerMetrics } from "./metrics.js";
+import type { Reply, Route } from "./route.js";
+
+/** What a session needs from its broker. */
+export interface SessionHost {
+  readonly brokerId: string;
+  readonly software: { name: string; version: string };
+  readonly limits: BrokerLimits;
+  readonly supportedFeatures: ReadonlySet<Feature>;
+  readonly mechanisms: ReadonlyMap<string, ServerSaslMechanism>;
+  readonly routes: ReadonlyMap<number, Route>;
+  readonly metrics: BrokerMetrics;
+  readonly handshakeTimeoutMs: number;
+  readonly keepaliveIntervalMs: number;
+  /** Set the CHECKSUM flag on frames sent to clients that negotiated FEATURE_FRAME_CHECKSUM. */
+  readonly checksumFrames: boolean;
+  /** True once the broker is draining: new sessions and new work are refused. */
+  readonly draining: boolean;
+  /** Takes a connection slot; false when at max connections (PW-LIM-004). */
+  admit(session: ServerSession): boolean;
+  /** Called once when the session is gone. */
+  release(session: ServerSession): void;
+}
+
+type Phase = "hello" | "auth" | "ready" | "closing" | "closed";
+
+const EMPTY = new Uint8Array(0);
+const SUPPORTED_VERSIONS = { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION };
+let sessionCounter = 0;
+
+function errorBytes(error: PolywireError, extra: { supportedVersions?: { min: number; max: number } } = {}): Uint8Array {
+  return toBinary(ErrorSchema, create(ErrorSchema, {
+    code: error.wireCode,
+    message: error.message,
+    retriable: error.retriable,
+    retryAfterMs: error.retryAfterMs,
+    limit: error.limit ?? 0n,
+    ...(extra.supportedVersions === undefined ? {} : { supportedVersions: extra.supportedVersions }),
+  }));
+}
+
+/**
+ * The broker's side of one connection: the handshake of §3 (Hello, version
+ * negotiation, SASL, Welcome), frame errors (PW-FRAME-002..014), limits,
+ * keepalive, drain and close. Requests go to the host's routes by frame
+ * kind; the session owns correlation, in-flight accounting and error frames.
+ */
+export class ServerSession {
+  /** Broker-assigned id, sent in Welcome. */
+  readonly id: string;
+  readonly transport: Transport;
+  #host: SessionHost;
+  #phase: Phase = "hello";
+  #decoder: FrameDecoder;
+  #features = new Set<Feature>();
+  #principal = "";
+  #clientId = "";
+  #clientMaxFrame = 16 * 1024 * 1024;
+  #exchange: SaslExchange | undefined;
+  #inFlight = 0;
+  #inFlightIds = new Set<number>();
+  #idleWaiters: Array<() => void> = [];
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastReceived = performance.now();
+  #paused = false;
+  #readBlocked = false;
+  #drainNoticed = false;
+  #checksum = false;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #abort = new AbortController();
+  #closedPromise: Promise<void>;
+  #resolveClosed!: () => void;
+
+  constructor(transport: Transport, host: SessionHost) {
+    this.id = `${host.brokerId}-${(++sessionCounter).toString(36)}-${Date.now().toString(36)}`;
+    this.transport = transport;
+    this.#host = host;
+    this.#decoder = new FrameDecoder({ maxFrameSize: host.limits.maxFrameSize });
+    this.#closedPromise = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.#handshakeTimer = setTimeout(() => {
+      this.#handshakeTimer = undefined;
+      if (this.#phase === "hello" || this.#phase === "auth") {
+        this.#failConnection(new PolywireError("TIMEOUT", `handshake not completed within ${host.handshakeTimeoutMs} ms (PW-SESS-008)`), this.#phase === "auth" ? 1 : 0);
+      }
+    }, host.handshakeTimeoutMs);
+    transport.attach({
+      onData: (chunk) => this.#onData(chunk),
+      onDrain: () => this.#onWritable(),
+      onInvalid: (reason) => this.#failConnection(new PolywireError("MALFORMED_FRAME", `${reason} is not a frame (PW-TRANS-003)`), 0),
+      onClose: () => this.#onClosed(),
+    });
+  }
+
+  /** The features granted in Welcome. */
+  get features(): ReadonlySet<Feature> {
+    return this.#features;
+  }
+
+  /** The authenticated identity; empty for anonymous sessions. */
+  get principal(): string {
+    return this.#principal;
+  }
+
+  /** The client's `Hello.client_id`. */
+  get clientId(): string {
+    return this.#clientId;
+  }
+
+  /** The largest frame the client accepts (Hello.max_frame_size). */
+  get clientMaxFrameSize(): number {
+    return this.#clientMaxFrame;
+  }
+
+  /** Aborted when the session closes; long-running handlers listen to it. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** True once the handshake completed and until the session starts closing. */
+  get ready(): boolean {
+    return this.#phase === "ready";
+  }
+
+  /** Resolves once the transport is closed. */
+  get closed(): Promise<void> {
+    return this.#closedPromise;
+  }
+
+  /** Milliseconds since the last frame arrived. */
+  idleFor(now: number): number {
+    return now - this.#lastReceived;
+  }
+
+  // ---- input
+
+  #onData(chunk: Uint8Array): void {
+    if (this.#phase === "closing" || this.#phase === "closed") return;
+    this.#lastReceived = performance.now();
+    let frames: Frame[];
+    try {
+      frames = this.#decoder.push(chunk);
+      if (this.transport.messageFramed && (frames.length !== 1 || this.#decoder.buffered !== 0)) {
+        throw new PolywireError("MALFORMED_FRAME", "a WebSocket message must hold exactly one whole frame (PW-TRANS-003)");
+      }
+    } catch (error) {
+      // PW-FRAME-013: the stream lost sync; report on correlation id 0 and close.
+      const failure = toPolywireError(error);
+      const limit = this.#host.limits.maxFrameSize;
+      this.#failConnection(failure.code === "FRAME_TOO_LARGE" && failure.limit === undefined
+        ? new PolywireError("FRAME_TOO_LARGE", failure.message, { cause: failure, limit })
+        : failure, 0);
+      return;
+    }
+    for (let i = 0; i < frames.length; i++) {
+      const phase = this.#phase as Phase;
+      if (phase === "closing" || phase === "closed") return;
+      const frame = frames[i] as Frame;
+      this.#host.metrics.kind(frame.kind).received.inc();
+      if (this.#phase === "ready") this.#dispatch(frame);
+      else this.#onHandshakeFrame(frame);
+    }
+  }
+
+  #onHandshakeFrame(frame: Frame): void {
+    if (this.#phase === "hello") {
+      if (frame.kind !== FrameKind.HELLO || frame.correlationId !== 1) {
+        this.#failConnection(new PolywireError("HANDSHAKE_REQUIRED", "the first frame must be a Hello with correlation id 1 (PW-SESS-001)"), frame.correlationId);
+        return;
+      }
+      let hello: Hello;
+      try {
+        hello = fromBinary(HelloSchema, frame.message);
+      } catch (cause) {
+        this.#failConnection(new PolywireError("MALFORMED_FRAME", "cannot decode Hello", { cause }), 1);
+        return;
+      }
+      this.#onHello(hello);
+      return;
+    }
+    // phase "auth": only AuthResponse is processed before Welcome (PW-SESS-007).
+    if (frame.kind !== FrameKind.AUTH_RESPONSE || frame.correlationId !== 1 || this.#exchange === undefined) {
+      this.#failConnection(new PolywireError("HANDSHAKE_REQUIRED", "only an AuthResponse with correlation id 1 is accepted before Welcome (PW-SESS-007)"), frame.correlationId);
+      return;
+    }
+    let response: Uint8Array;
+    try {
+      response = fromBinary(AuthResponseSchema, frame.message).response;
+    } catch (cause) {
+      this.#failConnection(new PolywireError("MALFORMED_FRAME", "cannot decode AuthResponse", { cause }), 1);
+      return;
+    }
+    this.#runSasl(this.#exchange, response);
+  }
+
+  #onHello(hello: Hello): void {
+    const host = this.#host;
+    const versions = hello.versions;
+    if (versions === undefined || versions.min > versions.max || versions.max < SUPPORTED_VERSIONS.min || versions.min > SUPPORTED_VERSIONS.max) {
+      const asked = versions === undefined ? "none" : `${versions.min}..${versions.max}`;
+      this.#failConnection(new PolywireError("UNSUPPORTED_VERSION", `client versions ${asked} do not overlap the broker's ${SUPPORTED_VERSIONS.min}..${SUPPORTED_VERSIONS.max}`, { supportedVersions: SUPPORTED_VERSIONS }), 1);
+      return;
+    }
+    if (host.draining) {
+      this.#failConnection(new PolywireError("SHUTTING_DOWN", "the broker is shutting down"), 1);
+      return;
+    }
+    if (!host.admit(this)) {
+      this.#failConnection(new PolywireError("TOO_MANY_CONNECTIONS", `the broker is at its limit of ${host.limits.maxConnections} connections`, { limit: host.limits.maxConnections }), 1);
+      return;
+    }
+    this.#clientId = hello.clientId;
+    this.#clientMaxFrame = hello.maxFrameSize === 0 ? 16 * 1024 * 1024 : hello.maxFrameSize;
+    for (const f of hello.features) if (host.supportedFeatures.has(f)) this.#features.add(f);
+    this.#checksum = host.checksumFrames && this.#features.has(Feature.FRAME_CHECKSUM);
+
+    const name = hello.authMechanism;
+    if (host.mechanisms.size === 0) {
+      if (name !== "") {
+        this.#failConnection(new PolywireError("UNSUPPORTED_MECHANISM", `mechanism ${JSON.stringify(name)} is not supported; this broker does not authenticate (mechanisms: none)`), 1);
+        return;
+      }
+      this.#welcome("", undefined);
+      return;
+    }
+    if (name === "") {
+      this.#failConnection(new PolywireError("AUTHENTICATION_FAILED", "authentication required (PW-AUTH-004)"), 1);
+      return;
+    }
+    const offered = [...host.mechanisms.values()].filter((m) => m.transports === undefined || m.transports.includes(this.transport.scheme));
+    const mechanism = offered.find((m) => m.name === name);
+    if (mechanism === undefined) {
+      const names = offered.map((m) => m.name).join(", ") || "none";
+      this.#failConnection(new PolywireError("UNSUPPORTED_MECHANISM", `mechanism ${JSON.stringify(name)} is not supported on ${this.transport.scheme}://; mechanisms: ${names}`), 1);
+      return;
+    }
+    this.#phase = "auth";
+    this.#exchange = mechanism.start();
+    this.#runSasl(this.#exchange, hello.authInitialResponse.byteLength === 0 ? undefined : hello.authInitialResponse);
+  }
+
+  #runSasl(exchange: SaslExchange, response: Uint8Array | undefined): void {
+    Promise.resolve()
+      .then(() => exchange.step(response))
+      .then((step) => {
+        if (this.#phase !== "auth") return;
+        if (step.kind === "challenge") {
+          this.writeFrame(FrameKind.AUTH_CHALLENGE, 1, toBinary(AuthChallengeSchema, create(AuthChallengeSchema, { challenge: step.data })));
+        } else if (step.kind === "success") {
+          this.#welcome(step.principal, step.finalData);
+        } else {
+          this.#failConnection(new PolywireError("AUTHENTICATION_FAILED", "authentication failed"), 1);
+        }
+      })
+      .catch(() => {
+        if (this.#phase === "auth") this.#failConnection(new PolywireError("AUTHENTICATION_FAILED", "authentication failed"), 1);
+      });
+  }
+
+  #welcome(principal: string, finalData: Uint8Array | undefined): void {
+    const host = this.#host;
+    this.#principal = principal;
+    this.#exchange = undefined;
+    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    const l = host.limits;
+    const welcome = create(WelcomeSchema, {
+      version: PROTOCOL_VERSION,
+      features: [...this.#features],
+      brokerId: host.brokerId,
+      software: host.software,
+      limits: {
+        maxFrameSize: l.maxFrameSize,
+        maxBatchSize: l.maxBatchSize,
+        idempotenceWindow: l.idempotenceWindow,
+        maxInFlight: l.maxInFlight,
+        maxUncompressedBatchSize: l.maxUncompressedBatchSize,
+      },
+      sessionId: this.id,
+      keepaliveIntervalMs: host.keepaliveIntervalMs,
+      principal,
+      authFinalData: finalData ?? EMPTY,
+    });
+    this.#phase = "ready";
+    this.writeFrame(FrameKind.WELCOME, 1, toBinary(WelcomeSchema, welcome));
+  }
+
+  // ---- requests
+
+  #dispatch(frame: Frame): void {
+    const kind = frame.kind;
+    const id = frame.correlationId;
+    const route = this.#host.routes.get(kind);
+    if (route === undefined) {
+      this.#onSessionFrame(frame);
+      return;
+    }
+    if (id % 2 === 0) {
+      this.#reject(kind, id, new PolywireError("INVALID_ARGUMENT", `client requests must carry an odd correlation id, got ${id} (PW-FRAME-010)`));
+      return;
+    }
+    for (const f of route.features) {
+      if (!this.#features.has(f)) {
+        this.#reject(kind, id, new PolywireError("FEATURE_NOT_NEGOTIATED", `frame kind ${FrameKind[kind] ?? kind} needs feature ${Feature[f] ?? f}, which was not negotiated (PW-SESS-006)`));
+        return;
+      }
+    }
+    let message;
+    try {
+      message = fromBinary(route.schema, frame.message);
+    } catch (cause) {
+      this.#reject(kind, id, new PolywireError("MALFORMED_FRAME", `cannot decode the message of frame kind ${FrameKind[kind] ?? kind} (PW-FRAME-008)`, { cause }));
+      return;
+    }
+    if (route.startsWork && (this.#drainNoticed || this.#host.draining)) {
+      this.#reject(kind, id, new PolywireError("SHUTTING_DOWN", "the broker is draining; send new work elsewhere (PW-SESS-015)"));
+      return;
+    }
+    const answers = route.answers === undefined || route.answers(message);
+    if (answers) {
+      if (this.#inFlightIds.has(id)) {
+        this.#reject(kind, id, new PolywireError("INVALID_ARGUMENT", `correlation id ${id} is already awaiting a response (PW-FRAME-011)`));
+        return;
+      }
+      if (this.#inFlight >= this.#host.limits.maxInFlight) {
+        this.#reject(kind, id, new PolywireError("TOO_MANY_IN_FLIGHT", `more than ${this.#host.limits.maxInFlight} requests awaiting a response (PW-LIM-002)`, { limit: this.#host.limits.maxInFlight }));
+        return;
+      }
+    }
+    const started = performance.now();
+    this.#inFlight++;
+    if (answers) this.#inFlightIds.add(id);
+    let result: Reply | undefined | Promise<Reply | undefined>;
+    try {
+      result = route.handle({ message, frame, session: this });
+    } catch (error) {
+      this.#complete(kind, id, answers, started, undefined, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (reply) => this.#complete(kind, id, answers, started, reply, undefined),
+        (error: unknown) => this.#complete(kind, id, answers, started, undefined, error),
+      );
+    } else {
+      this.#complete(kind, id, answers, started, result, undefined);
+    }
+  }
+
+  #complete(kind: number, id: number, answers: boolean, started: number, reply: Reply | undefined, error: unknown): void {
+    this.#inFlight--;
+    if (answers) this.#inFlightIds.delete(id);
+    if (this.#phase !== "closed") {
+      if (error !== undefined) {
+        this.#reject(kind, id, toPolywireError(error));
+      } else if (reply !== undefined && answers) {
+        this.writeFrame(reply.kind, id, reply.message, reply.payload);
+      }
+      this.#host.metrics.kind(kind).latency.observe((performance.now() - started) / 1000);
+    }
+    if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  #reject(_kind: number, id: number, error: PolywireError): void {
+    this.#host.metrics.errors.labels(error.code).inc();
+    this.writeFrame(FrameKind.ERROR, id, errorBytes(error));
+  }
+
+  #onSessionFrame(frame: Frame): void {
+    const id = frame.correlationId;
+    switch (frame.kind) {
+      case FrameKind.PING: {
+        let nonce: bigint;
+        try {
+          nonce = fromBinary(PingSchema, frame.message).nonce;
+        } catch (cause) {
+          this.#reject(frame.kind, id, new PolywireError("MALFORMED_FRAME", "cannot decode Ping", { cause }));
+          return;
+        }
+        this.writeFrame(FrameKind.PONG, id, toBinary(PongSchema, create(PongSchema, { nonce })));
+        return;
+      }
+      case FrameKind.PONG:
+        return;
+      case FrameKind.CLOSE:
+        // PW-SESS-016: answer what is in flight (long polls end early), then close.
+        this.#phase = "closing";
+        this.transport.pause();
+        this.#abort.abort(new PolywireError("CANCELLED", "the client closed the connection"));
+        void this.#finishAndEnd(undefined);
+        return;
+      case FrameKind.ERROR:
+        if (id === 0) {
+          this.#phase = "closing";
+          this.transport.pause();
+          void this.#finishAndEnd(undefined);
+        }
+        return;
+      default:
+        if (!frameKinds.has(frame.kind)) {
+          this.#reject(frame.kind, id, new PolywireError("UNKNOWN_FRAME_KIND", `unknown frame kind ${frame.kind} (PW-FRAME-009)`));
+        } else {
+          this.#reject(frame.kind, id, new PolywireError("INVALID_ARGUMENT", `frame kind ${FrameKind[frame.kind]} is not a request a client may send here`));
+        }
+    }
+  }
+
+  // ---- output
+
+  /**
+   * Writes one frame. When the transport pushes back, reading from the
+   * client stops until it drains, so a client that does not read its
+   * responses cannot make the broker buffer without bound.
+   */
+  writeFrame(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): void {
+    if (this.#phase === "closed") return;
+    const bytes = encodeFrame({
+      kind,
+      correlationId,
+      message,
+      ...(payload === undefined ? {} : { payload }),
+      checksum: this.#checksum,
+    });
+    this.#host.metrics.kind(kind).sent.inc();
+    if (!this.transport.write(bytes) && !this.#readBlocked) {
+      this.#readBlocked = true;
+      this.#updateReading();
+    }
+  }
+
+  #onWritable(): void {
+    if (!this.#readBlocked) return;
+    this.#readBlocked = false;
+    this.#updateReading();
+  }
+
+  #updateReading(): void {
+    const pause = this.#readBlocked || this.#phase === "closing" || this.#phase === "closed";
+    if (pause === this.#paused) return;
+    this.#paused = pause;
+    if (pause) this.transport.pause();
+    else this.transport.resume();
+  }
+
+  // ---- closing
+
+  /** Sends an Error (PW-FRAME-013, handshake errors) and closes the connection. */
+  #failConnection(error: PolywireError, correlationId: number): void {
+    if (this.#phase === "closing" || this.#phase === "closed") return;
+    this.#host.metrics.errors.labels(error.code).inc();
+    const extra = error.supportedVersions === undefined ? {} : { supportedVersions: { min: error.supportedVersions.min, max: error.supportedVersions.max } };
+    this.writeFrame(FrameKind.ERROR, correlationId, errorBytes(error, extra));
+    this.#phase = "closing";
+    this.#updateReading();
+    this.#endTransport();
+  }
+
+  #endTransport(): void {
+    this.transport.end();
+    this.#closeTimer ??= setTimeout(() => this.transport.destroy(), 5_000);
+  }
+
+  /** Waits for requests in flight, sends Close (when `code` is given) and closes the transport. */
+  async #finishAndEnd(code: ErrorCode | undefined, reason = ""): Promise<void> {
+    await this.idle();
+    if (this.#phase === "closed") return;
+    if (code !== undefined) {
+      this.writeFrame(FrameKind.CLOSE, 0, toBinary(CloseSchema, create(CloseSchema, { code, reason })));
+    }
+    this.#phase = "closing";
+    this.#endTransport();
+  }
+
+  /** Resolves when no request is being processed. */
+  idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Announces shutdown (PW-SESS-015): sends Drain if the client negotiated
+   * FEATURE_DRAIN_NOTICE; new work is refused with SHUTTING_DOWN from now on.
+   * Returns whether a Drain was sent.
+   */
+  drain(deadlineMs: number, reason: string, alternateUrls: readonly string[] = []): boolean {
+    if (this.#phase !== "ready") return false;
+    this.#drainNoticed = true;
+    if (!this.#features.has(Feature.DRAIN_NOTICE)) return false;
+    this.writeFrame(FrameKind.DRAIN, 0, toBinary(DrainSchema, create(DrainSchema, { deadlineMs, reason, alternateUrls: [...alternateUrls] })));
+    return true;
+  }
+
+  /**
+   * Closes the session gracefully: stops reading, finishes requests in
+   * flight, sends Close with `code` and closes the transport.
+   */
+  async shutdown(code: ErrorCode = ErrorCode.SHUTTING_DOWN, reason = "broker shutting down"): Promise<void> {
+    if (this.#phase === "closed") return;
+    if (this.#phase === "hello" || this.#phase === "auth") {
+      this.#failConnection(new PolywireError("SHUTTING_DOWN", reason), this.#phase === "auth" ? 1 : 0);
+    } else if (this.#phase === "ready") {
+      this.#phase = "closing";
+      this.#updateReading();
+      this.#abort.abort(new PolywireError("SHUTTING_DOWN", reason));
+      await this.#finishAndEnd(code, reason);
+    }
+    await this.#closedPromise;
+  }
+
+  /** Closes at once with a connection-level TIMEOUT error (PW-SESS-011). */
+  expireIdle(): void {
+    this.#failConnection(new PolywireError("TIMEOUT", `no frame received for ${2 * this.#host.keepaliveIntervalMs} ms (PW-SESS-011)`), 0);
+  }
+
+  /** Drops the connection without any frame. */
+  destroy(): void {
+    this.transport.destroy();
+  }
+
+  #onClosed(): void {
+    if (this.#phase === "closed") return;
+    this.#phase = "closed";
+    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    this.#abort.abort(new PolywireError("CONNECTION_LOST", "the connection closed"));
+    this.#decoder.free();
+    this.#host.release(this);
+    this.#resolveClosed();
+  }
+}

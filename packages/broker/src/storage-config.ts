@@ -1,0 +1,27 @@
+import { openDiskStorage, openMemoryStorage, type FsyncPolicy, type Storage } from "./storage/index.js";
+
+/** Storage settings of a broker. */
+export type StorageConfig =
+  | {
+    readonly engine: "disk";
+    /** Data directory; created if missing. */
+    readonly dir: string;
+    /** Default fsync policy of topics (`fsync.policy`). Default "interval". */
+    readonly fsync?: FsyncPolicy;
+    /** Further broker-wide topic config defaults. */
+    readonly topicDefaults?: Readonly<Record<string, string>>;
+  }
+  | {
+    readonly engine: "memory";
+    readonly topicDefaults?: Readonly<Record<string, string>>;
+  };
+
+/** Opens the storage engine `config` names. */
+export function openStorage(config: StorageConfig, idempotenceWindow?: number): Promise<Storage> {
+  const window = idempotenceWindow === undefined ? {} : { idempotenceWindow };
+  if (config.engine === "memory") {
+    return openMemoryStorage({ ...window, ...(config.topicDefaults === undefined ? {} : { topicDefaults: config.topicDefaults }) });
+  }
+  const topicDefaults = { ...config.topicDefaults, ...(config.fsync === undefined ? {} : { "fsync.policy": config.fsync }) };
+  return openDiskStorage({ directory: config.dir, topicDefaults, ...window });
+}

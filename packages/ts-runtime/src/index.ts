@@ -1,0 +1,21 @@
+export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "./errors.js";
+export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions } from "./errors.js";
+export { Emitter } from "./events.js";
+export type { EventMap } from "./events.js";
+export { Connection } from "./connection.js";
+export type {
+  CallResult, CloseOptions, ConnectionEvents, ConnectionOptions, ConnectionState, Frame, RequestOptions,
+} from "./connection.js";
+export { rpcs, workStartingKinds } from "./rpc.js";
+export type { RpcKind, RpcMethod, RpcRequest, RpcRequestInit, RpcResponse } from "./rpc.js";
+export { encodePlain, toMechanism } from "./sasl.js";
+export type { AuthOptions, PlainCredentials, SaslMechanism, TokenCredentials } from "./sasl.js";
+export { PROTOCOL_VERSION, errorFromFrame, frameKinds, frameSize } from "./wire.js";
+export { dial } from "./transport/dial.js";
+export { listenMemory } from "./transport/memory.js";
+export type { MemoryListener } from "./transport/memory.js";
+export { SocketTransport } from "./transport/socket.js";
+export { NodeWebSocketTransport, StandardWebSocketTransport } from "./transport/websocket.js";
+export { parseTransportUrl } from "./transport/url.js";
+export type { TransportAddress } from "./transport/url.js";
+export type { DialOptions, TlsClientOptions, Transport, TransportHandlers, TransportScheme } from "./transport/transport.js";

@@ -1,0 +1,39 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { ErrorSchema, FrameKind } from "@polywire/proto/session";
+import type { Frame } from "@polywire/wasm-codec";
+import { PolywireError, errorCodeName } from "./errors.js";
+
+/** The protocol version this library speaks (PW-SESS-003). */
+export const PROTOCOL_VERSION = 1;
+
+/** Every frame kind v1 defines; anything else is answered with UNKNOWN_FRAME_KIND (PW-FRAME-009). */
+export const frameKinds: ReadonlySet<number> = new Set(
+  Object.values(FrameKind).filter((v): v is number => typeof v === "number" && v !== 0),
+);
+
+/** The total size of a frame (PW-FRAME-001): header, message, payload and optional checksum. */
+export function frameSize(messageLength: number, payloadLength: number, checksum: boolean): number {
+  return 16 + messageLength + payloadLength + (checksum ? 4 : 0);
+}
+
+/**
+ * Turns an Error frame into a `PolywireError`, keeping the numeric code of
+ * codes unknown here (PW-SESS-014), `retriable`, `limit`,
+ * `supportedVersions` and `retryAfterMs`.
+ */
+export function errorFromFrame(frame: Frame): PolywireError {
+  let decoded;
+  try {
+    decoded = fromBinary(ErrorSchema, frame.message);
+  } catch (cause) {
+    return new PolywireError("MALFORMED_FRAME", "cannot decode an Error frame", { cause });
+  }
+  const code = errorCodeName(decoded.code);
+  return new PolywireError(code, decoded.message || code, {
+    wireCode: decoded.code,
+    retriable: decoded.retriable,
+    retryAfterMs: decoded.retryAfterMs,
+    ...(decoded.limit === 0n ? {} : { limit: decoded.limit }),
+    ...(decoded.supportedVersions === undefined ? {} : { supportedVersions: { min: decoded.supportedVersions.min, max: decoded.supportedVersions.max } }),
+  });
+}
