@@ -1,0 +1,216 @@
+import { checkConfigKeys, checkPartitionCount, checkTopicName, effectiveConfig, parseSettings, type TopicSettings } from "./config.js";
+import { StorageError } from "./errors.js";
+import { Mutex } from "./mutex.js";
+import type { PartitionEngine } from "./partition-engine.js";
+import type { ProducerRegistry } from "./producer-registry.js";
+import type {
+  AlterTopicOptions,
+  CreateTopicOptions,
+  OffsetStore,
+  PartitionLog,
+  ProducerIdentity,
+  Storage,
+  StorageUsage,
+  TopicInfo,
+} from "./storage.js";
+
+/** A topic as the catalog holds it. */
+export interface CatalogTopic {
+  readonly name: string;
+  readonly overrides: Readonly<Record<string, string>>;
+  readonly config: Readonly<Record<string, string>>;
+  readonly settings: TopicSettings;
+  readonly partitions: readonly PartitionEngine[];
+}
+
+/** What an engine persists of a topic: its name, partition count and overrides. */
+export interface TopicMeta {
+  readonly name: string;
+  readonly partitions: number;
+  readonly overrides: Readonly<Record<string, string>>;
+}
+
+/** Default retention check period. */
+const RETENTION_CHECK_MS = 60_000;
+
+/**
+ * Topic bookkeeping shared by both engines: validation, the name → topic
+ * map, serialized admin changes, producer ids, the retention timer. Engines
+ * supply partitions and persistence through the abstract hooks.
+ */
+export abstract class CatalogStorage implements Storage {
+  abstract readonly engine: string;
+  abstract readonly directory: string;
+  abstract readonly offsets: OffsetStore;
+
+  protected readonly topics = new Map<string, CatalogTopic>();
+  protected closed = false;
+  private readonly admin = new Mutex();
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private retentionRun: Promise<void> | null = null;
+
+  protected constructor(
+    protected readonly brokerDefaults: Readonly<Record<string, string>>,
+    protected readonly registry: ProducerRegistry,
+  ) {}
+
+  /** Opens partitions [from, to) of a topic with `settings`. */
+  protected abstract openPartitions(name: string, from: number, to: number, settings: TopicSettings): Promise<PartitionEngine[]>;
+  /** Durably records a topic's metadata (creation or change). */
+  protected abstract saveTopic(meta: TopicMeta, created: boolean): Promise<void>;
+  /** Durably removes a topic's data after its partitions were destroyed. */
+  protected abstract removeTopic(name: string): Promise<void>;
+  /** Engine-specific part of close, after every partition closed. */
+  protected abstract closeEngine(partitionsClosedCleanly: boolean): Promise<void>;
+  abstract usage(): Promise<StorageUsage>;
+
+  /** Validates a topic's overrides and derives its config and settings. */
+  protected resolveTopic(name: string, overrides: Readonly<Record<string, string>>, partitions: readonly PartitionEngine[]): CatalogTopic {
+    checkConfigKeys(overrides);
+    const config = effectiveConfig(this.brokerDefaults, overrides);
+    return { name, overrides: { ...overrides }, config, settings: parseSettings(config), partitions };
+  }
+
+  /** Starts periodic retention; engines call it once open. */
+  protected startRetention(intervalMs: number | undefined): void {
+    const every = intervalMs ?? RETENTION_CHECK_MS;
+    if (every <= 0) return;
+    this.retentionTimer = setInterval(() => {
+      if (this.retentionRun === null) {
+        this.retentionRun = this.runRetention().catch(() => undefined).finally(() => {
+          this.retentionRun = null;
+        });
+      }
+    }, every);
+    this.retentionTimer.unref();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError("SHUTTING_DOWN", "storage is closed");
+  }
+
+  private describe(topic: CatalogTopic): TopicInfo {
+    return { name: topic.name, partitions: topic.partitions.length, config: { ...topic.config }, overrides: { ...topic.overrides } };
+  }
+
+  createTopic(name: string, options: CreateTopicOptions): Promise<TopicInfo> {
+    return this.admin.run(async () => {
+      this.checkOpen();
+      checkTopicName(name);
+      checkPartitionCount(options.partitions);
+      if (this.topics.has(name)) throw new StorageError("TOPIC_ALREADY_EXISTS", `topic ${name} already exists`);
+      const overrides = options.config ?? {};
+      const draft = this.resolveTopic(name, overrides, []);
+      await this.saveTopic({ name, partitions: options.partitions, overrides: draft.overrides }, true);
+      const partitions = await this.openPartitions(name, 0, options.partitions, draft.settings);
+      const topic = { ...draft, partitions };
+      this.topics.set(name, topic);
+      return this.describe(topic);
+    });
+  }
+
+  alterTopic(name: string, options: AlterTopicOptions): Promise<TopicInfo> {
+    return this.admin.run(async () => {
+      this.checkOpen();
+      const current = this.lookup(name);
+      const overrides: Record<string, string> = { ...current.overrides, ...options.set };
+      for (const key of options.reset ?? []) {
+        checkConfigKeys({ [key]: "" });
+        delete overrides[key];
+      }
+      const count = options.partitions ?? current.partitions.length;
+      if (count < current.partitions.length) {
+        throw new StorageError("INVALID_ARGUMENT", `topic ${name} has ${current.partitions.length} partitions; partitions can only grow, not shrink to ${count}`);
+      }
+      checkPartitionCount(count);
+      const draft = this.resolveTopic(name, overrides, current.partitions);
+      const added = await this.openPartitions(name, current.partitions.length, count, draft.settings);
+      try {
+        await this.saveTopic({ name, partitions: count, overrides: draft.overrides }, false);
+      } catch (error) {
+        for (const partition of added) await partition.close().catch(() => undefined);
+        throw error;
+      }
+      for (const partition of current.partitions) partition.configure(draft.settings);
+      const topic = { ...draft, partitions: [...current.partitions, ...added] };
+      this.topics.set(name, topic);
+      return this.describe(topic);
+    });
+  }
+
+  deleteTopic(name: string): Promise<void> {
+    return this.admin.run(async () => {
+      this.checkOpen();
+      const topic = this.lookup(name);
+      this.topics.delete(name);
+      for (const partition of topic.partitions) await partition.destroy();
+      await this.removeTopic(name);
+    });
+  }
+
+  listTopics(): TopicInfo[] {
+    this.checkOpen();
+    return [...this.topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((t) => this.describe(t));
+  }
+
+  topic(name: string): TopicInfo {
+    this.checkOpen();
+    return this.describe(this.lookup(name));
+  }
+
+  private lookup(name: string): CatalogTopic {
+    const topic = this.topics.get(name);
+    if (topic === undefined) throw new StorageError("UNKNOWN_TOPIC", `unknown topic ${JSON.stringify(name)}`);
+    return topic;
+  }
+
+  partition(topic: string, partition: number): PartitionLog {
+    this.checkOpen();
+    const found = this.lookup(topic).partitions[partition];
+    if (found === undefined || !Number.isInteger(partition)) {
+      throw new StorageError("UNKNOWN_PARTITION", `topic ${topic} has no partition ${partition}`);
+    }
+    return found;
+  }
+
+  initProducer(producerId: bigint, producerEpoch: number): Promise<ProducerIdentity> {
+    if (this.closed) return Promise.reject(new StorageError("SHUTTING_DOWN", "storage is closed"));
+    return this.registry.init(producerId, producerEpoch);
+  }
+
+  async runRetention(nowMs: number = Date.now()): Promise<void> {
+    this.checkOpen();
+    for (const topic of [...this.topics.values()]) {
+      for (const partition of topic.partitions) await partition.applyRetention(nowMs);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+    await this.admin.run(async () => {
+      await this.retentionRun;
+      let clean = true;
+      const failures: unknown[] = [];
+      for (const topic of this.topics.values()) {
+        for (const partition of topic.partitions) {
+          try {
+            await partition.close();
+          } catch (error) {
+            clean = false;
+            failures.push(error);
+          }
+        }
+      }
+      await this.closeEngine(clean);
+      if (failures.length > 0) {
+        throw new StorageError("STORAGE", `${failures.length} partition(s) failed to close cleanly`, { cause: failures[0] });
+      }
+    });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
