@@ -30,8 +30,10 @@ export interface ConnectionEvents {
   /** The broker announced shutdown (PW-SESS-015): reconnect elsewhere before `deadline_ms`. */
   drain: (notice: Drain) => void;
   /**
-   * An unsolicited frame the connection does not handle itself: Delivery,
-   * SlowConsumer (correlation id 0) and broker-initiated requests (even ids).
+   * A frame the connection does not handle itself: Delivery, SlowConsumer
+   * (correlation id 0), broker-initiated requests (even ids), and answers no
+   * request waits for (an Error to an ACKS_NONE produce, PW-LOG-004, or a
+   * response that arrived after its request timed out).
    */
   frame: (frame: Frame) => void;
   /** The connection closed; `error` says why when it was not a clean close. */
@@ -385,7 +387,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     const id = frame.correlationId;
     if (id % 2 === 1) {
       const pending = this.#pending.get(id);
-      if (pending === undefined) return; // a late answer to a request that timed out or was cancelled
+      if (pending === undefined) {
+        // An answer nobody waits for: a late one after a timeout, or an Error to an unanswered request.
+        this.emit("frame", frame);
+        return;
+      }
       this.#settle(pending);
       if (frame.kind === FrameKind.ERROR) pending.reject(errorFromFrame(frame));
       else pending.resolve(frame);
@@ -532,15 +538,16 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   #send(pending: Pending): void {
     pending.sent = true;
+    let id = this.#nextId;
+    while (this.#pending.has(id)) id = (id + 2) >>> 0;
+    this.#nextId = (id + 2) >>> 0;
     if (!pending.expectResponse) {
-      this.#writeFrame(pending.kind, 1, pending.message, pending.payload);
+      // A real id, so that an Error the broker may still send (PW-LOG-004) reaches the `frame` event.
+      this.#writeFrame(pending.kind, id, pending.message, pending.payload);
       this.#settle(pending);
       pending.resolve(undefined);
       return;
     }
-    let id = this.#nextId;
-    while (this.#pending.has(id) || id === 0) id = (id + 2) >>> 0;
-    this.#nextId = (id + 2) >>> 0;
     (pending as { id: number }).id = id;
     this.#pending.set(id, pending);
     this.#awaiting++;
