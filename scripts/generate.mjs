@@ -75,3 +75,4 @@ for (const dir of OUTPUTS) rmSync(join(root, dir), { recursive: true, force: tru
 run("npx", ["--no-install", "buf", "generate"]);
 markGenerated();
 run(process.execPath, ["scripts/spec-index.mjs"]);
+run(process.execPath, ["scripts/vectors/generate.mjs"]);

@@ -1,0 +1,100 @@
+// compression.json: one decode vector per codec and data shape. Compressed
+// bytes are not canonical (PW-COMP-008), so a decoder must turn `hex` into
+// `records` (and its records section into `recordsHex`), while an encoder is
+// only required to produce something that decodes to the same records.
+import lz4 from "lz4js";
+import { crc32c } from "./crc32c.mjs";
+import { describeBatch, encodeBatch, encodeRecords, headerFor } from "./batch.mjs";
+import { describeRecords } from "./batch-vectors.mjs";
+import { compressChecked } from "./codecs.mjs";
+import { hex } from "./messages.mjs";
+import { ORDER_RECORDS, T0, text } from "./samples.mjs";
+
+const EVENTS = Array.from({ length: 40 }, (_, i) => ({
+  timestamp: T0 + BigInt(i * 250),
+  typeId: 7,
+  key: text(`device-${i % 4}`),
+  value: text(JSON.stringify({ device: `device-${i % 4}`, seq: i, temperature: 20 + (i % 5), unit: "celsius", status: "ok" })),
+  headers: i % 3 === 0 ? [{ key: "schema", value: text("telemetry.v2") }] : [],
+}));
+
+const IDEMPOTENT = EVENTS.slice(0, 5);
+
+function compressedBatch(codec, records, { level, fields = {} } = {}) {
+  const section = encodeRecords(records);
+  const packed = compressChecked(codec, section, level);
+  const batch = encodeBatch({ section: packed, codec, ...headerFor(records, section), ...fields });
+  return { section, packed, batch };
+}
+
+function vector(name, description, clauses, codec, records, options) {
+  const { section, packed, batch } = compressedBatch(codec, records, options);
+  return { name, description, clauses, codec, header: describeBatch(batch), records: describeRecords(records), recordsHex: hex(section), compressedHex: hex(packed), hex: hex(batch) };
+}
+
+// Changes header fields of a compressed batch and recomputes its CRC, so the
+// compression defect is the only one.
+function reheader(batch, edit) {
+  const out = batch.slice();
+  const view = new DataView(out.buffer);
+  edit(view);
+  view.setUint32(13, crc32c(out.subarray(17)));
+  return out;
+}
+
+function aroundSection(codec, packed, uncompressedSize, recordCount = 1) {
+  return encodeBatch({ section: packed, codec, recordCount, firstTimestamp: T0, maxTimestamp: T0, uncompressedSize });
+}
+
+// The Snappy framing format (stream identifier, then one uncompressed chunk
+// with its masked CRC-32C): what PW-COMP-002 rules out.
+function snappyFramed(data) {
+  const crc = crc32c(data);
+  const masked = (((crc >>> 15) | (crc << 17)) + 0xa282ead8) >>> 0;
+  const length = 4 + data.length;
+  const chunk = new Uint8Array(4 + length);
+  const view = new DataView(chunk.buffer);
+  chunk.set([0x01, length & 0xff, (length >> 8) & 0xff, (length >> 16) & 0xff]);
+  view.setUint32(4, masked, true);
+  chunk.set(data, 8);
+  return Uint8Array.from([0xff, 0x06, 0x00, 0x00, ...text("sNaPpY"), ...chunk]);
+}
+
+function invalid(name, description, clauses, error, bytes, extra = {}) {
+  return { name, description, clauses, error, ...extra, hex: hex(bytes) };
+}
+
+export function compressionVectors() {
+  const valid = [];
+  for (const codec of ["gzip", "snappy", "lz4", "zstd"]) {
+    const clause = { gzip: "PW-COMP-001", snappy: "PW-COMP-002", lz4: "PW-COMP-003", zstd: "PW-COMP-004" }[codec];
+    valid.push(vector(`orders-${codec}`, `The records of batches.json orders-uncompressed, ${codec}-compressed.`, [clause, "PW-COMP-005", "PW-COMP-008"], codec, ORDER_RECORDS));
+    valid.push(vector(`telemetry-${codec}`, `40 repetitive JSON telemetry records with type id 7, ${codec}-compressed.`, [clause, "PW-COMP-005", "PW-COMP-008"], codec, EVENTS));
+  }
+  valid.push(vector("telemetry-gzip-level-1", "gzip at level 1: a decoder must accept any level.", ["PW-COMP-001"], "gzip", EVENTS, { level: 1 }));
+  valid.push(vector("telemetry-gzip-level-9", "gzip at level 9.", ["PW-COMP-001"], "gzip", EVENTS, { level: 9 }));
+  valid.push(vector("telemetry-zstd-level-19", "zstd at level 19.", ["PW-COMP-004"], "zstd", EVENTS, { level: 19 }));
+  valid.push(vector("idempotent-lz4", "An idempotent producer's lz4 batch: the CRC covers the compressed bytes.", ["PW-COMP-003", "PW-BATCH-003", "PW-BATCH-009"], "lz4", IDEMPOTENT, { fields: { producerId: 4242n, producerEpoch: 3, baseSequence: 20 } }));
+
+  const gz = compressedBatch("gzip", EVENTS);
+  const lz = compressedBatch("lz4", EVENTS);
+  const zs = compressedBatch("zstd", EVENTS);
+  const sn = compressedBatch("snappy", EVENTS);
+  const lz4Frame = new Uint8Array(lz4.compress(gz.section));
+  const snappyBadOffset = Uint8Array.of(0x08, 0x04, 0x61, 0x62, 0x09, 0x10);
+  return {
+    description:
+      "Compressed record batch vectors (spec §5.3). These are decode vectors: compressed bytes are not canonical (PW-COMP-008), so a decoder must turn `hex` into `header`, `records` and the uncompressed records section `recordsHex`; an encoder must produce a batch that decodes to the same records, not the same bytes. Invalid batches must be rejected with `error`; `maxUncompressedBatchSize`, when given, is the decoder's limit.",
+    valid,
+    invalid: [
+      invalid("gzip-longer-than-declared", "gzip output one byte longer than uncompressed_size.", ["PW-COMP-005"], "ERROR_CODE_CORRUPT_BATCH", reheader(gz.batch, (v) => v.setUint32(53, gz.section.length - 1))),
+      invalid("lz4-shorter-than-declared", "lz4 output one byte shorter than uncompressed_size.", ["PW-COMP-005"], "ERROR_CODE_CORRUPT_BATCH", reheader(lz.batch, (v) => v.setUint32(53, lz.section.length + 1))),
+      invalid("zstd-truncated", "The zstd frame with its last 4 bytes cut (batch length adjusted).", ["PW-COMP-004", "PW-COMP-005"], "ERROR_CODE_CORRUPT_BATCH", aroundSection("zstd", zs.packed.subarray(0, zs.packed.length - 4), zs.section.length, EVENTS.length)),
+      invalid("snappy-bad-copy-offset", "A Snappy raw block whose copy refers 16 bytes back after only 2 bytes of output.", ["PW-COMP-002", "PW-COMP-005"], "ERROR_CODE_CORRUPT_BATCH", aroundSection("snappy", snappyBadOffset, 8)),
+      invalid("snappy-framing-format", "The records in the Snappy framing format (stream identifier chunk first): not a raw block.", ["PW-COMP-002"], "ERROR_CODE_CORRUPT_BATCH", aroundSection("snappy", snappyFramed(sn.section), sn.section.length, EVENTS.length)),
+      invalid("lz4-frame-format", "The records in the LZ4 frame format (magic 04 22 4d 18): not a block.", ["PW-COMP-003"], "ERROR_CODE_CORRUPT_BATCH", aroundSection("lz4", lz4Frame, gz.section.length, EVENTS.length)),
+      invalid("gzip-not-gzip", "Codec gzip over an uncompressed records section.", ["PW-COMP-001"], "ERROR_CODE_CORRUPT_BATCH", aroundSection("gzip", gz.section, gz.section.length, EVENTS.length)),
+      invalid("decompression-limit", "A valid zstd batch whose uncompressed_size exceeds the decoder's limit of 1,024 bytes: rejected before decompressing.", ["PW-COMP-006"], "ERROR_CODE_DECOMPRESSION_LIMIT", zs.batch, { maxUncompressedBatchSize: 1024 }),
+    ],
+  };
+}
