@@ -191,7 +191,7 @@ describe("disk storage recovery", () => {
 
   it("PW-LOG-021: damaged index files are rebuilt and reads and timestamp lookups stay exact", async () => {
     await using dir = await tempDirectory();
-    await seed(dir.path, 200, 2, { indexIntervalBytes: 256, config: { "segment.bytes": "8192" } });
+    await seed(dir.path, 200, 2, { indexIntervalBytes: 256, config: { "segment.bytes": "4096" } });
     const part = partitionDir(dir.path);
     for (const name of await readdir(part)) {
       const path = join(part, name);
