@@ -1,5 +1,5 @@
 import { existsSync, unlinkSync } from "node:fs";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { connect, createServer as createNetServer, type AddressInfo, type Server } from "node:net";
@@ -57,8 +57,11 @@ function listenServer(server: Server, options: { host: string; port: number } | 
   });
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
+// Stops accepting at once. Node calls close's callback only after every
+// accepted connection has ended, which the broker's drain handles itself.
+function closeServer(server: Server | HttpServer): Promise<void> {
+  if (server.listening) server.close();
+  return Promise.resolve();
 }
 
 /** Removes a Unix socket file left by a dead process; refuses to touch one that a live process listens on. */
@@ -109,7 +112,7 @@ async function listenWebSocket(address: Extract<TransportAddress, { scheme: "ws"
   return {
     url: `${scheme}://${hostForUrl(address.host)}:${port}${path}`,
     close: async () => {
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      wss.close();
       await closeServer(server);
     },
   };

@@ -225,3 +225,48 @@ export function rawFrame(fields: { length?: number; headerSize?: number; flags?:
   bytes.set(trailer, 16 + extension.byteLength + message.byteLength + payload.byteLength);
   return bytes;
 }
+
+/** A `polywire broker` child process started through the real CLI launcher. */
+export interface BrokerProcess {
+  readonly child: import("node:child_process").ChildProcess;
+  /** The listener URLs it printed. */
+  readonly urls: string[];
+  /** Everything it printed on stdout so far. */
+  readonly output: () => string;
+  /** Resolves with the exit code (or the signal name) when it ends. */
+  readonly exited: Promise<number | string>;
+}
+
+const CLI = new URL("../../cli/bin/polywire.js", import.meta.url);
+
+/** Starts `polywire broker <args>` and resolves once it printed its URLs. */
+export async function spawnBroker(args: readonly string[]): Promise<BrokerProcess> {
+  const { spawn } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const child = spawn(process.execPath, [fileURLToPath(CLI), "broker", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  const urls = await new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker did not start in time:\n${out}\n${err}`)), 30_000);
+    const check = (): void => {
+      if (/^ready$/m.test(out)) {
+        clearTimeout(timer);
+        child.stdout.removeListener("data", check);
+        resolve([...out.matchAll(/^ {2}listen (\S+)$/gm)].map((m) => m[1] as string));
+      }
+    };
+    child.stdout.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code} before it was ready:\n${out}\n${err}`));
+    });
+  });
+  return { child, urls, output: () => out, exited };
+}

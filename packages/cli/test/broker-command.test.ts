@@ -1,0 +1,53 @@
+import { Feature } from "@polywire/proto/session";
+import { Connection, type PolywireError } from "@polywire/runtime";
+import { describe, expect, it } from "vitest";
+import { spawnBroker, tempDir } from "../../broker/test/helpers.js";
+import { run } from "../src/index.js";
+
+function capture(): { io: { out(line: string): void; err(line: string): void }; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (l) => out.push(l), err: (l) => err.push(l) }, out, err };
+}
+
+describe("polywire broker", () => {
+  it("PW-SESS-015: SIGTERM drains clients, finishes, prints the shutdown and exits 0", { timeout: 60_000 }, async () => {
+    const dir = tempDir("cli");
+    try {
+      const broker = await spawnBroker(["--listen", "tcp://127.0.0.1:0", "--listen", `unix://${dir.path}/pw.sock`, "--data-dir", `${dir.path}/data`, "--topic", "cli:2", "--metrics-port", "0", "--drain-ms", "300"]);
+      expect(broker.urls).toHaveLength(2);
+      expect(broker.urls[0]).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+      expect(broker.urls[1]).toBe(`unix://${dir.path}/pw.sock`);
+      const http = /^ {2}http +(\S+)$/m.exec(broker.output())?.[1];
+      expect((await fetch(`${http}/readyz`)).status).toBe(200);
+
+      const conn = await Connection.connect(broker.urls[1] as string, { features: [Feature.LOG, Feature.DRAIN_NOTICE] });
+      const drained = new Promise((resolve) => conn.on("drain", resolve));
+      const closed = new Promise<PolywireError | undefined>((resolve) => conn.on("close", resolve));
+      broker.child.kill("SIGTERM");
+      expect(await drained).toMatchObject({ deadlineMs: 300 });
+      await closed;
+      expect(await broker.exited).toBe(0);
+      expect(broker.output()).toMatch(/SIGTERM: draining\nstopped\n$/);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it("rejects bad flags with a usage error and exit code 2", async () => {
+    const bad = capture();
+    expect(await run(["broker", "--topic", "no-partitions"], bad.io)).toBe(2);
+    expect(bad.err.join("\n")).toMatch(/--topic must be name:partitions/);
+    const both = capture();
+    expect(await run(["broker", "--memory", "--data-dir", "x"], both.io)).toBe(2);
+    const unknown = capture();
+    expect(await run(["broker", "--bogus"], unknown.io)).toBe(2);
+    expect(unknown.err.join("\n")).toMatch(/bogus/);
+    const nothing = capture();
+    expect(await run(["frobnicate"], nothing.io)).toBe(2);
+    expect(nothing.err.join("\n")).toMatch(/unknown command "frobnicate"/);
+    const help = capture();
+    expect(await run(["broker", "--help"], help.io)).toBe(0);
+    expect(help.out.join("\n")).toMatch(/--listen <url>/);
+  });
+});
