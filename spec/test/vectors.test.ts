@@ -10,7 +10,12 @@ import { WireError } from "./support/wire-error.js";
 import { allFiles, frameKindNumber, messageSchema, registry } from "./support/registry.js";
 
 const dir = new URL("../vectors/", import.meta.url);
-const load = (name: string) => JSON.parse(readFileSync(new URL(name, dir), "utf8"));
+// The vector files are JSON described in their own `description`; the tests
+// read them loosely typed and check every field they rely on.
+type Json = any;
+const load = (name: string): Json => JSON.parse(readFileSync(new URL(name, dir), "utf8"));
+/** it.each cases titled with the vector's clauses and name. */
+const cases = (list: Json[]): [string, Json][] => list.map((v) => [`${v.clauses.join(" ")}: ${v.name}`, v]);
 const bytes = (hex: string) => new Uint8Array(Buffer.from(hex, "hex"));
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const clauseIds = new Set<string>(JSON.parse(readFileSync(new URL("../clauses.json", dir), "utf8")).clauses.map((c: { id: string }) => c.id));
@@ -74,7 +79,7 @@ describe("spec/vectors", () => {
   });
 
   describe("frames.json", () => {
-    it.each(frames.valid.map((v: { name: string; clauses: string[] }) => [`${v.clauses.join(" ")}: ${v.name}`, v]))("%s decodes to its description", (_, v) => {
+    it.each(cases(frames.valid))("%s decodes to its description", (_, v) => {
       const frame = readFrame(bytes(v.hex));
       const { message, payload, checksum, ...header } = frame;
       expect(header).toEqual(v.header);
@@ -87,7 +92,7 @@ describe("spec/vectors", () => {
       if (!v.decodeOnly) expect(hexOf(writeFrame(frame.kind, frame.correlationId, message, payload, checksum !== null))).toBe(v.hex);
     });
 
-    it.each(frames.invalid.map((v: { name: string; clauses: string[] }) => [`${v.clauses.join(" ")}: ${v.name}`, v]))("%s is rejected with its error", (_, v) => {
+    it.each(cases(frames.invalid))("%s is rejected with its error", (_, v) => {
       const decode = () => {
         const frame = readFrame(bytes(v.hex), v.maxFrameSize);
         const kind = registry.getEnum("polywire.v1.FrameKind")!.values.find((k) => k.number === frame.kind && k.number !== 0);
@@ -106,7 +111,7 @@ describe("spec/vectors", () => {
   });
 
   describe("batches.json", () => {
-    it.each(batches.valid.map((v: { name: string; clauses: string[] }) => [`${v.clauses.join(" ")}: ${v.name}`, v]))("%s decodes to its records and re-encodes byte for byte", (_, v) => {
+    it.each(cases(batches.valid))("%s decodes to its records and re-encodes byte for byte", (_, v) => {
       const view = readBatch(bytes(v.hex));
       expect(view.header).toEqual(v.header);
       expect(view.records).toEqual(v.records);
@@ -114,13 +119,13 @@ describe("spec/vectors", () => {
       expect(hexOf(writeBatch(view))).toBe(v.hex);
     });
 
-    it.each(batches.invalid.map((v: { name: string; clauses: string[] }) => [`${v.clauses.join(" ")}: ${v.name}`, v]))("%s is rejected with its error", (_, v) => {
+    it.each(cases(batches.invalid))("%s is rejected with its error", (_, v) => {
       expect(errorOf(() => readBatch(bytes(v.hex)))).toBe(v.error);
     });
   });
 
   describe("compression.json", () => {
-    it.each(compression.valid.map((v: { name: string; clauses: string[] }) => [`${v.clauses.join(" ")}: ${v.name}`, v]))("%s decodes to its records", (_, v) => {
+    it.each(cases(compression.valid))("%s decodes to its records", (_, v) => {
       const view = readBatch(bytes(v.hex));
       expect(view.header).toEqual(v.header);
       expect(view.header.codec).toBe(v.codec);
@@ -138,7 +143,7 @@ describe("spec/vectors", () => {
       }
     });
 
-    it.each(compression.invalid.map((v: { name: string; clauses: string[] }) => [`${v.clauses.join(" ")}: ${v.name}`, v]))("%s is rejected with its error", (_, v) => {
+    it.each(cases(compression.invalid))("%s is rejected with its error", (_, v) => {
       expect(errorOf(() => readBatch(bytes(v.hex), v.maxUncompressedBatchSize))).toBe(v.error);
     });
   });
@@ -159,7 +164,7 @@ describe("spec/vectors", () => {
       expect(Object.fromEntries(fromKafka.map((v: { keyText: string; murmur2: number }) => [v.keyText, v.murmur2]))).toEqual(KAFKA);
     });
 
-    it.each(partitioning.vectors.map((v: { keyHex: string }) => [v.keyHex, v]))("PW-PART-002: key %s maps to its partitions", (_, v) => {
+    it.each((partitioning.vectors as Json[]).map((v): [string, Json] => [v.keyHex, v]))("PW-PART-002: key %s maps to its partitions", (_, v) => {
       expect(murmur2(bytes(v.keyHex))).toBe(v.murmur2);
       expect(v.positive).toBe(v.murmur2 & 0x7fffffff);
       expect(Object.keys(v.partitions).map(Number)).toEqual(partitioning.counts);
