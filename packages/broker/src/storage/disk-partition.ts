@@ -439,7 +439,11 @@ export class DiskPartition implements PartitionEngine {
   async read(offset: bigint, maxBytes: number): Promise<ReadResult> {
     const unavailable = this.unavailable();
     if (unavailable !== null && unavailable.code !== "STORAGE") throw unavailable;
+    // Captured together so the bytes served never pass the high watermark
+    // reported with them (PW-LOG-012, PW-LOG-016).
     const hw = this.hw;
+    const active = this.active;
+    const activeEnd = active.size;
     const logStart = this.logStart;
     const highWatermark = BigInt(hw);
     const logStartOffset = BigInt(logStart);
@@ -453,10 +457,14 @@ export class DiskPartition implements PartitionEngine {
     const segments = this.segments;
     for (let i = this.segmentFor(segments, target); i < segments.length; i++) {
       const segment = segments[i] as DiskSegment;
-      const end = segment.size;
+      const end = segment === active ? activeEnd : segment.size;
       const first = chunks.length === 0;
       const budget = maxBytes - size;
       if (!first && budget < BATCH_HEADER_SIZE) break;
+      if (segment.retiring) {
+        if (first) throw new StorageError("OFFSET_OUT_OF_RANGE", `offset ${offset} was removed by retention while being read`);
+        break;
+      }
       segment.beginRead();
       let chunk: Uint8Array;
       let start = 0;

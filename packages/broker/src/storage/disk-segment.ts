@@ -207,6 +207,11 @@ export class DiskSegment {
     await syncFile(this.timeIndexPath);
   }
 
+  /** True once the segment is being closed or removed: reads must not start on it. */
+  get retiring(): boolean {
+    return this.retirement !== "none";
+  }
+
   /** Marks a read as using the segment, so closing or removal waits for it. */
   beginRead(): void {
     this.readers++;
