@@ -2,50 +2,16 @@
 // Regenerates everything derived from proto/ and spec/: the bindings in gen/
 // (protobuf-es, ts-proto, Go with connect-go, Python), the clause index of the
 // spec (spec/INDEX.md, spec/clauses.json) and the test vectors in
-// spec/vectors/. Generation must be
-// reproducible on a fresh machine, so the plugin versions are pinned here and
-// installed into git-ignored folders (.cache/bin, .venv) when missing.
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+// spec/vectors/. Generation must be reproducible on a fresh machine, so the
+// plugin versions are pinned (scripts/toolchain.mjs) and installed into
+// git-ignored folders (.cache/bin, .venv) when missing.
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureGoPlugins, ensurePython, root, run } from "./toolchain.mjs";
 
-const root = new URL("..", import.meta.url).pathname;
-const GO_PLUGINS = {
-  "protoc-gen-go": "google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12",
-  "protoc-gen-connect-go": "connectrpc.com/connect/cmd/protoc-gen-connect-go@v1.21.1",
-};
 // Each output folder buf writes into, wiped before generating so that a file
 // removed from proto/ disappears from gen/ too.
 const OUTPUTS = ["gen/ts/src", "gen/ts-proto/src", "gen/go/polywire", "gen/python/polywire"];
-
-function run(cmd, args, opts = {}) {
-  execFileSync(cmd, args, { cwd: root, stdio: "inherit", ...opts });
-}
-
-function output(cmd, args) {
-  return execFileSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-function ensureGoPlugins() {
-  const bin = join(root, ".cache/bin");
-  for (const [name, pkg] of Object.entries(GO_PLUGINS)) {
-    const path = join(bin, name);
-    const want = pkg.split("@")[1];
-    if (existsSync(path) && output("go", ["version", "-m", path]).includes(want)) continue;
-    run("go", ["install", pkg], { env: { ...process.env, GOBIN: bin } });
-  }
-}
-
-function ensurePython() {
-  const python = join(root, ".venv/bin/python");
-  if (!existsSync(python)) run("python3", ["-m", "venv", ".venv"]);
-  const frozen = output(python, ["-m", "pip", "freeze"]);
-  const wanted = readFileSync(join(root, "scripts/requirements.txt"), "utf8")
-    .split("\n")
-    .filter((line) => line && !line.startsWith("#"));
-  if (wanted.every((req) => frozen.toLowerCase().includes(req.toLowerCase()))) return;
-  run(python, ["-m", "pip", "install", "--quiet", "-r", "scripts/requirements.txt"]);
-}
 
 function* walk(dir) {
   for (const entry of readdirSync(dir)) {

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Runs every test suite of the repository, one after the other, and fails if
+// any failed. Every suite runs even after a failure, so one run shows all of
+// them. To add a suite, add one line to SUITES. Arguments select suites by
+// name: `npm test -- go python` runs only the suites whose name contains
+// "go" or "python".
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { ensurePython, python, root } from "./toolchain.mjs";
+
+const SUITES = [
+  { name: "vitest (TypeScript: spec, bindings, packages, conformance)", cmd: ["npx", "--no-install", "vitest", "run"] },
+  { name: "tsc (types of spec/test and gen/test)", cmd: ["npx", "--no-install", "tsc", "-p", "scripts/tsconfig.tests.json"] },
+  { name: "go test (Go bindings, gen/test/go)", cmd: ["go", "test", "-count=1", "./..."], cwd: "gen/test/go" },
+  { name: "pytest (Python bindings, gen/test/python)", cmd: [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "gen/test/python"], before: ensurePython },
+];
+
+const filters = process.argv.slice(2);
+const selected = SUITES.filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)));
+if (selected.length === 0) {
+  console.error(`no suite matches ${filters.join(", ")}; suites: ${SUITES.map((s) => s.name).join("; ")}`);
+  process.exit(2);
+}
+
+const results = [];
+for (const suite of selected) {
+  console.log(`\n=== ${suite.name}`);
+  const started = Date.now();
+  let status;
+  try {
+    suite.before?.();
+    const [cmd, ...args] = suite.cmd;
+    const child = spawnSync(cmd, args, {
+      cwd: join(root, suite.cwd ?? "."),
+      stdio: "inherit",
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+    });
+    status = child.error ? `could not start: ${child.error.message}` : child.status === 0 ? "ok" : `exit ${child.status ?? child.signal}`;
+  } catch (error) {
+    status = `setup failed: ${error.message}`;
+  }
+  results.push({ name: suite.name, status, seconds: ((Date.now() - started) / 1000).toFixed(1) });
+}
+
+console.log("\n=== summary");
+for (const r of results) console.log(`${r.status === "ok" ? "ok  " : "FAIL"} ${r.name} (${r.seconds} s)${r.status === "ok" ? "" : `: ${r.status}`}`);
+const failed = results.filter((r) => r.status !== "ok").length;
+console.log(`suites: ${results.length - failed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
