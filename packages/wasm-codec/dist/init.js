@@ -1,8 +1,11 @@
 import { CodecError, invalid } from "./errors.js";
 import { isInitialized, setInstance } from "./wasm.js";
 // Resolves to dist/polywire_codec.wasm both from src/ (tests) and from dist/
-// (the published loader); bundlers recognise this `new URL(…, import.meta.url)` form.
-const PACKAGED_WASM = new URL("../dist/polywire_codec.wasm", import.meta.url);
+// (the published loader); bundlers recognise this `new URL(…, import.meta.url)`
+// form. Built lazily: where modules have no URL (workerd) it must not throw at import.
+function packagedWasm() {
+    return new URL("../dist/polywire_codec.wasm", import.meta.url);
+}
 // Node, Deno and Bun expose node:fs through process.getBuiltinModule; looking
 // it up at run time (never importing it) keeps the loader free of Node-only
 // imports, so browsers and workerd never see it.
@@ -46,7 +49,7 @@ async function instantiate(source) {
     if (source !== undefined && typeof source !== "string" && !(source instanceof URL)) {
         invalid("init() takes a URL, a path, bytes, a WebAssembly.Module or a Response");
     }
-    const location = toLocation(source ?? PACKAGED_WASM);
+    const location = toLocation(source ?? packagedWasm());
     const fs = fileSystem();
     if (fs !== undefined && (typeof location === "string" || location.protocol === "file:")) {
         return (await WebAssembly.instantiate(await fs.promises.readFile(location), {})).instance;
@@ -94,7 +97,7 @@ export function initSync(source) {
         if (fs === undefined) {
             invalid("initSync() needs the module bytes or a WebAssembly.Module in this runtime; or use await init()");
         }
-        module = new WebAssembly.Module(fs.readFileSync(PACKAGED_WASM));
+        module = new WebAssembly.Module(fs.readFileSync(packagedWasm()));
     }
     else {
         invalid("initSync() takes bytes or a WebAssembly.Module");

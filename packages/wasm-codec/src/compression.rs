@@ -223,3 +223,84 @@ fn gzip_decompress(data: &[u8], out: &mut [u8]) -> Result<(), CompressionError> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn round_trip(codec: Codec, data: &[u8], level: Option<i32>) -> Vec<u8> {
+        let mut packed = Vec::new();
+        compress(codec, data, level, &mut packed).unwrap();
+        let mut out = Vec::new();
+        decompress(codec, &packed, data.len(), data.len(), &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn levels() {
+        let data = b"polywire polywire polywire polywire polywire".repeat(50);
+        for level in 0..=9 {
+            assert_eq!(round_trip(Codec::Gzip, &data, Some(level)), data);
+        }
+        for level in [-5, 1, 3, 19, 22] {
+            assert_eq!(round_trip(Codec::Zstd, &data, Some(level)), data);
+        }
+        let mut out = Vec::new();
+        assert_eq!(compress(Codec::Gzip, &data, Some(10), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
+        assert_eq!(compress(Codec::Zstd, &data, Some(23), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
+        assert!(check_level(Codec::Lz4, Some(99)).is_ok());
+    }
+
+    #[test]
+    fn pw_comp_006_limit_fires_before_work() {
+        for codec in Codec::ALL {
+            let mut out = Vec::new();
+            let e = decompress(codec, &[], 1 << 40, 1 << 20, &mut out).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::DecompressionLimit);
+            assert_eq!(out.capacity(), 0);
+        }
+    }
+
+    #[test]
+    fn pw_comp_005_overrun_and_underrun_are_corrupt() {
+        let data = vec![7u8; 10_000];
+        for codec in Codec::ALL {
+            let mut packed = Vec::new();
+            compress(codec, &data, None, &mut packed).unwrap();
+            let mut out = Vec::new();
+            for wrong in [data.len() - 1, data.len() + 1, 0] {
+                let e = decompress(codec, &packed, wrong, 1 << 20, &mut out).unwrap_err();
+                assert_eq!(e.code(), ErrorCode::CorruptBatch, "{codec:?} {wrong}");
+            }
+        }
+    }
+
+    #[test]
+    fn pw_batch_005_reserved_codecs() {
+        for id in 5..=7 {
+            assert_eq!(Codec::from_id(id).unwrap_err().code(), ErrorCode::UnsupportedCodec);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_codec_round_trips(data in proptest::collection::vec(any::<u8>(), 0..5000), text in "[a-z ]{0,3000}") {
+            for codec in Codec::ALL {
+                prop_assert_eq!(round_trip(codec, &data, None), data.clone());
+                prop_assert_eq!(round_trip(codec, text.as_bytes(), None), text.as_bytes().to_vec());
+            }
+        }
+
+        #[test]
+        fn any_bytes_decode_or_fail(data in proptest::collection::vec(any::<u8>(), 0..400), expected in 0usize..3000) {
+            for codec in Codec::ALL {
+                let mut out = Vec::new();
+                match decompress(codec, &data, expected, 1 << 16, &mut out) {
+                    Ok(()) => prop_assert_eq!(out.len(), expected),
+                    Err(e) => prop_assert_eq!(e.code(), ErrorCode::CorruptBatch),
+                }
+            }
+        }
+    }
+}

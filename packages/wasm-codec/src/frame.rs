@@ -273,3 +273,114 @@ impl FrameDecoder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frame(kind: u16, corr: u32, message: &[u8], payload: &[u8], checksum: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_frame(kind, corr, message, payload, checksum, &mut out).unwrap();
+        out
+    }
+
+    fn decode_all(d: &mut FrameDecoder, chunk: &[u8]) -> Result<Vec<(u16, u8, u32, Vec<u8>, Vec<u8>)>, FrameError> {
+        let mut out = Vec::new();
+        d.push(chunk, |f| out.push((f.kind, f.flags, f.correlation_id, f.message.to_vec(), f.payload.to_vec())))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn pw_frame_001_layout() {
+        let f = frame(0x0203, 0x0a0b_0c0d, b"msg", b"pay", false);
+        assert_eq!(&f[..16], &[0, 0, 0, 18, 16, 0, 2, 3, 0x0a, 0x0b, 0x0c, 0x0d, 0, 0, 0, 3]);
+        assert_eq!(&f[16..], b"msgpay");
+        let c = frame(1, 1, b"", b"", true);
+        assert_eq!(c.len(), 20);
+        assert_eq!(u32::from_be_bytes([c[16], c[17], c[18], c[19]]), crate::crc32c(0, &c[..16]));
+    }
+
+    #[test]
+    fn pw_frame_006_rejects_oversize_on_length_alone() {
+        let mut d = FrameDecoder::new(100);
+        assert_eq!(decode_all(&mut d, &[0, 0, 0]).unwrap(), vec![]);
+        assert_eq!(decode_all(&mut d, &[97]), Err(FrameError::TooLarge { size: 101, max: 100 }));
+        assert_eq!(d.buffered(), 0);
+        assert_eq!(decode_all(&mut d, &[]), Err(FrameError::TooLarge { size: 101, max: 100 }));
+    }
+
+    // Regression found by the frame_decoder fuzz target: with a maximum below
+    // 4, up to 3 bytes of the length field are still held, then rejected.
+    #[test]
+    fn pw_frame_006_tiny_maximum_holds_only_the_length_prefix() {
+        let mut d = FrameDecoder::new(0);
+        assert_eq!(decode_all(&mut d, &[0xf2]).unwrap(), vec![]);
+        assert_eq!(d.buffered(), 1);
+        assert!(matches!(decode_all(&mut d, &[0, 0, 0]), Err(FrameError::TooLarge { max: 0, .. })));
+    }
+
+    #[test]
+    fn pw_frame_002_003_005_header_checks_fire_early() {
+        let mut d = FrameDecoder::new(1 << 20);
+        assert!(matches!(decode_all(&mut d, &[0, 0, 0, 100, 15]), Err(FrameError::HeaderTooSmall(15))));
+        let mut d = FrameDecoder::new(1 << 20);
+        assert!(matches!(decode_all(&mut d, &[0, 0, 0, 100, 16, 2]), Err(FrameError::ReservedFlags(2))));
+        let mut d = FrameDecoder::new(1 << 20);
+        assert!(matches!(decode_all(&mut d, &[0, 0, 0, 11]), Err(FrameError::LengthTooSmall { .. })));
+        let mut d = FrameDecoder::new(1 << 20);
+        assert!(matches!(decode_all(&mut d, &[0, 0, 0, 12, 40]), Err(FrameError::LengthTooSmall { .. })));
+        let mut d = FrameDecoder::new(1 << 20);
+        assert!(matches!(
+            decode_all(&mut d, &[0, 0, 0, 14, 16, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 3]),
+            Err(FrameError::MessageTooLong { message_length: 3, available: 2 })
+        ));
+    }
+
+    #[test]
+    fn pw_frame_004_checksum_mismatch() {
+        let mut f = frame(1, 1, b"m", b"p", true);
+        f[17] ^= 1;
+        let mut d = FrameDecoder::new(1 << 20);
+        assert!(matches!(decode_all(&mut d, &f), Err(FrameError::ChecksumMismatch { .. })));
+        assert_eq!(FrameError::ChecksumMismatch { stored: 0, computed: 1 }.code(), ErrorCode::ChecksumMismatch);
+    }
+
+    proptest! {
+        #[test]
+        fn pw_frame_001_any_chunking_gives_the_same_frames(
+            frames in proptest::collection::vec((any::<u16>(), any::<u32>(), proptest::collection::vec(any::<u8>(), 0..40), proptest::collection::vec(any::<u8>(), 0..200), any::<bool>()), 1..6),
+            cuts in proptest::collection::vec(1usize..50, 1..10),
+        ) {
+            let mut stream = Vec::new();
+            for (k, c, m, p, cs) in &frames {
+                encode_frame(*k, *c, m, p, *cs, &mut stream).unwrap();
+            }
+            let expected: Vec<_> = frames.iter().map(|(k, c, m, p, cs)| (*k, u8::from(*cs), *c, m.clone(), p.clone())).collect();
+            let mut whole = FrameDecoder::new(u32::MAX);
+            prop_assert_eq!(decode_all(&mut whole, &stream).unwrap(), expected.clone());
+            let mut d = FrameDecoder::new(u32::MAX);
+            let mut got = Vec::new();
+            let mut pos = 0;
+            let mut i = 0;
+            while pos < stream.len() {
+                let end = (pos + cuts[i % cuts.len()]).min(stream.len());
+                got.extend(decode_all(&mut d, &stream[pos..end]).unwrap());
+                pos = end;
+                i += 1;
+            }
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(d.buffered(), 0);
+        }
+
+        #[test]
+        fn any_bytes_give_frames_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..300), max in 0u32..400) {
+            let mut d = FrameDecoder::new(max);
+            if let Ok(frames) = decode_all(&mut d, &bytes) {
+                let used: usize = frames.iter().map(|f| 16 + f.3.len() + f.4.len() + if f.1 == 1 { 4 } else { 0 }).sum();
+                prop_assert!(used + d.buffered() <= bytes.len());
+                prop_assert!(d.buffered() <= max as usize);
+            }
+        }
+    }
+}
