@@ -16,8 +16,8 @@ interface TopicMetrics {
   readonly bytesOut: Child<Counter>;
 }
 
-function kindName(kind: number): string {
-  return (FrameKind as unknown as Record<number, string | undefined>)[kind] ?? String(kind);
+function kindName(kind: number): string | undefined {
+  return kind === 0 ? undefined : (FrameKind as unknown as Record<number, string | undefined>)[kind];
 }
 
 /**
@@ -49,11 +49,13 @@ export class BrokerMetrics {
 
   /** The per-kind metrics of frame kind `kind`. */
   kind(kind: number): KindMetrics {
-    let entry = this.#kinds.get(kind);
+    // Kinds outside the enum share one "UNKNOWN" series, so a client cannot grow the label set.
+    const key = kindName(kind) === undefined ? -1 : kind;
+    let entry = this.#kinds.get(key);
     if (entry === undefined) {
-      const name = kindName(kind);
+      const name = kindName(kind) ?? "UNKNOWN";
       entry = { received: this.framesReceived.labels(name), sent: this.framesSent.labels(name), latency: this.latency.labels(name) };
-      this.#kinds.set(kind, entry);
+      this.#kinds.set(key, entry);
     }
     return entry;
   }

@@ -6,7 +6,7 @@ export class UsageError extends Error {
 }
 
 /** Parses `argv` with `node:util` parseArgs, turning its errors into {@link UsageError}s. */
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(argv: readonly string[], options: T) {
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(argv: readonly string[], options: T): ReturnType<typeof parseArgs<{ options: T; strict: true; allowPositionals: false }>> {
   try {
     return parseArgs({ args: [...argv], options, allowPositionals: false, strict: true });
   } catch (error) {

@@ -2,11 +2,33 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { dial, listenMemory, PolywireError, SocketTransport, type Transport } from "../src/index.js";
 
-function collect(transport: Transport): { data: Uint8Array[]; closed: Promise<Error | undefined>; drains: number } {
-  const state = { data: [] as Uint8Array[], drains: 0, closed: undefined as unknown as Promise<Error | undefined> };
+interface Collected {
+  data: Uint8Array[];
+  drains: number;
+  closed: Promise<Error | undefined>;
+  /** Resolves once at least `bytes` bytes have arrived. */
+  received(bytes: number): Promise<void>;
+}
+
+function collect(transport: Transport): Collected {
+  let waiters: Array<() => void> = [];
+  const total = (): number => state.data.reduce((n, c) => n + c.byteLength, 0);
+  const state: Collected = {
+    data: [],
+    drains: 0,
+    closed: undefined as unknown as Promise<Error | undefined>,
+    received: async (bytes) => {
+      while (total() < bytes) await new Promise<void>((resolve) => waiters.push(resolve));
+    },
+  };
   state.closed = new Promise((resolve) => {
     transport.attach({
-      onData: (chunk) => state.data.push(chunk),
+      onData: (chunk) => {
+        state.data.push(chunk);
+        const w = waiters;
+        waiters = [];
+        for (const resolve of w) resolve();
+      },
       onDrain: () => state.drains++,
       onInvalid: () => {},
       onClose: resolve,
@@ -106,10 +128,10 @@ describe("socket transports", () => {
     const clientSide = collect(client);
     const payload = new Uint8Array(300_000).map((_, i) => i % 251);
     client.write(payload);
-    await expect.poll(() => concat(serverSide.data).byteLength).toBe(payload.byteLength);
+    await serverSide.received(payload.byteLength);
     expect(concat(serverSide.data)).toEqual(payload);
     serverEnd.write(Uint8Array.of(9, 8, 7));
-    await expect.poll(() => concat(clientSide.data).byteLength).toBe(3);
+    await clientSide.received(3);
     client.end();
     expect(await clientSide.closed).toBeUndefined();
     expect(await serverSide.closed).toBeUndefined();

@@ -78,6 +78,8 @@ export class SocketTransport implements Transport {
   end(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Keep reading so the peer's FIN is seen and the socket closes promptly.
+    this.socket.resume();
     this.socket.end();
   }
 

@@ -124,6 +124,8 @@ export class NodeWebSocketTransport extends WebSocketTransportBase {
   end(): void {
     if (this.closed) return;
     this.markClosed();
+    // The closing handshake needs to read the peer's Close frame.
+    this.socket.resume();
     this.socket.close(1000);
   }
 
