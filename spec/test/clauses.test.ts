@@ -61,6 +61,21 @@ describe("spec clause index", () => {
     expect(uncovered.map(([name, where]) => `${name} (${where})`)).toEqual([]);
   });
 
+  it("PW-ERR-001: the error code table of §12 has one row per ErrorCode, with its number, and no other", async () => {
+    const { ErrorCodeSchema } = await import("@polywire/proto/session");
+    const section = specText.slice(specText.indexOf("## 12. Error codes"), specText.indexOf("## 13."));
+    const rows = [...section.matchAll(/^\| (\d+) \| (ERROR_CODE_[A-Z_]+) \| .+ \| (yes|no) \| .+ \|$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    const codes = ErrorCodeSchema.values.filter((v) => v.number !== 0).map((v) => `${v.number} ${v.name}`);
+    expect(rows).toEqual(codes);
+  });
+
+  it("PW-ERR-002: the codes marked retriable in §12 are exactly those PW-SESS-013 lists", () => {
+    const section = specText.slice(specText.indexOf("## 12. Error codes"), specText.indexOf("## 13."));
+    const retriable = [...section.matchAll(/^\| \d+ \| (ERROR_CODE_[A-Z_]+) \| .+ \| yes \| .+ \|$/gm)].map((m) => m[1]).sort();
+    const sess013 = parsed.clauses.find((c) => c.id === "PW-SESS-013")!;
+    expect([...sess013.text.matchAll(/ERROR_CODE_[A-Z_]+/g)].map((m) => m[0]).sort()).toEqual(retriable);
+  });
+
   it("spec/INDEX.md and spec/clauses.json are what `npm run generate` renders from the spec", () => {
     const { markdown, json } = buildIndex(specText);
     expect(readFileSync(new URL(INDEX_PATH, root), "utf8")).toBe(markdown);
