@@ -99,6 +99,8 @@ export interface CallResult<K extends RpcKind> {
 export interface CloseOptions {
   /** How long to wait for requests in flight before dropping them. Default 5 000 ms. */
   timeoutMs?: number;
+  /** Aborting stops waiting: the transport is dropped at once. */
+  signal?: AbortSignal;
   /** The code sent in the Close frame. Default UNSPECIFIED (a normal close). */
   code?: ErrorCode;
   /** The reason sent in the Close frame. */
@@ -688,6 +690,10 @@ export class Connection extends Emitter<ConnectionEvents> {
   async close(options: CloseOptions = {}): Promise<void> {
     if (this.#state === "closed" || this.#closing) return this.#closed;
     this.#closing = true;
+    const signal = options.signal;
+    const onAbort = (): void => this.#fail(PolywireError.from(signal?.reason, "CANCELLED"), false);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
     if (this.#awaiting > 0 || this.#queue.length > 0) {
       const timeoutMs = options.timeoutMs ?? 5_000;
       await new Promise<void>((resolve) => {
@@ -706,6 +712,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       await this.#closed;
       clearTimeout(force);
     }
+    signal?.removeEventListener("abort", onAbort);
     this.#finish(undefined);
   }
 

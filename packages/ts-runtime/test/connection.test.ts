@@ -265,4 +265,18 @@ describe("Connection keepalive, drain and close", () => {
     await conn.closed;
     expect(conn.state).toBe("closed");
   });
+
+  it("close() with an aborted signal drops the connection at once, failing what is in flight", async () => {
+    fake = await FakeBroker.start();
+    const conn = await Connection.connect(fake.url);
+    const peer = await fake.peer();
+    const outcome = conn.call(FrameKind.METADATA_REQUEST, {}).then(() => undefined, (error: unknown) => error);
+    await peer.next();
+    const controller = new AbortController();
+    const closing = conn.close({ signal: controller.signal, timeoutMs: 10_000 });
+    controller.abort();
+    await closing;
+    expect(conn.state).toBe("closed");
+    expect(await outcome).toMatchObject({ code: "CONNECTION_LOST" });
+  });
 });
