@@ -9,8 +9,8 @@ export interface RecordInput {
     key?: Uint8Array | null;
     value: Uint8Array | null;
     headers?: readonly RecordHeader[];
-    /** Application message type, default 0 (untyped). */
-    typeId?: number;
+    /** Application message type, default 0 (untyped); a bigint reaches the spec's full range up to 2^63-1. */
+    typeId?: number | bigint;
     /** Unix ms, default the time of the encodeBatch call. */
     timestamp?: number;
 }
@@ -47,7 +47,11 @@ export interface BatchHeader {
     baseSequence: number;
     uncompressedSize: number;
 }
-/** A decoded record; `offset` is `baseOffset + i`. */
+/**
+ * A decoded record; `offset` is `baseOffset + i`. `typeId` is exact up to
+ * Number.MAX_SAFE_INTEGER; a larger id (legal up to 2^63-1, PW-BATCH-014) is
+ * the nearest number.
+ */
 export interface DecodedRecord {
     offset: bigint;
     timestamp: number;

@@ -151,10 +151,17 @@ export function encodeBatch(records, options = {}) {
         if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp))
             invalid(`timestamp must be an integer (Unix ms), got ${String(timestamp)}`);
         const typeId = r.typeId ?? 0;
-        if (typeof typeId !== "number" || !Number.isSafeInteger(typeId) || typeId < 0)
-            invalid(`typeId must be a non-negative integer, got ${String(typeId)} (PW-BATCH-014)`);
         dv.setFloat64(pos, timestamp, true);
-        dv.setFloat64(pos + 8, typeId, true);
+        if (typeof typeId === "bigint" && typeId >= 0n && typeId <= I64_MAX) {
+            dv.setBigInt64(pos + 8, typeId, true);
+        }
+        else if (typeof typeId === "number" && Number.isSafeInteger(typeId) && typeId >= 0) {
+            dv.setUint32(pos + 8, typeId % 4294967296, true);
+            dv.setUint32(pos + 12, Math.floor(typeId / 4294967296), true);
+        }
+        else {
+            invalid(`typeId must be a non-negative integer (number, or bigint up to 2^63-1), got ${String(typeId)} (PW-BATCH-014)`);
+        }
         pos += 16;
         putBytes(r.key);
         putBytes(r.value);

@@ -262,6 +262,11 @@ impl<'a> Flat<'a> {
         a.copy_from_slice(self.take(8)?);
         Ok(f64::from_le_bytes(a))
     }
+    fn i64(&mut self) -> Result<i64, String> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(i64::from_le_bytes(a))
+    }
     fn integer(&mut self, what: &str) -> Result<i64, String> {
         let v = self.f64()?;
         // Beyond 2^63 a float no longer names one i64.
@@ -280,7 +285,7 @@ impl<'a> Flat<'a> {
 }
 
 /// Encodes `count` records laid out by the loader in the first `len` input
-/// bytes (little-endian; per record: f64 timestamp, f64 type id, key, value,
+/// bytes (little-endian; per record: f64 timestamp, i64 type id, key, value,
 /// i32 header count, then per header key and value; each byte string is an
 /// i32 length, -1 for null, then the bytes) into a batch in the output.
 #[no_mangle]
@@ -328,7 +333,7 @@ pub extern "C" fn pw_encode_batch(
         let mut headers: Vec<(&str, Option<&[u8]>)> = Vec::new();
         let mut step = || -> Result<(), String> {
             let timestamp = flat.integer("timestamp")?;
-            let type_id = flat.integer("typeId")?;
+            let type_id = flat.i64()?;
             let key = flat.bytes("key")?;
             let value = flat.bytes("value")?;
             let header_count = flat.i32()?;

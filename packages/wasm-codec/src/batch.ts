@@ -13,8 +13,8 @@ export interface RecordInput {
   key?: Uint8Array | null;
   value: Uint8Array | null;
   headers?: readonly RecordHeader[];
-  /** Application message type, default 0 (untyped). */
-  typeId?: number;
+  /** Application message type, default 0 (untyped); a bigint reaches the spec's full range up to 2^63-1. */
+  typeId?: number | bigint;
   /** Unix ms, default the time of the encodeBatch call. */
   timestamp?: number;
 }
@@ -54,7 +54,11 @@ export interface BatchHeader {
   uncompressedSize: number;
 }
 
-/** A decoded record; `offset` is `baseOffset + i`. */
+/**
+ * A decoded record; `offset` is `baseOffset + i`. `typeId` is exact up to
+ * Number.MAX_SAFE_INTEGER; a larger id (legal up to 2^63-1, PW-BATCH-014) is
+ * the nearest number.
+ */
 export interface DecodedRecord {
   offset: bigint;
   timestamp: number;
@@ -209,9 +213,15 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
     const timestamp = r.timestamp ?? now;
     if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp)) invalid(`timestamp must be an integer (Unix ms), got ${String(timestamp)}`);
     const typeId = r.typeId ?? 0;
-    if (typeof typeId !== "number" || !Number.isSafeInteger(typeId) || typeId < 0) invalid(`typeId must be a non-negative integer, got ${String(typeId)} (PW-BATCH-014)`);
     dv.setFloat64(pos, timestamp, true);
-    dv.setFloat64(pos + 8, typeId, true);
+    if (typeof typeId === "bigint" && typeId >= 0n && typeId <= I64_MAX) {
+      dv.setBigInt64(pos + 8, typeId, true);
+    } else if (typeof typeId === "number" && Number.isSafeInteger(typeId) && typeId >= 0) {
+      dv.setUint32(pos + 8, typeId % 4294967296, true);
+      dv.setUint32(pos + 12, Math.floor(typeId / 4294967296), true);
+    } else {
+      invalid(`typeId must be a non-negative integer (number, or bigint up to 2^63-1), got ${String(typeId)} (PW-BATCH-014)`);
+    }
     pos += 16;
     putBytes(r.key);
     putBytes(r.value);
