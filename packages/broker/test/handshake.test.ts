@@ -112,8 +112,8 @@ describe("handshake (§3.1)", () => {
 
   it("PW-SESS-011: Pings keep a connection alive past the idle timeout", async () => {
     const { client } = await RawClient.ready(url);
-    for (let i = 0; i < 6; i++) {
-      await new Promise((r) => setTimeout(r, 150));
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 100));
       client.send(frameOf(FrameKind.PING, 3 + 2 * i, PingSchema, { nonce: BigInt(i) }));
       expect((await client.next()).kind).toBe(FrameKind.PONG);
     }

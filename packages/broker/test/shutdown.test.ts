@@ -14,7 +14,7 @@ describe("graceful shutdown (PW-SESS-015)", () => {
       listeners: ["tcp://127.0.0.1:0"],
       storage: { engine: "memory" },
       topics: [{ name: "t", partitions: 1 }],
-      drainDeadlineMs: 400,
+      drainDeadlineMs: 1_500,
       http: { port: 0 },
     });
     const url = broker.urls[0] as string;
@@ -43,12 +43,12 @@ describe("graceful shutdown (PW-SESS-015)", () => {
     const legacyClose = await legacy.next();
     expect([legacyClose.kind, fromBinary(CloseSchema, legacyClose.message).code]).toEqual([FrameKind.CLOSE, ErrorCode.SHUTTING_DOWN]);
     await legacy.expectClosed();
-    expect(Date.now() - started).toBeLessThan(400);
+    expect(Date.now() - started).toBeLessThan(1_500);
 
     // The drained connection keeps its long poll until the deadline, then gets the answer, Close, and is closed.
     const answer = await client.next();
     expect([answer.kind, answer.correlationId]).toEqual([FrameKind.FETCH_RESPONSE, 3]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(380);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_450);
     expect((await client.next()).kind).toBe(FrameKind.CLOSE);
     await client.expectClosed();
     await closing;
