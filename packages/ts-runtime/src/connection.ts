@@ -364,6 +364,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   #onData(chunk: Uint8Array): void {
+    if (this.#state === "closed") return;
     let frames: Frame[];
     try {
       frames = this.#decoder.push(chunk);
@@ -375,8 +376,14 @@ export class Connection extends Emitter<ConnectionEvents> {
       return;
     }
     for (const frame of frames) {
-      if (this.#state === "closed") return;
-      this.#onFrame(frame);
+      if ((this.#state as ConnectionState) === "closed") return;
+      try {
+        this.#onFrame(frame);
+      } catch (error) {
+        // A session frame from the broker that does not decode: the broker is not speaking the protocol.
+        this.#fail(new PolywireError("MALFORMED_FRAME", `cannot decode frame kind ${frame.kind} from the broker`, { cause: error }), true);
+        return;
+      }
     }
   }
 
@@ -675,6 +682,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       p.reject(lost);
     }
     this.#handshakeFail?.(error ?? lost);
+    this.#decoder.free();
     this.#setState("closed");
     this.#onWritable();
     this.#notifyIdle();
