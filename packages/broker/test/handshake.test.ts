@@ -2,6 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { MetadataRequestSchema } from "@polywire/proto/log";
 import { AuthChallengeSchema, AuthResponseSchema, ErrorCode, Feature, FrameKind, PingSchema, WelcomeSchema } from "@polywire/proto/session";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Connection, PolywireError } from "@polywire/runtime";
 import { Broker } from "../src/index.js";
 import { describeError, frameOf, helloFrame, RawClient } from "./helpers.js";
 
@@ -233,6 +234,19 @@ describe("authentication (§3.2)", () => {
     expect(error.code).toBe(ErrorCode.UNSUPPORTED_MECHANISM);
     expect(error.message).toMatch(/mechanisms: TOKEN$/);
     await client.expectClosed();
+  });
+
+  it("PW-AUTH-004: the client Connection authenticates with PLAIN and TOKEN, and reports failures as AUTHENTICATION_FAILED", async () => {
+    const plainConn = await Connection.connect(unix, { auth: { mechanism: "PLAIN", username: "alice", password: "wonderland" } });
+    expect(plainConn.welcome.principal).toBe("alice");
+    await plainConn.close();
+    const tokenConn = await Connection.connect(tcp, { auth: { mechanism: "TOKEN", token: async () => "s3cret-token" } });
+    expect(tokenConn.welcome.principal).toBe("service-a");
+    await tokenConn.close();
+    const failure = await Connection.connect(unix, { auth: { mechanism: "PLAIN", username: "alice", password: "wrong" } }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(PolywireError);
+    expect(failure).toMatchObject({ code: "AUTHENTICATION_FAILED", retriable: false });
+    await expect(Connection.connect(tcp)).rejects.toMatchObject({ code: "AUTHENTICATION_FAILED" });
   });
 
   it("PW-SESS-007: no request but AuthResponse is processed before Welcome", async () => {
