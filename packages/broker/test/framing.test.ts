@@ -3,6 +3,7 @@ import { MetadataRequestSchema, MetadataResponseSchema, FetchRequestSchema } fro
 import { ErrorCode, FrameKind, PingSchema, PongSchema } from "@polywire/proto/session";
 import { crc32c, encodeFrame } from "@polywire/wasm-codec";
 import { fromBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker } from "../src/index.js";
 import { frameOf, rawFrame, RawClient } from "./helpers.js";
@@ -179,5 +180,47 @@ describe("framing (§2)", () => {
     expect(pong.correlationId).toBe(41);
     expect(fromBinary(PongSchema, pong.message).nonce).toBe(0xfedcba9876543210n);
     client.close();
+  });
+});
+
+describe("framing robustness", () => {
+  it("PW-FRAME-013: arbitrary bytes after the handshake never crash the broker or disturb other connections", async () => {
+    const bystander = (await RawClient.ready(url)).client;
+    let id = 101;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ minLength: 1, maxLength: 200 }),
+          // A plausible header followed by noise: exercises every header check.
+          fc.tuple(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 200 }), fc.uint8Array({ maxLength: 100 }))
+            .map(([length, headerSize, flags, kind, rest]) => {
+              const bytes = new Uint8Array(16 + rest.length);
+              const view = new DataView(bytes.buffer);
+              view.setUint32(0, length);
+              view.setUint8(4, headerSize);
+              view.setUint8(5, flags);
+              view.setUint16(6, kind);
+              view.setUint32(8, 1001);
+              view.setUint32(12, rest.length);
+              bytes.set(rest, 16);
+              return bytes;
+            }),
+        ),
+        async (bytes) => {
+          const { client } = await RawClient.ready(url);
+          client.send(bytes);
+          // Whatever the broker makes of it, it answers, waits for more bytes, or closes; never anything else.
+          await new Promise((r) => setTimeout(r, 20));
+          const answers = [FrameKind.ERROR, FrameKind.PONG, FrameKind.PRODUCE_RESPONSE, FrameKind.FETCH_RESPONSE, FrameKind.LIST_OFFSETS_RESPONSE, FrameKind.METADATA_RESPONSE, FrameKind.INIT_PRODUCER_RESPONSE];
+          for (const frame of client.frames) expect(answers).toContain(frame.kind);
+          client.close();
+          id += 2;
+          bystander.send(metadata(id));
+          expect((await bystander.next()).correlationId).toBe(id);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    bystander.close();
   });
 });
