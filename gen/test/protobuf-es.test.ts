@@ -5,7 +5,7 @@ import { esMessages, esSchema, registry } from "./support/flavors.js";
 import { bytes, compatVectors, hexOf, messageVectors, title } from "./support/vectors.js";
 
 describe("protobuf-es (gen/ts) against spec/vectors", () => {
-  it("has a vector for every message of proto/", () => {
+  it("PW-COMPAT-010: has a vector for every message of proto/", () => {
     const covered = new Set(messageVectors.map((v) => v.type));
     expect(esMessages.map((m) => m.typeName).filter((t) => !covered.has(t))).toEqual([]);
   });

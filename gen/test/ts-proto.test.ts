@@ -3,7 +3,7 @@ import { esMessages, tsProto } from "./support/flavors.js";
 import { bytes, compatVectors, hexOf, messageVectors, title } from "./support/vectors.js";
 
 describe("ts-proto (gen/ts-proto) against spec/vectors", () => {
-  it("has encode and decode for every message of proto/", () => {
+  it("PW-COMPAT-010: has encode and decode for every message of proto/", () => {
     for (const m of esMessages) expect(() => tsProto(m.typeName), m.typeName).not.toThrow();
   });
 

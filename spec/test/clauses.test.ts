@@ -44,7 +44,7 @@ function mentions(text: string, name: string): boolean {
 }
 
 describe("spec clause index", () => {
-  it("every clause of the spec is well-formed, unique, in order, and has a key word", () => {
+  it("PW-COMPAT-010: every clause of the spec is well-formed, unique, in order, and has a key word", () => {
     expect(parsed.problems).toEqual([]);
     expect(parsed.clauses.length).toBeGreaterThan(200);
     for (const clause of parsed.clauses) {
@@ -54,7 +54,7 @@ describe("spec clause index", () => {
     }
   });
 
-  it("every message, enum and service of proto/ is named by at least one clause", async () => {
+  it("PW-COMPAT-010: every message, enum and service of proto/ is named by at least one clause", async () => {
     const names = await protoNames();
     expect(names.size).toBeGreaterThan(100);
     const uncovered = [...names].filter(([name]) => !parsed.clauses.some((c) => mentions(c.text, name)));
@@ -76,7 +76,7 @@ describe("spec clause index", () => {
     expect([...sess013.text.matchAll(/ERROR_CODE_[A-Z_]+/g)].map((m) => m[0]).sort()).toEqual(retriable);
   });
 
-  it("spec/INDEX.md and spec/clauses.json are what `npm run generate` renders from the spec", () => {
+  it("PW-COMPAT-010: spec/INDEX.md and spec/clauses.json are what `npm run generate` renders from the spec", () => {
     const { markdown, json } = buildIndex(specText);
     expect(readFileSync(new URL(INDEX_PATH, root), "utf8")).toBe(markdown);
     expect(readFileSync(new URL(JSON_PATH, root), "utf8")).toBe(json);
@@ -88,17 +88,17 @@ describe("spec clause index", () => {
 describe("spec clause checker", () => {
   const spec = (...bullets: string[]) => `## 1. Test\n\n${bullets.join("\n")}\n`;
 
-  it("reports a duplicated clause id", () => {
+  it("PW-COMPAT-010: the checker reports a duplicated clause id", () => {
     const { problems } = parseSpec(spec("- **PW-X-001**: A MUST b.", "- **PW-X-001**: C MUST d."));
     expect(problems).toContain("PW-X-001 (line 4): duplicate of line 3");
   });
 
-  it("reports numbering that does not increase within an area", () => {
+  it("PW-COMPAT-010: the checker reports numbering that does not increase within an area", () => {
     const { problems } = parseSpec(spec("- **PW-X-002**: A MUST b.", "- **PW-Y-001**: A MAY b.", "- **PW-X-002**: C MUST d.", "- **PW-X-001**: C MUST d."));
     expect(problems.filter((p: string) => p.includes("numbering order"))).toHaveLength(2);
   });
 
-  it("reports malformed clause bullets and references", () => {
+  it("PW-COMPAT-010: the checker reports malformed clause bullets and references", () => {
     const { problems } = parseSpec(spec("- **PW-X-01**: A MUST b.", "- **PW-X-002**: A MUST see PW-x-3 and PW-X-009."));
     expect(problems).toEqual([
       expect.stringContaining("malformed clause bullet"),
@@ -107,14 +107,14 @@ describe("spec clause checker", () => {
     ]);
   });
 
-  it("reports a clause with no MUST, SHOULD or MAY, and reads the strongest key word", () => {
+  it("PW-COMPAT-010: the checker reports a clause with no MUST, SHOULD or MAY, and reads the strongest key word", () => {
     const { clauses, problems } = parseSpec(spec("- **PW-X-001**: A is b.", "- **PW-X-002**: A MAY b and SHOULD c.", "- **PW-X-003**: A SHOULD b,", "  and MUST NOT c."));
     expect(problems).toEqual([expect.stringContaining("PW-X-001 (line 3): no MUST, SHOULD or MAY")]);
     expect(clauses.map((c: Clause) => c.level)).toEqual([undefined, "SHOULD", "MUST"]);
     expect(clauses[2].text).toBe("A SHOULD b, and MUST NOT c.");
   });
 
-  it("ignores clause-like text inside code fences", () => {
+  it("PW-COMPAT-010: the checker ignores clause-like text inside code fences", () => {
     const { clauses, problems } = parseSpec(spec("```", "- **PW-X-1**: not a clause", "```", "- **PW-X-001**: A MUST b."));
     expect(problems).toEqual([]);
     expect(clauses.map((c: Clause) => c.id)).toEqual(["PW-X-001"]);

@@ -57,7 +57,7 @@ describe("spec/vectors", () => {
     }
   });
 
-  it("every message type of proto/ has a vector with every field set", () => {
+  it("PW-COMPAT-010: every message type of proto/ has a vector with every field set", () => {
     const types = new Set(messageVectors.filter((v) => v.allFieldsSet).map((v) => v.type));
     const missing = allFiles.flatMap((f) => f.messages).map((m: DescMessage) => m.typeName).filter((t) => !types.has(t));
     expect(missing).toEqual([]);

@@ -127,7 +127,7 @@ func TestMessageVectorsRoundTrip(t *testing.T) {
 			})
 		}
 	}
-	// Every message of every proto file of the package has a vector.
+	// PW-COMPAT-010: every message of every proto file of the package has a vector.
 	files := []protoreflect.FileDescriptor{
 		polywirev1.File_polywire_v1_admin_proto, polywirev1.File_polywire_v1_common_proto, polywirev1.File_polywire_v1_groups_proto,
 		polywirev1.File_polywire_v1_log_proto, polywirev1.File_polywire_v1_pubsub_proto, polywirev1.File_polywire_v1_rpc_proto,
