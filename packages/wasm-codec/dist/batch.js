@@ -1,6 +1,6 @@
 import { COMPRESSIONS, DEFAULT_MAX_UNCOMPRESSED_SIZE, compressionId, levelArgs } from "./compression.js";
 import { CodecError, invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, table, wasm, writeInput } from "./wasm.js";
+import { check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
 /** Bytes of the fixed batch header. */
 export const BATCH_HEADER_SIZE = 57;
 const NULL_LEN = 0xffff_ffff;
@@ -130,7 +130,7 @@ export function encodeBatch(records, options = {}) {
                 size += requireBytes(h.value, "header value").length;
         }
     }
-    const ptr = w.pw_input(size);
+    const ptr = reserveInput(size);
     const mem = memory();
     const dv = new DataView(mem.buffer);
     const now = Date.now();

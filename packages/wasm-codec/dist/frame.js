@@ -1,5 +1,5 @@
 import { invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, table, wasm, writeInput } from "./wasm.js";
+import { check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
 /** Bytes of the v1 frame header, `length` field included. */
 export const FRAME_HEADER_SIZE = 16;
 /** Flag bit 0: the frame ends with a CRC-32C of every byte before it (PW-FRAME-004). */
@@ -13,7 +13,7 @@ export function encodeFrame(frame) {
     const correlationId = requireInteger(frame.correlationId, "correlationId", 0, 0xffff_ffff);
     const message = requireBytes(frame.message, "message");
     const payload = frame.payload === undefined ? new Uint8Array(0) : requireBytes(frame.payload, "payload");
-    const ptr = w.pw_input(message.length + payload.length);
+    const ptr = reserveInput(message.length + payload.length);
     const mem = memory();
     mem.set(message, ptr);
     mem.set(payload, ptr + message.length);

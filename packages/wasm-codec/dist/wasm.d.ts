@@ -27,6 +27,8 @@ export declare function isInitialized(): boolean;
 export declare function wasm(): CodecExports;
 /** A view of the whole of wasm memory, renewed when memory has grown. */
 export declare function memory(): Uint8Array;
+/** Reserves `len` input bytes in WASM memory; returns their address. */
+export declare function reserveInput(len: number): number;
 /** Copies `data` into the input buffer; returns its length for the call. */
 export declare function writeInput(data: Uint8Array): number;
 /** Throws the CodecError a non-zero status stands for, with Rust's message. */

@@ -24,9 +24,17 @@ export function memory() {
         bytes = new Uint8Array(buffer);
     return bytes;
 }
+/** Reserves `len` input bytes in WASM memory; returns their address. */
+export function reserveInput(len) {
+    const ptr = wasm().pw_input(len);
+    if (ptr === 0 && len > 0)
+        throw new CodecError("INVALID_ARGUMENT", `${len} bytes do not fit in WASM memory`);
+    return ptr;
+}
 /** Copies `data` into the input buffer; returns its length for the call. */
 export function writeInput(data) {
-    const ptr = wasm().pw_input(data.length);
+    // Reserve first: growing memory detaches any view taken before.
+    const ptr = reserveInput(data.length);
     memory().set(data, ptr);
     return data.length;
 }

@@ -75,12 +75,17 @@ macro_rules! input_or_fail {
     };
 }
 
-/// Makes the input buffer at least `len` bytes and returns its address.
+/// Makes the input buffer at least `len` bytes and returns its address, or
+/// 0 when WASM memory cannot grow that far (the loader reports it).
 #[no_mangle]
 pub extern "C" fn pw_input(len: u32) -> u32 {
     with_state(|s| {
-        if s.input.len() < len as usize {
-            s.input.resize(len as usize, 0);
+        let len = len as usize;
+        if s.input.len() < len {
+            if s.input.try_reserve_exact(len - s.input.len()).is_err() {
+                return 0;
+            }
+            s.input.resize(len, 0);
         }
         s.input.as_ptr() as usize as u32
     })

@@ -1,6 +1,6 @@
 import { type Compression, COMPRESSIONS, DEFAULT_MAX_UNCOMPRESSED_SIZE, compressionId, levelArgs } from "./compression.js";
 import { CodecError, invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, table, wasm, writeInput } from "./wasm.js";
+import { check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
 
 /** A record header; keys repeat and keep their order (PW-BATCH-012). */
 export interface RecordHeader {
@@ -194,7 +194,7 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
     }
   }
 
-  const ptr = w.pw_input(size);
+  const ptr = reserveInput(size);
   const mem = memory();
   const dv = new DataView(mem.buffer);
   const now = Date.now();

@@ -45,6 +45,8 @@ pub enum CompressionError {
     InputTooLarge(usize),
     /// The declared uncompressed size is above the caller's cap (PW-COMP-006).
     LimitExceeded { size: u64, max: u64 },
+    /// Memory for the declared uncompressed size could not be allocated.
+    CannotAllocate(usize),
     /// The compressed bytes are invalid, or decode to more or fewer bytes
     /// than declared (PW-COMP-005).
     Corrupt { codec: Codec, reason: String },
@@ -56,7 +58,7 @@ impl CompressionError {
         match self {
             CompressionError::UnsupportedCodec(_) => ErrorCode::UnsupportedCodec,
             CompressionError::InvalidLevel { .. } | CompressionError::InputTooLarge(_) => ErrorCode::InvalidArgument,
-            CompressionError::LimitExceeded { .. } => ErrorCode::DecompressionLimit,
+            CompressionError::LimitExceeded { .. } | CompressionError::CannotAllocate(_) => ErrorCode::DecompressionLimit,
             CompressionError::Corrupt { .. } => ErrorCode::CorruptBatch,
         }
     }
@@ -71,6 +73,7 @@ impl fmt::Display for CompressionError {
             CompressionError::LimitExceeded { size, max } => {
                 write!(f, "uncompressed size {size} exceeds the limit of {max} bytes")
             }
+            CompressionError::CannotAllocate(size) => write!(f, "cannot allocate {size} bytes to decompress into"),
             CompressionError::Corrupt { codec, reason } => write!(f, "corrupt {codec:?} data: {reason}"),
         }
     }
@@ -157,6 +160,8 @@ pub fn decompress(codec: Codec, data: &[u8], expected: usize, max: usize, out: &
         return Err(CompressionError::LimitExceeded { size: expected as u64, max: max as u64 });
     }
     out.clear();
+    // An allocation failure would abort (a trap in WASM): ask first.
+    out.try_reserve_exact(expected).map_err(|_| CompressionError::CannotAllocate(expected))?;
     match codec {
         Codec::None => {
             if data.len() != expected {

@@ -227,13 +227,22 @@ impl FrameDecoder {
         result
     }
 
+    /// Makes room for a whole frame of `total` bytes in `carry`; a frame the
+    /// allocator cannot hold is too large for this receiver, not a trap.
+    fn reserve(&mut self, total: usize) -> Result<(), FrameError> {
+        let additional = total.saturating_sub(self.carry.len());
+        self.carry
+            .try_reserve_exact(additional)
+            .map_err(|_| FrameError::TooLarge { size: total as u64, max: self.carry.capacity() as u64 })
+    }
+
     fn push_inner(&mut self, mut chunk: &[u8], emit: &mut impl FnMut(FrameRef<'_>)) -> Result<(), FrameError> {
         self.completed.clear();
         while !self.carry.is_empty() {
             let total = check_prefix(&self.carry, self.max)?;
             let target = match total {
                 Some(t) => {
-                    self.carry.reserve_exact(t - self.carry.len());
+                    self.reserve(t)?;
                     t
                 }
                 None => 4,
@@ -261,7 +270,7 @@ impl FrameDecoder {
                     pos += total;
                 }
                 Some(total) => {
-                    self.carry.reserve_exact(total);
+                    self.reserve(total)?;
                     self.carry.extend_from_slice(rest);
                     return Ok(());
                 }

@@ -1,5 +1,5 @@
 import { invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, table, wasm, writeInput } from "./wasm.js";
+import { check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
 
 /** A decoded frame (spec §2). `message` and `payload` own their bytes. */
 export interface Frame {
@@ -33,7 +33,7 @@ export function encodeFrame(frame: FrameInput): Uint8Array {
   const correlationId = requireInteger(frame.correlationId, "correlationId", 0, 0xffff_ffff);
   const message = requireBytes(frame.message, "message");
   const payload = frame.payload === undefined ? new Uint8Array(0) : requireBytes(frame.payload, "payload");
-  const ptr = w.pw_input(message.length + payload.length);
+  const ptr = reserveInput(message.length + payload.length);
   const mem = memory();
   mem.set(message, ptr);
   mem.set(payload, ptr + message.length);

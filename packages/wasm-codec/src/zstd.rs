@@ -119,6 +119,7 @@ pub fn decompress(data: &[u8], expected: usize, out: &mut Vec<u8>) -> Result<(),
         return Err(corrupt(format!("frame declares {content} bytes, batch declares {expected}")));
     }
     out.clear();
+    out.try_reserve_exact(expected).map_err(|_| CompressionError::CannotAllocate(expected))?;
     out.resize(expected, 0);
     let n = with_contexts(|ctx| {
         // SAFETY: dctx is valid; out and data are live slices passed with their

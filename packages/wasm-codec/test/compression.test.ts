@@ -138,6 +138,13 @@ describe("compression", () => {
     expect(codeOf(() => decompress("zstd", bomb, { uncompressedSize: 1024 }))).toBe("CORRUPT_BATCH");
   });
 
+  it("PW-COMP-006: a declared size WASM memory cannot hold is DECOMPRESSION_LIMIT, not a trap", () => {
+    for (const codec of codecs) {
+      expect(codeOf(() => decompress(codec, new Uint8Array(8), { uncompressedSize: 0xffff_ff00, maxSize: 0xffff_ffff }))).toBe("DECOMPRESSION_LIMIT");
+    }
+    expect(decompress("lz4", compress("lz4", te.encode("still usable")), { uncompressedSize: 12 })).toEqual(te.encode("still usable"));
+  });
+
   it("PW-COMP-005: garbage input is an error for every codec, never a crash", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 5000 }), (junk, size) => {

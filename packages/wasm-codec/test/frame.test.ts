@@ -105,6 +105,13 @@ describe("frames", () => {
     d.free();
   });
 
+  it("PW-FRAME-006: a length the receiver cannot allocate is FRAME_TOO_LARGE, not a trap", () => {
+    const d = new FrameDecoder({ maxFrameSize: 0xffff_ffff });
+    expect(codeOf(() => d.push(header({ length: 0xffff_fff0, messageLength: 0 })))).toBe("FRAME_TOO_LARGE");
+    // The module is still usable afterwards.
+    expect(new FrameDecoder().push(encodeFrame({ kind: 1, correlationId: 1, message: new Uint8Array(0) }))).toHaveLength(1);
+  });
+
   it("PW-FRAME-013: after a framing error the decoder stays failed", () => {
     const d = new FrameDecoder();
     expect(codeOf(() => d.push(header({ length: 12, flags: 2, messageLength: 0 })))).toBe("MALFORMED_FRAME");
