@@ -195,6 +195,7 @@ function fetchRoute(host: LogPlaneHost): Route {
         await waitForAny(read.reads, deadline, session.signal);
         read = await readPartitions(storage, message, responseMax);
       }
+      if (read.total > 0) await session.awaitWritable();
       const payload = new Uint8Array(read.total);
       let pos = 0;
       for (const r of read.reads) {

@@ -75,6 +75,9 @@ export class ServerSession {
   #lastReceived = performance.now();
   #paused = false;
   #readBlocked = false;
+  #backlog: Frame[] = [];
+  #writers: Array<() => void> = [];
+  #writerTurn = false;
   #drainNoticed = false;
   #checksum = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -169,8 +172,19 @@ export class ServerSession {
       if (phase === "closing" || phase === "closed") return;
       const frame = frames[i] as Frame;
       this.#host.metrics.kind(frame.kind).received.inc();
-      if (this.#phase === "ready") this.#dispatch(frame);
-      else this.#onHandshakeFrame(frame);
+      if (this.#phase !== "ready") this.#onHandshakeFrame(frame);
+      else if (this.#readBlocked || this.#backlog.length > 0) this.#backlog.push(frame);
+      else this.#dispatch(frame);
+    }
+  }
+
+  /**
+   * Serves frames that arrived while the client was not reading its
+   * responses, in order, until the transport pushes back again.
+   */
+  #runBacklog(): void {
+    while (this.#backlog.length > 0 && !this.#readBlocked && this.#phase === "ready") {
+      this.#dispatch(this.#backlog.shift() as Frame);
     }
   }
 
@@ -424,9 +438,10 @@ export class ServerSession {
   // ---- output
 
   /**
-   * Writes one frame. When the transport pushes back, reading from the
-   * client stops until it drains, so a client that does not read its
-   * responses cannot make the broker buffer without bound.
+   * Writes one frame. When the transport pushes back, the session stops
+   * reading and stops serving requests already read (they wait in the
+   * backlog) until it drains, so a client that does not read its responses
+   * cannot make the broker buffer more than the answers already in flight.
    */
   writeFrame(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): void {
     if (this.#phase === "closed") return;
@@ -442,12 +457,37 @@ export class ServerSession {
       this.#readBlocked = true;
       this.#updateReading();
     }
+    this.#releaseWriter();
   }
 
   #onWritable(): void {
     if (!this.#readBlocked) return;
     this.#readBlocked = false;
+    if (!this.#writerTurn) this.#releaseWriter();
+    this.#runBacklog();
     this.#updateReading();
+  }
+
+  /**
+   * Resolves when the client is reading its responses. Handlers about to
+   * write a large answer (fetch) wait here, and are let through one at a
+   * time while the transport pushes back, so unread answers do not pile up
+   * in memory.
+   */
+  awaitWritable(): Promise<void> {
+    if (!this.#readBlocked && !this.#writerTurn) {
+      this.#writerTurn = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#writers.push(resolve));
+  }
+
+  /** The turn passes with every frame written, to one waiter at a time. */
+  #releaseWriter(): void {
+    this.#writerTurn = false;
+    if (this.#readBlocked || this.#writers.length === 0) return;
+    this.#writerTurn = true;
+    (this.#writers.shift() as () => void)();
   }
 
   #updateReading(): void {
@@ -539,6 +579,7 @@ export class ServerSession {
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.#abort.abort(new PolywireError("CONNECTION_LOST", "the connection closed"));
+    for (const release of this.#writers.splice(0)) release();
     this.#decoder.free();
     this.#host.release(this);
     this.#resolveClosed();
