@@ -229,7 +229,7 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
     dv.setInt32(pos, headers.length, true);
     pos += 4;
     for (const h of headers) {
-      const { written } = utf8Encoder.encodeInto(h.key, mem.subarray(pos + 4, pos + 4 + h.key.length * 3));
+      const written = putKey(mem, pos + 4, h.key);
       dv.setInt32(pos, written, true);
       pos += 4 + written;
       putBytes(h.value);
@@ -262,6 +262,21 @@ export function verifyBatch(batch: Uint8Array, options: { maxUncompressedSize?: 
   requireBytes(batch, "batch");
   check(w.pw_verify_batch(writeInput(batch), maxSizeOf(options.maxUncompressedSize)));
   return readBatchHeader(batch);
+}
+
+// Writes a header key as UTF-8 at `at`; returns its length. Short ASCII keys
+// (the usual case) are written by hand: TextEncoder costs more per call.
+function putKey(mem: Uint8Array, at: number, key: string): number {
+  if (key.length <= 32) {
+    let i = 0;
+    for (; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) break;
+      mem[at + i] = c;
+    }
+    if (i === key.length) return i;
+  }
+  return utf8Encoder.encodeInto(key, mem.subarray(at, at + key.length * 3)).written;
 }
 
 // Header keys are short and usually ASCII: decoding them by hand avoids a
@@ -300,9 +315,10 @@ export function decodeBatch(
   const sectionPtr = t[1]!;
   // One copy of the whole records section; records are views into it.
   const source = options.copy === false ? mem : mem.slice(sectionPtr, sectionPtr + t[2]!);
-  const base = options.copy === false ? 0 : sectionPtr;
-  const bytesAt = (ptr: number, len: number): Uint8Array | null =>
-    len === NULL_LEN ? null : source.subarray(ptr - base, ptr - base + len);
+  const buffer = source.buffer;
+  const shift = options.copy === false ? 0 : -sectionPtr;
+  // The constructor is markedly faster than subarray() (no species lookup).
+  const bytesAt = (ptr: number, len: number): Uint8Array | null => (len === NULL_LEN ? null : new Uint8Array(buffer, ptr + shift, len));
   const records: DecodedRecord[] = new Array(count);
   let i = 3;
   for (let n = 0; n < count; n++) {
