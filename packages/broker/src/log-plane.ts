@@ -30,8 +30,17 @@ export interface LogPlaneHost {
 }
 
 const DEFAULT_FETCH_MAX_BYTES = 8 * 1024 * 1024;
-// Room for the frame header, checksum and FetchResponse message when sizing a fetch to the client's max frame.
-const FETCH_FRAME_OVERHEAD = 4096;
+
+/**
+ * Bytes of batches a FetchResponse frame can carry within `maxFrame`: the
+ * frame header and checksum, and a generous bound on the encoded
+ * FetchResponse message (each result: topic, numbers, tags).
+ */
+function fetchRoom(maxFrame: number, request: FetchRequest): number {
+  let message = 16;
+  for (const p of request.partitions) message += p.topic.length + 48;
+  return maxFrame - 20 - message;
+}
 
 function errorCode(error: unknown): ErrorCode {
   return ErrorCode[toPolywireError(error).code];
@@ -120,7 +129,7 @@ interface PartitionRead {
   log: PartitionLog | undefined;
 }
 
-async function readPartitions(storage: Storage, request: FetchRequest, responseMax: number): Promise<{ reads: PartitionRead[]; total: number; failed: boolean }> {
+async function readPartitions(storage: Storage, request: FetchRequest, responseMax: number, frameRoom: number): Promise<{ reads: PartitionRead[]; total: number; failed: boolean }> {
   const reads: PartitionRead[] = [];
   let total = 0;
   let failed = false;
@@ -136,6 +145,10 @@ async function readPartitions(storage: Storage, request: FetchRequest, responseM
         const read = await log.read(p.offset, Math.max(budget, 1));
         result.highWatermark = read.highWatermark;
         result.logStartOffset = read.logStartOffset;
+        // PW-FRAME-007: a batch that cannot fit in any frame the client accepts is reported, not sent.
+        if (read.size > frameRoom) {
+          throw new PolywireError("BATCH_TOO_LARGE", `the batch at offset ${p.offset} is larger than the client's max_frame_size allows`);
+        }
         // PW-LOG-013: only the response's first batch may exceed the budget.
         if (read.size > 0 && (total === 0 || read.size <= remaining)) {
           chunks = read.chunks;
@@ -180,20 +193,20 @@ async function waitForAny(reads: readonly PartitionRead[], deadline: number, sig
 }
 
 function fetchRoute(host: LogPlaneHost): Route {
-  const { storage, metrics, limits } = host;
+  const { storage, metrics } = host;
   return route({
     schema: FetchRequestSchema,
     features: [Feature.LOG],
     startsWork: false,
     handle: async ({ message, session }: { message: FetchRequest; session: ServerSession }) => {
-      const frameRoom = Math.min(session.clientMaxFrameSize, limits.maxFrameSize) - FETCH_FRAME_OVERHEAD - 64 * message.partitions.length;
+      const frameRoom = fetchRoom(session.clientMaxFrameSize, message);
       const responseMax = Math.max(1, Math.min(message.maxBytes || DEFAULT_FETCH_MAX_BYTES, frameRoom));
       const minBytes = message.minBytes || 1;
       const deadline = performance.now() + message.maxWaitMs;
-      let read = await readPartitions(storage, message, responseMax);
+      let read = await readPartitions(storage, message, responseMax, frameRoom);
       while (read.total < minBytes && !read.failed && !session.signal.aborted && performance.now() < deadline && message.partitions.length > 0) {
         await waitForAny(read.reads, deadline, session.signal);
-        read = await readPartitions(storage, message, responseMax);
+        read = await readPartitions(storage, message, responseMax, frameRoom);
       }
       if (read.total > 0) await session.awaitWritable();
       const payload = new Uint8Array(read.total);

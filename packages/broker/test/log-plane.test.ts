@@ -223,6 +223,19 @@ describe("fetch (§7.2)", () => {
     expect(splitBatches(whole.payload)).toHaveLength(2);
   });
 
+  it("PW-FRAME-007: fetch answers fit the client's max_frame_size; a batch that cannot fit is BATCH_TOO_LARGE for its partition", async () => {
+    await using small = await Connection.connect(url, { maxFrameSize: 2048 });
+    const big = (await produce("fetching", encodeBatch([{ value: new Uint8Array(3000) }]))).baseOffset;
+    const few = (await produce("fetching", batchOf("s1"))).baseOffset;
+    for (let i = 0; i < 40; i++) await produce("fetching", batchOf(`s${i + 2}`));
+    const refused = await small.call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "fetching", partition: 0, offset: big }] });
+    expect(refused.message.partitions.map((p) => [p.errorCode, p.recordsSize])).toEqual([[ErrorCode.BATCH_TOO_LARGE, 0]]);
+    const fitted = await small.call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "fetching", partition: 0, offset: few }] });
+    expect(fitted.payload.byteLength).toBeGreaterThan(0);
+    expect(fitted.payload.byteLength).toBeLessThanOrEqual(2048 - 16);
+    expect(values(fitted.payload)[0]).toBe("s1");
+  });
+
   it("PW-LOG-011: a fetch from the middle of a batch returns that whole batch", async () => {
     const { baseOffset } = await produce("fetching", batchOf("m0", "m1", "m2"));
     const fetched = await conn.call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "fetching", partition: 0, offset: baseOffset + 1n }] });
