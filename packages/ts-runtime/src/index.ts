@@ -19,3 +19,18 @@ export { NodeWebSocketTransport, StandardWebSocketTransport } from "./transport/
 export { parseTransportUrl } from "./transport/url.js";
 export type { TransportAddress } from "./transport/url.js";
 export type { DialOptions, TlsClientOptions, Transport, TransportHandlers, TransportScheme } from "./transport/transport.js";
+export { Client, connect } from "./client.js";
+export type { ClientEvents, ClientOptions, ClientState, HealthReport, OffsetQuery, PartitionOffset } from "./client.js";
+export { Producer } from "./producer.js";
+export type { Acks, ProducerOptions, RecordMetadata } from "./producer.js";
+export type { DeliveryReport } from "./reports.js";
+export { Consumer } from "./consumer.js";
+export type { ConsumedBatch, ConsumerOptions, PartitionAssignment, StartPosition, TopicPartition } from "./consumer.js";
+export { ConsumedRecord, Record } from "./record.js";
+export type { RecordHeadersInit, HeaderValue, ProducerRecord, RecordOptions } from "./record.js";
+export { RetryPolicy } from "./retry.js";
+export type { RetryOptions } from "./retry.js";
+export { LatencyHistogram } from "./stats.js";
+export type { ClientStats, LatencySnapshot } from "./stats.js";
+export type { CallOptions } from "./signal.js";
+export type { BrokerInfo, PartitionInfo, TopicInfo } from "./metadata.js";

@@ -1,0 +1,399 @@
+import { OffsetSpec } from "@polywire/proto/log";
+import { ErrorCode, FrameKind } from "@polywire/proto/session";
+import type { CallResult, Connection, ConnectionOptions, RequestOptions } from "./connection.js";
+import { Consumer, type ConsumerOptions } from "./consumer.js";
+import { PolywireError, errorCodeName } from "./errors.js";
+import { Emitter } from "./events.js";
+import type { Link, LinkState } from "./link.js";
+import { MetadataCache, type TopicInfo } from "./metadata.js";
+import { ConnectionPool } from "./pool.js";
+import { Producer, type ProducerOptions } from "./producer.js";
+import { RetryPolicy, type RetryOptions } from "./retry.js";
+import type { RpcKind, RpcRequestInit } from "./rpc.js";
+import { callSignal, checkTimeout, type CallOptions } from "./signal.js";
+import { StatsCollector, type ClientStats } from "./stats.js";
+import { parseTransportUrl } from "./transport/url.js";
+
+/**
+ * The life of a client, following its primary connection: `connecting`,
+ * `ready`, `reconnecting` (lost; redialing with backoff), `draining` (the
+ * broker announced shutdown; moving to another URL), `closed`.
+ */
+export type ClientState = LinkState;
+
+/** Events of a {@link Client}. */
+export interface ClientEvents {
+  [event: string]: (...args: never[]) => void;
+  /** The state changed. */
+  state: (state: ClientState, previous: ClientState) => void;
+  /**
+   * A failure outside any call: a lost connection (the client reconnects),
+   * reconnecting given up (the client closes), a broker error for a request
+   * no one waits for (an acks "none" produce, PW-LOG-004).
+   */
+  error: (error: PolywireError) => void;
+}
+
+/**
+ * Options of {@link connect}. Every field is optional; the connection
+ * fields (`clientId`, `auth`, `tls`, `requestTimeoutMs`, `keepaliveIntervalMs`,
+ * ...) apply to every connection the client makes.
+ */
+export interface ClientOptions extends Omit<ConnectionOptions, "signal"> {
+  /** Backoff and retry policy for reconnects, produce retries, fetches and lookups. */
+  retry?: RetryOptions;
+  /** Topic metadata older than this is fetched again. Default 300 000 ms (Kafka's `metadata.max.age.ms`). */
+  metadataMaxAgeMs?: number;
+  /** Aborts the initial connect. */
+  signal?: AbortSignal;
+  /** Bounds the initial connect, retries included, in ms. Default: bounded by the retry policy only. */
+  timeoutMs?: number;
+}
+
+/** The result of {@link Client.health}. */
+export interface HealthReport {
+  readonly state: ClientState;
+  /** The URL of the primary connection. */
+  readonly url: string;
+  /** The broker the primary connection talks to. */
+  readonly brokerId: string;
+  /** The broker's id for this session (Welcome.session_id). */
+  readonly sessionId: string;
+  /** Round trip of a Ping (PW-SESS-010), in ms. */
+  readonly rttMs: number;
+  /** Requests awaiting a response on the primary connection. */
+  readonly inFlight: number;
+  /** Connections re-established so far. */
+  readonly reconnects: number;
+}
+
+/** Which offset {@link Client.listOffsets} resolves (PW-LOG-020, PW-LOG-021). */
+export type OffsetQuery = "earliest" | "latest" | { readonly timestamp: number | Date };
+
+/** One partition's answer of {@link Client.listOffsets}. */
+export interface PartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The offset; -1n for a timestamp no record is that recent for. */
+  readonly offset: bigint;
+  /** The timestamp of the record at `offset` for a timestamp query, else -1. */
+  readonly timestamp: number;
+}
+
+/** Something a client closes when it closes, and fails when it gives up. */
+export interface ClientResource {
+  close(): Promise<void>;
+  fail(error: PolywireError): void;
+}
+
+/**
+ * What producers and consumers use of their client. Not part of the public
+ * API: obtain producers and consumers with `client.producer()` and
+ * `client.consumer()`.
+ */
+export interface ClientContext {
+  readonly stats: StatsCollector;
+  readonly retry: RetryPolicy;
+  readonly metadata: MetadataCache;
+  /** True once the client is closing or closed. */
+  readonly closed: boolean;
+  /** The link to the leader of a partition, or undefined when the topic's metadata is not cached. */
+  leaderNow(topic: string, partition: number): Link | undefined;
+  /** The link to the leader of a partition, looking the topic up when needed. */
+  leader(topic: string, partition: number, signal?: AbortSignal): Promise<Link>;
+  /** Sends a request on `connection`, recording latency and errors in the stats. */
+  call<K extends RpcKind>(connection: Connection, kind: K, init: RpcRequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>>;
+  /** Sends a request that is safe to repeat on the primary connection, retried by the policy. */
+  request<K extends RpcKind>(kind: K, init: RpcRequestInit<K>, options?: CallOptions): Promise<CallResult<K>>;
+  listOffsets(queries: ReadonlyArray<{ topic: string; partition: number; query: OffsetQuery }>, options?: CallOptions): Promise<PartitionOffset[]>;
+  track(resource: ClientResource): () => void;
+}
+
+const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
+
+/**
+ * A connection to a Polywire cluster: a pool of broker connections that
+ * reconnect with exponential backoff and full jitter, follow Drain notices,
+ * keep a metadata cache, and create producers and consumers. Create one
+ * with {@link connect}; close it with `close()` or `await using`.
+ *
+ * ```ts
+ * await using client = await connect(["tcp://10.0.0.1:7420", "tcp://10.0.0.2:7420"]);
+ * const producer = client.producer();
+ * await producer.send(Record.text("events", "hello"));
+ * ```
+ */
+export class Client extends Emitter<ClientEvents> {
+  readonly #pool: ConnectionPool;
+  readonly #stats = new StatsCollector();
+  readonly #retry: RetryPolicy;
+  readonly #metadata: MetadataCache;
+  readonly #resources = new Set<ClientResource>();
+  readonly #context: ClientContext;
+  #closing: Promise<void> | undefined;
+  #closedResolve!: () => void;
+  /** Resolves once the client is closed, by `close()` or because reconnecting gave up. */
+  readonly closed: Promise<void>;
+
+  private constructor(urls: readonly string[], options: ClientOptions) {
+    super();
+    this.#retry = new RetryPolicy(options.retry);
+    const { retry: _retry, metadataMaxAgeMs, signal: _signal, timeoutMs: _timeout, ...connection } = options;
+    this.#pool = new ConnectionPool(urls, { connection, retry: this.#retry, stats: this.#stats });
+    const maxAge = metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS;
+    if (!(maxAge >= 0)) throw new PolywireError("INVALID_ARGUMENT", `metadataMaxAgeMs must be at least 0, got ${String(maxAge)}`);
+    this.#metadata = new MetadataCache(async (topics, signal) => {
+      const { message } = await this.#request(this.#pool.primary, FrameKind.METADATA_REQUEST, { topics: [...topics] }, signal === undefined ? {} : { signal });
+      return message;
+    }, maxAge);
+    this.closed = new Promise((resolve) => {
+      this.#closedResolve = resolve;
+    });
+    const primary = this.#pool.primary;
+    primary.on("state", (state, previous) => {
+      this.emit("state", state, previous);
+      if (state === "closed" && this.#closing === undefined) {
+        // Reconnecting gave up: everything built on the client fails with the reason.
+        const reason = primary.closeError ?? new PolywireError("CONNECTION_LOST", "the client is closed");
+        for (const r of this.#resources) r.fail(reason);
+        this.#closing = this.#pool.close().then(() => this.#closedResolve());
+      }
+    });
+    primary.on("error", (error) => this.emit("error", error));
+    this.#context = this.#makeContext();
+  }
+
+  /**
+   * Connects to the first of `urls` (tried in random order, PW-TRANS-005)
+   * that completes the handshake, passing over them again with the retry
+   * policy's backoff while none does. Rejects with the last failure as a
+   * `PolywireError` (INVALID_ARGUMENT for a malformed URL).
+   */
+  static async connect(urls: string | readonly string[], options: ClientOptions = {}): Promise<Client> {
+    const list = typeof urls === "string" ? [urls] : [...urls];
+    if (list.length === 0) throw new PolywireError("INVALID_ARGUMENT", "connect needs at least one URL");
+    for (const url of list) parseTransportUrl(url);
+    checkTimeout(options.timeoutMs);
+    const client = new Client(list, options);
+    await client.#pool.primary.open(callSignal(options));
+    return client;
+  }
+
+  /** The current state. */
+  get state(): ClientState {
+    return this.#pool.primary.state;
+  }
+
+  /** The URL of the primary connection, while there is one. */
+  get url(): string | undefined {
+    return this.#pool.primary.connection?.url;
+  }
+
+  /** The id of the broker the primary connection talks to. */
+  get brokerId(): string | undefined {
+    return this.#pool.primary.brokerId;
+  }
+
+  /** The cluster id from the last metadata response ("" before the first). */
+  get clusterId(): string {
+    return this.#metadata.clusterId;
+  }
+
+  #makeContext(): ClientContext {
+    const client = this;
+    return {
+      stats: this.#stats,
+      retry: this.#retry,
+      metadata: this.#metadata,
+      get closed() {
+        return client.#closing !== undefined;
+      },
+      leaderNow: (topic, partition) => {
+        const info = this.#metadata.cached(topic)?.partitions[partition];
+        return info === undefined ? undefined : this.#linkFor(info.leaderId);
+      },
+      leader: async (topic, partition, signal) => {
+        let info = await this.#metadata.topic(topic, signal);
+        if (partition >= info.partitions.length) info = await this.#metadata.lookup(topic, signal);
+        const p = info.partitions[partition];
+        if (p === undefined) throw new PolywireError("UNKNOWN_PARTITION", `topic ${JSON.stringify(topic)} has ${info.partitions.length} partitions, not ${partition + 1} (PW-PART-004)`);
+        return this.#linkFor(p.leaderId);
+      },
+      call: (connection, kind, init, payload, options) => this.#call(connection, kind, init, payload, options),
+      request: (kind, init, options) => this.#request(this.#pool.primary, kind, init, options),
+      listOffsets: (queries, options) => this.#listOffsets(queries, options),
+      track: (resource) => {
+        this.#resources.add(resource);
+        return () => this.#resources.delete(resource);
+      },
+    };
+  }
+
+  #linkFor(brokerId: string): Link {
+    return this.#pool.link(brokerId, this.#metadata.broker(brokerId)?.urls ?? []);
+  }
+
+  async #call<K extends RpcKind>(connection: Connection, kind: K, init: RpcRequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>> {
+    const started = performance.now();
+    try {
+      const result = await connection.call(kind, init, payload, options);
+      this.#stats.latency.record(performance.now() - started);
+      return result;
+    } catch (error) {
+      const failure = PolywireError.from(error);
+      this.#stats.error(failure.code);
+      throw failure;
+    }
+  }
+
+  /** One request on `link`, retried by the policy on retriable failures (all these requests are safe to repeat). */
+  #request<K extends RpcKind>(link: Link, kind: K, init: RpcRequestInit<K>, options: CallOptions = {}): Promise<CallResult<K>> {
+    const signal = callSignal(options);
+    return this.#retry.run(async () => {
+      const connection = await link.acquire(signal);
+      return this.#call(connection, kind, init, undefined, signal === undefined ? {} : { signal });
+    }, signal, () => this.#stats.retries++);
+  }
+
+  #ensureOpen(): void {
+    if (this.#closing !== undefined) {
+      throw new PolywireError("CONNECTION_LOST", "the client is closed", { retriable: false, cause: this.#pool.primary.closeError });
+    }
+  }
+
+  /** Sends a Ping on the primary connection (PW-SESS-010) and resolves with the round trip in ms. */
+  async ping(options: CallOptions = {}): Promise<number> {
+    this.#ensureOpen();
+    const signal = callSignal(options);
+    const connection = await this.#pool.primary.acquire(signal);
+    const started = performance.now();
+    try {
+      const rtt = await connection.ping(signal === undefined ? {} : { signal });
+      this.#stats.latency.record(performance.now() - started);
+      return rtt;
+    } catch (error) {
+      const failure = PolywireError.from(error);
+      this.#stats.error(failure.code);
+      throw failure;
+    }
+  }
+
+  /** Pings the primary connection and reports the client's state, peer and round trip. */
+  async health(options: CallOptions = {}): Promise<HealthReport> {
+    const rttMs = await this.ping(options);
+    const connection = this.#pool.primary.connection;
+    return {
+      state: this.state,
+      url: connection?.url ?? "",
+      brokerId: connection?.welcome.brokerId ?? "",
+      sessionId: connection?.welcome.sessionId ?? "",
+      rttMs,
+      inFlight: connection?.inFlight ?? 0,
+      reconnects: this.#stats.reconnects,
+    };
+  }
+
+  /**
+   * Describes `topics` (every topic when omitted) from the broker, refreshing
+   * the cache. Rejects with UNKNOWN_TOPIC when a named topic does not exist.
+   */
+  async metadata(topics: readonly string[] = [], options: CallOptions = {}): Promise<TopicInfo[]> {
+    this.#ensureOpen();
+    const signal = callSignal(options);
+    return this.#metadata.refresh(topics, signal);
+  }
+
+  /**
+   * Resolves offsets by position or time (PW-LOG-020, PW-LOG-021), in the
+   * order asked, sending one ListOffsets request per partition leader.
+   * Rejects with the first partition's error (UNKNOWN_TOPIC, ...).
+   */
+  listOffsets(queries: ReadonlyArray<{ topic: string; partition: number; query: OffsetQuery }>, options: CallOptions = {}): Promise<PartitionOffset[]> {
+    this.#ensureOpen();
+    return this.#listOffsets(queries, options);
+  }
+
+  async #listOffsets(queries: ReadonlyArray<{ topic: string; partition: number; query: OffsetQuery }>, options: CallOptions = {}): Promise<PartitionOffset[]> {
+    const signal = callSignal(options);
+    const byLink = new Map<Link, number[]>();
+    for (let i = 0; i < queries.length; i++) {
+      const q = queries[i] as (typeof queries)[number];
+      const link = await this.#context.leader(q.topic, q.partition, signal);
+      byLink.set(link, [...(byLink.get(link) ?? []), i]);
+    }
+    const results: PartitionOffset[] = new Array<PartitionOffset>(queries.length);
+    await Promise.all([...byLink].map(async ([link, indexes]) => {
+      const partitions = indexes.map((i) => {
+        const { topic, partition, query } = queries[i] as (typeof queries)[number];
+        if (query === "earliest") return { topic, partition, spec: OffsetSpec.EARLIEST };
+        if (query === "latest") return { topic, partition, spec: OffsetSpec.LATEST };
+        const ts = query.timestamp instanceof Date ? query.timestamp.getTime() : query.timestamp;
+        if (!Number.isSafeInteger(ts)) throw new PolywireError("INVALID_ARGUMENT", `an offset query timestamp must be a Date or integer Unix ms, got ${String(query.timestamp)}`);
+        return { topic, partition, spec: OffsetSpec.TIMESTAMP, timestampMs: BigInt(ts) };
+      });
+      const { message } = await this.#request(link, FrameKind.LIST_OFFSETS_REQUEST, { partitions }, signal === undefined ? {} : { signal });
+      indexes.forEach((index, n) => {
+        const r = message.partitions[n];
+        const q = queries[index] as (typeof queries)[number];
+        if (r === undefined) throw new PolywireError("MALFORMED_FRAME", "ListOffsetsResponse has fewer results than requested (PW-LOG-024)");
+        if (r.errorCode !== ErrorCode.UNSPECIFIED) {
+          if (r.errorCode === ErrorCode.UNKNOWN_TOPIC || r.errorCode === ErrorCode.UNKNOWN_PARTITION) this.#metadata.invalidate(q.topic);
+          const code = errorCodeName(r.errorCode);
+          this.#stats.error(code);
+          throw new PolywireError(code, `listing offsets of ${q.topic}/${q.partition}: ${code}`, { wireCode: r.errorCode });
+        }
+        results[index] = { topic: q.topic, partition: q.partition, offset: r.offset, timestamp: Number(r.timestampMs) };
+      });
+    }));
+    return results;
+  }
+
+  /** Creates a producer (see {@link ProducerOptions} for batching, acks, idempotence and limits). */
+  producer(options: ProducerOptions = {}): Producer {
+    this.#ensureOpen();
+    return new Producer(this.#context, options);
+  }
+
+  /** Creates a consumer; assign it partitions with `consumer.assign(...)`. */
+  consumer(options: ConsumerOptions = {}): Consumer {
+    this.#ensureOpen();
+    return new Consumer(this.#context, options);
+  }
+
+  /** A snapshot of the client's counters and request latency percentiles. */
+  stats(): ClientStats {
+    return this.#stats.snapshot();
+  }
+
+  /**
+   * Closes the client: producers flush and close, consumers close, then
+   * every connection closes after its requests in flight (Close,
+   * PW-SESS-016). Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#resources].map((r) => r.close()));
+      await this.#pool.close();
+      this.#closedResolve();
+    })();
+    return this.#closing;
+  }
+
+  /** `await using` support: the same as `close()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Connects to a Polywire cluster: `urls` is one bootstrap URL or several
+ * (`tcp://`, `tls://`, `unix://`, `ws://`, `wss://`, `memory://`, PW-TRANS-001),
+ * tried in random order (PW-TRANS-005). Resolves with a ready {@link Client}.
+ *
+ * ```ts
+ * await using client = await connect("tcp://127.0.0.1:7420", { clientId: "billing", retry: { maxAttempts: 20 } });
+ * ```
+ */
+export function connect(urls: string | readonly string[], options: ClientOptions = {}): Promise<Client> {
+  return Client.connect(urls, options);
+}
