@@ -52,6 +52,9 @@ function listenServer(server: Server, options: { host: string; port: number } | 
     server.once("error", reject);
     server.listen(options, () => {
       server.removeListener("error", reject);
+      // Once bound, a failed accept (EMFILE, a reset during accept) loses only
+      // that connection attempt; it must not take the broker down.
+      server.on("error", () => {});
       resolve();
     });
   });
