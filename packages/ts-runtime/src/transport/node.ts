@@ -4,8 +4,16 @@ import { SocketTransport } from "./socket.js";
 import type { DialOptions, Transport } from "./transport.js";
 import type { TransportAddress } from "./url.js";
 
-// Loaded only when a Node transport is dialed, so that browser bundles of
-// this package never reach node:net or node:tls.
+// Loaded only when a Node transport is dialed. The built-in modules are
+// imported by a computed name so that bundlers targeting browsers do not try
+// to resolve them; a runtime without them gets a clear error instead.
+async function builtin<T>(name: "net" | "tls"): Promise<T> {
+  try {
+    return (await import(/* @vite-ignore */ `node:${name}`)) as T;
+  } catch (cause) {
+    throw new PolywireError("INVALID_ARGUMENT", `this runtime has no node:${name}, so it cannot dial tcp://, tls:// or unix:// (use ws://, wss:// or memory://)`, { cause });
+  }
+}
 
 function connectError(address: TransportAddress, cause: unknown): PolywireError {
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -48,20 +56,20 @@ function waitConnected(socket: Socket, event: "connect" | "secureConnect", addre
 export async function dialNode(address: TransportAddress, options: DialOptions): Promise<Transport> {
   switch (address.scheme) {
     case "tcp": {
-      const net = await import("node:net");
+      const net = await builtin<typeof import("node:net")>("net");
       const socket = net.connect({ host: address.host, port: address.port });
       await waitConnected(socket, "connect", address, options);
       return new SocketTransport(socket, "tcp");
     }
     case "unix": {
-      const net = await import("node:net");
+      const net = await builtin<typeof import("node:net")>("net");
       const socket = net.connect({ path: address.path });
       await waitConnected(socket, "connect", address, options);
       return new SocketTransport(socket, "unix");
     }
     case "tls": {
-      const tls = await import("node:tls");
-      const net = await import("node:net");
+      const tls = await builtin<typeof import("node:tls")>("tls");
+      const net = await builtin<typeof import("node:net")>("net");
       const t = options.tls ?? {};
       const servername = t.servername ?? (net.isIP(address.host) === 0 ? address.host : undefined);
       const socket = tls.connect({
