@@ -926,6 +926,8 @@ export class Producer implements AsyncDisposable {
     p.settled = true;
     p.reject(error);
     this.#report(p, { record: p.input, topic: p.record.topic, partition: p.partition, offset: -1n, timestamp: p.record.timestamp, error });
+    // A record withdrawn from the intake may be what the intake waits behind.
+    if (!p.accepted) this.#wakeIntake();
   }
 
   #report(p: Pending, report: DeliveryReport): void {
@@ -938,7 +940,6 @@ export class Producer implements AsyncDisposable {
         });
       }
     }
-    if (!p.accepted) return;
     if (this.#streams.size === 0) {
       this.#release(p);
       return;
@@ -951,10 +952,14 @@ export class Producer implements AsyncDisposable {
     if (!p.accepted) return;
     p.accepted = false;
     this.#buffered -= p.record.size;
+    this.#wakeIntake();
+    if (this.#closing !== undefined && this.#buffered === 0) for (const s of this.#streams) s.end();
+  }
+
+  #wakeIntake(): void {
     const waiters = this.#spaceWaiters;
     this.#spaceWaiters = [];
     for (const w of waiters) w();
-    if (this.#closing !== undefined && this.#buffered === 0) for (const s of this.#streams) s.end();
   }
 
   /** Fails every record not yet settled and every later send with `error`. */
@@ -979,8 +984,6 @@ export class Producer implements AsyncDisposable {
         ps.retries = [];
       }
     }
-    const waiters = this.#spaceWaiters;
-    this.#spaceWaiters = [];
-    for (const w of waiters) w();
+    this.#wakeIntake();
   }
 }
