@@ -3,7 +3,7 @@ import { FrameKind } from "@polywire/proto/session";
 import { Connection } from "@polywire/runtime";
 import { decodeBatch, encodeBatch, init, splitBatches } from "@polywire/wasm-codec";
 import { describe, expect, it } from "vitest";
-import { spawnBroker, tempDir } from "./helpers.js";
+import { spawnBroker, tempDir, type BrokerProcess } from "./helpers.js";
 
 const text = new TextEncoder();
 
@@ -11,9 +11,11 @@ describe("crash safety (PW-LOG-006, PW-IDEM-006)", () => {
   it("PW-LOG-006/PW-LOG-032/PW-IDEM-006: ACKS_ALL records survive SIGKILL of the broker process, once each and in order", { timeout: 90_000 }, async () => {
     await init();
     const dir = tempDir("crash");
+    const children: BrokerProcess[] = [];
     try {
       const args = ["--listen", "tcp://127.0.0.1:0", "--data-dir", dir.path, "--topic", "durable:1", "--fsync", "never"];
       const first = await spawnBroker(args);
+      children.push(first);
       const acked: string[] = [];
       let lastIdempotent: Uint8Array | undefined;
       let lastOffset = -1n;
@@ -45,24 +47,24 @@ describe("crash safety (PW-LOG-006, PW-IDEM-006)", () => {
       expect(acked.length).toBeGreaterThanOrEqual(killAt + 1);
 
       const second = await spawnBroker(args);
-      try {
-        await using reader = await Connection.connect(second.urls[0] as string);
-        const fetched = await reader.call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "durable", partition: 0, offset: 0n }], maxBytes: 1 << 20 });
-        const decoder = new TextDecoder();
-        const stored = splitBatches(fetched.payload).flatMap((b) => decodeBatch(b).records.map((r) => [r.offset, decoder.decode(r.value ?? undefined)] as const));
-        // Every acknowledged record is there, exactly once, in order, at dense offsets from 0.
-        expect(stored.map(([offset]) => offset)).toEqual(stored.map((_, i) => BigInt(i)));
-        const values = stored.map(([, v]) => v);
-        expect(values.slice(0, acked.length)).toEqual(acked);
-        expect(new Set(values).size).toBe(values.length);
-        // A retry of the last acknowledged batch after the restart is recognised as a duplicate.
-        const retry = await reader.call(FrameKind.PRODUCE_REQUEST, { topic: "durable", partition: 0, acks: Acks.ALL }, lastIdempotent as Uint8Array);
-        expect(retry.message).toMatchObject({ duplicate: true, baseOffset: lastOffset });
-      } finally {
-        second.child.kill("SIGKILL");
-        await second.exited;
-      }
+      children.push(second);
+      await using reader = await Connection.connect(second.urls[0] as string);
+      const fetched = await reader.call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "durable", partition: 0, offset: 0n }], maxBytes: 1 << 20 });
+      const decoder = new TextDecoder();
+      const stored = splitBatches(fetched.payload).flatMap((b) => decodeBatch(b).records.map((r) => [r.offset, decoder.decode(r.value ?? undefined)] as const));
+      // Every acknowledged record is there, exactly once, in order, at dense offsets from 0.
+      expect(stored.map(([offset]) => offset)).toEqual(stored.map((_, i) => BigInt(i)));
+      const values = stored.map(([, v]) => v);
+      expect(values.slice(0, acked.length)).toEqual(acked);
+      expect(new Set(values).size).toBe(values.length);
+      // A retry of the last acknowledged batch after the restart is recognised as a duplicate.
+      const retry = await reader.call(FrameKind.PRODUCE_REQUEST, { topic: "durable", partition: 0, acks: Acks.ALL }, lastIdempotent as Uint8Array);
+      expect(retry.message).toMatchObject({ duplicate: true, baseOffset: lastOffset });
     } finally {
+      for (const child of children) {
+        child.child.kill("SIGKILL");
+        await child.exited;
+      }
       dir.remove();
     }
   });

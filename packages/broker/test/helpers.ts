@@ -254,7 +254,10 @@ export async function spawnBroker(args: readonly string[]): Promise<BrokerProces
   });
   const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
   const urls = await new Promise<string[]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`broker did not start in time:\n${out}\n${err}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`broker did not start in time:\n${out}\n${err}`));
+    }, 30_000);
     const check = (): void => {
       if (/^ready$/m.test(out)) {
         clearTimeout(timer);

@@ -1,7 +1,7 @@
 import { Feature } from "@polywire/proto/session";
 import { Connection, type PolywireError } from "@polywire/runtime";
 import { describe, expect, it } from "vitest";
-import { spawnBroker, tempDir } from "../../broker/test/helpers.js";
+import { spawnBroker, tempDir, type BrokerProcess } from "../../broker/test/helpers.js";
 import { run } from "../src/index.js";
 
 function capture(): { io: { out(line: string): void; err(line: string): void }; out: string[]; err: string[] } {
@@ -13,8 +13,9 @@ function capture(): { io: { out(line: string): void; err(line: string): void }; 
 describe("polywire broker", () => {
   it("PW-SESS-015: SIGTERM drains clients, finishes, prints the shutdown and exits 0", { timeout: 60_000 }, async () => {
     const dir = tempDir("cli");
+    let broker: BrokerProcess | undefined;
     try {
-      const broker = await spawnBroker(["--listen", "tcp://127.0.0.1:0", "--listen", `unix://${dir.path}/pw.sock`, "--data-dir", `${dir.path}/data`, "--topic", "cli:2", "--metrics-port", "0", "--drain-ms", "300"]);
+      broker = await spawnBroker(["--listen", "tcp://127.0.0.1:0", "--listen", `unix://${dir.path}/pw.sock`, "--data-dir", `${dir.path}/data`, "--topic", "cli:2", "--metrics-port", "0", "--drain-ms", "300"]);
       expect(broker.urls).toHaveLength(2);
       expect(broker.urls[0]).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
       expect(broker.urls[1]).toBe(`unix://${dir.path}/pw.sock`);
@@ -30,6 +31,10 @@ describe("polywire broker", () => {
       expect(await broker.exited).toBe(0);
       expect(broker.output()).toMatch(/SIGTERM: draining\nstopped\n$/);
     } finally {
+      if (broker !== undefined && broker.child.exitCode === null && broker.child.signalCode === null) {
+        broker.child.kill("SIGKILL");
+        await broker.exited;
+      }
       dir.remove();
     }
   });
