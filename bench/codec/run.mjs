@@ -27,29 +27,40 @@ const RUNS = Number(args.runs);
 const SECONDS = Number(args.seconds);
 
 let sink = 0;
-/** MB/s of `bytes` per call, min/median/max over RUNS timed runs of ~SECONDS each. */
-function measure(bytes, fn) {
-  // Warm up (JIT, wasm tier-up) and size the loop to the time budget.
+
+/** Iterations of `fn` that take about SECONDS, after warming it up (JIT, wasm tier-up). */
+function calibrate(fn) {
   let iterations = 1;
   for (;;) {
     const t0 = performance.now();
     for (let i = 0; i < iterations; i++) sink ^= fn().length;
     const ms = performance.now() - t0;
-    if (ms > SECONDS * 250) {
-      iterations = Math.max(1, Math.round((iterations * SECONDS * 1000) / ms));
-      break;
-    }
+    if (ms > SECONDS * 250) return Math.max(1, Math.round((iterations * SECONDS * 1000) / ms));
     iterations *= 2;
   }
-  const rates = [];
+}
+
+/**
+ * Measures several cells ({bytes, fn}) interleaved: each of RUNS rounds
+ * times every cell once, so load from other processes on this shared
+ * machine hits all contenders alike. Returns MB/s min/median/max per cell.
+ */
+function measureAll(cells) {
+  const live = cells.filter((c) => c !== null);
+  const iterations = live.map((c) => calibrate(c.fn));
+  const rates = live.map(() => []);
   for (let r = 0; r < RUNS; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < iterations; i++) sink ^= fn().length;
-    const s = (performance.now() - t0) / 1000;
-    rates.push((bytes * iterations) / s / 1e6);
+    live.forEach((c, k) => {
+      const t0 = performance.now();
+      for (let i = 0; i < iterations[k]; i++) sink ^= c.fn().length;
+      rates[k].push((c.bytes * iterations[k]) / ((performance.now() - t0) / 1000) / 1e6);
+    });
   }
-  rates.sort((a, b) => a - b);
-  return { min: rates[0], median: rates[Math.floor(rates.length / 2)], max: rates[rates.length - 1] };
+  const stats = rates.map((list) => {
+    list.sort((a, b) => a - b);
+    return { min: list[0], median: list[Math.floor(list.length / 2)], max: list[list.length - 1] };
+  });
+  return cells.map((c) => (c === null ? null : stats[live.indexOf(c)]));
 }
 
 await codec.init();
@@ -114,21 +125,18 @@ for (const [label, size] of [["1 MiB", 1 << 20], ["4 KiB", 4096]]) {
     // Every contender decompresses the reference compressor's output too, so
     // the decoders are compared on the same input.
     const reference = list[0].compress(data);
-    for (const c of list) {
-      const packed = c.compress ? c.compress(data) : reference;
-      const back = c.decompress(packed, data.length);
+    const packed = list.map((c) => (c.compress ? c.compress(data) : reference));
+    list.forEach((c, k) => {
+      const back = c.decompress(packed[k], data.length);
       if (Buffer.compare(Buffer.from(back.buffer, back.byteOffset, back.byteLength), Buffer.from(data)) !== 0) throw new Error(`${c.name} does not round-trip`);
-      const row = {
-        corpus: label,
-        codec: family,
-        contender: c.name,
-        ratio: data.length / packed.length,
-        compress: c.compress ? measure(data.length, () => c.compress(data)) : null,
-        decompress: measure(data.length, () => c.decompress(packed, data.length)),
-      };
+    });
+    const compressed = measureAll(list.map((c) => (c.compress ? { bytes: data.length, fn: () => c.compress(data) } : null)));
+    const decompressed = measureAll(list.map((c, k) => ({ bytes: data.length, fn: () => c.decompress(packed[k], data.length) })));
+    list.forEach((c, k) => {
+      const row = { corpus: label, codec: family, contender: c.name, ratio: data.length / packed[k].length, compress: compressed[k], decompress: decompressed[k] };
       results.compression.push(row);
       process.stderr.write(`${label} ${family} ${c.name}: ${row.compress ? row.compress.median.toFixed(0) : "-"} / ${row.decompress.median.toFixed(0)} MB/s\n`);
-    }
+    });
   }
 }
 
@@ -165,24 +173,22 @@ const batchContenders = [
   { name: "@polywire/wasm-codec encodeBatch/decodeBatch (lz4)", size: codec.encodeBatch(records, { compression: "lz4" }).length, encode: () => codec.encodeBatch(records, { compression: "lz4" }), decode: ((b) => () => codec.decodeBatch(b).records)(codec.encodeBatch(records, { compression: "lz4" })) },
   { name: "protobuf-es toBinary/fromBinary (repeated message)", size: pbBytes.length, encode: () => toBinary(RecordsSchema, message), decode: () => fromBinary(RecordsSchema, pbBytes).records },
 ];
-for (const c of only && !only.has("batch") ? [] : batchContenders) {
-  const row = {
-    contender: c.name,
-    wireBytes: c.size,
-    // Reported as MB/s of record payload (keys, values, headers) and as records/s.
-    encode: c.encode ? measure(recordBytes, c.encode) : null,
-    decode: measure(recordBytes, c.decode),
-  };
+const chosenBatch = only && !only.has("batch") ? [] : batchContenders;
+const encoded = measureAll(chosenBatch.map((c) => (c.encode ? { bytes: recordBytes, fn: c.encode } : null)));
+const decoded = measureAll(chosenBatch.map((c) => ({ bytes: recordBytes, fn: c.decode })));
+chosenBatch.forEach((c, k) => {
+  // Reported as MB/s of record payload (keys, values, headers) and as records/s.
+  const row = { contender: c.name, wireBytes: c.size, encode: encoded[k], decode: decoded[k] };
   results.batch.push(row);
   process.stderr.write(`batch ${c.name}: ${row.encode ? row.encode.median.toFixed(0) : "-"} / ${row.decode.median.toFixed(0)} MB/s\n`);
-}
+});
 
 const f = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const mmm = (m) => (m ? `${f(m.min)} / **${f(m.median)}** / ${f(m.max)}` : "—");
 const lines = [];
 lines.push(`Run ${results.date}; ${results.machine}; ${RUNS} runs of ~${SECONDS}s per cell; MB/s of uncompressed bytes, min / **median** / max.`, "");
 for (const corpus of ["1 MiB", "4 KiB"]) {
-  lines.push(`#### JSON log corpus, ${corpus}`, "", "| codec | contender | ratio | compress MB/s | decompress MB/s | compress vs ours | decompress vs ours |", "|---|---|---|---|---|---|---|");
+  lines.push(`#### JSON log corpus, ${corpus}`, "", "| codec | contender | ratio | compress MB/s | decompress MB/s | ours ÷ this, compress | ours ÷ this, decompress |", "|---|---|---|---|---|---|---|");
   for (const row of results.compression.filter((r) => r.corpus === corpus)) {
     const ours = results.compression.find((r) => r.corpus === corpus && r.codec === row.codec && r.contender.startsWith("@polywire"));
     const vs = (a, b) => (a && b ? `${(b.median / a.median).toFixed(2)}×` : "—");
@@ -190,10 +196,12 @@ for (const corpus of ["1 MiB", "4 KiB"]) {
   }
   lines.push("");
 }
-lines.push("#### Batch of 1,000 records × 100 B value (+ key, one header)", "", "| contender | wire bytes | encode MB/s | decode MB/s | encode krec/s (median) | decode krec/s (median) |", "|---|---|---|---|---|---|");
+lines.push("#### Batch of 1,000 records × 100 B value (+ key, one header)", "", "| contender | wire bytes | encode MB/s | decode MB/s | encode krec/s (median) | decode krec/s (median) | ours (none) ÷ this, encode | ours (none) ÷ this, decode |", "|---|---|---|---|---|---|---|---|");
+const oursBatch = results.batch[0];
 for (const row of results.batch) {
-  const krec = (m) => (m ? ((m.median * 1e6) / recordBytes / 1000 * 1000 / 1000).toFixed(0) : "—");
-  lines.push(`| ${row.contender} | ${row.wireBytes} | ${mmm(row.encode)} | ${mmm(row.decode)} | ${row.encode ? ((row.encode.median * 1e6 / recordBytes) * 1000 / 1000).toFixed(0) : "—"} | ${((row.decode.median * 1e6 / recordBytes) * 1000 / 1000).toFixed(0)} |`);
+  const krec = (m) => (m ? ((m.median * 1e6) / recordBytes).toFixed(0) : "—");
+  const vs = (a, b) => (a && b ? `${(b.median / a.median).toFixed(2)}×` : "—");
+  lines.push(`| ${row.contender} | ${row.wireBytes} | ${mmm(row.encode)} | ${mmm(row.decode)} | ${krec(row.encode)} | ${krec(row.decode)} | ${vs(row.encode, oursBatch.encode)} | ${vs(row.decode, oursBatch.decode)} |`);
 }
 console.log(lines.join("\n"));
 if (args.json) writeFileSync(args.json, JSON.stringify(results, null, 2));

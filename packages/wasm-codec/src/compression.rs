@@ -3,7 +3,6 @@
 
 use crate::error::ErrorCode;
 use std::fmt;
-use std::io::{Read, Write};
 
 /// A batch compression codec; the discriminant is the attribute value (spec §5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,9 +84,6 @@ fn corrupt(codec: Codec, reason: impl fmt::Display) -> CompressionError {
     CompressionError::Corrupt { codec, reason: reason.to_string() }
 }
 
-/// Default gzip level (zlib's).
-pub const GZIP_DEFAULT_LEVEL: i32 = 6;
-
 /// Appends `data` compressed with `codec` to `out`. `level` of `None` means the
 /// codec's default; Snappy and LZ4 have no levels and ignore it.
 pub fn compress(codec: Codec, data: &[u8], level: Option<i32>, out: &mut Vec<u8>) -> Result<(), CompressionError> {
@@ -96,7 +92,7 @@ pub fn compress(codec: Codec, data: &[u8], level: Option<i32>, out: &mut Vec<u8>
             out.extend_from_slice(data);
             Ok(())
         }
-        Codec::Gzip => gzip_compress(data, level.unwrap_or(GZIP_DEFAULT_LEVEL), out),
+        Codec::Gzip => crate::gzip::compress(data, level.unwrap_or(crate::gzip::DEFAULT_LEVEL), out),
         Codec::Snappy => snappy_compress(data, out),
         Codec::Lz4 => {
             let start = out.len();
@@ -121,21 +117,6 @@ pub fn check_level(codec: Codec, level: Option<i32>) -> Result<(), CompressionEr
     } else {
         Err(CompressionError::InvalidLevel { codec, level: level.unwrap_or_default() })
     }
-}
-
-fn gzip_compress(data: &[u8], level: i32, out: &mut Vec<u8>) -> Result<(), CompressionError> {
-    if !(0..=9).contains(&level) {
-        return Err(CompressionError::InvalidLevel { codec: Codec::Gzip, level });
-    }
-    // mtime 0 and the "unknown" OS byte keep the output a pure function of the input.
-    let mut encoder = flate2::GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(out, flate2::Compression::new(level as u32));
-    // Writing into a Vec cannot fail; the mapping only keeps unwrap out.
-    encoder.write_all(data).map_err(|e| corrupt(Codec::Gzip, e))?;
-    encoder.finish().map_err(|e| corrupt(Codec::Gzip, e))?;
-    Ok(())
 }
 
 fn snappy_compress(data: &[u8], out: &mut Vec<u8>) -> Result<(), CompressionError> {
@@ -172,7 +153,7 @@ pub fn decompress(codec: Codec, data: &[u8], expected: usize, max: usize, out: &
         }
         Codec::Gzip => {
             out.resize(expected, 0);
-            gzip_decompress(data, out)
+            crate::gzip::decompress(data, out)
         }
         Codec::Snappy => {
             let declared = snap::raw::decompress_len(data).map_err(|e| corrupt(codec, e))?;
@@ -198,35 +179,6 @@ pub(crate) fn check_len(codec: Codec, got: usize, expected: usize) -> Result<(),
     } else {
         Err(corrupt(codec, format!("decoded {got} bytes, {expected} declared")))
     }
-}
-
-fn gzip_decompress(data: &[u8], out: &mut [u8]) -> Result<(), CompressionError> {
-    let codec = Codec::Gzip;
-    let mut decoder = flate2::bufread::GzDecoder::new(data);
-    let mut filled = 0;
-    while filled < out.len() {
-        match decoder.read(&mut out[filled..]) {
-            Ok(0) => return check_len(codec, filled, out.len()),
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(corrupt(codec, e)),
-        }
-    }
-    // Reading to the end makes the decoder check the member's CRC and ISIZE;
-    // a byte more than declared is an overrun, not something to buffer.
-    let mut probe = [0u8; 1];
-    loop {
-        match decoder.read(&mut probe) {
-            Ok(0) => break,
-            Ok(_) => return Err(corrupt(codec, format!("more than the {} bytes declared", out.len()))),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(corrupt(codec, e)),
-        }
-    }
-    if !decoder.into_inner().is_empty() {
-        return Err(corrupt(codec, "bytes after the gzip member (PW-COMP-001 allows one member)"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod compression;
 pub mod error;
 pub mod frame;
+pub mod gzip;
 pub mod partition;
 pub mod varint;
 #[allow(unsafe_code)]
