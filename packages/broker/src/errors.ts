@@ -9,7 +9,10 @@ import { StorageError } from "./storage/errors.js";
 export function toPolywireError(error: unknown): PolywireError {
   if (error instanceof PolywireError) return error;
   if (error instanceof StorageError) {
-    return new PolywireError(error.code as PolywireErrorCode, error.message, { cause: error });
+    return new PolywireError(error.code as PolywireErrorCode, error.message, {
+      cause: error,
+      ...(error.limit === undefined ? {} : { limit: error.limit }),
+    });
   }
   return PolywireError.from(error, "INTERNAL");
 }

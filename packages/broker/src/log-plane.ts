@@ -13,7 +13,6 @@ import type { BrokerLimits } from "./limits.js";
 import type { BrokerMetrics } from "./metrics.js";
 import { route, type Reply, type Route } from "./route.js";
 import type { ServerSession } from "./session.js";
-import { StorageError } from "./storage/errors.js";
 import type { PartitionLog, Storage } from "./storage/storage.js";
 
 /** What the log-plane handlers need from the broker. */
@@ -86,14 +85,7 @@ function produceRoute(host: LogPlaneHost): Route {
         throw new PolywireError("FEATURE_NOT_NEGOTIATED", "an idempotent batch needs FEATURE_IDEMPOTENCE (PW-SESS-006)");
       }
       const synced = message.acks === Acks.ALL;
-      const appended = log.append(batch, header, { durability: synced ? "synced" : "visible" }).catch((error: unknown) => {
-        // PW-ADMIN-021: the topic's max.message.bytes is reported like max_batch_size.
-        if (error instanceof StorageError && error.code === "RECORD_TOO_LARGE") {
-          const limit = Number(storage.topic(message.topic).config["max.message.bytes"]);
-          throw new PolywireError("BATCH_TOO_LARGE", error.message, { cause: error, limit });
-        }
-        throw error;
-      });
+      const appended = log.append(batch, header, { durability: synced ? "synced" : "visible" });
       const topic = metrics.topic(message.topic);
       const result = appended.then((r) => {
         if (!r.duplicate) {

@@ -323,12 +323,12 @@ describe.each(engines)("storage contract ($name engine)", (engine) => {
     });
   });
 
-  it("max.message.bytes: a larger batch is rejected with RECORD_TOO_LARGE and nothing is stored", async () => {
+  it("max.message.bytes: a larger batch is rejected with BATCH_TOO_LARGE and nothing is stored (PW-ADMIN-021)", async () => {
     await withStorage(engine, async (storage) => {
       await storage.createTopic("t", { partitions: 1, config: { "max.message.bytes": "200" } });
       const log = storage.partition("t", 0);
       const big = makeBatch({ values: ["x".repeat(300)] });
-      await expectCode(log.append(big.bytes, big.header), "RECORD_TOO_LARGE");
+      await expectCode(log.append(big.bytes, big.header), "BATCH_TOO_LARGE");
       expect(log.highWatermark()).toBe(0n);
     });
   });

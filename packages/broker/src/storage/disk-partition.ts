@@ -231,7 +231,7 @@ export class DiskPartition implements PartitionEngine {
     const unavailable = this.unavailable();
     if (unavailable !== null) return Promise.reject(unavailable);
     if (batch.byteLength > this.settings.maxMessageBytes) {
-      return Promise.reject(new StorageError("RECORD_TOO_LARGE", `batch of ${batch.byteLength} bytes exceeds max.message.bytes ${this.settings.maxMessageBytes} of topic ${this.topic}`));
+      return Promise.reject(new StorageError("BATCH_TOO_LARGE", `batch of ${batch.byteLength} bytes exceeds max.message.bytes ${this.settings.maxMessageBytes} of topic ${this.topic}`, { limit: this.settings.maxMessageBytes }));
     }
     if (batch.byteLength < BATCH_HEADER_SIZE || !Number.isInteger(header.recordCount) || header.recordCount < 1) {
       return Promise.reject(new StorageError("INVALID_ARGUMENT", "append needs a whole validated batch with at least one record"));

@@ -10,7 +10,7 @@ export type StorageErrorCode =
   | "INVALID_CONFIG"
   | "INVALID_ARGUMENT"
   | "OFFSET_OUT_OF_RANGE"
-  | "RECORD_TOO_LARGE"
+  | "BATCH_TOO_LARGE"
   | "OUT_OF_ORDER_SEQUENCE"
   | "PRODUCER_FENCED"
   | "UNKNOWN_PRODUCER"
@@ -26,11 +26,14 @@ const BRAND = Symbol.for("@polywire/broker/StorageError");
  */
 export class StorageError extends Error {
   readonly code: StorageErrorCode;
+  /** With a limit error: the limit that was exceeded (spec `Error.limit`). */
+  readonly limit: number | undefined;
 
-  constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown; limit?: number }) {
     super(message, options);
     this.name = "StorageError";
     this.code = code;
+    this.limit = options?.limit;
   }
 
   get [BRAND](): true {

@@ -102,7 +102,7 @@ export interface PartitionLog {
    * `duplicate: true`; a bad sequence or epoch rejects with
    * `OUT_OF_ORDER_SEQUENCE`, `PRODUCER_FENCED` or `UNKNOWN_PRODUCER` and
    * appends nothing. A batch above the topic's `max.message.bytes` rejects
-   * with `RECORD_TOO_LARGE`. An I/O failure rejects with `STORAGE` and fences
+   * with `BATCH_TOO_LARGE` (PW-ADMIN-021). An I/O failure rejects with `STORAGE` and fences
    * the partition until the storage is reopened.
    */
   append(batch: Uint8Array, header: AppendHeader, options?: AppendOptions): Promise<AppendResult>;
