@@ -519,22 +519,19 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
   }
 
   #lookup(c: Cursor): void {
-    if (this.#lookups.has(c.topic)) return;
-    this.#lookups.add(c.topic);
+    if (this.#lookups.has(c.key)) return;
+    this.#lookups.add(c.key);
+    const epoch = c.epoch;
     this.#ctx.leader(c.topic, c.partition, this.#stop.signal).then(
       () => undefined,
       (error: unknown) => {
-        const failure = PolywireError.from(error);
-        if (this.#closed) return;
-        for (const other of this.#order) {
-          if (other.topic === c.topic && other.error === undefined) {
-            other.error = failure;
-            other.errorThrown = false;
-          }
-        }
+        if (this.#closed || c.epoch !== epoch || this.#cursors.get(c.key) !== c) return;
+        c.error = PolywireError.from(error);
+        c.errorThrown = false;
+        this.#ctx.stats.error(c.error.code);
       },
     ).finally(() => {
-      this.#lookups.delete(c.topic);
+      this.#lookups.delete(c.key);
       this.#changed(false);
     });
   }

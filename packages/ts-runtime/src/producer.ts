@@ -5,7 +5,8 @@ import { COMPRESSIONS, encodeBatch, type Compression, type EncodeBatchOptions } 
 import type { ClientContext } from "./client.js";
 import { PolywireError, errorCodeName } from "./errors.js";
 import { Fifo } from "./fifo.js";
-import { Partitioner } from "./partitioner.js";
+import { KNOWN_PARTITIONERS, Partitioner } from "./partitioner.js";
+import type { TopicInfo } from "./metadata.js";
 import { prepareRecord, type PreparedRecord, type ProducerRecord } from "./record.js";
 import { ReportStream, type DeliveryReport, type ReportHold } from "./reports.js";
 import { RetryPolicy, type RetryOptions } from "./retry.js";
@@ -84,13 +85,21 @@ export interface RecordMetadata {
 
 /** Queued behind the records of earlier sends; when reached, seals every open batch for `flush`. */
 interface FlushMarker {
-  readonly marker: true;
+  readonly kind: "marker";
   /** Receives the ordinal every batch holding an earlier record is below. */
   reached(ordinalLimit: number): void;
 }
 
+/** The records of one `sendBatch`, checked together before the first is accepted. */
+interface Group {
+  readonly kind: "group";
+  readonly pendings: Pending[];
+  checked: boolean;
+  next: number;
+}
+
 interface Pending {
-  readonly marker?: undefined;
+  readonly kind: "record";
   readonly input: ProducerRecord;
   readonly record: PreparedRecord;
   partition: number;
@@ -218,7 +227,7 @@ export class Producer implements AsyncDisposable {
   readonly #partitioner = new Partitioner();
   readonly #partitions = new Map<string, PartitionState[]>();
   readonly #topicLimits = new Map<string, number>();
-  readonly #intake = new Fifo<Pending | FlushMarker>();
+  readonly #intake = new Fifo<Pending | Group | FlushMarker>();
   readonly #streams = new Set<ReportStream>();
   readonly #stop = new AbortController();
   #pumping = false;
@@ -310,49 +319,69 @@ export class Producer implements AsyncDisposable {
   /**
    * Appends several records, possibly to several topics, and resolves with
    * their metadata in the same order. Every record is checked first (shape,
-   * topic, partition, size): if one is bad, the call rejects and none is
-   * sent. Afterwards it rejects with the first failure, as `send` would.
+   * topic, partition, size): if one is bad, the call rejects with an error
+   * naming its index and none is sent. Afterwards it rejects with the first
+   * failure, as `send` would. The records keep their place among other
+   * sends: `sendBatch(a); send(b)` stores `a` before `b` in a partition.
    */
-  async sendBatch(records: readonly ProducerRecord[], options?: CallOptions): Promise<RecordMetadata[]> {
-    this.#ensureOpen();
-    const signal = callSignal(options);
-    const now = Date.now();
-    const prepared = records.map((r, i) => {
-      try {
-        return prepareRecord(r, now);
-      } catch (error) {
-        const failure = PolywireError.from(error);
-        throw new PolywireError(failure.code, `record ${i}: ${failure.message}`, { cause: failure });
-      }
-    });
-    const topics = new Map<string, Awaited<ReturnType<ClientContext["metadata"]["topic"]>>>();
-    for (const name of new Set(prepared.map((p) => p.topic))) topics.set(name, await this.#ctx.metadata.topic(name, signal));
-    for (let i = 0; i < prepared.length; i++) {
-      const p = prepared[i] as PreparedRecord;
-      let info = topics.get(p.topic);
-      if (info !== undefined && p.partition !== undefined && p.partition >= info.partitions.length) {
-        info = await this.#ctx.metadata.lookup(p.topic, signal);
-        topics.set(p.topic, info);
-      }
-      try {
-        const partition = p.partition ?? 0;
-        if (info === undefined || partition >= info.partitions.length) {
-          throw new PolywireError("UNKNOWN_PARTITION", `topic ${JSON.stringify(p.topic)} has no partition ${partition} (PW-PART-004)`);
+  sendBatch(records: readonly ProducerRecord[], options?: CallOptions): Promise<RecordMetadata[]> {
+    let group: Group;
+    let signal: AbortSignal | undefined;
+    try {
+      this.#ensureOpen();
+      signal = callSignal(options);
+      const now = Date.now();
+      group = { kind: "group", checked: false, next: 0, pendings: records.map((r, i) => {
+        try {
+          return this.#pending(r, prepareRecord(r, now));
+        } catch (error) {
+          const failure = PolywireError.from(error);
+          throw new PolywireError(failure.code, `record ${i}: ${failure.message}`, { cause: failure });
         }
-        const limit = this.#recordLimit(p.topic, partition);
-        if (p.aloneBatchSize > limit) throw this.#tooLarge(p, limit);
+      }) };
+    } catch (error) {
+      const failure = PolywireError.from(error);
+      this.#ctx.stats.error(failure.code);
+      return Promise.reject(failure);
+    }
+    if (group.pendings.length === 0) return Promise.resolve([]);
+    this.#intake.push(group);
+    this.#pump();
+    const all = Promise.all(group.pendings.map((p) => signal === undefined ? p.promise : this.#bound(p, signal)));
+    all.catch(noop);
+    return all;
+  }
+
+  /** Checks every record of a group; on the first bad one, fails them all and returns false. */
+  async #check(group: Group): Promise<boolean> {
+    group.checked = true;
+    const topics = new Map<string, TopicInfo>();
+    for (let i = 0; i < group.pendings.length; i++) {
+      const p = group.pendings[i] as Pending;
+      try {
+        let info = topics.get(p.record.topic) ?? this.#ctx.metadata.cached(p.record.topic);
+        if (info === undefined || (p.record.partition !== undefined && p.record.partition >= info.partitions.length)) {
+          info = await this.#ctx.metadata.lookup(p.record.topic, this.#stop.signal);
+        }
+        topics.set(p.record.topic, info);
+        const partition = p.record.partition ?? 0;
+        if (partition >= info.partitions.length) {
+          throw new PolywireError("UNKNOWN_PARTITION", `topic ${JSON.stringify(p.record.topic)} has ${info.partitions.length} partitions; partition ${partition} does not exist (PW-PART-004)`);
+        }
+        if (p.record.key !== null && p.record.partition === undefined && !KNOWN_PARTITIONERS.has(info.partitioner)) {
+          throw new PolywireError("INVALID_ARGUMENT", `topic ${JSON.stringify(info.name)} uses partitioner ${JSON.stringify(info.partitioner)}, which this client does not implement; name the partition explicitly (PW-COMPAT-008)`);
+        }
+        const limit = this.#recordLimit(p.record.topic, partition);
+        if (p.record.aloneBatchSize > limit) throw this.#tooLarge(p.record, limit);
       } catch (error) {
-        const failure = PolywireError.from(error);
+        const cause = PolywireError.from(error);
+        const failure = new PolywireError(cause.code, `record ${i}: ${cause.message}`, { cause, ...(cause.limit === undefined ? {} : { limit: cause.limit }) });
         this.#ctx.stats.error(failure.code);
-        throw new PolywireError(failure.code, `record ${i}: ${failure.message}`, { cause: failure, ...(failure.limit === undefined ? {} : { limit: failure.limit }) });
+        for (const other of group.pendings) this.#settleFailure(other, failure);
+        return false;
       }
     }
-    this.#ensureOpen();
-    const pendings = prepared.map((p, i) => this.#pending(records[i] as ProducerRecord, p));
-    for (const p of pendings) this.#intake.push(p);
-    this.#pump();
-    const all = Promise.all(pendings.map((p) => p.promise));
-    return signal === undefined ? all : raceSignal(all, signal);
+    return true;
   }
 
   /**
@@ -362,7 +391,7 @@ export class Producer implements AsyncDisposable {
   async flush(options?: CallOptions): Promise<void> {
     const signal = callSignal(options);
     const limit = await raceSignal(new Promise<number>((reached) => {
-      this.#intake.push({ marker: true, reached });
+      this.#intake.push({ kind: "marker", reached });
       this.#pump();
     }), signal);
     // Batches split after a rejection get ordinals inside their original's, so they are waited for too.
@@ -440,7 +469,7 @@ export class Producer implements AsyncDisposable {
     });
     // Outcomes also reach onDelivery, reports() and the stats: an ignored promise must not crash the process.
     promise.catch(noop);
-    return { input, record, partition: -1, accepted: false, settled: false, resolve, reject, promise };
+    return { kind: "record", input, record, partition: -1, accepted: false, settled: false, resolve, reject, promise };
   }
 
   #bound(pending: Pending, signal: AbortSignal): Promise<RecordMetadata> {
@@ -489,19 +518,31 @@ export class Producer implements AsyncDisposable {
     return this.#ordinal;
   }
 
+  // Takes the intake's head record off the queue (or off its group).
+  #advance(): void {
+    const head = this.#intake.peek();
+    if (head?.kind === "group" && ++head.next < head.pendings.length) return;
+    this.#intake.shift();
+  }
+
   async #runIntake(): Promise<void> {
-    for (let p = this.#intake.peek(); p !== undefined; p = this.#intake.peek()) {
-      if (p.marker === true) {
+    for (let head = this.#intake.peek(); head !== undefined; head = this.#intake.peek()) {
+      if (head.kind === "marker") {
         this.#intake.shift();
-        p.reached(this.#sealAll());
+        head.reached(this.#sealAll());
         continue;
       }
-      if (p.settled) {
+      if (head.kind === "group" && !head.checked && !(await this.#check(head))) {
         this.#intake.shift();
+        continue;
+      }
+      const p = head.kind === "group" ? head.pendings[head.next] as Pending : head;
+      if (p.settled) {
+        this.#advance();
         continue;
       }
       if (this.#failure !== undefined) {
-        this.#intake.shift();
+        this.#advance();
         this.#settleFailure(p, this.#failure);
         continue;
       }
@@ -518,7 +559,7 @@ export class Producer implements AsyncDisposable {
         if (p.record.aloneBatchSize > limit) throw this.#tooLarge(p.record, limit);
       } catch (error) {
         const failure = PolywireError.from(error);
-        this.#intake.shift();
+        this.#advance();
         this.#ctx.stats.error(failure.code);
         this.#settleFailure(p, failure);
         continue;
@@ -527,7 +568,7 @@ export class Producer implements AsyncDisposable {
         await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
         continue;
       }
-      this.#intake.shift();
+      this.#advance();
       p.partition = partition;
       p.accepted = true;
       this.#buffered += p.record.size;
@@ -966,9 +1007,10 @@ export class Producer implements AsyncDisposable {
   #fatal(error: PolywireError): void {
     if (this.#failure !== undefined) return;
     this.#failure = error;
-    for (const p of this.#intake.drain()) {
-      if (p.marker === true) p.reached(this.#ordinal);
-      else this.#settleFailure(p, error);
+    for (const entry of this.#intake.drain()) {
+      if (entry.kind === "marker") entry.reached(this.#ordinal);
+      else if (entry.kind === "group") for (const p of entry.pendings) this.#settleFailure(p, error);
+      else this.#settleFailure(entry, error);
     }
     for (const states of this.#partitions.values()) {
       for (const ps of states) {

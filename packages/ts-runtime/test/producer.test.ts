@@ -344,6 +344,22 @@ describe("producer API", () => {
     await expect(producer.send(Record.text("strict", "late"))).rejects.toMatchObject({ code: "CONNECTION_LOST", retriable: false });
   });
 
+  it("PW-LOG-007: records keep call order across send and sendBatch, and a flush right after covers them", async () => {
+    const { client } = await setup({ topics: [{ name: "order", partitions: 1 }] });
+    // No metadata is cached yet: the first call waits for it, the later ones must not overtake it.
+    const producer = client.producer({ lingerMs: 60_000 });
+    const a = producer.sendBatch([Record.text("order", "a0"), Record.text("order", "a1")]);
+    const b = producer.send(Record.text("order", "b"));
+    const c = producer.sendBatch([Record.text("order", "c")]);
+    const started = performance.now();
+    await producer.flush();
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect((await a).map((m) => m.offset)).toEqual([0n, 1n]);
+    expect((await b).offset).toBe(2n);
+    expect((await c).map((m) => m.offset)).toEqual([3n]);
+    await producer.close();
+  });
+
   it("delivery reports: onDelivery and reports() see every record once; reports() ends when the producer closes", async () => {
     const { client } = await setup({ topics: [{ name: "reports", partitions: 2 }] });
     const callbacks: DeliveryReport[] = [];
