@@ -145,12 +145,18 @@ export class Client extends Emitter<ClientEvents> {
     this.#metadata = new MetadataCache(async (topics, signal) => {
       const { message } = await this.#request(this.#pool.primary, FrameKind.METADATA_REQUEST, { topics: [...topics] }, signal === undefined ? {} : { signal });
       return message;
-    }, maxAge);
+    }, maxAge, (error) => this.#stats.error(error.code));
     this.closed = new Promise((resolve) => {
       this.#closedResolve = resolve;
     });
     const primary = this.#pool.primary;
+    let brokerId: string | undefined;
     primary.on("state", (state, previous) => {
+      if (state === "ready") {
+        // Connected to another broker (a Drain or failover moved us): its metadata may differ.
+        if (brokerId !== undefined && primary.brokerId !== brokerId) this.#metadata.clear();
+        brokerId = primary.brokerId;
+      }
       this.emit("state", state, previous);
       if (state === "closed" && this.#closing === undefined) {
         // Reconnecting gave up: everything built on the client fails with the reason.
@@ -216,7 +222,10 @@ export class Client extends Emitter<ClientEvents> {
         let info = await this.#metadata.topic(topic, signal);
         if (partition >= info.partitions.length) info = await this.#metadata.lookup(topic, signal);
         const p = info.partitions[partition];
-        if (p === undefined) throw new PolywireError("UNKNOWN_PARTITION", `topic ${JSON.stringify(topic)} has ${info.partitions.length} partitions, not ${partition + 1} (PW-PART-004)`);
+        if (p === undefined) {
+          this.#stats.error("UNKNOWN_PARTITION");
+          throw new PolywireError("UNKNOWN_PARTITION", `topic ${JSON.stringify(topic)} has ${info.partitions.length} partitions; partition ${partition} does not exist (PW-PART-004)`);
+        }
         return this.#linkFor(p.leaderId);
       },
       call: (connection, kind, init, payload, options) => this.#call(connection, kind, init, payload, options),

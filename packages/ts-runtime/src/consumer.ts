@@ -528,7 +528,6 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
         if (this.#closed || c.epoch !== epoch || this.#cursors.get(c.key) !== c) return;
         c.error = PolywireError.from(error);
         c.errorThrown = false;
-        this.#ctx.stats.error(c.error.code);
       },
     ).finally(() => {
       this.#lookups.delete(c.key);

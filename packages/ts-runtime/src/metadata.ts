@@ -47,6 +47,8 @@ export class MetadataCache {
   constructor(
     private readonly fetch: (topics: readonly string[], signal: AbortSignal | undefined) => Promise<MetadataResponse>,
     private readonly maxAgeMs: number,
+    /** Told about every per-topic error, for the stats. */
+    private readonly onError: (error: PolywireError) => void,
   ) {}
 
   /** The cluster id from the last response. */
@@ -105,7 +107,9 @@ export class MetadataCache {
     for (const t of response.topics) {
       if (t.errorCode !== ErrorCode.UNSPECIFIED) {
         this.#topics.delete(t.name);
-        failure ??= new PolywireError(errorCodeName(t.errorCode), `topic ${JSON.stringify(t.name)}: ${errorCodeName(t.errorCode)} (PW-LOG-022)`, { wireCode: t.errorCode });
+        const error = new PolywireError(errorCodeName(t.errorCode), `topic ${JSON.stringify(t.name)}: ${errorCodeName(t.errorCode)} (PW-LOG-022)`, { wireCode: t.errorCode });
+        this.onError(error);
+        failure ??= error;
         continue;
       }
       const info: TopicInfo = {
@@ -127,5 +131,11 @@ export class MetadataCache {
   /** Forgets a topic, so that the next lookup asks the broker. */
   invalidate(topic: string): void {
     this.#topics.delete(topic);
+  }
+
+  /** Forgets everything: the client now talks to another broker, whose view may differ. */
+  clear(): void {
+    this.#topics.clear();
+    this.#brokers.clear();
   }
 }
