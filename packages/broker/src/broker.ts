@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { HealthStatus } from "@polywire/proto/admin";
 import { ErrorCode, Feature } from "@polywire/proto/session";
-import type { Transport } from "@polywire/runtime";
+import { PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
 import { init as initCodec } from "@polywire/wasm-codec";
+import { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, type AdminContext, type HealthThresholds } from "./admin/index.js";
 import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
-import { AdminHttpServer } from "./http.js";
+import { AdminHttpServer, sendText } from "./http.js";
 import { resolveLimits, type BrokerLimits } from "./limits.js";
 import { listen, type BrokerTlsOptions, type Listener } from "./listeners.js";
 import { logPlaneRoutes } from "./log-plane.js";
@@ -36,10 +38,16 @@ export interface BrokerOptions {
   /** Topics to create at start when missing. */
   topics?: readonly TopicSpec[];
   /**
-   * The HTTP listener for `/metrics`, `/healthz`, `/readyz` (and later the
-   * admin services). Default: none. Port 0 picks a free port.
+   * The HTTP listener for the admin services (§11: Connect, gRPC and
+   * gRPC-Web over HTTP/1.1 and h2c), `/metrics`, `/healthz` and `/readyz`.
+   * Default: none. Port 0 picks a free port.
    */
   http?: { host?: string; port: number };
+  /**
+   * When the `storage` health check turns DEGRADED (PW-ADMIN-041). Default
+   * below 1 GiB or 10% free.
+   */
+  health?: Partial<HealthThresholds>;
   /** Broker id in Welcome and metadata. Default: a random UUID. */
   brokerId?: string;
   /** Cluster id in metadata. Default: the broker id. */
@@ -93,6 +101,7 @@ export class Broker implements AsyncDisposable {
   #mechanisms: Map<string, ServerSaslMechanism>;
   #state: BrokerState = "running";
   #closing: Promise<void> | undefined;
+  readonly #startedAt = performance.now();
   #sweep: ReturnType<typeof setInterval> | undefined;
   readonly #options: BrokerOptions;
   readonly #host: SessionHost;
@@ -122,7 +131,10 @@ export class Broker implements AsyncDisposable {
         return broker.#state !== "running";
       },
       admit: (session) => {
-        if (this.#admitted.size >= this.limits.maxConnections) return false;
+        if (this.#admitted.size >= this.limits.maxConnections) {
+          this.metrics.connectionsRejected.labels(session.transport.scheme, "limit").inc();
+          return false;
+        }
         this.#admitted.add(session);
         return true;
       },
@@ -179,24 +191,28 @@ export class Broker implements AsyncDisposable {
       this.#listeners.push(await listen(url, context));
     }
     if (this.http !== undefined && this.#options.http !== undefined) {
+      const admin = this.#adminContext();
       this.http.use(async (request, response) => {
         const path = (request.url ?? "/").split("?")[0];
         if (path === "/metrics") {
-          const body = await this.metrics.registry.metrics();
-          response.writeHead(200, { "content-type": this.metrics.registry.contentType }).end(body);
+          sendText(response, 200, await this.metrics.registry.metrics(), this.metrics.registry.contentType);
           return true;
         }
         if (path === "/healthz") {
-          response.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("ok\n");
+          sendText(response, 200, "ok\n");
           return true;
         }
         if (path === "/readyz") {
-          const ready = this.#state === "running";
-          response.writeHead(ready ? 200 : 503, { "content-type": "text/plain; charset=utf-8" }).end(ready ? "ready\n" : `${this.#state}\n`);
+          // PW-ADMIN-042: ready while SERVING or DEGRADED, from the same checks as GetHealth.
+          const health = await checkHealth(admin);
+          const ready = health.status !== HealthStatus.NOT_SERVING;
+          const failing = health.checks?.filter((c) => c.status === HealthStatus.NOT_SERVING).map((c) => `${c.name}: ${c.detail}`) ?? [];
+          sendText(response, ready ? 200 : 503, ready ? "ready\n" : `not ready\n${failing.join("\n")}\n`);
           return true;
         }
         return false;
       });
+      this.http.use(adminHandler(admin));
       await this.http.listen(this.#options.http.host ?? "127.0.0.1", this.#options.http.port);
     }
     const keepalive = this.#host.keepaliveIntervalMs;
@@ -211,8 +227,27 @@ export class Broker implements AsyncDisposable {
     }
   }
 
+  #adminContext(): AdminContext {
+    return {
+      storage: this.storage,
+      metrics: this.metrics,
+      brokerId: this.id,
+      clusterId: this.clusterId,
+      version: SOFTWARE.version,
+      protocolVersions: { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION },
+      startedAt: this.#startedAt,
+      maxConnections: this.limits.maxConnections,
+      healthThresholds: { ...DEFAULT_HEALTH_THRESHOLDS, ...this.#options.health },
+      urls: () => this.urls,
+      adminUrl: () => this.httpUrl ?? "",
+      state: () => this.#state,
+      connections: () => this.connections,
+    };
+  }
+
   #accept(transport: Transport): void {
     if (this.#state !== "running") {
+      this.metrics.connectionsRejected.labels(transport.scheme, "draining").inc();
       transport.destroy();
       return;
     }

@@ -1,25 +1,67 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+
+/** A request on the broker's HTTP listener, over HTTP/1.1 or HTTP/2. */
+export type HttpRequest = IncomingMessage | Http2ServerRequest;
+
+/** The response to an {@link HttpRequest}. */
+export type HttpResponse = ServerResponse | Http2ServerResponse;
 
 /**
  * A handler mounted on the broker's HTTP listener. It returns false (or a
  * promise of false) when the request is not for it, so the next one runs.
  * The admin Connect services mount here too.
  */
-export type HttpHandler = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+export type HttpHandler = (request: HttpRequest, response: HttpResponse) => boolean | Promise<boolean>;
+
+/** Options of {@link AdminHttpServer.close}. */
+export interface HttpCloseOptions {
+  /** How long requests in progress may take to finish before their connections are cut. Default 5 000 ms. */
+  graceMs?: number;
+}
+
+// The HTTP/2 client connection preface (RFC 9113 §3.4). A plaintext client
+// that speaks HTTP/2 with prior knowledge (h2c, what gRPC uses) starts with
+// it; an HTTP/1.x request never does.
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/** Writes a small plain-text answer, over either HTTP version. */
+export function sendText(response: HttpResponse, status: number, body: string, contentType = "text/plain; charset=utf-8"): void {
+  response.statusCode = status;
+  response.setHeader("content-type", contentType);
+  response.end(body);
+}
 
 /**
  * The broker's HTTP listener: `/metrics` (Prometheus text), `/healthz`,
- * `/readyz`, and whatever else is mounted with {@link AdminHttpServer.use}.
+ * `/readyz`, the admin Connect services, and whatever else is mounted with
+ * {@link AdminHttpServer.use}. It serves HTTP/1.1 and plaintext HTTP/2 (h2c
+ * with prior knowledge) on one port: Node's plaintext HTTP/2 server has no
+ * HTTP/1.1 fallback, so each connection's first bytes are compared with the
+ * HTTP/2 connection preface and the socket handed to an HTTP/1.1 or an
+ * HTTP/2 server accordingly.
  */
 export class AdminHttpServer {
-  readonly #server: Server;
+  readonly #listener = createNetServer((socket) => this.#sniff(socket));
+  readonly #http1 = createHttp1Server((request, response) => this.#dispatch(request, response));
+  readonly #http2 = createHttp2Server((request, response) => this.#dispatch(request, response));
   readonly #handlers: HttpHandler[] = [];
+  readonly #sockets = new Set<Socket>();
+  // Connections whose first bytes have not arrived yet, so no server owns them.
+  readonly #pending = new Set<Socket>();
+  // HTTP/1.1 connections and their requests in progress. Tracked here because
+  // the HTTP/1.1 server never listens itself, so its own idle-connection
+  // bookkeeping (closeIdleConnections) is not set up.
+  readonly #http1Active = new Map<Socket, number>();
+  readonly #sessions = new Set<Http2Session>();
+  #closing = false;
   #url = "";
 
   constructor() {
-    this.#server = createServer((request, response) => {
-      void this.#handle(request, response);
+    this.#http2.on("session", (session: Http2Session) => {
+      this.#sessions.add(session);
+      session.once("close", () => this.#sessions.delete(session));
     });
   }
 
@@ -33,40 +75,119 @@ export class AdminHttpServer {
     return this.#url;
   }
 
-  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  #sniff(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once("close", () => this.#sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    this.#pending.add(socket);
+    socket.once("close", () => this.#pending.delete(socket));
+    let seen: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, PREFACE.length);
+      const http2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+      if (http2 && seen.length < PREFACE.length) return;
+      socket.removeListener("data", onData);
+      this.#pending.delete(socket);
+      socket.pause();
+      socket.unshift(seen);
+      if (http2) {
+        this.#http2.emit("connection", socket);
+      } else {
+        this.#http1Active.set(socket, 0);
+        socket.once("close", () => this.#http1Active.delete(socket));
+        this.#http1.emit("connection", socket);
+        // The HTTP/1.1 parser reads straight from the socket's handle, so
+        // the bytes already taken for sniffing must be pushed through the
+        // stream once: resume() flows them to it before any further read.
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+  }
+
+  #dispatch(request: HttpRequest, response: HttpResponse): void {
+    const socket = request.socket;
+    const active = this.#http1Active.get(socket);
+    if (active !== undefined) {
+      this.#http1Active.set(socket, active + 1);
+      response.once("close", () => {
+        const now = this.#http1Active.get(socket);
+        if (now !== undefined) this.#http1Active.set(socket, now - 1);
+      });
+      if (this.#closing) (response as ServerResponse).shouldKeepAlive = false;
+    }
+    void this.#handle(request, response);
+  }
+
+  #closeIdleHttp1(): void {
+    for (const [socket, active] of this.#http1Active) {
+      if (active === 0) socket.destroy();
+    }
+  }
+
+  async #handle(request: HttpRequest, response: HttpResponse): Promise<void> {
     try {
       for (const handler of this.#handlers) {
         if (await handler(request, response)) return;
       }
-      response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found\n");
+      sendText(response, 404, "not found\n");
     } catch (error) {
-      if (!response.headersSent) response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
-      response.end(`internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+      const message = `internal error: ${error instanceof Error ? error.message : String(error)}\n`;
+      if (response.headersSent) response.end();
+      else sendText(response, 500, message);
     }
   }
 
   /** Binds to `host:port` (port 0 picks one). */
   listen(host: string, port: number): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen({ host, port }, () => {
-        this.#server.removeListener("error", reject);
-        const address = this.#server.address() as AddressInfo;
+      this.#listener.once("error", reject);
+      this.#listener.listen({ host, port }, () => {
+        this.#listener.removeListener("error", reject);
+        const address = this.#listener.address() as AddressInfo;
         this.#url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
         resolve(this.#url);
       });
     });
   }
 
-  /** Stops listening and closes idle keep-alive connections. */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.#server.listening) {
-        resolve();
-        return;
-      }
-      this.#server.close(() => resolve());
-      this.#server.closeIdleConnections();
+  /**
+   * Stops accepting connections, closes idle HTTP/1.1 connections, sends
+   * HTTP/2 GOAWAY, lets requests in progress finish for up to `graceMs`,
+   * then cuts whatever is left. Idempotent.
+   */
+  async close(options: HttpCloseOptions = {}): Promise<void> {
+    this.#closing = true;
+    const stopped = new Promise<void>((resolve) => {
+      if (this.#listener.listening) this.#listener.close(() => resolve());
+      else resolve();
     });
+    for (const socket of this.#pending) socket.destroy();
+    this.#closeIdleHttp1();
+    for (const session of this.#sessions) session.close();
+    if (this.#sockets.size > 0) {
+      await new Promise<void>((resolve) => {
+        // Keep-alive connections turn idle as their last response ends; close them as they do.
+        const check = setInterval(() => {
+          this.#closeIdleHttp1();
+          if (this.#sockets.size === 0) done();
+        }, 20);
+        const cut = setTimeout(() => {
+          for (const socket of this.#sockets) socket.destroy();
+          done();
+        }, options.graceMs ?? 5_000);
+        function done(): void {
+          clearInterval(check);
+          clearTimeout(cut);
+          resolve();
+        }
+      });
+    }
+    await stopped;
   }
 }

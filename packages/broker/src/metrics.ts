@@ -43,6 +43,25 @@ export class BrokerMetrics {
   readonly recordsFetched = new Counter({ name: "polywire_records_fetched_total", help: "Records in the batches served by fetches, by topic.", labelNames: ["topic"] as const, registers: [this.registry] });
   readonly bytesFetched = new Counter({ name: "polywire_bytes_fetched_total", help: "Record batch bytes served by fetches, by topic.", labelNames: ["topic"] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: "polywire_errors_total", help: "Error frames sent, by error code.", labelNames: ["code"] as const, registers: [this.registry] });
+  readonly connectionsRejected = new Counter({
+    name: "polywire_connections_rejected_total",
+    help: "Client connections turned away, by transport and reason (limit: at the connection limit; draining: the broker is shutting down).",
+    labelNames: ["transport", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly adminLatency = new Histogram({
+    name: "polywire_admin_request_duration_seconds",
+    help: "Time to answer an admin RPC, by service and method.",
+    labelNames: ["service", "method"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly adminRequests = new Counter({
+    name: "polywire_admin_requests_total",
+    help: "Admin RPCs answered, by service, method and Connect code (ok on success).",
+    labelNames: ["service", "method", "code"] as const,
+    registers: [this.registry],
+  });
 
   #kinds = new Map<number, KindMetrics>();
   #topics = new Map<string, TopicMetrics>();
@@ -58,6 +77,15 @@ export class BrokerMetrics {
       this.#kinds.set(key, entry);
     }
     return entry;
+  }
+
+  /**
+   * Records one answered admin RPC. The label values come from the services
+   * the router serves and the Connect codes, so the label set stays bounded.
+   */
+  adminRequest(service: string, method: string, code: string, seconds: number): void {
+    this.adminLatency.labels(service, method).observe(seconds);
+    this.adminRequests.labels(service, method, code).inc();
   }
 
   /** The per-topic counters of `topic`. */
