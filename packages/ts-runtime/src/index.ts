@@ -34,3 +34,7 @@ export { LatencyHistogram } from "./stats.js";
 export type { ClientStats, LatencySnapshot } from "./stats.js";
 export type { CallOptions } from "./signal.js";
 export type { BrokerInfo, PartitionInfo, TopicInfo } from "./metadata.js";
+export { adminErrorCode, createAdminClient } from "./admin.js";
+export type {
+  AdminCallOptions, AdminClient, AdminClientOptions, AdminProtocol, AlterTopicOptions, CreateTopicOptions, ResetGroupOffsetsOptions, ResetTo,
+} from "./admin.js";
