@@ -61,7 +61,8 @@ export CARGO_TARGET_DIR="$pkg/target"
 export RUSTFLAGS="--remap-path-prefix=$pkg=/polywire-codec -C debuginfo=0 -C target-feature=+bulk-memory,+simd128"
 export CC_wasm32_unknown_unknown=clang
 export AR_wasm32_unknown_unknown=llvm-ar
-export CFLAGS_wasm32_unknown_unknown="-ffile-prefix-map=$pkg=/polywire-codec -fno-ident -mbulk-memory -msimd128"
+# FREESTANDING: libdeflate has no libc here; it allocates through Rust (gzip.rs).
+export CFLAGS_wasm32_unknown_unknown="-ffile-prefix-map=$pkg=/polywire-codec -fno-ident -mbulk-memory -msimd128 -DFREESTANDING"
 export SOURCE_DATE_EPOCH=0
 /usr/bin/cargo build --release --target wasm32-unknown-unknown --offline --locked \
   --config 'source.crates-io.replace-with="vendored-sources"' \

@@ -109,7 +109,7 @@ pub fn compress(codec: Codec, data: &[u8], level: Option<i32>, out: &mut Vec<u8>
 pub fn check_level(codec: Codec, level: Option<i32>) -> Result<(), CompressionError> {
     let ok = match (codec, level) {
         (_, None) | (Codec::None | Codec::Snappy | Codec::Lz4, _) => true,
-        (Codec::Gzip, Some(l)) => (0..=9).contains(&l),
+        (Codec::Gzip, Some(l)) => (0..=crate::gzip::MAX_LEVEL).contains(&l),
         (Codec::Zstd, Some(l)) => crate::zstd::level_range().contains(&l),
     };
     if ok {
@@ -197,14 +197,14 @@ mod tests {
     #[test]
     fn levels() {
         let data = b"polywire polywire polywire polywire polywire".repeat(50);
-        for level in 0..=9 {
+        for level in 0..=12 {
             assert_eq!(round_trip(Codec::Gzip, &data, Some(level)), data);
         }
         for level in [-5, 1, 3, 19, 22] {
             assert_eq!(round_trip(Codec::Zstd, &data, Some(level)), data);
         }
         let mut out = Vec::new();
-        assert_eq!(compress(Codec::Gzip, &data, Some(10), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
+        assert_eq!(compress(Codec::Gzip, &data, Some(13), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
         assert_eq!(compress(Codec::Zstd, &data, Some(23), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
         assert!(check_level(Codec::Lz4, Some(99)).is_ok());
     }

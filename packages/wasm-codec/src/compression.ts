@@ -26,7 +26,7 @@ export function levelArgs(level: unknown): [number, number] {
 /**
  * Compresses `data` in the spec's format for `codec` (gzip member, Snappy raw
  * block, LZ4 block, zstd frame with content size). `level` is the codec's own
- * (gzip 0-9, default 6; zstd up to 22, default 3); Snappy and LZ4 have none.
+ * (gzip 0-12, default 6; zstd up to 22, default 3); Snappy and LZ4 have none.
  */
 export function compress(codec: Compression, data: Uint8Array, options: { level?: number } = {}): Uint8Array {
   const w = wasm();

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod compression;
 pub mod error;
 pub mod frame;
+#[allow(unsafe_code)]
 pub mod gzip;
 pub mod partition;
 pub mod varint;

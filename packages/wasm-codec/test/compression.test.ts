@@ -97,13 +97,16 @@ describe("compression", () => {
 
   it("PW-COMP-001: gzip accepts every level and rejects trailing members", () => {
     const data = corpus(10_000);
+    // node:zlib's levels are 0-9; ours (libdeflate's) go to 12.
     for (let level = 0; level <= 9; level++) {
       expect(decompress("gzip", gzipSync(data, { level }), { uncompressedSize: data.length })).toEqual(data);
+    }
+    for (let level = 0; level <= 12; level++) {
       expect(gunzipSync(compress("gzip", data, { level }))).toEqual(Buffer.from(data));
     }
     const two = Buffer.concat([gzipSync(data), gzipSync(data)]);
     expect(codeOf(() => decompress("gzip", two, { uncompressedSize: data.length }))).toBe("CORRUPT_BATCH");
-    expect(codeOf(() => compress("gzip", data, { level: 10 }))).toBe("INVALID_ARGUMENT");
+    expect(codeOf(() => compress("gzip", data, { level: 13 }))).toBe("INVALID_ARGUMENT");
     expect(codeOf(() => compress("zstd", data, { level: 23 }))).toBe("INVALID_ARGUMENT");
   });
 
