@@ -227,6 +227,7 @@ export class Producer implements AsyncDisposable {
   readonly #partitioner = new Partitioner();
   readonly #partitions = new Map<string, PartitionState[]>();
   readonly #topicLimits = new Map<string, number>();
+  readonly #topicBytes = new Map<string, number>();
   readonly #intake = new Fifo<Pending | Group | FlushMarker>();
   readonly #streams = new Set<ReportStream>();
   readonly #stop = new AbortController();
@@ -526,15 +527,20 @@ export class Producer implements AsyncDisposable {
   }
 
   async #runIntake(): Promise<void> {
+    // Topic metadata looked up in this synchronous stretch; dropped at every await, where it may change.
+    let seen = new Map<string, TopicInfo>();
     for (let head = this.#intake.peek(); head !== undefined; head = this.#intake.peek()) {
       if (head.kind === "marker") {
         this.#intake.shift();
         head.reached(this.#sealAll());
         continue;
       }
-      if (head.kind === "group" && !head.checked && !(await this.#check(head))) {
-        this.#intake.shift();
-        continue;
+      if (head.kind === "group" && !head.checked) {
+        seen = new Map();
+        if (!(await this.#check(head))) {
+          this.#intake.shift();
+          continue;
+        }
       }
       const p = head.kind === "group" ? head.pendings[head.next] as Pending : head;
       if (p.settled) {
@@ -547,15 +553,18 @@ export class Producer implements AsyncDisposable {
         continue;
       }
       const { topic } = p.record;
-      let info = this.#ctx.metadata.cached(topic);
+      let info = seen.get(topic) ?? this.#ctx.metadata.cached(topic);
       let partition: number;
+      let limit: number;
       try {
         if (info === undefined || (p.record.partition !== undefined && p.record.partition >= info.partitions.length)) {
+          seen = new Map();
           info = await this.#ctx.metadata.lookup(topic, this.#stop.signal);
           if (p.settled) continue;
         }
+        seen.set(topic, info);
         partition = this.#partitioner.choose(p.record, info);
-        const limit = this.#recordLimit(topic, partition);
+        limit = this.#recordLimit(topic, partition);
         if (p.record.aloneBatchSize > limit) throw this.#tooLarge(p.record, limit);
       } catch (error) {
         const failure = PolywireError.from(error);
@@ -565,6 +574,7 @@ export class Producer implements AsyncDisposable {
         continue;
       }
       if (this.#buffered > 0 && this.#buffered + p.record.size > this.#maxBuffered) {
+        seen = new Map();
         await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
         continue;
       }
@@ -572,7 +582,7 @@ export class Producer implements AsyncDisposable {
       p.partition = partition;
       p.accepted = true;
       this.#buffered += p.record.size;
-      this.#append(p, info.partitions.length);
+      this.#append(p, info.partitions.length, limit);
     }
   }
 
@@ -586,8 +596,13 @@ export class Producer implements AsyncDisposable {
     const connection = this.#ctx.leaderNow(topic, partition)?.connection;
     if (connection !== undefined) {
       const l = connection.limits;
+      let topicBytes = this.#topicBytes.get(topic);
+      if (topicBytes === undefined) {
+        topicBytes = encoder.encode(topic).byteLength;
+        this.#topicBytes.set(topic, topicBytes);
+      }
       // The frame holds the header, the ProduceRequest message and a possible checksum around the batch.
-      limit = Math.min(limit, l.maxBatchSize, l.maxFrameSize - 16 - 4 - 32 - encoder.encode(topic).byteLength);
+      limit = Math.min(limit, l.maxBatchSize, l.maxFrameSize - 16 - 4 - 32 - topicBytes);
     }
     const learned = this.#topicLimits.get(topic);
     return learned === undefined ? limit : Math.min(limit, learned);
@@ -608,9 +623,8 @@ export class Producer implements AsyncDisposable {
     return ps;
   }
 
-  #append(p: Pending, count: number): void {
+  #append(p: Pending, count: number, limit: number): void {
     const ps = this.#partition(p.record.topic, p.partition, count);
-    const limit = this.#recordLimit(ps.topic, ps.partition);
     let open = ps.open;
     if (open !== undefined && open.bytes + p.record.size > limit) {
       this.#seal(ps);
@@ -959,6 +973,10 @@ export class Producer implements AsyncDisposable {
     if (p.settled) return;
     p.settled = true;
     p.resolve(meta);
+    if (this.#onDelivery === undefined && this.#streams.size === 0) {
+      this.#release(p);
+      return;
+    }
     this.#report(p, { record: p.input, topic: meta.topic, partition: meta.partition, offset: meta.offset, timestamp: meta.timestamp });
   }
 

@@ -102,7 +102,8 @@ describe("consumer behaviour", () => {
       if (!corrupt || direction !== "to-client" || frame.kind !== FrameKind.FETCH_RESPONSE || frame.payload.byteLength === 0) return "forward";
       const payload = frame.payload.slice();
       // A value byte of the first record of the first batch: covered by the CRC, not by any length.
-      payload[payload.byteLength > 80 ? 80 : payload.byteLength - 1] ^= 0x20;
+      const at = payload.byteLength > 80 ? 80 : payload.byteLength - 1;
+      payload[at] = (payload[at] as number) ^ 0x20;
       return { replace: { ...frame, payload } };
     };
     await using consumer = client.consumer({ maxWaitMs: 50 });
