@@ -82,7 +82,7 @@ export interface PartitionOffset {
 
 /** Something a client closes when it closes, and fails when it gives up. */
 export interface ClientResource {
-  close(): Promise<void>;
+  close(options?: CallOptions): Promise<void>;
   fail(error: PolywireError): void;
 }
 
@@ -377,12 +377,15 @@ export class Client extends Emitter<ClientEvents> {
   /**
    * Closes the client: producers flush and close, consumers close, then
    * every connection closes after its requests in flight (Close,
-   * PW-SESS-016). Idempotent.
+   * PW-SESS-016). With `signal`/`timeoutMs`, records producers still hold
+   * when it fires fail with CANCELLED/TIMEOUT. Idempotent.
    */
-  close(): Promise<void> {
+  close(options: CallOptions = {}): Promise<void> {
     this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#resources].map((r) => r.close()));
-      await this.#pool.close();
+      checkTimeout(options.timeoutMs);
+      const started = performance.now();
+      await Promise.allSettled([...this.#resources].map((r) => r.close(options)));
+      await this.#pool.close(options.timeoutMs === undefined ? undefined : Math.max(0, options.timeoutMs - (performance.now() - started)));
       this.#closedResolve();
     })();
     return this.#closing;

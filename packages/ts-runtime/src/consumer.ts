@@ -6,7 +6,7 @@ import { PolywireError, errorCodeName } from "./errors.js";
 import type { Link } from "./link.js";
 import { ConsumedRecord } from "./record.js";
 import { RetryPolicy, type RetryOptions } from "./retry.js";
-import { abortError, anySignal, sleep } from "./signal.js";
+import { abortError, anySignal, callSignal, sleep, type CallOptions } from "./signal.js";
 
 /**
  * Where a partition starts (or `seek` moves it): the log start, the high
@@ -271,13 +271,14 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
    * The offset of the next record the consumer will hand out for `tp`,
    * waiting for a start position to be resolved (ListOffsets) if needed.
    */
-  async position(tp: TopicPartition, options: { signal?: AbortSignal } = {}): Promise<bigint> {
+  async position(tp: TopicPartition, options: CallOptions = {}): Promise<bigint> {
     const cursor = this.#cursor(tp);
+    const signal = callSignal(options);
     for (;;) {
       if (cursor.error !== undefined) throw cursor.error;
       if (cursor.reset === undefined && cursor.position !== undefined) return cursor.position;
       this.#ensureOpen();
-      await this.#wait(options.signal);
+      await this.#wait(signal);
     }
   }
 
@@ -300,17 +301,23 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
     return this.#buffered;
   }
 
-  /** Records one by one, in offset order per partition. The same as iterating the consumer. */
-  records(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ConsumedRecord> {
+  /**
+   * Records one by one, in offset order per partition; iterating the
+   * consumer is the same. `signal` / `timeoutMs` end the iteration with
+   * CANCELLED / TIMEOUT (`timeoutMs` bounds the whole iteration).
+   */
+  records(options: CallOptions = {}): AsyncIterableIterator<ConsumedRecord> {
+    const signal = callSignal(options);
     return this.#iterator(async () => {
-      const taken = await this.#take(options.signal, false);
+      const taken = await this.#take(signal, false);
       return taken === undefined ? undefined : (taken.records[0] as ConsumedRecord);
     });
   }
 
-  /** Records a fetched batch at a time (what remains of it past the position). */
-  batches(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ConsumedBatch> {
-    return this.#iterator(() => this.#take(options.signal, true));
+  /** Records a fetched batch at a time (what remains of it past the position); options as for {@link records}. */
+  batches(options: CallOptions = {}): AsyncIterableIterator<ConsumedBatch> {
+    const signal = callSignal(options);
+    return this.#iterator(() => this.#take(signal, true));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ConsumedRecord> {

@@ -292,13 +292,17 @@ export class Link extends Emitter<LinkEvents> {
     if (error !== undefined) this.emit("error", closed);
   }
 
-  /** Closes the connection (requests in flight finish first, Connection.close) and stops reconnecting. */
-  async close(): Promise<void> {
+  /**
+   * Closes the connection (requests in flight finish first, up to
+   * `timeoutMs`, default 5 000; Connection.close) and stops reconnecting.
+   */
+  async close(timeoutMs?: number): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     this.#abort.abort(new PolywireError("CANCELLED", "the client is closing"));
     const connection = this.#current;
     this.#giveUp(undefined);
-    await Promise.all([connection?.close(), this.#draining?.close()]);
+    const options = timeoutMs === undefined ? {} : { timeoutMs };
+    await Promise.all([connection?.close(options), this.#draining?.close(options)]);
   }
 }

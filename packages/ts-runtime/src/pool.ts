@@ -44,9 +44,9 @@ export class ConnectionPool {
     return link;
   }
 
-  /** Closes every link. */
-  async close(): Promise<void> {
-    await Promise.all([this.primary.close(), ...[...this.#links.values()].map((l) => l.close())]);
+  /** Closes every link, waiting up to `timeoutMs` for requests in flight. */
+  async close(timeoutMs?: number): Promise<void> {
+    await Promise.all([this.primary.close(timeoutMs), ...[...this.#links.values()].map((l) => l.close(timeoutMs))]);
     this.#links.clear();
   }
 }

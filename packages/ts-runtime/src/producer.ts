@@ -277,7 +277,7 @@ export class Producer implements AsyncDisposable {
       ...(options.compressionLevel === undefined ? {} : { level: options.compressionLevel }),
       ...(options.minCompressSize === undefined ? {} : { minCompressSize: positiveInteger("minCompressSize", options.minCompressSize, 1024, 0) }),
     };
-    this.#untrack = context.track({ close: () => this.close(), fail: (error) => this.#fatal(error) });
+    this.#untrack = context.track({ close: (options) => this.close(options), fail: (error) => this.#fatal(error) });
   }
 
   /** True while sends use idempotent sequence numbers (false after falling back, see `idempotent`). */
@@ -415,8 +415,8 @@ export class Producer implements AsyncDisposable {
    * not taken yet keep their records counted in `maxBufferedBytes`: a slow
    * loop slows `send` down rather than queueing without bound.
    */
-  reports(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<DeliveryReport> {
-    const stream = new ReportStream((s) => this.#streams.delete(s), options.signal);
+  reports(options: CallOptions = {}): AsyncIterableIterator<DeliveryReport> {
+    const stream = new ReportStream((s) => this.#streams.delete(s), callSignal(options));
     if (this.#closing !== undefined && this.#buffered === 0) stream.end();
     else this.#streams.add(stream);
     return stream;

@@ -236,6 +236,35 @@ describe("calls", () => {
     expect(await client.ping()).toBeGreaterThanOrEqual(0);
   });
 
+  it("close({ timeoutMs }) bounds closing: records that cannot be delivered in time fail", async () => {
+    const b = await broker({ listeners: ["tcp://127.0.0.1:0"], topics: [{ name: "stuck", partitions: 1 }] });
+    const proxy = await FaultProxy.start(b.urls[0] as string);
+    cleanups.push(() => proxy.close());
+    const client = await connect(proxy.url);
+    const producer = client.producer({ lingerMs: 0 });
+    await producer.send(Record.text("stuck", "warm"));
+    proxy.stall();
+    const stuck = producer.send(Record.text("stuck", "never acknowledged")).catch((e: unknown) => e);
+    const started = Date.now();
+    await client.close({ timeoutMs: 300 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(await stuck).toBeInstanceOf(PolywireError);
+    expect(client.state).toBe("closed");
+  });
+
+  it("records({ timeoutMs }) ends an idle iteration with TIMEOUT", async () => {
+    const b = await broker({ topics: [{ name: "quiet", partitions: 1 }] });
+    await using client = await connect(b.urls[0] as string);
+    await using consumer = client.consumer({ maxWaitMs: 20 });
+    consumer.assign([{ topic: "quiet", partition: 0 }]);
+    expect(await consumer.position({ topic: "quiet", partition: 0 }, { timeoutMs: 5_000 })).toBe(0n);
+    const started = Date.now();
+    await expect((async () => {
+      for await (const _ of consumer.records({ timeoutMs: 100 })) return;
+    })()).rejects.toMatchObject({ code: "TIMEOUT" });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it("close() and await using: producers flush first, later calls fail with CONNECTION_LOST", async () => {
     const b = await broker({ topics: [{ name: "c", partitions: 1 }] });
     let producerRef: ReturnType<Client["producer"]> | undefined;
