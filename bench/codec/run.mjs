@@ -1,6 +1,6 @@
 // Codec benchmark (issue 4): @polywire/wasm-codec against native, pure-JS and
 // emscripten/wasm peers, each in its fastest documented mode, in one run.
-//   node bench/codec/run.mjs [--runs N] [--seconds S] [--json out.json]
+//   node --expose-gc bench/codec/run.mjs [--runs N] [--seconds S] [--json out.json]
 // Prints markdown tables: MB/s (of uncompressed bytes) min/median/max over
 // the runs, and compression ratio.
 import { gunzipSync, gzipSync, constants as zlibConstants } from "node:zlib";
@@ -51,6 +51,8 @@ function measureAll(cells) {
   const rates = live.map(() => []);
   for (let r = 0; r < RUNS; r++) {
     live.forEach((c, k) => {
+      // Collect the previous cell's garbage so it is not billed to this one.
+      globalThis.gc?.();
       const t0 = performance.now();
       for (let i = 0; i < iterations[k]; i++) sink ^= c.fn().length;
       rates[k].push((c.bytes * iterations[k]) / ((performance.now() - t0) / 1000) / 1e6);

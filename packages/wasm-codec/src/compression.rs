@@ -151,10 +151,7 @@ pub fn decompress(codec: Codec, data: &[u8], expected: usize, max: usize, out: &
             out.extend_from_slice(data);
             Ok(())
         }
-        Codec::Gzip => {
-            out.resize(expected, 0);
-            crate::gzip::decompress(data, out)
-        }
+        Codec::Gzip => crate::gzip::decompress(data, expected, out),
         Codec::Snappy => {
             let declared = snap::raw::decompress_len(data).map_err(|e| corrupt(codec, e))?;
             if declared != expected {

@@ -148,11 +148,13 @@ pub fn compress(data: &[u8], level: i32, out: &mut Vec<u8>) -> Result<(), Compre
     })
 }
 
-/// Decodes the single member in `data` into `out`, which it must fill exactly
-/// (PW-COMP-005); libdeflate checks the header, CRC-32 and ISIZE, and
-/// nothing may follow the member.
-pub fn decompress(data: &[u8], out: &mut [u8]) -> Result<(), CompressionError> {
+/// Replaces `out` with the single member in `data` decoded, which must be
+/// exactly `expected` bytes (PW-COMP-005); libdeflate checks the header,
+/// CRC-32 and ISIZE, and nothing may follow the member.
+pub fn decompress(data: &[u8], expected: usize, out: &mut Vec<u8>) -> Result<(), CompressionError> {
     install_allocator();
+    out.clear();
+    out.try_reserve_exact(expected).map_err(|_| CompressionError::CannotAllocate(expected))?;
     CONTEXTS.with(|cell| {
         let mut ctx = cell.borrow_mut();
         if ctx.decompressor.is_null() {
@@ -162,17 +164,20 @@ pub fn decompress(data: &[u8], out: &mut [u8]) -> Result<(), CompressionError> {
                 return Err(CompressionError::CannotAllocate(0));
             }
         }
+        // libdeflate writes straight into the spare capacity: no zero-fill first.
+        let spare = out.spare_capacity_mut();
         let mut consumed = 0usize;
         let mut written = 0usize;
-        // SAFETY: a valid decompressor; data and out are live slices passed with
-        // their lengths; the out-parameters are valid usizes.
+        // SAFETY: a valid decompressor; spare has room for `expected` bytes and
+        // data is a live slice passed with its length; the out-parameters are
+        // valid usizes. libdeflate never writes past `expected`.
         let result = unsafe {
             libdeflate_gzip_decompress_ex(
                 ctx.decompressor,
                 data.as_ptr().cast(),
                 data.len(),
-                out.as_mut_ptr().cast(),
-                out.len(),
+                spare.as_mut_ptr().cast(),
+                expected,
                 &mut consumed,
                 &mut written,
             )
@@ -180,16 +185,18 @@ pub fn decompress(data: &[u8], out: &mut [u8]) -> Result<(), CompressionError> {
         match result {
             sys::libdeflate_result_LIBDEFLATE_SUCCESS => {}
             sys::libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE => {
-                return Err(corrupt(format!("more than the {} bytes declared", out.len())))
+                return Err(corrupt(format!("more than the {expected} bytes declared")))
             }
             _ => return Err(corrupt("invalid gzip member (header, deflate data, CRC-32 or ISIZE)")),
         }
-        if written != out.len() {
-            return Err(corrupt(format!("decoded {written} bytes, {} declared", out.len())));
+        if written != expected {
+            return Err(corrupt(format!("decoded {written} bytes, {expected} declared")));
         }
         if consumed != data.len() {
             return Err(corrupt("bytes after the gzip member (PW-COMP-001 allows one member)"));
         }
+        // SAFETY: libdeflate initialised the first `written` bytes of the spare capacity.
+        unsafe { out.set_len(written) };
         Ok(())
     })
 }
@@ -216,8 +223,8 @@ mod tests {
         m.extend_from_slice(data);
         m.extend_from_slice(&crc32c_free_crc32(data).to_le_bytes());
         m.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        let mut out = vec![0; data.len()];
-        decompress(&m, &mut out).unwrap();
+        let mut out = Vec::new();
+        decompress(&m, data.len(), &mut out).unwrap();
         assert_eq!(&out, data);
     }
 
@@ -237,8 +244,8 @@ mod tests {
     fn pw_comp_001_rejects_broken_members() {
         let data = b"abcdefgh".repeat(100);
         let good = member(&data);
-        let mut out = vec![0; data.len()];
-        let mut check = |bytes: &[u8]| decompress(bytes, &mut out).unwrap_err().code();
+        let mut out = Vec::new();
+        let mut check = |bytes: &[u8]| decompress(bytes, data.len(), &mut out).unwrap_err().code();
         let n = good.len();
         let mut bad_crc = good.clone();
         bad_crc[n - 8] ^= 1;
@@ -257,8 +264,8 @@ mod tests {
         for level in 0..=MAX_LEVEL {
             let mut packed = Vec::new();
             compress(&data, level, &mut packed).unwrap();
-            let mut out = vec![0; data.len()];
-            decompress(&packed, &mut out).unwrap();
+            let mut out = Vec::new();
+            decompress(&packed, data.len(), &mut out).unwrap();
             assert_eq!(out, data);
         }
         assert!(compress(&data, 13, &mut Vec::new()).is_err());

@@ -99,7 +99,7 @@ pub fn compress(data: &[u8], level: Option<i32>, out: &mut Vec<u8>) -> Result<()
     Ok(())
 }
 
-/// Replaces `out` with the one zstd frame in `data`, which must decode to
+/// Replaces `out` (which must be empty) with the one zstd frame in `data`, which must decode to
 /// exactly `expected` bytes. Single-shot decoding writes straight into the
 /// `expected`-sized buffer and needs no window buffer, so a frame that
 /// declares a huge window cannot make it allocate more.
@@ -120,14 +120,18 @@ pub fn decompress(data: &[u8], expected: usize, out: &mut Vec<u8>) -> Result<(),
     }
     out.clear();
     out.try_reserve_exact(expected).map_err(|_| CompressionError::CannotAllocate(expected))?;
-    out.resize(expected, 0);
+    // zstd writes straight into the spare capacity: no zero-fill first.
+    let spare = out.spare_capacity_mut();
     let n = with_contexts(|ctx| {
-        // SAFETY: dctx is valid; out and data are live slices passed with their
-        // lengths; zstd never writes past `out.len()`.
-        unsafe { sys::ZSTD_decompressDCtx(ctx.dctx, out.as_mut_ptr().cast(), out.len(), data.as_ptr().cast(), data.len()) }
+        // SAFETY: dctx is valid; spare has room for `expected` bytes and data
+        // is a live slice passed with its length; zstd never writes past `expected`.
+        unsafe { sys::ZSTD_decompressDCtx(ctx.dctx, spare.as_mut_ptr().cast(), expected, data.as_ptr().cast(), data.len()) }
     });
     if is_error(n) {
         return Err(corrupt(error_name(n)));
     }
-    check_len(Codec::Zstd, n, expected)
+    check_len(Codec::Zstd, n, expected)?;
+    // SAFETY: zstd initialised the first n bytes of the spare capacity.
+    unsafe { out.set_len(n) };
+    Ok(())
 }
