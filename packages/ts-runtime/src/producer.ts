@@ -743,6 +743,9 @@ export class Producer implements AsyncDisposable {
       const connection = link.ready ?? await link.acquire(this.#stop.signal);
       if (this.#acks === "none") {
         await connection.request(FrameKind.PRODUCE_REQUEST, this.#requestBytes(ps), bytes, { expectResponse: false });
+        // Nothing answers: hold the records in the buffer until the transport takes more, so a
+        // peer that reads slowly slows `send` down instead of growing the socket's queue.
+        await connection.writable();
         this.#acknowledged(ps, batch, -1n);
         return;
       }

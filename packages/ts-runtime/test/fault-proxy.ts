@@ -37,6 +37,7 @@ export class FaultProxy {
   #server: Server;
   #pairs = new Set<Pair>();
   #stalled = false;
+  #deaf = false;
   #connections = 0;
 
   private constructor(private readonly target: { host: string; port: number }) {
@@ -102,7 +103,7 @@ export class FaultProxy {
       pipe(client, broker, "to-broker");
       pipe(broker, client, "to-client");
       if (this.#stalled) broker.pause();
-      client.resume();
+      if (!this.#deaf) client.resume();
     });
     broker.on("error", () => client.destroy());
   }
@@ -117,6 +118,18 @@ export class FaultProxy {
   unstall(): void {
     this.#stalled = false;
     for (const p of this.#pairs) p.broker.resume();
+  }
+
+  /** Stops reading what clients send (their sockets fill up) until {@link listen}. */
+  deafen(): void {
+    this.#deaf = true;
+    for (const p of this.#pairs) p.client.pause();
+  }
+
+  /** Reads from clients again. */
+  listen(): void {
+    this.#deaf = false;
+    for (const p of this.#pairs) p.client.resume();
   }
 
   /** Resets every proxied connection. */

@@ -415,6 +415,32 @@ describe("producer API", () => {
     await producer.close();
   });
 
+  it("PW-LOG-004: with acks \"none\" a peer that stops reading slows send down instead of growing the socket queue", async () => {
+    const { proxy, client, direct } = await proxied({ topics: [{ name: "deaf", partitions: 1 }] });
+    const producer = client.producer({ acks: "none", maxBufferedBytes: 256 * 1024, lingerMs: 1 });
+    await producer.send(Record.text("deaf", "warm"));
+    proxy.deafen();
+    const value = new Uint8Array(1000).fill(65);
+    let settled = 0;
+    const sends = Array.from({ length: 30_000 }, () => producer.send(Record.bytes("deaf", value)).then(() => settled++));
+    let last = -1;
+    // Wait until nothing moves any more: the kernel's socket buffers are full.
+    while (settled !== last) {
+      last = settled;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(settled).toBeLessThan(30_000);
+    expect(producer.bufferedBytes).toBeGreaterThan(0);
+    expect(producer.bufferedBytes).toBeLessThanOrEqual(256 * 1024);
+    proxy.listen();
+    await Promise.all(sends);
+    await producer.close();
+    const consumer = direct.consumer({ maxWaitMs: 50 });
+    consumer.assign([{ topic: "deaf", partition: 0, from: "earliest" }]);
+    expect((await take(consumer, 30_001, 30_000)).length).toBe(30_001);
+    await consumer.close();
+  }, 60_000);
+
   it("AbortSignal and timeoutMs: a send waiting for buffer room is withdrawn; one in flight stops waiting with TIMEOUT", async () => {
     const { proxy, client, direct } = await proxied({ topics: [{ name: "abort", partitions: 1 }] });
     await client.metadata(["abort"]);
