@@ -91,7 +91,6 @@ class Cursor {
   chunks: Chunk[] = [];
   bufferedBytes = 0;
   highWatermark = -1n;
-  logStartOffset = -1n;
 
   constructor(
     readonly topic: string,
@@ -650,7 +649,6 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
         continue;
       }
       c.highWatermark = result.highWatermark;
-      c.logStartOffset = result.logStartOffset;
       if (section.byteLength === 0) continue;
       this.#ctx.stats.bytesReceived += section.byteLength;
       try {

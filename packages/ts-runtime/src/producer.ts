@@ -165,7 +165,8 @@ class PartitionState {
   nextSequence = 0;
   /** Batches after this ordinal were sent after one the broker rejected: none of them is stored. */
   gapOrdinal: number | undefined;
-  readonly requestBytes: Map<WireAcks, Uint8Array> = new Map();
+  /** The encoded ProduceRequest of an acks "none" producer, the same for every batch. */
+  requestBytes: Uint8Array | undefined;
 
   constructor(
     readonly topic: string,
@@ -729,12 +730,8 @@ export class Producer implements AsyncDisposable {
   }
 
   #requestBytes(ps: PartitionState): Uint8Array {
-    let bytes = ps.requestBytes.get(this.#wireAcks);
-    if (bytes === undefined) {
-      bytes = toBinary(ProduceRequestSchema, create(ProduceRequestSchema, { topic: ps.topic, partition: ps.partition, acks: this.#wireAcks, timeoutMs: this.#requestTimeoutMs }));
-      ps.requestBytes.set(this.#wireAcks, bytes);
-    }
-    return bytes;
+    ps.requestBytes ??= toBinary(ProduceRequestSchema, create(ProduceRequestSchema, { topic: ps.topic, partition: ps.partition, acks: this.#wireAcks, timeoutMs: this.#requestTimeoutMs }));
+    return ps.requestBytes;
   }
 
   async #produce(ps: PartitionState, batch: Batch, bytes: Uint8Array): Promise<void> {
