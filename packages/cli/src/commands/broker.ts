@@ -1,13 +1,16 @@
 import { readFileSync } from "node:fs";
 import { Broker, type BrokerOptions, type TopicSpec } from "@polywire/broker";
 import { integerFlag, parseFlags, UsageError } from "../args.js";
+import { readBrokerConfig, type BrokerConfigFile } from "../broker-config.js";
 import type { Command, CommandIO } from "../command.js";
 
 const usage = `usage: polywire broker [flags]
 
 Runs a Polywire broker until SIGTERM or SIGINT, then shuts down gracefully
-(Drain to clients, finish in-flight work, flush storage).
+(Drain to clients, finish in-flight work, flush storage). Prints the bound
+URLs, then "ready".
 
+  --config <file>          read settings from a JSON file (see below); flags override it
   --listen <url>           listener URL, repeatable: tcp://host:port, tls://host:port,
                            unix:///path, ws://host:port/path, wss://..., memory://name
                            (default tcp://127.0.0.1:7420; port 0 picks a free port)
@@ -15,13 +18,33 @@ Runs a Polywire broker until SIGTERM or SIGINT, then shuts down gracefully
   --memory                 keep data in memory instead of on disk
   --fsync <policy>         default fsync.policy of topics: always, interval, never
   --topic <name:partitions>  create the topic at start if missing, repeatable
-  --metrics-port <port>    serve /metrics, /healthz, /readyz over HTTP on this port
-  --metrics-host <host>    host of the HTTP listener (default 127.0.0.1)
+  --http-port <port>       serve the admin services (Connect, gRPC, gRPC-Web; HTTP/1.1
+                           and h2c), /metrics, /healthz and /readyz on this port
+                           (--metrics-port is the same flag)
+  --http-host <host>       host of the HTTP listener (default 127.0.0.1; --metrics-host)
   --tls-cert <file>        server certificate (PEM) for tls:// and wss://
   --tls-key <file>         server private key (PEM)
   --tls-ca <file>          CA (PEM) that client certificates must verify against (mutual TLS)
   --broker-id <id>         broker id (default: random)
+  --cluster-id <id>        cluster id (default: the broker id)
   --drain-ms <ms>          drain deadline announced at shutdown (default 5000)
+
+config file (JSON, every key optional; relative paths are relative to the file):
+  {
+    "listen": ["tcp://0.0.0.0:7420", "ws://0.0.0.0:7421/polywire"],
+    "dataDir": "data", "fsync": "interval",
+    "topics": ["events:6", { "name": "audit", "partitions": 1, "config": { "retention.ms": "-1" } }],
+    "http": { "host": "127.0.0.1", "port": 9464 },
+    "tls": { "cert": "server.pem", "key": "server.key", "ca": "clients-ca.pem" },
+    "brokerId": "b1", "clusterId": "c1", "drainMs": 5000,
+    "limits": { "maxConnections": 1000, "maxBatchSize": 8388608 },
+    "topicDefaults": { "retention.ms": "86400000" },
+    "health": { "minFreeBytes": 1073741824, "minFreeRatio": 0.1 }
+  }
+
+examples:
+  polywire broker --memory --topic demo:3 --http-port 9464
+  polywire broker --config broker.json --listen tcp://0.0.0.0:7420
 `;
 
 function parseTopic(spec: string): TopicSpec {
@@ -40,44 +63,65 @@ function readPem(flag: string, path: string): string {
 
 function optionsFrom(argv: readonly string[]): BrokerOptions {
   const { values } = parseFlags(argv, {
+    config: { type: "string" },
     listen: { type: "string", multiple: true },
     "data-dir": { type: "string" },
     memory: { type: "boolean" },
     fsync: { type: "string" },
     topic: { type: "string", multiple: true },
+    "http-port": { type: "string" },
+    "http-host": { type: "string" },
     "metrics-port": { type: "string" },
     "metrics-host": { type: "string" },
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     "tls-ca": { type: "string" },
     "broker-id": { type: "string" },
+    "cluster-id": { type: "string" },
     "drain-ms": { type: "string" },
   });
+  const file: BrokerConfigFile = values.config === undefined ? {} : readBrokerConfig(values.config);
+  if (values["http-port"] !== undefined && values["metrics-port"] !== undefined) throw new UsageError("--http-port and --metrics-port are the same flag; give one");
   if (values.memory && values["data-dir"] !== undefined) throw new UsageError("--memory and --data-dir exclude each other");
-  const fsync = values.fsync;
+  if (file.memory === true && file.dataDir !== undefined) throw new UsageError(`config file ${values.config}: memory and dataDir exclude each other`);
+  // A flag picks the storage over the file's choice.
+  const memory = values.memory === true || (values["data-dir"] === undefined && file.memory === true);
+  const fsync = values.fsync ?? file.fsync;
   if (fsync !== undefined && fsync !== "always" && fsync !== "interval" && fsync !== "never") {
     throw new UsageError(`--fsync must be always, interval or never, got ${JSON.stringify(fsync)}`);
   }
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
   if (values["tls-ca"] !== undefined && values["tls-cert"] === undefined) throw new UsageError("--tls-ca needs --tls-cert and --tls-key");
+  const tlsFiles = values["tls-cert"] !== undefined
+    ? { cert: values["tls-cert"], key: values["tls-key"] as string, ca: values["tls-ca"] }
+    : file.tls;
+  const httpPortFlag = values["http-port"] ?? values["metrics-port"];
+  const httpHost = values["http-host"] ?? values["metrics-host"] ?? file.http?.host ?? "127.0.0.1";
+  const httpPort = httpPortFlag === undefined ? file.http?.port : integerFlag("http-port", httpPortFlag, 0);
+  const topicDefaults = file.topicDefaults;
+  const topics: TopicSpec[] = [
+    ...(file.topics ?? []).map((t) => (typeof t === "string" ? parseTopic(t) : t)),
+    ...(values.topic ?? []).map(parseTopic),
+  ];
   const options: BrokerOptions = {
-    listeners: values.listen ?? ["tcp://127.0.0.1:7420"],
-    storage: values.memory
-      ? { engine: "memory" }
-      : { engine: "disk", dir: values["data-dir"] ?? "polywire-data", ...(fsync === undefined ? {} : { fsync }) },
-    topics: (values.topic ?? []).map(parseTopic),
-    drainDeadlineMs: integerFlag("drain-ms", values["drain-ms"], 5_000),
-    ...(values["broker-id"] === undefined ? {} : { brokerId: values["broker-id"] }),
-    ...(values["metrics-port"] === undefined
-      ? {}
-      : { http: { host: values["metrics-host"] ?? "127.0.0.1", port: integerFlag("metrics-port", values["metrics-port"], 0) } }),
-    ...(values["tls-cert"] === undefined
+    listeners: values.listen ?? file.listen ?? ["tcp://127.0.0.1:7420"],
+    storage: memory
+      ? { engine: "memory", ...(topicDefaults === undefined ? {} : { topicDefaults }) }
+      : { engine: "disk", dir: values["data-dir"] ?? file.dataDir ?? "polywire-data", ...(fsync === undefined ? {} : { fsync }), ...(topicDefaults === undefined ? {} : { topicDefaults }) },
+    topics,
+    drainDeadlineMs: values["drain-ms"] === undefined ? (file.drainMs ?? 5_000) : integerFlag("drain-ms", values["drain-ms"], 5_000),
+    ...(file.limits === undefined ? {} : { limits: file.limits }),
+    ...(file.health === undefined ? {} : { health: file.health }),
+    ...(values["broker-id"] ?? file.brokerId) === undefined ? {} : { brokerId: (values["broker-id"] ?? file.brokerId) as string },
+    ...(values["cluster-id"] ?? file.clusterId) === undefined ? {} : { clusterId: (values["cluster-id"] ?? file.clusterId) as string },
+    ...(httpPort === undefined ? {} : { http: { host: httpHost, port: httpPort } }),
+    ...(tlsFiles === undefined
       ? {}
       : {
         tls: {
-          cert: readPem("tls-cert", values["tls-cert"]),
-          key: readPem("tls-key", values["tls-key"] as string),
-          ...(values["tls-ca"] === undefined ? {} : { ca: readPem("tls-ca", values["tls-ca"]) }),
+          cert: readPem("tls-cert", tlsFiles.cert),
+          key: readPem("tls-key", tlsFiles.key),
+          ...(tlsFiles.ca === undefined ? {} : { ca: readPem("tls-ca", tlsFiles.ca) }),
         },
       }),
   };
@@ -86,7 +130,13 @@ function optionsFrom(argv: readonly string[]): BrokerOptions {
 
 async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const options = optionsFrom(argv);
-  const broker = await Broker.start(options);
+  let broker: Broker;
+  try {
+    broker = await Broker.start(options);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
   io.out(`polywire broker ${broker.id}`);
   for (const url of broker.urls) io.out(`  listen ${url}`);
   if (broker.httpUrl !== undefined) io.out(`  http   ${broker.httpUrl}`);
@@ -114,4 +164,4 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
 }
 
 /** `polywire broker`: runs a broker in the foreground. */
-export const brokerCommand: Command = { name: "broker", summary: "run a broker until SIGTERM/SIGINT", usage, run };
+export const command: Command = { name: "broker", summary: "run a broker until SIGTERM/SIGINT", usage, run };

@@ -1,0 +1,137 @@
+import type { StartPosition } from "@polywire/runtime";
+import { choiceFlag, integerFlag, parseCommandLine, timeFlag, UsageError } from "../args.js";
+import type { Command, CommandIO } from "../command.js";
+import { BROKER_FLAGS, BROKER_FLAGS_USAGE, brokerUrl, openClient } from "../endpoints.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { toCliError } from "../failures.js";
+import { printJson } from "../output.js";
+import { recordToJson } from "../record-json.js";
+
+const usage = `usage: polywire consume <topic> [flags]
+
+Reads records of a topic and prints them. Without --follow it stops at the
+end of the log as it was when it started; with --follow it waits for new
+records until interrupted (Ctrl-C) or --count is reached.
+
+  --from <position>        earliest (default), latest, an offset, or @ and a time
+                           (Unix ms or ISO 8601): the first record at or after it
+  --partition <n>          read only this partition, repeatable (default: all)
+  --count <n>              stop after n records
+  --follow                 keep waiting for new records
+  --group <group>          consume as a member of a consumer group (not available yet:
+                           this broker and client do not support consumer groups; exits 6)
+  --format <f>             text (default): each value as a line of UTF-8 text
+                           json: one JSON object per line (JSON lines): topic, partition,
+                           offset, timestamp, key, value, headers, typeId; binary
+                           keys/values as keyBase64/valueBase64
+                           raw: each value's bytes as they are, then --delimiter
+  --delimiter <s>          raw: written after each value (default "\\n"; "" for none)
+${BROKER_FLAGS_USAGE}
+
+examples:
+  polywire consume events
+  polywire consume events --from @2026-01-31T12:00:00Z --format json | jq .value
+  polywire consume events --partition 0 --from 1000 --count 10
+  polywire consume events --from latest --follow
+`;
+
+const FLAGS = {
+  ...BROKER_FLAGS,
+  from: { type: "string" },
+  partition: { type: "string", multiple: true },
+  count: { type: "string" },
+  follow: { type: "boolean" },
+  group: { type: "string" },
+  format: { type: "string" },
+  delimiter: { type: "string" },
+} as const;
+
+function parseFrom(value: string | undefined): StartPosition {
+  if (value === undefined || value === "earliest" || value === "latest") return value ?? "earliest";
+  if (/^(0|[1-9][0-9]*)$/.test(value)) return { offset: BigInt(value) };
+  if (value.startsWith("@")) return { timestamp: timeFlag("from", value.slice(1)) };
+  throw new UsageError(`--from must be earliest, latest, an offset or @<time>, got ${JSON.stringify(value)}`);
+}
+
+const lenient = new TextDecoder();
+
+async function run(argv: readonly string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv, FLAGS, ["topic"]);
+  const topic = positionals[0] as string;
+  const format = choiceFlag("format", values.format, ["text", "json", "raw"] as const, "text");
+  if (values.delimiter !== undefined && format !== "raw") throw new UsageError("--delimiter applies to --format raw only");
+  const from = parseFrom(values.from);
+  if (typeof from === "object" && "offset" in from && values.partition === undefined) throw new UsageError("--from <offset> needs --partition: offsets are per partition");
+  const count = values.count === undefined ? undefined : integerFlag("count", values.count, 0);
+  const only = values.partition?.map((p) => integerFlag("partition", p, 0));
+  if (values.group !== undefined) {
+    throw new CliError(
+      `consuming as consumer group ${JSON.stringify(values.group)} is not available: this broker and client do not support consumer groups yet`,
+      ExitCode.UNSUPPORTED,
+      "read by partition instead: `polywire consume <topic> --from earliest|latest|<offset>|@<time> [--partition n]`",
+    );
+  }
+  const delimiter = new TextEncoder().encode(values.delimiter ?? "\n");
+  const write = io.write ?? ((bytes: Uint8Array) => io.out(lenient.decode(bytes)));
+  const target = { broker: brokerUrl(values) };
+  const interrupted = io.interrupt?.();
+  if (count === 0) return ExitCode.OK;
+
+  const client = await openClient(values, "polywire-cli-consume", interrupted).catch((error: unknown) => {
+    throw toCliError(error, target);
+  });
+  let printed = 0;
+  try {
+    const [info] = await client.metadata([topic]);
+    const all = info?.partitions.map((p) => p.partition) ?? [];
+    for (const p of only ?? []) {
+      if (!all.includes(p)) throw new CliError(`topic ${topic} has no partition ${p} (it has ${all.length})`, ExitCode.NOT_FOUND);
+    }
+    const partitions = only ?? all;
+    // Without --follow, stop at the end of each partition as it is now.
+    const ends = new Map<number, bigint>();
+    const latest = await client.listOffsets(partitions.map((partition) => ({ topic, partition, query: "latest" as const })));
+    for (const o of latest) ends.set(o.partition, o.offset);
+    if (typeof from === "object" && "offset" in from) {
+      for (const [partition, end] of ends) {
+        if (BigInt(from.offset) > end) throw new CliError(`offset ${from.offset} is past the end of ${topic}/${partition}, which is ${end} (PW-LOG-015)`, ExitCode.REJECTED, "`polywire topic describe <topic>` shows each partition's start and end; --from latest waits for new records with --follow");
+      }
+    }
+    const consumer = client.consumer({ autoOffsetReset: "none" });
+    try {
+      consumer.assign(partitions.map((partition) => ({ topic, partition, from })));
+      const remaining = new Set(partitions);
+      if (!values.follow) {
+        // A partition whose start is already at its end has nothing to read.
+        for (const partition of partitions) {
+          if ((await consumer.position({ topic, partition }, interrupted === undefined ? {} : { signal: interrupted })) >= (ends.get(partition) ?? 0n)) remaining.delete(partition);
+        }
+      }
+      if (!values.follow && remaining.size === 0) return ExitCode.OK;
+      for await (const record of consumer.records(interrupted === undefined ? {} : { signal: interrupted })) {
+        if (format === "json") printJson(io, recordToJson(record));
+        else if (format === "raw") {
+          if (record.value !== null) write(record.value);
+          write(delimiter);
+        } else io.out(record.value === null ? "" : lenient.decode(record.value));
+        printed++;
+        if (count !== undefined && printed >= count) break;
+        if (!values.follow && record.offset + 1n >= (ends.get(record.partition) ?? 0n)) {
+          remaining.delete(record.partition);
+          if (remaining.size === 0) break;
+        }
+      }
+    } finally {
+      await consumer.close();
+    }
+  } catch (error) {
+    if (interrupted?.aborted) return ExitCode.INTERRUPTED;
+    throw toCliError(error, target);
+  } finally {
+    await client.close();
+  }
+  return interrupted?.aborted ? ExitCode.INTERRUPTED : ExitCode.OK;
+}
+
+/** `polywire consume`: print a topic's records as text, JSON lines or raw bytes. */
+export const command: Command = { name: "consume", summary: "print a topic's records as text, JSON lines or raw bytes", usage, run };

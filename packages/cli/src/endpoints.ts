@@ -1,0 +1,57 @@
+import { connect, createAdminClient, type AdminClient, type AdminProtocol, type Client } from "@polywire/runtime";
+import { choiceFlag, integerFlag } from "./args.js";
+
+/** Default admin URL: the broker's HTTP port as `polywire broker --http-port 9464` serves it. */
+export const DEFAULT_ADMIN_URL = "http://127.0.0.1:9464";
+/** Default data-plane URL: `polywire broker`'s default listener. */
+export const DEFAULT_BROKER_URL = "tcp://127.0.0.1:7420";
+
+/** Flags of every command that calls the admin services. */
+export const ADMIN_FLAGS = {
+  admin: { type: "string" },
+  protocol: { type: "string" },
+  http2: { type: "boolean" },
+  timeout: { type: "string" },
+} as const;
+
+/** Usage lines for {@link ADMIN_FLAGS}. */
+export const ADMIN_FLAGS_USAGE = `  --admin <url>            the broker's HTTP (admin) URL (default $POLYWIRE_ADMIN_URL or ${DEFAULT_ADMIN_URL})
+  --protocol <p>           connect (default), grpc or grpc-web
+  --http2                  use HTTP/2 (h2c) instead of HTTP/1.1 (gRPC always does)
+  --timeout <ms>           deadline of each call (default 30000)`;
+
+/** Flags of every command that talks to the data plane. */
+export const BROKER_FLAGS = {
+  broker: { type: "string" },
+  timeout: { type: "string" },
+} as const;
+
+/** Usage lines for {@link BROKER_FLAGS}. */
+export const BROKER_FLAGS_USAGE = `  --broker <url>           data-plane URL: tcp://, tls://, unix://, ws:// (default $POLYWIRE_BROKER or ${DEFAULT_BROKER_URL})
+  --timeout <ms>           connect and request deadline (default 30000)`;
+
+/** The admin URL the flags and environment select. */
+export function adminUrl(values: { admin?: string | undefined }): string {
+  return values.admin ?? process.env.POLYWIRE_ADMIN_URL ?? DEFAULT_ADMIN_URL;
+}
+
+/** The data-plane URL the flags and environment select. */
+export function brokerUrl(values: { broker?: string | undefined }): string {
+  return values.broker ?? process.env.POLYWIRE_BROKER ?? DEFAULT_BROKER_URL;
+}
+
+/** An admin client as the flags ask for. */
+export function openAdmin(values: { admin?: string | undefined; protocol?: string | undefined; http2?: boolean | undefined; timeout?: string | undefined }): AdminClient {
+  const protocol = choiceFlag<AdminProtocol>("protocol", values.protocol, ["connect", "grpc", "grpc-web"], "connect");
+  return createAdminClient(adminUrl(values), {
+    protocol,
+    httpVersion: values.http2 === true || protocol === "grpc" ? "2" : "1.1",
+    timeoutMs: integerFlag("timeout", values.timeout, 30_000),
+  });
+}
+
+/** A data-plane client connected as the flags ask for. */
+export function openClient(values: { broker?: string | undefined; timeout?: string | undefined }, clientId: string, signal?: AbortSignal): Promise<Client> {
+  const timeoutMs = integerFlag("timeout", values.timeout, 30_000);
+  return connect(brokerUrl(values), { clientId, timeoutMs, requestTimeoutMs: timeoutMs, ...(signal === undefined ? {} : { signal }) });
+}
