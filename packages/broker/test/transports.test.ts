@@ -76,8 +76,9 @@ describe("every transport (§1)", () => {
     });
   }
 
-  it("PW-TRANS-001: a TLS client that does not trust the server's CA fails to connect", async () => {
-    await expect(Connection.connect(urls.get("tls") as string, { tls: { ca: certs.rogueCa } })).rejects.toMatchObject({ code: "CONNECTION_LOST" });
+  it("PW-TRANS-001: a TLS client that does not trust the server's CA fails to connect, with a non-retriable AUTHENTICATION_FAILED", async () => {
+    await expect(Connection.connect(urls.get("tls") as string, { tls: { ca: certs.rogueCa } })).rejects.toMatchObject({ code: "AUTHENTICATION_FAILED", retriable: false });
+    await expect(Connection.connect(urls.get("wss") as string, { tls: { ca: certs.rogueCa } })).rejects.toMatchObject({ code: "AUTHENTICATION_FAILED", retriable: false });
   });
 });
 

@@ -100,4 +100,13 @@ describe("client over every transport (PW-TRANS-001, PW-TRANS-002)", () => {
       await produceConsume(url, `client-${scheme}`, scheme === "tls" || scheme === "wss" ? { tls: { ca: certs.ca } } : {});
     });
   }
+
+  it("PW-TRANS-001: a server certificate the client does not trust fails connect() at once, without retries", async () => {
+    // With the default policy (retry what is retriable) a retried dial would
+    // back off for about 20 s in all before giving up.
+    const started = Date.now();
+    const error = await connect(urls.get("tls") as string, { tls: { ca: certs.rogueCa } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "AUTHENTICATION_FAILED", retriable: false });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });

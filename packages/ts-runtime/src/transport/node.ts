@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { PolywireError } from "../errors.js";
+import { dialError } from "./dial-error.js";
 import { SocketTransport } from "./socket.js";
 import type { DialOptions, Transport } from "./transport.js";
 import type { TransportAddress } from "./url.js";
@@ -13,11 +14,6 @@ async function builtin<T>(name: "net" | "tls"): Promise<T> {
   } catch (cause) {
     throw new PolywireError("INVALID_ARGUMENT", `this runtime has no node:${name}, so it cannot dial tcp://, tls:// or unix:// (use ws://, wss:// or memory://)`, { cause });
   }
-}
-
-function connectError(address: TransportAddress, cause: unknown): PolywireError {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new PolywireError("CONNECTION_LOST", `cannot connect to ${address.url}: ${message}`, { cause });
 }
 
 function waitConnected(socket: Socket, event: "connect" | "secureConnect", address: TransportAddress, options: DialOptions): Promise<void> {
@@ -37,7 +33,7 @@ function waitConnected(socket: Socket, event: "connect" | "secureConnect", addre
       socket.destroy();
       reject(error);
     };
-    const onError = (err: Error): void => fail(connectError(address, err));
+    const onError = (err: Error): void => fail(dialError(address, err));
     const onConnect = (): void => {
       cleanup();
       resolve();

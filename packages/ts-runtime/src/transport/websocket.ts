@@ -1,5 +1,6 @@
 import type { WebSocket as NodeWebSocket } from "ws";
 import { PolywireError } from "../errors.js";
+import { dialError } from "./dial-error.js";
 import type { DialOptions, Transport, TransportHandlers } from "./transport.js";
 import type { TransportAddress } from "./url.js";
 
@@ -206,11 +207,6 @@ function isNode(): boolean {
   return versions?.node !== undefined && versions.bun === undefined && g.Deno === undefined;
 }
 
-function wsError(address: TransportAddress, cause: unknown): PolywireError {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new PolywireError("CONNECTION_LOST", `cannot connect to ${address.url}: ${message}`, { cause });
-}
-
 function withDeadline<T>(address: TransportAddress, options: DialOptions, start: (settle: { resolve(v: T): void; reject(e: Error): void }) => () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? 10_000;
@@ -267,7 +263,7 @@ export async function dialWebSocket(address: TransportAddress, options: DialOpti
       });
       // Wrapped before "open" so that messages sent right after the upgrade are kept.
       const transport = new NodeWebSocketTransport(socket, scheme, address.url);
-      const onError = (err: Error): void => reject(wsError(address, err));
+      const onError = (err: Error): void => reject(dialError(address, err));
       socket.once("error", onError);
       socket.once("open", () => {
         socket.removeListener("error", onError);
@@ -283,7 +279,7 @@ export async function dialWebSocket(address: TransportAddress, options: DialOpti
   return withDeadline<Transport>(address, options, ({ resolve, reject }) => {
     const socket = new Standard(address.url);
     const transport = new StandardWebSocketTransport(socket, scheme);
-    const onError = (): void => reject(wsError(address, new Error("WebSocket error")));
+    const onError = (): void => reject(dialError(address, new Error("WebSocket error")));
     socket.addEventListener("error", onError, { once: true });
     socket.addEventListener("open", () => {
       socket.removeEventListener("error", onError);
