@@ -294,7 +294,9 @@ mod tests {
         out
     }
 
-    fn decode_all(d: &mut FrameDecoder, chunk: &[u8]) -> Result<Vec<(u16, u8, u32, Vec<u8>, Vec<u8>)>, FrameError> {
+    type Decoded = (u16, u8, u32, Vec<u8>, Vec<u8>);
+
+    fn decode_all(d: &mut FrameDecoder, chunk: &[u8]) -> Result<Vec<Decoded>, FrameError> {
         let mut out = Vec::new();
         d.push(chunk, |f| out.push((f.kind, f.flags, f.correlation_id, f.message.to_vec(), f.payload.to_vec())))?;
         Ok(out)

@@ -97,7 +97,7 @@ impl Drop for Contexts {
 }
 
 thread_local! {
-    static CONTEXTS: RefCell<Contexts> = RefCell::new(Contexts { compressor: null_mut(), level: -1, decompressor: null_mut() });
+    static CONTEXTS: RefCell<Contexts> = const { RefCell::new(Contexts { compressor: null_mut(), level: -1, decompressor: null_mut() }) };
 }
 
 fn install_allocator() {

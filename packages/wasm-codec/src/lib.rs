@@ -4,7 +4,7 @@
 //!
 //! The byte layouts are normative in `spec/polywire-v1.md` §2, §5 and §6.
 #![deny(unsafe_code)]
-#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod batch;
 pub mod compression;

@@ -93,7 +93,7 @@ mod tests {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..16), start in 0usize..20) {
             let mut pos = start;
-            if let Some(_) = read(&bytes, &mut pos) {
+            if read(&bytes, &mut pos).is_some() {
                 prop_assert!(pos > start && pos <= bytes.len());
             } else {
                 prop_assert_eq!(pos, start);

@@ -29,7 +29,7 @@ impl Drop for Contexts {
 }
 
 thread_local! {
-    static CONTEXTS: RefCell<Option<Contexts>> = RefCell::new(None);
+    static CONTEXTS: RefCell<Option<Contexts>> = const { RefCell::new(None) };
 }
 
 fn with_contexts<T>(f: impl FnOnce(&Contexts) -> T) -> T {
