@@ -1,0 +1,55 @@
+import { Feature } from "@polywire/proto/session";
+import type { PlaneId } from "../runner/case.js";
+
+/** Where a clause area belongs: its plane, and the feature a broker grants when it implements it. */
+export interface AreaInfo {
+  readonly plane: PlaneId;
+  /** The feature a target must grant for the area's clauses to apply; none for the session core. */
+  readonly feature?: Feature;
+  /** The area is served on the admin listener, so it applies only with an admin URL. */
+  readonly admin?: boolean;
+}
+
+/**
+ * Every clause area of the spec. Later planes are listed here from the
+ * start: the coverage report derives "plane not implemented by target"
+ * from the Welcome's granted features, never from a list of what exists.
+ */
+export const AREAS: Readonly<Record<string, AreaInfo>> = {
+  TRANS: { plane: "session" },
+  FRAME: { plane: "session" },
+  SESS: { plane: "session" },
+  AUTH: { plane: "session" },
+  LIM: { plane: "session" },
+  ERR: { plane: "session" },
+  COMPAT: { plane: "session" },
+  BATCH: { plane: "log", feature: Feature.LOG },
+  COMP: { plane: "log", feature: Feature.LOG },
+  PART: { plane: "log", feature: Feature.LOG },
+  LOG: { plane: "log", feature: Feature.LOG },
+  IDEM: { plane: "log", feature: Feature.IDEMPOTENCE },
+  GROUP: { plane: "groups", feature: Feature.GROUPS },
+  PUBSUB: { plane: "pubsub", feature: Feature.PUBSUB },
+  RPC: { plane: "rpc", feature: Feature.REQUEST_REPLY },
+  ADMIN: { plane: "admin", admin: true },
+};
+
+/** The area of a clause id (`PW-LOG-012` → `LOG`). */
+export function areaOf(clause: string): string {
+  return clause.split("-")[1] ?? "";
+}
+
+/** The area info of a clause; unknown areas count as session-core. */
+export function areaInfo(clause: string): AreaInfo {
+  return AREAS[areaOf(clause)] ?? { plane: "session" };
+}
+
+/** Plane titles for reports, in report order. */
+export const PLANE_TITLES: Readonly<Record<PlaneId, string>> = {
+  session: "Session, framing and limits",
+  log: "Log plane",
+  groups: "Consumer groups",
+  pubsub: "Pub/sub",
+  rpc: "Request/reply",
+  admin: "Admin plane",
+};

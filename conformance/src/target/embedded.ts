@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BrokerOptions } from "@polywire/broker";
+import { createAdminClient, type AdminClient } from "@polywire/runtime";
+import { ChildBroker } from "./child.js";
+import { referenceBroker, type BrokerImplementation, type RunningBroker } from "./implementation.js";
+import { delegateLog, interceptPartitions } from "./intercept.js";
+import type { CrashableBroker, Target, TargetCapabilities, VariantBroker, VariantOptions } from "./target.js";
+
+/** Drain deadline of embedded brokers: short, so restarts and variant shutdowns stay quick. */
+const DRAIN_MS = 300;
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "polywire-conformance-"));
+}
+
+/**
+ * A broker started in this process: the reference broker by default, or a
+ * mutant. It runs on disk storage in a temporary directory with every limit
+ * at its default, so every capability is available: restart on the same
+ * directory, a child-process copy to SIGKILL, and configured variants.
+ */
+export class EmbeddedTarget implements Target {
+  readonly capabilities: TargetCapabilities = { restart: true, crash: true, variants: true, defaultConfig: true };
+  readonly tls = undefined;
+  readonly #implementation: BrokerImplementation;
+  readonly #dir = tempDir();
+  #broker: RunningBroker | undefined;
+  #url = "tcp://127.0.0.1:0";
+  #httpPort = 0;
+  #admin: AdminClient | undefined;
+
+  private constructor(implementation: BrokerImplementation) {
+    this.#implementation = implementation;
+  }
+
+  /** Starts `implementation` (default the reference broker). */
+  static async start(implementation: BrokerImplementation = referenceBroker): Promise<EmbeddedTarget> {
+    const target = new EmbeddedTarget(implementation);
+    try {
+      await target.#start();
+    } catch (error) {
+      await target.close();
+      throw error;
+    }
+    return target;
+  }
+
+  get name(): string {
+    return `embedded ${this.#implementation.name}`;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get admin(): AdminClient | undefined {
+    return this.#admin;
+  }
+
+  async #start(): Promise<void> {
+    const broker = await this.#implementation.start({
+      listeners: [this.#url],
+      storage: { engine: "disk", dir: this.#dir },
+      http: { port: this.#httpPort },
+      drainDeadlineMs: DRAIN_MS,
+    });
+    this.#broker = broker;
+    this.#url = broker.urls[0] as string;
+    const httpUrl = broker.httpUrl as string;
+    this.#httpPort = Number(new URL(httpUrl).port);
+    this.#admin ??= createAdminClient(httpUrl);
+  }
+
+  async createTopic(name: string, partitions: number, config: Record<string, string> = {}): Promise<void> {
+    await (this.#admin as AdminClient).createTopic(name, { partitions, config });
+  }
+
+  async restart(): Promise<void> {
+    await this.#broker?.close();
+    this.#broker = undefined;
+    await this.#start();
+  }
+
+  crashable(): Promise<CrashableBroker> {
+    return ChildBroker.start(this.#implementation);
+  }
+
+  async variant(options: VariantOptions): Promise<VariantBroker> {
+    const dir = options.memory === true ? undefined : tempDir();
+    const brokerOptions: BrokerOptions = {
+      listeners: ["tcp://127.0.0.1:0"],
+      storage: dir === undefined ? { engine: "memory" } : { engine: "disk", dir },
+      http: { port: 0 },
+      drainDeadlineMs: options.drainDeadlineMs ?? DRAIN_MS,
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+      ...(options.token === undefined ? {} : { auth: { token: (t: string) => (t === options.token ? "conformance" : null) } }),
+    };
+    const broker = await this.#implementation.start(brokerOptions);
+    const slow = options.slowSyncMs;
+    if (slow !== undefined) {
+      // A disk that takes `slow` ms to make an ACKS_ALL append durable.
+      interceptPartitions(broker.storage, (log) => delegateLog(log, {
+        append: async (batch, header, appendOptions) => {
+          const result = await log.append(batch, header, appendOptions);
+          if (appendOptions?.durability === "synced") await new Promise((resolve) => setTimeout(resolve, slow));
+          return result;
+        },
+      }));
+    }
+    const admin = createAdminClient(broker.httpUrl as string);
+    let closed: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closed ??= (async () => {
+        await broker.close();
+        await admin.close();
+        if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      })();
+      return closed;
+    };
+    return {
+      url: broker.urls[0] as string,
+      createTopic: async (name, partitions) => {
+        await admin.createTopic(name, { partitions });
+      },
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.#broker?.close();
+    this.#broker = undefined;
+    await this.#admin?.close();
+    this.#admin = undefined;
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}

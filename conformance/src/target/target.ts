@@ -1,0 +1,76 @@
+import type { BrokerLimits } from "@polywire/broker";
+import type { AdminClient } from "@polywire/runtime";
+import type { DialTls } from "../wire/dial.js";
+
+/** What a target can do beyond serving clients; cases that need more are skipped with the reason. */
+export interface TargetCapabilities {
+  /** `restart()` stops and starts the broker on the same data. */
+  readonly restart: boolean;
+  /** `crashable()` gives a broker process the runner may SIGKILL. */
+  readonly crash: boolean;
+  /** `variant()` starts a differently configured broker of the same implementation. */
+  readonly variants: boolean;
+  /** The broker runs with no configuration, so the defaults of PW-LIM-005 apply. */
+  readonly defaultConfig: boolean;
+}
+
+/** Settings of a {@link Target.variant}; absent fields keep the broker defaults. */
+export interface VariantOptions {
+  readonly limits?: Partial<BrokerLimits>;
+  readonly handshakeTimeoutMs?: number;
+  readonly drainDeadlineMs?: number;
+  /** Memory storage instead of disk (fast InitProducer rounds). */
+  readonly memory?: boolean;
+  /** Delay every ACKS_ALL append this long, as a slow disk would (PW-LOG-008). */
+  readonly slowSyncMs?: number;
+  /** Require the TOKEN mechanism with this token (PW-SESS-007). */
+  readonly token?: string;
+}
+
+/** A differently configured broker, started for one case. */
+export interface VariantBroker extends AsyncDisposable {
+  readonly url: string;
+  createTopic(name: string, partitions: number): Promise<void>;
+  /** Shuts the broker down gracefully: Drain, finish in-flight work, close (PW-SESS-015). */
+  close(): Promise<void>;
+}
+
+/** A broker process the runner may kill and start again on the same data and port. */
+export interface CrashableBroker extends AsyncDisposable {
+  readonly url: string;
+  createTopic(name: string, partitions: number, config?: Record<string, string>): Promise<void>;
+  /** SIGKILL: no Drain, no flush, no Close. */
+  kill(): Promise<void>;
+  /** Starts the process again after `kill`. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The broker under test: where to connect, how to create topics (the admin
+ * plane, or the embedded broker's library API), and what faults the runner
+ * can inject.
+ */
+export interface Target {
+  /** For the report: "embedded reference broker", a URL, a mutant's name. */
+  readonly name: string;
+  /** The data-plane URL cases connect to. */
+  readonly url: string;
+  /** TLS settings for `tls://` URLs. */
+  readonly tls: DialTls | undefined;
+  readonly capabilities: TargetCapabilities;
+  /** Creates a topic with `partitions` partitions and config overrides. */
+  createTopic(name: string, partitions: number, config?: Record<string, string>): Promise<void>;
+  /** The admin client, when the target has an admin URL. */
+  readonly admin: AdminClient | undefined;
+  /** Stops and starts the broker on the same data; resolves once it accepts connections again. */
+  restart(): Promise<void>;
+  crashable(): Promise<CrashableBroker>;
+  variant(options: VariantOptions): Promise<VariantBroker>;
+  close(): Promise<void>;
+}
+
+/** Thrown when a case asks a target for something it cannot do. */
+export class Unsupported extends Error {
+  override readonly name = "Unsupported";
+}

@@ -1,0 +1,103 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { ErrorCode, ErrorSchema, Feature, FrameKind } from "@polywire/proto/session";
+import { ClauseViolation } from "../runner/violation.js";
+import { HEADER_SIZE, type WireFrame } from "./frame.js";
+import { codeName, kindName, LIMIT_CODES, RETRIABLE_CODES } from "./messages.js";
+
+/** Unsolicited kinds allowed with correlation id 0 (PW-FRAME-010). */
+const UNSOLICITED: ReadonlySet<number> = new Set([FrameKind.DELIVERY, FrameKind.SLOW_CONSUMER, FrameKind.DRAIN, FrameKind.CLOSE, FrameKind.ERROR]);
+
+/** Frame kinds a broker may only send on connections granted the feature (PW-SESS-005). */
+const FEATURE_OF_KIND: ReadonlyMap<number, Feature> = new Map([
+  [FrameKind.DELIVERY, Feature.PUBSUB],
+  [FrameKind.SLOW_CONSUMER, Feature.SLOW_CONSUMER_NOTICE],
+  [FrameKind.DRAIN, Feature.DRAIN_NOTICE],
+  [FrameKind.CALL_REQUEST, Feature.REQUEST_REPLY],
+  [FrameKind.CALL_RESPONSE, Feature.REQUEST_REPLY],
+  [FrameKind.CALL_CHUNK, Feature.REQUEST_REPLY],
+  [FrameKind.CALL_CREDIT, Feature.REQUEST_REPLY],
+  [FrameKind.CALL_CANCEL, Feature.REQUEST_REPLY],
+]);
+
+/** What the monitor needs to know about the connection a frame came on. */
+export interface ObservedConnection {
+  /** Features granted in Welcome; undefined before the handshake completed. */
+  readonly granted: ReadonlySet<Feature> | undefined;
+  /** The request kinds sent with this correlation id and still awaiting an answer (usually one). */
+  requestKinds(correlationId: number): readonly number[];
+}
+
+/**
+ * Checks every frame a broker sends against the rules that hold for all of
+ * them, whatever the case is testing: sender-side framing, correlation ids,
+ * features, and the Error table (retriable, limit, supported versions). A
+ * case fails with the first rule it recorded broken.
+ */
+export class Monitor {
+  readonly violations: ClauseViolation[] = [];
+  /** Error codes seen, for the report. */
+  readonly errorsSeen = new Map<number, number>();
+
+  record(violation: ClauseViolation): void {
+    if (this.violations.length < 20) this.violations.push(violation);
+  }
+
+  /** Checks one frame from the broker. */
+  observe(frame: WireFrame, connection: ObservedConnection): void {
+    const kind = kindName(frame.kind);
+    if (frame.headerSize !== HEADER_SIZE) {
+      this.record(new ClauseViolation("PW-FRAME-002", `the broker sent ${kind} with header_size ${frame.headerSize}; senders must write 16`));
+    }
+    const granted = connection.granted;
+    if (frame.checksum && granted !== undefined && !granted.has(Feature.FRAME_CHECKSUM)) {
+      this.record(new ClauseViolation("PW-SESS-005", `the broker set CHECKSUM on ${kind} without granting FEATURE_FRAME_CHECKSUM`));
+    }
+    const feature = FEATURE_OF_KIND.get(frame.kind);
+    if (feature !== undefined && granted !== undefined && !granted.has(feature)) {
+      this.record(new ClauseViolation("PW-SESS-005", `the broker sent ${kind} on a connection not granted ${Feature[feature]}`));
+    }
+    const id = frame.correlationId;
+    if (id === 0) {
+      if (!UNSOLICITED.has(frame.kind)) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with correlation id 0, which marks unsolicited frames only`));
+    } else if (id % 2 === 0) {
+      // Even ids belong to broker-initiated calls, or answer a client request sent with one on purpose (PW-FRAME-016).
+      const answersOurs = frame.kind === FrameKind.ERROR && connection.requestKinds(id).length > 0;
+      if (frame.kind !== FrameKind.CALL_REQUEST && !answersOurs) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with even correlation id ${id}, which only broker-initiated calls carry`));
+    } else if (granted !== undefined) {
+      const requested = connection.requestKinds(id);
+      if (requested.length === 0) {
+        this.record(new ClauseViolation("PW-FRAME-011", `the broker sent ${kind} with correlation id ${id}, which names no request awaiting an answer`));
+      } else if (frame.kind !== FrameKind.ERROR && !requested.some((k) => frame.kind === k + 1)) {
+        this.record(new ClauseViolation("PW-FRAME-011", `the broker answered ${requested.map(kindName).join(" or ")} (correlation id ${id}) with ${kind}`));
+      }
+    }
+    if (frame.kind === FrameKind.ERROR) this.#observeError(frame);
+  }
+
+  #observeError(frame: WireFrame): void {
+    let error;
+    try {
+      error = fromBinary(ErrorSchema, frame.message);
+    } catch {
+      this.record(new ClauseViolation("PW-FRAME-008", `the broker sent an Error frame whose message does not decode`));
+      return;
+    }
+    this.errorsSeen.set(error.code, (this.errorsSeen.get(error.code) ?? 0) + 1);
+    const name = codeName(error.code);
+    if (error.code === ErrorCode.UNSPECIFIED) {
+      this.record(new ClauseViolation("PW-ERR-001", "the broker sent an Error frame with ERROR_CODE_UNSPECIFIED"));
+      return;
+    }
+    if (error.code === ErrorCode.CONNECTION_LOST) this.record(new ClauseViolation("PW-ERR-004", "the broker sent ERROR_CODE_CONNECTION_LOST"));
+    if (error.code in ErrorCode && error.retriable !== RETRIABLE_CODES.has(error.code)) {
+      this.record(new ClauseViolation("PW-SESS-013", `${name} came with retriable ${error.retriable}`));
+    }
+    if (LIMIT_CODES.has(error.code) && error.limit === 0n) this.record(new ClauseViolation("PW-ERR-003", `${name} came without Error.limit`));
+    if (error.code === ErrorCode.UNSUPPORTED_VERSION && error.supportedVersions === undefined) {
+      this.record(new ClauseViolation("PW-SESS-004", "ERROR_CODE_UNSUPPORTED_VERSION came without supported_versions"));
+    }
+    if (error.code !== ErrorCode.UNSUPPORTED_VERSION && error.supportedVersions !== undefined) {
+      this.record(new ClauseViolation("PW-ERR-003", `${name} came with supported_versions, which only UNSUPPORTED_VERSION carries`));
+    }
+  }
+}
