@@ -15,6 +15,12 @@ export type HttpResponse = ServerResponse | Http2ServerResponse;
  */
 export type HttpHandler = (request: HttpRequest, response: HttpResponse) => boolean | Promise<boolean>;
 
+/** Options of the {@link AdminHttpServer} constructor. */
+export interface AdminHttpServerOptions {
+  /** A connection that sends no bytes within this long is closed, so silent sockets cannot pile up. Default 10 000 ms. */
+  firstBytesTimeoutMs?: number;
+}
+
 /** Options of {@link AdminHttpServer.close}. */
 export interface HttpCloseOptions {
   /** How long requests in progress may take to finish before their connections are cut. Default 5 000 ms. */
@@ -55,10 +61,12 @@ export class AdminHttpServer {
   // bookkeeping (closeIdleConnections) is not set up.
   readonly #http1Active = new Map<Socket, number>();
   readonly #sessions = new Set<Http2Session>();
+  readonly #firstBytesTimeoutMs: number;
   #closing = false;
   #url = "";
 
-  constructor() {
+  constructor(options: AdminHttpServerOptions = {}) {
+    this.#firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
     this.#http2.on("session", (session: Http2Session) => {
       this.#sessions.add(session);
       session.once("close", () => this.#sessions.delete(session));
@@ -85,6 +93,11 @@ export class AdminHttpServer {
     }
     this.#pending.add(socket);
     socket.once("close", () => this.#pending.delete(socket));
+    const silent = (): void => {
+      socket.destroy();
+    };
+    socket.setTimeout(this.#firstBytesTimeoutMs);
+    socket.once("timeout", silent);
     let seen: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
@@ -93,6 +106,8 @@ export class AdminHttpServer {
       if (http2 && seen.length < PREFACE.length) return;
       socket.removeListener("data", onData);
       this.#pending.delete(socket);
+      socket.setTimeout(0);
+      socket.removeListener("timeout", silent);
       socket.pause();
       socket.unshift(seen);
       if (http2) {

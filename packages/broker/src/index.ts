@@ -2,7 +2,7 @@ export { Broker } from "./broker.js";
 export type { BrokerOptions, BrokerState, TopicSpec } from "./broker.js";
 export type { BrokerAuthOptions, SaslExchange, SaslStep, ServerSaslMechanism } from "./auth.js";
 export { AdminHttpServer, sendText } from "./http.js";
-export type { HttpCloseOptions, HttpHandler, HttpRequest, HttpResponse } from "./http.js";
+export type { AdminHttpServerOptions, HttpCloseOptions, HttpHandler, HttpRequest, HttpResponse } from "./http.js";
 export { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, GROUPS_UNAVAILABLE, metricFamilies } from "./admin/index.js";
 export type { AdminBrokerState, AdminContext, HealthThresholds } from "./admin/index.js";
 export { DEFAULT_LIMITS, resolveLimits } from "./limits.js";

@@ -7,7 +7,7 @@ import { Feature } from "@polywire/proto/session";
 import { Connection, PolywireError } from "@polywire/runtime";
 import { init } from "@polywire/wasm-codec";
 import { describe, expect, it } from "vitest";
-import { Broker } from "../src/index.js";
+import { AdminHttpServer, Broker } from "../src/index.js";
 import { ADMIN_VARIANTS, adminClients, connectFailure } from "./admin-clients.js";
 import { tempDir } from "./helpers.js";
 
@@ -162,6 +162,29 @@ describe("admin HTTP listener: HTTP/1.1 and h2c on one port", () => {
     await until(() => received().length >= 9, "the broker's first HTTP/2 frame");
     expect(received()[3]).toBe(4);
     socket.destroy();
+  });
+
+  it("PW-ADMIN-001: a connection that sends nothing is closed after the first-bytes timeout; one that speaks is not", async () => {
+    const server = new AdminHttpServer({ firstBytesTimeoutMs: 150 });
+    server.use((_request, response) => {
+      response.end("served");
+      return true;
+    });
+    const url = await server.listen("127.0.0.1", 0);
+    try {
+      const silent = await rawSocket(url);
+      const started = performance.now();
+      await silent.ended;
+      expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+      const talking = await rawSocket(url);
+      talking.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      await until(() => talking.received().toString().endsWith("served"), "the response");
+      await sleep(400);
+      expect(talking.socket.destroyed).toBe(false);
+      talking.socket.destroy();
+    } finally {
+      await server.close();
+    }
   });
 
   it("PW-ADMIN-001: a client that connects and sends nothing does not hold up close()", async () => {
