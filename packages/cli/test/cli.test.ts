@@ -276,6 +276,23 @@ describe("polywire group, cluster and bench", () => {
     const topics = (JSON.parse((await polywire(["topic", "list", "--json"], { env })).stdout) as { topics: Array<{ name: string }> }).topics;
     expect(topics.filter((t) => t.name.startsWith("polywire-bench-"))).toEqual([]);
   });
+
+  it("bench draws a progress bar on a terminal's status line and clears it", async () => {
+    const status: string[] = [];
+    const out: string[] = [];
+    const code = await run(["bench", "--records", "40000", "--size", "16", "--admin", env.POLYWIRE_ADMIN_URL as string, "--broker", env.POLYWIRE_BROKER as string], { out: (l) => out.push(l), err: (l) => out.push(l), status: (l) => status.push(l) });
+    expect(code).toBe(0);
+    const bars = status.filter((l) => l !== "");
+    for (const line of bars) expect(line).toMatch(/^(produce|consume) +\[#*-*\] +\d+% {2}[\d,]+\/40,000 {2}[\d,]+ rec\/s$/);
+    // Each phase starts at 0% and ends at 100%, however fast it runs.
+    for (const name of ["produce", "consume"]) {
+      const phaseBars = bars.filter((l) => l.startsWith(name));
+      expect(phaseBars[0]).toMatch(/\[-{30}\] +0% {2}0\/40,000/);
+      expect(phaseBars.at(-1)).toMatch(/\[#{30}\] 100% {2}40,000\/40,000/);
+    }
+    expect(status.at(-1)).toBe("");
+    expect(out.join("\n")).toMatch(/^produce +40,000 /m);
+  });
 });
 
 describe("polywire failures and output", () => {

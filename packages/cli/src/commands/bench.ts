@@ -109,7 +109,9 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
       const producer = client.producer({ acks, compression });
       let acked = 0;
       const produceStart = performance.now();
-      const tick = setInterval(() => status?.(bar("produce", acked, records, produceStart)), 100);
+      const drawProduce = (): void => status?.(bar("produce", acked, records, produceStart));
+      drawProduce();
+      const tick = setInterval(drawProduce, 100);
       try {
         const window: Promise<void>[] = [];
         for (let i = 0; i < records && !interrupted?.aborted; i++) {
@@ -126,13 +128,16 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
         await producer.close();
       }
       const produced = phase(acked, size, (performance.now() - produceStart) / 1000, latencies.subarray(0, acked));
+      drawProduce();
       status?.("");
 
       // Consume back exactly what was produced, from the offsets before it.
       const consumer = client.consumer({ autoOffsetReset: "none", maxBufferedBytes: 64 * 2 ** 20 });
       let consumed = 0;
       const consumeStart = performance.now();
-      const tick2 = setInterval(() => status?.(bar("consume", consumed, acked, consumeStart)), 100);
+      const drawConsume = (): void => status?.(bar("consume", consumed, Math.max(1, acked), consumeStart));
+      drawConsume();
+      const tick2 = setInterval(drawConsume, 100);
       try {
         consumer.assign(starts.map((s) => ({ topic, partition: s.partition, from: { offset: s.offset } })));
         if (acked > 0) {
@@ -146,6 +151,7 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
         await consumer.close();
       }
       const fetched = phase(consumed, size, (performance.now() - consumeStart) / 1000);
+      drawConsume();
       status?.("");
 
       if (values.json) {
