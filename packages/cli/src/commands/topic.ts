@@ -28,8 +28,8 @@ flags:
   --json                   print the result as JSON (protobuf JSON of the admin API)
 ${ADMIN_FLAGS_USAGE}
 
-config keys: retention.ms, retention.bytes, segment.bytes, max.message.bytes,
-fsync.policy (always|interval|never), fsync.interval.ms
+config keys: retention.ms, retention.bytes, segment.bytes, segment.ms,
+max.message.bytes, fsync.policy (always|interval|never), fsync.interval.ms
 
 examples:
   polywire topic create orders --partitions 6 --config retention.ms=86400000
