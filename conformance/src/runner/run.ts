@@ -10,7 +10,7 @@ import { loadClauses, type Clause } from "./clauses.js";
 import { clauseCoverage, planeSummaries } from "./coverage.js";
 import { findExpectation, matchesAny, NO_EXPECTATIONS, type Expectations } from "./expectations.js";
 import { failsRun, type CaseResult, type RunReport } from "./results.js";
-import { ClauseViolation } from "./violation.js";
+import { ClauseViolation, PropertyFailure } from "./violation.js";
 
 /** Receives progress while a run goes on. */
 export interface ProgressListener {
@@ -40,19 +40,6 @@ export interface RunOptions {
   readonly clauses?: readonly Clause[];
   /** The command that started the run, for replay lines. Default "polywire conformance". */
   readonly command?: string;
-}
-
-/** A failure inside a property run: the seed, the replay path and the shrunk counterexample. */
-export interface PropertyFailureInfo {
-  readonly path: string;
-  readonly counterexample: string;
-}
-
-/** Errors a seeded case throws after shrinking, so the report can print the replay line. */
-export class PropertyFailure extends ClauseViolation {
-  constructor(clause: string, message: string, readonly info: PropertyFailureInfo) {
-    super(clause, message);
-  }
 }
 
 let topicCounter = 0;

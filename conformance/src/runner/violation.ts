@@ -43,3 +43,16 @@ export function same(a: unknown, b: unknown): boolean {
 export function checkEqual(clause: string, actual: unknown, expected: unknown, what: string): void {
   if (!same(actual, expected)) throw new ClauseViolation(clause, `${what}: expected ${show(expected)}, got ${show(actual)}`);
 }
+
+/** A failure inside a property run: the replay path and the shrunk counterexample. */
+export interface PropertyFailureInfo {
+  readonly path: string;
+  readonly counterexample: string;
+}
+
+/** What seeded cases throw after shrinking, so the report can print the replay line and the minimal sequence. */
+export class PropertyFailure extends ClauseViolation {
+  constructor(clause: string, message: string, readonly info: PropertyFailureInfo) {
+    super(clause, message);
+  }
+}

@@ -39,3 +39,16 @@ export const referenceBroker: BrokerImplementation = {
   exportName: "referenceBroker",
   start: (options) => Broker.start(options),
 };
+
+/**
+ * A broker with one deliberate bug, used to prove the suite catches it:
+ * the quick profile must fail against it, on one of the clauses it breaks.
+ */
+export interface Mutant {
+  readonly name: string;
+  /** What the bug is, in one sentence. */
+  readonly description: string;
+  /** The clauses the bug breaks; the run must fail on one of them. */
+  readonly breaks: readonly string[];
+  readonly implementation: BrokerImplementation;
+}

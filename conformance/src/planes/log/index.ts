@@ -3,8 +3,9 @@ import { batchCases } from "./batches.js";
 import { durabilityCases } from "./durability.js";
 import { fetchCases } from "./fetch.js";
 import { idempotenceCases } from "./idempotence.js";
+import { logModelCase } from "./model.js";
 import { offsetCases } from "./offsets.js";
 import { produceCases } from "./produce.js";
 
 /** The log plane's cases (§5, §6, §7). */
-export const logCases: readonly ConformanceCase[] = [...produceCases, ...batchCases, ...fetchCases, ...offsetCases, ...idempotenceCases, ...durabilityCases];
+export const logCases: readonly ConformanceCase[] = [...produceCases, ...batchCases, ...fetchCases, ...offsetCases, ...idempotenceCases, ...durabilityCases, logModelCase];
