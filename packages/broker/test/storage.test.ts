@@ -323,6 +323,24 @@ describe.each(engines)("storage contract ($name engine)", (engine) => {
     });
   });
 
+  it("PW-ADMIN-010: a topic with the longest allowed name (249 characters) can be deleted, and stays deleted after reopening", async () => {
+    await using dir = await tempDirectory();
+    const name = `t${"x".repeat(248)}`;
+    const first = await engine.open(dir.path);
+    await first.createTopic(name, { partitions: 2 });
+    const b = makeBatch({ values: ["v"] });
+    await first.partition(name, 0).append(b.bytes, b.header);
+    await first.deleteTopic(name);
+    expect(first.listTopics().map((t) => t.name)).toEqual([]);
+    await first.close();
+    const second = await engine.open(dir.path);
+    try {
+      expect(second.listTopics().map((t) => t.name)).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("max.message.bytes: a larger batch is rejected with BATCH_TOO_LARGE and nothing is stored (PW-ADMIN-021)", async () => {
     await withStorage(engine, async (storage) => {
       await storage.createTopic("t", { partitions: 1, config: { "max.message.bytes": "200" } });

@@ -159,7 +159,9 @@ class DiskStorage extends CatalogStorage {
   }
 
   protected async removeTopic(name: string): Promise<void> {
-    const doomed = join(this.topicsDirectory, `.deleted-${name}-${randomUUID()}`);
+    // The doomed name must not grow with the topic name: a 249-character
+    // topic plus any prefix would pass the 255-byte file name limit.
+    const doomed = join(this.topicsDirectory, `.deleted-${randomUUID()}`);
     await rename(join(this.topicsDirectory, name), doomed);
     await syncDirectory(this.topicsDirectory);
     await rm(doomed, { recursive: true, force: true });
