@@ -306,39 +306,43 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
    * CANCELLED / TIMEOUT (`timeoutMs` bounds the whole iteration).
    */
   records(options: CallOptions = {}): AsyncIterableIterator<ConsumedRecord> {
-    const signal = callSignal(options);
-    return this.#iterator(async () => {
-      const taken = await this.#take(signal, false);
-      return taken === undefined ? undefined : (taken.records[0] as ConsumedRecord);
-    });
+    return this.#iterator(callSignal(options), this.#takeRecord);
   }
 
   /** Records a fetched batch at a time (what remains of it past the position); options as for {@link records}. */
   batches(options: CallOptions = {}): AsyncIterableIterator<ConsumedBatch> {
-    const signal = callSignal(options);
-    return this.#iterator(() => this.#take(signal, true));
+    return this.#iterator(callSignal(options), this.#takeBatch);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ConsumedRecord> {
     return this.records();
   }
 
-  #iterator<T>(next: () => Promise<T | undefined>): AsyncIterableIterator<T> {
+  /**
+   * An iterator over what `take` hands out. When something is buffered,
+   * `next()` answers with an already-resolved promise, without the async
+   * machinery of waiting: a record loop costs one promise per record.
+   */
+  #iterator<T>(signal: AbortSignal | undefined, take: (c: Cursor) => T | undefined): AsyncIterableIterator<T> {
     let finished = false;
+    const done = (): IteratorResult<T> => {
+      finished = true;
+      return { value: undefined, done: true };
+    };
     const iterator: AsyncIterableIterator<T> = {
-      next: async () => {
-        if (finished) return { value: undefined, done: true };
-        const value = await next();
-        if (value === undefined) {
-          finished = true;
-          return { value: undefined, done: true };
+      next: () => {
+        if (finished) return Promise.resolve({ value: undefined, done: true });
+        let value: T | undefined;
+        try {
+          value = this.#poll(take);
+        } catch (error) {
+          return Promise.reject(error);
         }
-        return { value, done: false };
+        if (value !== undefined) return Promise.resolve({ value, done: false });
+        if (this.#closed) return Promise.resolve(done());
+        return this.#take(signal, take).then((taken) => (taken === undefined ? done() : { value: taken, done: false }));
       },
-      return: async () => {
-        finished = true;
-        return { value: undefined, done: true };
-      },
+      return: async () => done(),
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
@@ -438,28 +442,25 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
 
   // ---- handing records out
 
-  async #take(signal: AbortSignal | undefined, whole: boolean): Promise<ConsumedBatch | undefined> {
-    for (;;) {
-      if (this.#failure !== undefined) throw this.#failure;
-      if (this.#closed) return undefined;
-      for (const c of this.#order) {
-        if (c.error !== undefined && !c.errorThrown) {
-          c.errorThrown = true;
-          throw c.error;
-        }
+  /**
+   * What `take` finds in the buffered chunks now, trying partitions round
+   * robin; throws the consumer's failure or a partition error not thrown
+   * yet; undefined when nothing is buffered or the consumer is closed.
+   */
+  #poll<T>(take: (c: Cursor) => T | undefined): T | undefined {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#closed) return undefined;
+    for (const c of this.#order) {
+      if (c.error !== undefined && !c.errorThrown) {
+        c.errorThrown = true;
+        throw c.error;
       }
-      const taken = this.#takeFrom(whole);
-      if (taken !== undefined) return taken;
-      await this.#wait(signal);
     }
-  }
-
-  #takeFrom(whole: boolean): ConsumedBatch | undefined {
     const n = this.#order.length;
     for (let i = 0; i < n; i++) {
       const c = this.#order[(this.#next + i) % n] as Cursor;
       if (c.paused || c.reset !== undefined) continue;
-      const taken = this.#takeChunk(c, whole);
+      const taken = take(c);
       if (taken === undefined) continue;
       // Round robin: the next call starts after this partition.
       this.#next = (this.#next + i + 1) % n;
@@ -468,15 +469,67 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
     return undefined;
   }
 
-  #takeChunk(c: Cursor, whole: boolean): ConsumedBatch | undefined {
+  /** Waits until `take` finds something; undefined once the consumer is closed. */
+  async #take<T>(signal: AbortSignal | undefined, take: (c: Cursor) => T | undefined): Promise<T | undefined> {
+    for (;;) {
+      const taken = this.#poll(take);
+      if (taken !== undefined) return taken;
+      if (this.#closed) return undefined;
+      await this.#wait(signal);
+    }
+  }
+
+  /** The next record of a partition. */
+  readonly #takeRecord = (c: Cursor): ConsumedRecord | undefined => {
+    const chunk = this.#headChunk(c);
+    if (chunk === undefined) return undefined;
+    const record = (chunk.records as ConsumedRecord[])[chunk.index++] as ConsumedRecord;
+    this.#taken(c, chunk, record, 1);
+    return record;
+  };
+
+  /** What remains of a partition's first buffered batch. */
+  readonly #takeBatch = (c: Cursor): ConsumedBatch | undefined => {
+    const chunk = this.#headChunk(c);
+    if (chunk === undefined) return undefined;
+    const all = chunk.records as ConsumedRecord[];
+    // The chunk is dropped once taken whole, so its array can be handed out as it is.
+    const records = chunk.index === 0 ? all : all.slice(chunk.index);
+    chunk.index = all.length;
+    this.#taken(c, chunk, records[records.length - 1] as ConsumedRecord, records.length);
+    return { topic: c.topic, partition: c.partition, records, highWatermark: chunk.highWatermark };
+  };
+
+  /** Moves the position past `last`, counts the records, and drops the chunk once every record of it was taken. */
+  #taken(c: Cursor, chunk: Chunk, last: ConsumedRecord, count: number): void {
+    c.position = last.offset + 1n;
+    this.#ctx.stats.recordsReceived += count;
+    if (chunk.index >= (chunk.records as ConsumedRecord[]).length) this.#dropChunk(c);
+  }
+
+  #dropChunk(c: Cursor): void {
+    const chunk = c.chunks.shift() as Chunk;
+    c.bufferedBytes -= chunk.bytes.byteLength;
+    this.#buffered -= chunk.bytes.byteLength;
+    this.#changed(false);
+  }
+
+  /**
+   * The partition's first buffered chunk that has records left to hand out,
+   * decoded (chunks with none left are dropped); undefined when there is
+   * none, or when the batch fails its CRC, which stops the partition.
+   */
+  #headChunk(c: Cursor): Chunk | undefined {
     for (let chunk = c.chunks[0]; chunk !== undefined; chunk = c.chunks[0]) {
       if (chunk.records === undefined) {
         try {
           // PW-BATCH-003: the CRC is verified before any record is handed out.
-          const decoded = decodeBatch(chunk.bytes);
+          const decoded = decodeBatch(chunk.bytes).records;
           const from = c.position ?? 0n;
+          const records: ConsumedRecord[] = [];
           // PW-LOG-011: a batch may start before the position asked for.
-          chunk.records = decoded.records.filter((r) => r.offset >= from).map((r) => new ConsumedRecord(c.topic, c.partition, r));
+          for (const r of decoded) if (r.offset >= from) records.push(new ConsumedRecord(c.topic, c.partition, r));
+          chunk.records = records;
         } catch (error) {
           const failure = PolywireError.from(error, "CORRUPT_BATCH");
           this.#clear(c);
@@ -487,18 +540,8 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
           return undefined;
         }
       }
-      const records = whole ? chunk.records.slice(chunk.index) : chunk.records.slice(chunk.index, chunk.index + 1);
-      chunk.index += records.length;
-      if (chunk.index >= chunk.records.length) {
-        c.chunks.shift();
-        c.bufferedBytes -= chunk.bytes.byteLength;
-        this.#buffered -= chunk.bytes.byteLength;
-        this.#changed(false);
-      }
-      if (records.length === 0) continue;
-      c.position = (records[records.length - 1] as ConsumedRecord).offset + 1n;
-      this.#ctx.stats.recordsReceived += records.length;
-      return { topic: c.topic, partition: c.partition, records, highWatermark: chunk.highWatermark };
+      if (chunk.index < chunk.records.length) return chunk;
+      this.#dropChunk(c);
     }
     return undefined;
   }

@@ -469,8 +469,6 @@ export class Producer implements AsyncDisposable {
       resolve = res;
       reject = rej;
     });
-    // Outcomes also reach onDelivery, reports() and the stats: an ignored promise must not crash the process.
-    promise.catch(noop);
     return { kind: "record", input, record, partition: -1, accepted: false, settled: false, resolve, reject, promise };
   }
 
@@ -528,8 +526,12 @@ export class Producer implements AsyncDisposable {
   }
 
   async #runIntake(): Promise<void> {
-    // Topic metadata looked up in this synchronous stretch; dropped at every await, where it may change.
+    // Topic metadata and the batch limit of the last partition, looked up in
+    // this synchronous stretch; dropped at every await, where they may change.
     let seen = new Map<string, TopicInfo>();
+    let limitTopic: string | undefined;
+    let limitPartition = -1;
+    let lastLimit = 0;
     for (let head = this.#intake.peek(); head !== undefined; head = this.#intake.peek()) {
       if (head.kind === "marker") {
         this.#intake.shift();
@@ -538,6 +540,7 @@ export class Producer implements AsyncDisposable {
       }
       if (head.kind === "group" && !head.checked) {
         seen = new Map();
+        limitTopic = undefined;
         if (!(await this.#check(head))) {
           this.#intake.shift();
           continue;
@@ -560,12 +563,18 @@ export class Producer implements AsyncDisposable {
       try {
         if (info === undefined || (p.record.partition !== undefined && p.record.partition >= info.partitions.length)) {
           seen = new Map();
+          limitTopic = undefined;
           info = await this.#ctx.metadata.lookup(topic, this.#stop.signal);
           if (p.settled) continue;
         }
         seen.set(topic, info);
         partition = this.#partitioner.choose(p.record, info);
-        limit = this.#recordLimit(topic, partition);
+        if (topic !== limitTopic || partition !== limitPartition) {
+          lastLimit = this.#recordLimit(topic, partition);
+          limitTopic = topic;
+          limitPartition = partition;
+        }
+        limit = lastLimit;
         if (p.record.aloneBatchSize > limit) throw this.#tooLarge(p.record, limit);
       } catch (error) {
         const failure = PolywireError.from(error);
@@ -576,6 +585,7 @@ export class Producer implements AsyncDisposable {
       }
       if (this.#buffered > 0 && this.#buffered + p.record.size > this.#maxBuffered) {
         seen = new Map();
+        limitTopic = undefined;
         await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
         continue;
       }
@@ -983,6 +993,10 @@ export class Producer implements AsyncDisposable {
   #settleFailure(p: Pending, error: PolywireError): void {
     if (p.settled) return;
     p.settled = true;
+    // Outcomes also reach onDelivery, reports() and the stats: an ignored
+    // promise must not crash the process. Handled here, on the failure path
+    // only, so that acknowledged records cost no extra promise.
+    p.promise.catch(noop);
     p.reject(error);
     this.#report(p, { record: p.input, topic: p.record.topic, partition: p.partition, offset: -1n, timestamp: p.record.timestamp, error });
     // A record withdrawn from the intake may be what the intake waits behind.
@@ -1016,6 +1030,7 @@ export class Producer implements AsyncDisposable {
   }
 
   #wakeIntake(): void {
+    if (this.#spaceWaiters.length === 0) return;
     const waiters = this.#spaceWaiters;
     this.#spaceWaiters = [];
     for (const w of waiters) w();
