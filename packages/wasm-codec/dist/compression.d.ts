@@ -12,18 +12,24 @@ export declare function levelArgs(level: unknown): [number, number];
  * Compresses `data` in the spec's format for `codec` (gzip member, Snappy raw
  * block, LZ4 block, zstd frame with content size). `level` is the codec's own
  * (gzip 0-12, default 6; zstd up to 22, default 3); Snappy and LZ4 have none.
+ * `copy: false` returns a view into WASM memory, valid only until the next
+ * codec call, instead of a copy (default true).
  */
 export declare function compress(codec: Compression, data: Uint8Array, options?: {
     level?: number;
+    copy?: boolean;
 }): Uint8Array;
 /**
  * Decompresses `data`, which must decode to exactly `uncompressedSize` bytes
  * (else CORRUPT_BATCH). Throws DECOMPRESSION_LIMIT before doing anything if
  * `uncompressedSize` exceeds `maxSize` (default 64 MiB), so a decompression
- * bomb is an error, never an out-of-memory.
+ * bomb is an error, never an out-of-memory. `copy: false` returns a view
+ * into WASM memory, valid only until the next codec call, instead of a copy
+ * (default true).
  */
 export declare function decompress(codec: Compression, data: Uint8Array, options: {
     uncompressedSize: number;
     maxSize?: number;
+    copy?: boolean;
 }): Uint8Array;
 //# sourceMappingURL=compression.d.ts.map

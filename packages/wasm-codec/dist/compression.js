@@ -1,5 +1,5 @@
 import { CodecError, requireBytes, requireInteger } from "./errors.js";
-import { check, outputCopy, wasm, writeInput } from "./wasm.js";
+import { check, outputCopy, outputView, wasm, writeInput } from "./wasm.js";
 /** Codec names indexed by their attribute code. */
 export const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "zstd"];
 /** Default cap on a declared uncompressed size: 64 MiB (PW-LIM-005). */
@@ -21,6 +21,8 @@ export function levelArgs(level) {
  * Compresses `data` in the spec's format for `codec` (gzip member, Snappy raw
  * block, LZ4 block, zstd frame with content size). `level` is the codec's own
  * (gzip 0-12, default 6; zstd up to 22, default 3); Snappy and LZ4 have none.
+ * `copy: false` returns a view into WASM memory, valid only until the next
+ * codec call, instead of a copy (default true).
  */
 export function compress(codec, data, options = {}) {
     const w = wasm();
@@ -28,13 +30,15 @@ export function compress(codec, data, options = {}) {
     requireBytes(data, "data");
     const [level, hasLevel] = levelArgs(options.level);
     check(w.pw_compress(id, writeInput(data), level, hasLevel));
-    return outputCopy();
+    return options.copy === false ? outputView() : outputCopy();
 }
 /**
  * Decompresses `data`, which must decode to exactly `uncompressedSize` bytes
  * (else CORRUPT_BATCH). Throws DECOMPRESSION_LIMIT before doing anything if
  * `uncompressedSize` exceeds `maxSize` (default 64 MiB), so a decompression
- * bomb is an error, never an out-of-memory.
+ * bomb is an error, never an out-of-memory. `copy: false` returns a view
+ * into WASM memory, valid only until the next codec call, instead of a copy
+ * (default true).
  */
 export function decompress(codec, data, options) {
     const w = wasm();
@@ -46,6 +50,6 @@ export function decompress(codec, data, options) {
         throw new CodecError("DECOMPRESSION_LIMIT", `uncompressed size ${size} exceeds the limit of ${max} bytes (PW-COMP-006)`);
     }
     check(w.pw_decompress(id, writeInput(data), size, Math.min(max, 0xffff_ffff)));
-    return outputCopy();
+    return options.copy === false ? outputView() : outputCopy();
 }
 //# sourceMappingURL=compression.js.map

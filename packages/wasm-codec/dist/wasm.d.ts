@@ -35,6 +35,8 @@ export declare function writeInput(data: Uint8Array): number;
 export declare function check(status: number): void;
 /** A copy of the last call's output bytes. */
 export declare function outputCopy(): Uint8Array;
+/** A view of the last call's output bytes in WASM memory, valid until the next call. */
+export declare function outputView(): Uint8Array;
 /** A view of the last call's u32 table, valid until the next call. */
 export declare function table(): Uint32Array;
 //# sourceMappingURL=wasm.d.ts.map

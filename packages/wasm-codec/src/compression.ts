@@ -1,5 +1,5 @@
 import { CodecError, requireBytes, requireInteger } from "./errors.js";
-import { check, outputCopy, wasm, writeInput } from "./wasm.js";
+import { check, outputCopy, outputView, wasm, writeInput } from "./wasm.js";
 
 /** A record-batch compression codec; the batch attribute codes are 0..4 in this order (spec §5.1). */
 export type Compression = "none" | "gzip" | "snappy" | "lz4" | "zstd";
@@ -27,26 +27,30 @@ export function levelArgs(level: unknown): [number, number] {
  * Compresses `data` in the spec's format for `codec` (gzip member, Snappy raw
  * block, LZ4 block, zstd frame with content size). `level` is the codec's own
  * (gzip 0-12, default 6; zstd up to 22, default 3); Snappy and LZ4 have none.
+ * `copy: false` returns a view into WASM memory, valid only until the next
+ * codec call, instead of a copy (default true).
  */
-export function compress(codec: Compression, data: Uint8Array, options: { level?: number } = {}): Uint8Array {
+export function compress(codec: Compression, data: Uint8Array, options: { level?: number; copy?: boolean } = {}): Uint8Array {
   const w = wasm();
   const id = compressionId(codec);
   requireBytes(data, "data");
   const [level, hasLevel] = levelArgs(options.level);
   check(w.pw_compress(id, writeInput(data), level, hasLevel));
-  return outputCopy();
+  return options.copy === false ? outputView() : outputCopy();
 }
 
 /**
  * Decompresses `data`, which must decode to exactly `uncompressedSize` bytes
  * (else CORRUPT_BATCH). Throws DECOMPRESSION_LIMIT before doing anything if
  * `uncompressedSize` exceeds `maxSize` (default 64 MiB), so a decompression
- * bomb is an error, never an out-of-memory.
+ * bomb is an error, never an out-of-memory. `copy: false` returns a view
+ * into WASM memory, valid only until the next codec call, instead of a copy
+ * (default true).
  */
 export function decompress(
   codec: Compression,
   data: Uint8Array,
-  options: { uncompressedSize: number; maxSize?: number },
+  options: { uncompressedSize: number; maxSize?: number; copy?: boolean },
 ): Uint8Array {
   const w = wasm();
   const id = compressionId(codec);
@@ -57,5 +61,5 @@ export function decompress(
     throw new CodecError("DECOMPRESSION_LIMIT", `uncompressed size ${size} exceeds the limit of ${max} bytes (PW-COMP-006)`);
   }
   check(w.pw_decompress(id, writeInput(data), size, Math.min(max, 0xffff_ffff)));
-  return outputCopy();
+  return options.copy === false ? outputView() : outputCopy();
 }

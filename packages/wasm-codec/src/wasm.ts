@@ -92,6 +92,12 @@ export function outputCopy(): Uint8Array {
   return memory().slice(ptr, ptr + w.pw_output_len());
 }
 
+/** A view of the last call's output bytes in WASM memory, valid until the next call. */
+export function outputView(): Uint8Array {
+  const w = wasm();
+  return new Uint8Array(w.memory.buffer, w.pw_output_ptr(), w.pw_output_len());
+}
+
 /** A view of the last call's u32 table, valid until the next call. */
 export function table(): Uint32Array {
   const w = wasm();

@@ -165,6 +165,19 @@ describe("compression", () => {
     );
   });
 
+  it("PW-COMP-005: copy:false returns a view into wasm memory, valid until the next call", () => {
+    const data = corpus(50_000);
+    for (const codec of codecs) {
+      const packed = compress(codec, data);
+      const view = decompress(codec, packed, { uncompressedSize: data.length, copy: false });
+      expect(Buffer.compare(view, data)).toBe(0);
+      const owned = decompress(codec, packed, { uncompressedSize: data.length });
+      expect(owned.buffer).not.toBe(view.buffer);
+      const packedView = compress(codec, data, { copy: false });
+      expect(Buffer.compare(packedView, packed)).toBe(0);
+    }
+  });
+
   it("rejects unknown codecs with UNSUPPORTED_CODEC and bad sizes with INVALID_ARGUMENT", () => {
     expect(codeOf(() => compress("brotli" as Compression, new Uint8Array(1)))).toBe("UNSUPPORTED_CODEC");
     expect(codeOf(() => decompress("lz4", new Uint8Array(1), { uncompressedSize: -1 }))).toBe("INVALID_ARGUMENT");
