@@ -36,6 +36,6 @@ export const implementation: BrokerImplementation = {
 export const mutant: Mutant = {
   name: "ack-before-store",
   description: "acknowledges ACKS_ALL produces before the batch is appended and fsynced",
-  breaks: ["PW-LOG-006", "PW-LOG-005"],
+  breaks: ["PW-LOG-006", "PW-LOG-005", "PW-LOG-031"],
   implementation,
 };
