@@ -76,6 +76,7 @@ const lz4Hash = new Uint32Array(1 << 16);
 const contenders = {
   lz4: [
     { name: "@polywire/wasm-codec", compress: (d) => codec.compress("lz4", d), decompress: (p, n) => codec.decompress("lz4", p, { uncompressedSize: n }) },
+    { name: "@polywire/wasm-codec, copy: false (view into WASM memory)", compress: (d) => codec.compress("lz4", d, { copy: false }), decompress: (p, n) => codec.decompress("lz4", p, { uncompressedSize: n, copy: false }) },
     // lz4-napi's block API prepends the size; sync calls are its fastest mode for in-memory buffers.
     { name: "lz4-napi (native)", compress: (d) => lz4napi.compressSync(d), decompress: (p) => lz4napi.uncompressSync(p) },
     {
@@ -93,12 +94,14 @@ const contenders = {
   ],
   snappy: [
     { name: "@polywire/wasm-codec", compress: (d) => codec.compress("snappy", d), decompress: (p, n) => codec.decompress("snappy", p, { uncompressedSize: n }) },
+    { name: "@polywire/wasm-codec, copy: false (view into WASM memory)", compress: (d) => codec.compress("snappy", d, { copy: false }), decompress: (p, n) => codec.decompress("snappy", p, { uncompressedSize: n, copy: false }) },
     { name: "snappy (native, copyOutputData)", compress: (d) => snappy.compressSync(d, { copyOutputData: true }), decompress: (p) => snappy.uncompressSync(p, { asBuffer: true, copyOutputData: true }) },
     { name: "snappy (native, external buffers)", compress: (d) => snappy.compressSync(d), decompress: (p) => snappy.uncompressSync(p, { asBuffer: true }) },
     { name: "snappyjs (pure JS)", compress: (d) => snappyjs.compress(d), decompress: (p) => snappyjs.uncompress(p) },
   ],
   zstd: [
     { name: "@polywire/wasm-codec (level 3)", compress: (d) => codec.compress("zstd", d, { level: 3 }), decompress: (p, n) => codec.decompress("zstd", p, { uncompressedSize: n }) },
+    { name: "@polywire/wasm-codec, copy: false (view into WASM memory)", compress: (d) => codec.compress("zstd", d, { level: 3, copy: false }), decompress: (p, n) => codec.decompress("zstd", p, { uncompressedSize: n, copy: false }) },
     { name: "zstd-napi (native, reused contexts)", compress: (d) => zstdNapiCompressor.compress(d), decompress: (p) => zstdNapiDecompressor.decompress(p) },
     { name: "@bokuweb/zstd-wasm (emscripten)", compress: (d) => zstdWasm.compress(d, 3), decompress: (p) => zstdWasm.decompress(p) },
     { name: "zstd-codec (emscripten, Simple)", compress: (d) => zstdCodec.compress(d, 3), decompress: (p) => zstdCodec.decompress(p) },
@@ -128,7 +131,7 @@ function machineNotes() {
   const data = jsonLogs(1 << 20);
   for (const list of Object.values(contenders)) {
     for (const c of list) {
-      const packed = c.compress ? c.compress(data) : list[0].compress(data);
+      const packed = (c.compress ? c.compress(data) : list[0].compress(data)).slice();
       const until = performance.now() + 400;
       while (performance.now() < until) {
         if (c.compress) sink ^= c.compress(data).length;
@@ -148,7 +151,8 @@ for (const [label, size] of [["1 MiB", 1 << 20], ["4 KiB", 4096]]) {
     // Every contender decompresses the reference compressor's output too, so
     // the decoders are compared on the same input.
     const reference = list[0].compress(data);
-    const packed = list.map((c) => (c.compress ? c.compress(data) : reference));
+    // slice(): a copy:false contender returns a view that the next call reuses.
+    const packed = list.map((c) => (c.compress ? c.compress(data).slice() : reference));
     list.forEach((c, k) => {
       const back = c.decompress(packed[k], data.length);
       if (Buffer.compare(Buffer.from(back.buffer, back.byteOffset, back.byteLength), Buffer.from(data)) !== 0) throw new Error(`${c.name} does not round-trip`);
