@@ -53,7 +53,7 @@ const HEADERS = [
   { timestamp: T0 + 1n, key: text("user-9"), value: text("logout"), headers: [] },
 ];
 
-const TYPE_IDS = [0n, 1n, 63n, 64n, 300n, 1n << 40n, (1n << 63n) - 1n].map((typeId, i) => ({ timestamp: T0 + BigInt(i), typeId, key: null, value: text(`t${typeId}`) }));
+const TYPE_IDS = [0n, 1n, 63n, 64n, 300n, 1n << 40n, (1n << 53n) - 1n].map((typeId, i) => ({ timestamp: T0 + BigInt(i), typeId, key: null, value: text(`t${typeId}`) }));
 
 const TIMESTAMPS = [
   { timestamp: T0, key: null, value: text("first") },
@@ -147,6 +147,7 @@ export function batchVectors() {
       invalid("header-key-null", "A header key_length of -1: header keys are never null.", ["PW-BATCH-011"], "ERROR_CODE_CORRUPT_BATCH", withSection(Uint8Array.from(recordOf(simpleFields({ headers: [...varint(1), ...varint(-1), ...varint(1), 0x31] }))), 1)),
       invalid("header-key-invalid-utf8", "A header key of bytes ff fe.", ["PW-BATCH-012", "PW-BATCH-015"], "ERROR_CODE_CORRUPT_BATCH", withSection(Uint8Array.from(recordOf(simpleFields({ headers: [...varint(1), ...varint(2), 0xff, 0xfe, ...varint(1), 0x31] }))), 1)),
       invalid("negative-type-id", "type_id -1.", ["PW-BATCH-014", "PW-BATCH-015"], "ERROR_CODE_CORRUPT_BATCH", withSection(Uint8Array.from(recordOf(simpleFields({ typeId: varint(-1) }))), 1)),
+      invalid("type-id-above-2-53", "type_id 2^53, one above the largest allowed.", ["PW-BATCH-014", "PW-BATCH-015"], "ERROR_CODE_CORRUPT_BATCH", withSection(Uint8Array.from(recordOf(simpleFields({ typeId: varint(1n << 53n) }))), 1)),
       invalid("records-section-ends-mid-record", "The second record cut after 3 bytes; record_count and sizes agree with the bytes present.", ["PW-BATCH-011"], "ERROR_CODE_CORRUPT_BATCH", withSection(Uint8Array.from(twoRecords.slice(0, encodeRecord(ORDER_RECORDS[0], 0, T0).length + 3)), 2)),
     ],
   };

@@ -9,8 +9,8 @@ export interface RecordInput {
     key?: Uint8Array | null;
     value: Uint8Array | null;
     headers?: readonly RecordHeader[];
-    /** Application message type, default 0 (untyped); a bigint reaches the spec's full range up to 2^63-1. */
-    typeId?: number | bigint;
+    /** Application message type, 0 (the default) for untyped; at most 2^53-1 (PW-BATCH-014). */
+    typeId?: number;
     /** Unix ms, default the time of the encodeBatch call. */
     timestamp?: number;
 }
@@ -48,9 +48,8 @@ export interface BatchHeader {
     uncompressedSize: number;
 }
 /**
- * A decoded record; `offset` is `baseOffset + i`. `typeId` is exact up to
- * Number.MAX_SAFE_INTEGER; a larger id (legal up to 2^63-1, PW-BATCH-014) is
- * the nearest number.
+ * A decoded record; `offset` is `baseOffset + i`. `typeId` is exact: the
+ * spec caps it at 2^53-1 (PW-BATCH-014).
  */
 export interface DecodedRecord {
     offset: bigint;
@@ -78,7 +77,7 @@ export declare function splitBatches(bytes: Uint8Array): Uint8Array[];
 /**
  * Encodes records into one batch (spec §5) in a single call into WASM:
  * varints, CRC-32C and compression included. Throws INVALID_ARGUMENT for
- * records that cannot be represented (no records, a negative typeId,
+ * records that cannot be represented (no records, a typeId outside 0..2^53-1,
  * producer fields that are neither all -1 nor all non-negative).
  */
 export declare function encodeBatch(records: readonly RecordInput[], options?: EncodeBatchOptions): Uint8Array;

@@ -93,7 +93,7 @@ function maxSizeOf(value) {
 /**
  * Encodes records into one batch (spec §5) in a single call into WASM:
  * varints, CRC-32C and compression included. Throws INVALID_ARGUMENT for
- * records that cannot be represented (no records, a negative typeId,
+ * records that cannot be represented (no records, a typeId outside 0..2^53-1,
  * producer fields that are neither all -1 nor all non-negative).
  */
 export function encodeBatch(records, options = {}) {
@@ -152,16 +152,11 @@ export function encodeBatch(records, options = {}) {
             invalid(`timestamp must be an integer (Unix ms), got ${String(timestamp)}`);
         const typeId = r.typeId ?? 0;
         dv.setFloat64(pos, timestamp, true);
-        if (typeof typeId === "bigint" && typeId >= 0n && typeId <= I64_MAX) {
-            dv.setBigInt64(pos + 8, typeId, true);
+        if (typeof typeId !== "number" || !Number.isSafeInteger(typeId) || typeId < 0) {
+            invalid(`typeId must be an integer in 0..2^53-1, got ${String(typeId)} (PW-BATCH-014)`);
         }
-        else if (typeof typeId === "number" && Number.isSafeInteger(typeId) && typeId >= 0) {
-            dv.setUint32(pos + 8, typeId % 4294967296, true);
-            dv.setUint32(pos + 12, Math.floor(typeId / 4294967296), true);
-        }
-        else {
-            invalid(`typeId must be a non-negative integer (number, or bigint up to 2^63-1), got ${String(typeId)} (PW-BATCH-014)`);
-        }
+        dv.setUint32(pos + 8, typeId % 4294967296, true);
+        dv.setUint32(pos + 12, Math.floor(typeId / 4294967296), true);
         pos += 16;
         putBytes(r.key);
         putBytes(r.value);

@@ -25,7 +25,7 @@ export declare function encodeFrame(frame: FrameInput): Uint8Array;
 /**
  * Incremental frame decoder: feed arbitrary chunks, get whole frames. Fed one
  * byte at a time or a megabyte at a time, it returns the same frames. It
- * rejects a frame larger than `maxFrameSize` (default 16 MiB) as soon as the
+ * rejects a frame larger than `maxFrameSize` (default 16 MiB, at least 16) as soon as the
  * length field has arrived, without buffering it (PW-FRAME-006), and checks
  * the header and checksum (PW-FRAME-002..005). After it throws, the stream
  * has lost sync: every later `push` throws the same error.

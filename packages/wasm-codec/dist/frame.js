@@ -27,7 +27,7 @@ const finalizer = typeof FinalizationRegistry === "function"
 /**
  * Incremental frame decoder: feed arbitrary chunks, get whole frames. Fed one
  * byte at a time or a megabyte at a time, it returns the same frames. It
- * rejects a frame larger than `maxFrameSize` (default 16 MiB) as soon as the
+ * rejects a frame larger than `maxFrameSize` (default 16 MiB, at least 16) as soon as the
  * length field has arrived, without buffering it (PW-FRAME-006), and checks
  * the header and checksum (PW-FRAME-002..005). After it throws, the stream
  * has lost sync: every later `push` throws the same error.
@@ -36,7 +36,9 @@ export class FrameDecoder {
     #handle;
     constructor(options = {}) {
         const w = wasm();
-        const max = requireInteger(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, "maxFrameSize", 0, 0xffff_ffff);
+        // Below the 16-byte header no frame can fit: that is a configuration
+        // mistake, not a limit.
+        const max = requireInteger(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, "maxFrameSize", FRAME_HEADER_SIZE, 0xffff_ffff);
         this.#handle = w.pw_frame_decoder_new(max);
         finalizer?.register(this, this.#handle, this);
     }

@@ -20,6 +20,9 @@ pub const MIN_BATCH_LENGTH: u32 = (HEADER_SIZE - 12) as u32;
 pub const DEFAULT_MAX_UNCOMPRESSED: usize = 64 * 1024 * 1024;
 /// Default records-section size below which encoders store uncompressed.
 pub const DEFAULT_MIN_COMPRESS_SIZE: usize = 1024;
+/// Largest record `type_id` (PW-BATCH-014): 2^53-1, which every language,
+/// JavaScript included, holds exactly.
+pub const MAX_TYPE_ID: i64 = (1 << 53) - 1;
 const RESERVED_ATTRIBUTES: u16 = !0x7;
 
 /// The fixed header of a batch (spec §5.1).
@@ -303,8 +306,8 @@ pub fn for_each_record<'a>(
             return Err(c.fail(format!("offset_delta {offset_delta} is not {index} (PW-BATCH-010)")));
         }
         let type_id = c.varint("type_id")?;
-        if type_id < 0 {
-            return Err(c.fail(format!("type_id {type_id} is negative (PW-BATCH-014)")));
+        if !(0..=MAX_TYPE_ID).contains(&type_id) {
+            return Err(c.fail(format!("type_id {type_id} is outside 0..=2^53-1 (PW-BATCH-014)")));
         }
         let key = c.bytes("key", true)?;
         let value = c.bytes("value", true)?;
@@ -449,8 +452,8 @@ impl<'o> BatchWriter<'o> {
         value: Option<&[u8]>,
         headers: &[(&str, Option<&[u8]>)],
     ) -> Result<(), BatchError> {
-        if type_id < 0 {
-            return Err(BatchError::InvalidInput(format!("typeId {type_id} is negative (PW-BATCH-014)")));
+        if !(0..=MAX_TYPE_ID).contains(&type_id) {
+            return Err(BatchError::InvalidInput(format!("typeId {type_id} is outside 0..=2^53-1 (PW-BATCH-014)")));
         }
         if self.count == u32::MAX {
             return Err(BatchError::InvalidInput("too many records for one batch".into()));
@@ -637,6 +640,8 @@ mod tests {
         assert_eq!(out, vec![1, 2, 3], "a failed encode leaves the output as it was");
         let mut r = record(1);
         r.type_id = -1;
+        assert_eq!(encode(&[r.clone()], &EncodeOptions::default(), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
+        r.type_id = MAX_TYPE_ID + 1;
         assert_eq!(encode(&[r], &EncodeOptions::default(), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
         let opts = EncodeOptions { producer_id: 1, ..EncodeOptions::default() };
         assert_eq!(encode(&[record(1)], &opts, &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
@@ -645,7 +650,7 @@ mod tests {
     fn record_strategy() -> impl Strategy<Value = Record> {
         (
             -(1i64 << 50)..(1i64 << 50),
-            0i64..i64::MAX,
+            0i64..=MAX_TYPE_ID,
             proptest::option::of(proptest::collection::vec(any::<u8>(), 0..30)),
             proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
             proptest::collection::vec((".{0,8}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..10))), 0..4),

@@ -13,8 +13,8 @@ export interface RecordInput {
   key?: Uint8Array | null;
   value: Uint8Array | null;
   headers?: readonly RecordHeader[];
-  /** Application message type, default 0 (untyped); a bigint reaches the spec's full range up to 2^63-1. */
-  typeId?: number | bigint;
+  /** Application message type, 0 (the default) for untyped; at most 2^53-1 (PW-BATCH-014). */
+  typeId?: number;
   /** Unix ms, default the time of the encodeBatch call. */
   timestamp?: number;
 }
@@ -55,9 +55,8 @@ export interface BatchHeader {
 }
 
 /**
- * A decoded record; `offset` is `baseOffset + i`. `typeId` is exact up to
- * Number.MAX_SAFE_INTEGER; a larger id (legal up to 2^63-1, PW-BATCH-014) is
- * the nearest number.
+ * A decoded record; `offset` is `baseOffset + i`. `typeId` is exact: the
+ * spec caps it at 2^53-1 (PW-BATCH-014).
  */
 export interface DecodedRecord {
   offset: bigint;
@@ -163,7 +162,7 @@ function maxSizeOf(value: unknown): number {
 /**
  * Encodes records into one batch (spec §5) in a single call into WASM:
  * varints, CRC-32C and compression included. Throws INVALID_ARGUMENT for
- * records that cannot be represented (no records, a negative typeId,
+ * records that cannot be represented (no records, a typeId outside 0..2^53-1,
  * producer fields that are neither all -1 nor all non-negative).
  */
 export function encodeBatch(records: readonly RecordInput[], options: EncodeBatchOptions = {}): Uint8Array {
@@ -214,14 +213,11 @@ export function encodeBatch(records: readonly RecordInput[], options: EncodeBatc
     if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp)) invalid(`timestamp must be an integer (Unix ms), got ${String(timestamp)}`);
     const typeId = r.typeId ?? 0;
     dv.setFloat64(pos, timestamp, true);
-    if (typeof typeId === "bigint" && typeId >= 0n && typeId <= I64_MAX) {
-      dv.setBigInt64(pos + 8, typeId, true);
-    } else if (typeof typeId === "number" && Number.isSafeInteger(typeId) && typeId >= 0) {
-      dv.setUint32(pos + 8, typeId % 4294967296, true);
-      dv.setUint32(pos + 12, Math.floor(typeId / 4294967296), true);
-    } else {
-      invalid(`typeId must be a non-negative integer (number, or bigint up to 2^63-1), got ${String(typeId)} (PW-BATCH-014)`);
+    if (typeof typeId !== "number" || !Number.isSafeInteger(typeId) || typeId < 0) {
+      invalid(`typeId must be an integer in 0..2^53-1, got ${String(typeId)} (PW-BATCH-014)`);
     }
+    dv.setUint32(pos + 8, typeId % 4294967296, true);
+    dv.setUint32(pos + 12, Math.floor(typeId / 4294967296), true);
     pos += 16;
     putBytes(r.key);
     putBytes(r.value);

@@ -385,7 +385,7 @@ mod tests {
         }
 
         #[test]
-        fn any_bytes_give_frames_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..300), max in 0u32..400) {
+        fn any_bytes_give_frames_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..300), max in (HEADER_SIZE as u32)..400) {
             let mut d = FrameDecoder::new(max);
             if let Ok(frames) = decode_all(&mut d, &bytes) {
                 let used: usize = frames.iter().map(|f| 16 + f.3.len() + f.4.len() + if f.1 == 1 { 4 } else { 0 }).sum();

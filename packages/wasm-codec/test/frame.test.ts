@@ -174,5 +174,8 @@ describe("frames", () => {
     const d = new FrameDecoder();
     d.free();
     expect(codeOf(() => d.push(new Uint8Array(1)))).toBe("INVALID_ARGUMENT");
+    // No frame fits below the header size: a configuration mistake.
+    expect(codeOf(() => new FrameDecoder({ maxFrameSize: FRAME_HEADER_SIZE - 1 }))).toBe("INVALID_ARGUMENT");
+    new FrameDecoder({ maxFrameSize: FRAME_HEADER_SIZE }).free();
   });
 });

@@ -81,7 +81,7 @@ function encodeVector(v: Json, codec: Compression): Uint8Array {
       value: r.value === null ? null : bytes(r.value),
       headers: r.headers.map((h: Json) => ({ key: h.key, value: h.value === null ? null : bytes(h.value) })),
       timestamp: Number(r.timestamp),
-      typeId: BigInt(r.typeId),
+      typeId: Number(r.typeId),
     })),
     {
       compression: codec,

@@ -40,6 +40,8 @@ export interface BatchView {
 }
 
 const CODEC_NAMES = ["none", "gzip", "snappy", "lz4", "zstd"];
+// PW-BATCH-014.
+const MAX_TYPE_ID = (1n << 53n) - 1n;
 const corrupt = (detail: string) => new WireError("ERROR_CODE_CORRUPT_BATCH", detail);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -149,7 +151,7 @@ export function readBatch(bytes: Uint8Array, maxUncompressed = 64 * 1024 * 1024)
     const offsetDelta = record.varint();
     if (offsetDelta !== BigInt(i)) throw corrupt(`record ${i} offset_delta ${offsetDelta}`);
     const typeId = record.varint();
-    if (typeId < 0n) throw corrupt(`record ${i} type_id ${typeId}`);
+    if (typeId < 0n || typeId > MAX_TYPE_ID) throw corrupt(`record ${i} type_id ${typeId}`);
     const key = record.nullable("key");
     const value = record.nullable("value");
     const headerCount = record.varint();
