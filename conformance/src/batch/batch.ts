@@ -265,7 +265,7 @@ export function decodeBatch(batch: Uint8Array): { header: BatchHeader; records: 
     const offsetDelta = record.varint();
     if (offsetDelta !== BigInt(records.length)) throw new BatchError("PW-BATCH-010", `record ${records.length} has offset_delta ${offsetDelta}`);
     const typeId = record.varint();
-    if (typeId < 0n) throw new BatchError("PW-BATCH-014", `type_id ${typeId} is negative`);
+    if (typeId < 0n || typeId > 2n ** 53n - 1n) throw new BatchError("PW-BATCH-014", `type_id ${typeId} is outside 0 .. 2^53-1`);
     const key = record.bytesOrNull("key");
     const value = record.bytesOrNull("value");
     const count = record.varint();

@@ -53,3 +53,14 @@ export const PLANE_TITLES: Readonly<Record<PlaneId, string>> = {
   rpc: "Request/reply",
   admin: "Admin plane",
 };
+
+/**
+ * Clauses about how the protocol itself evolves (numbering, `reserved`
+ * statements, Feature gating of changes, buf lint and breaking, the vectors
+ * and the clause index). They bind the spec and `proto/`, and are checked by
+ * `buf lint`, `buf breaking` and `spec/test`, not against a running broker
+ * or client.
+ */
+export const SPEC_PROCESS_CLAUSES: ReadonlySet<string> = new Set([
+  "PW-COMPAT-001", "PW-COMPAT-002", "PW-COMPAT-005", "PW-COMPAT-006", "PW-COMPAT-007", "PW-COMPAT-009", "PW-COMPAT-010",
+]);

@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly clauses?: readonly Clause[];
   /** The command that started the run, for replay lines. Default "polywire conformance". */
   readonly command?: string;
+  /** Stops the run after the first result for which this returns true (the rest of the cases are not run). */
+  readonly bail?: (result: CaseResult) => boolean;
 }
 
 let topicCounter = 0;
@@ -168,6 +170,7 @@ export async function runConformance(options: RunOptions): Promise<RunReport> {
     const result = await runOne(c, name, seed);
     results.push(result);
     options.progress?.caseFinished?.(result, index, selected.length);
+    if (options.bail?.(result) === true) break;
   }
 
   async function runOne(c: ConformanceCase, name: string, seed: number): Promise<CaseResult> {

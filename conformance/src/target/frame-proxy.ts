@@ -1,5 +1,5 @@
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from "node:net";
-import { FrameSplitter, type WireFrame } from "../wire/frame.js";
+import { FrameFormatError, FrameSplitter, type WireFrame } from "../wire/frame.js";
 import { parseDialUrl } from "../wire/dial.js";
 
 /** What a hook does with a frame: forward it (possibly changed), drop it, or drop the connection. */
@@ -25,6 +25,10 @@ export interface ProxiedConnection {
 export interface ProxyHooks {
   fromClient?(frame: WireFrame, raw: Uint8Array, connection: ProxiedConnection): FrameVerdict | undefined;
   fromBroker?(frame: WireFrame, raw: Uint8Array, connection: ProxiedConnection): FrameVerdict | undefined;
+  /** A proxied connection ended. */
+  closed?(connection: ProxiedConnection): void;
+  /** Bytes from one side stopped being valid frames; from here on that direction is passed through raw. */
+  malformed?(from: "client" | "broker", error: FrameFormatError, connection: ProxiedConnection): void;
 }
 
 function frameBytes(buffer: Uint8Array, frames: readonly WireFrame[]): Uint8Array[] {
@@ -41,20 +45,20 @@ function frameBytes(buffer: Uint8Array, frames: readonly WireFrame[]): Uint8Arra
 class RawFrames {
   #splitter = new FrameSplitter(0xffffffff);
   #pending = new Uint8Array(0);
-  broken = false;
+  broken: FrameFormatError | undefined;
 
-  push(chunk: Uint8Array): { frames: Array<[WireFrame, Uint8Array]>; rest: Uint8Array } {
-    if (this.broken) return { frames: [], rest: chunk };
+  push(chunk: Uint8Array): { frames: Array<[WireFrame, Uint8Array]>; rest: Uint8Array; error?: FrameFormatError } {
+    if (this.broken !== undefined) return { frames: [], rest: chunk };
     const joined = new Uint8Array(this.#pending.length + chunk.length);
     joined.set(this.#pending);
     joined.set(chunk, this.#pending.length);
     let frames: WireFrame[];
     try {
       frames = this.#splitter.push(chunk);
-    } catch {
-      this.broken = true;
+    } catch (error) {
+      this.broken = error as FrameFormatError;
       this.#pending = new Uint8Array(0);
-      return { frames: [], rest: joined };
+      return { frames: [], rest: joined, error: this.broken };
     }
     const raws = frameBytes(joined, frames);
     const used = raws.reduce((n, r) => n + r.length, 0);
@@ -115,16 +119,17 @@ export class FrameProxy {
       },
     };
     this.#connections.add(connection);
-    const pipe = (from: Socket, to: Socket, hook: ProxyHooks["fromClient"]): void => {
+    const pipe = (from: Socket, to: Socket, hook: ProxyHooks["fromClient"], side: "client" | "broker"): void => {
       const frames = new RawFrames();
       from.on("data", (chunk: Buffer) => {
-        if (hook === undefined) {
+        if (hook === undefined && this.hooks.malformed === undefined) {
           to.write(chunk);
           return;
         }
-        const { frames: whole, rest } = frames.push(new Uint8Array(chunk));
+        const { frames: whole, rest, error } = frames.push(new Uint8Array(chunk));
+        if (error !== undefined) this.hooks.malformed?.(side, error, connection);
         for (const [frame, raw] of whole) {
-          const verdict = hook(frame, raw, connection);
+          const verdict = hook?.(frame, raw, connection);
           if (verdict === "kill") {
             connection.kill();
             return;
@@ -137,10 +142,10 @@ export class FrameProxy {
       from.on("end", () => to.end());
       from.on("error", () => to.destroy());
     };
-    pipe(client, broker, this.hooks.fromClient);
-    pipe(broker, client, this.hooks.fromBroker);
+    pipe(client, broker, this.hooks.fromClient, "client");
+    pipe(broker, client, this.hooks.fromBroker, "broker");
     const gone = (): void => {
-      this.#connections.delete(connection);
+      if (this.#connections.delete(connection)) this.hooks.closed?.(connection);
       client.destroy();
       broker.destroy();
     };

@@ -33,7 +33,7 @@ export function parseDialUrl(url: string): DialAddress {
   }
   if (scheme === "tcp" || scheme === "tls") {
     const port = Number(parsed.port);
-    if (parsed.hostname === "" || !Number.isInteger(port) || port <= 0) throw new TypeError(`${scheme} URLs need a host and port, got ${url}`);
+    if (parsed.hostname === "" || parsed.port === "" || !Number.isInteger(port)) throw new TypeError(`${scheme} URLs need a host and port, got ${url}`);
     return { scheme, host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"), port };
   }
   throw new TypeError(`the conformance runner speaks to brokers over tcp://, tls:// or unix://, not ${scheme}://`);

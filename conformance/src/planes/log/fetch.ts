@@ -23,7 +23,7 @@ const limits: ConformanceCase = {
   id: "log/fetch-max-bytes",
   title: "A fetch returns whole batches within the partition and response max_bytes, except that the first batch with data is returned whole even if larger (KIP-74); max_bytes 0 means 8 MiB",
   plane: "log",
-  clauses: ["PW-LOG-013", "PW-LOG-011", "PW-LOG-018", "PW-LOG-010"],
+  clauses: ["PW-LOG-013", "PW-LOG-011", "PW-LOG-012", "PW-LOG-018", "PW-LOG-010"],
   features: [Feature.LOG],
   needs: ["admin"],
   async run(ctx) {

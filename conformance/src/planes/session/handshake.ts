@@ -13,7 +13,7 @@ const welcome: ConformanceCase = {
   id: "session/welcome",
   title: "Hello is answered by a Welcome on correlation id 1 that picks the highest common version and grants a subset of the features asked",
   plane: "session",
-  clauses: ["PW-SESS-001", "PW-SESS-003", "PW-SESS-005", "PW-SESS-009", "PW-FRAME-001", "PW-FRAME-002", "PW-LIM-001"],
+  clauses: ["PW-TRANS-001", "PW-SESS-001", "PW-SESS-003", "PW-SESS-005", "PW-SESS-009", "PW-FRAME-001", "PW-FRAME-002", "PW-LIM-001"],
   async run(ctx) {
     for (const versions of [{ min: 1, max: 1 }, { min: 1, max: 9 }]) {
       const session = await ctx.connect({ hello: { versions } });
@@ -88,7 +88,7 @@ const authBeforeWelcome: ConformanceCase = {
   id: "session/no-request-before-welcome",
   title: "With authentication configured, a request pipelined behind the Hello is not processed before Welcome; failed authentication is AUTHENTICATION_FAILED and close",
   plane: "session",
-  clauses: ["PW-SESS-007", "PW-AUTH-003", "PW-AUTH-004"],
+  clauses: ["PW-SESS-007", "PW-AUTH-002", "PW-AUTH-003", "PW-AUTH-004"],
   features: [Feature.LOG],
   needs: ["variants"],
   async run(ctx) {
@@ -103,6 +103,10 @@ const authBeforeWelcome: ConformanceCase = {
     const anonymous = await ctx.connectTo(variant.url, { handshake: false });
     anonymous.sendFrame({ kind: FrameKind.HELLO, correlationId: 1, message: helloBytes({ versions: { min: 1, max: 1 }, features: [Feature.LOG] }) });
     await expectErrorFrame(anonymous, "PW-AUTH-004", { code: ErrorCode.AUTHENTICATION_FAILED, correlationId: 1, connection: "closes" }, "an anonymous Hello to a broker requiring TOKEN");
+    const unsupported = await ctx.connectTo(variant.url, { handshake: false });
+    unsupported.sendFrame({ kind: FrameKind.HELLO, correlationId: 1, message: helloBytes({ versions: { min: 1, max: 1 }, features: [Feature.LOG], authMechanism: "SCRAM-SHA-256" }) });
+    const refusal = await expectErrorFrame(unsupported, "PW-AUTH-002", { code: ErrorCode.UNSUPPORTED_MECHANISM, correlationId: 1, connection: "closes" }, "a Hello naming SCRAM-SHA-256 to a broker offering TOKEN");
+    check("PW-AUTH-002", refusal.message.includes("TOKEN"), `the UNSUPPORTED_MECHANISM message must list the broker's mechanisms, got ${JSON.stringify(refusal.message)}`);
     const wrong = await ctx.connectTo(variant.url, { handshake: false });
     wrong.write(hello("wrong"));
     await expectErrorFrame(wrong, "PW-AUTH-003", { code: ErrorCode.AUTHENTICATION_FAILED, correlationId: 1, connection: "closes" }, "a Hello with a wrong token");

@@ -1,0 +1,11 @@
+import { clientCases } from "../client/cases.js";
+import type { ConformanceCase } from "../runner/case.js";
+import { logCases } from "./log/index.js";
+import { sessionCases } from "./session/index.js";
+
+/**
+ * Every case of the suite, plane by plane. A new plane adds a folder under
+ * `planes/` with its cases (and, for model-based runs, a `ModelPlugin`) and
+ * one line here.
+ */
+export const ALL_CASES: readonly ConformanceCase[] = [...sessionCases, ...logCases, ...clientCases];

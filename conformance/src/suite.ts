@@ -1,0 +1,126 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { initCompression } from "./batch/compress.js";
+import { AdapterClient, builtinTsAdapter } from "./client/adapter.js";
+import { ALL_CASES } from "./planes/index.js";
+import { toHtml } from "./report/html.js";
+import { toJUnit } from "./report/junit.js";
+import type { ConformanceCase, Profile } from "./runner/case.js";
+import { loadExpectations, NO_EXPECTATIONS, type Expectations } from "./runner/expectations.js";
+import type { CaseResult, RunReport } from "./runner/results.js";
+import { runConformance, type ProgressListener } from "./runner/run.js";
+import { EmbeddedTarget } from "./target/embedded.js";
+import { ExternalTarget } from "./target/external.js";
+import { referenceBroker, type BrokerImplementation } from "./target/implementation.js";
+import type { Target } from "./target/target.js";
+import type { DialTls } from "./wire/dial.js";
+
+const PACKAGE_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** The expectations checked in for the reference broker. */
+export const REFERENCE_EXPECTATIONS = join(PACKAGE_DIR, "expectations", "reference.json");
+/** Where reports go by default (ignored by git). */
+export const DEFAULT_REPORT_DIR = join(PACKAGE_DIR, "reports");
+
+/** Options of {@link runSuite}; every field is optional. */
+export interface SuiteOptions {
+  /** The broker under test (`tcp://`, `tls://`, `unix://`); default: an embedded reference broker started in this process. */
+  readonly broker?: string;
+  /** Its admin listener (`http://host:port`), to create topics. */
+  readonly admin?: string;
+  /** A shell command that restarts the external broker on the same data. */
+  readonly restartCmd?: string;
+  /** The external broker runs with no configuration (PW-LIM-005). */
+  readonly defaultConfig?: boolean;
+  readonly tls?: DialTls;
+  /** For the embedded target: the implementation to start (mutants). Default the reference broker. */
+  readonly implementation?: BrokerImplementation;
+  /**
+   * The client under test: an adapter command line, `"ts"` for the
+   * reference TypeScript client's adapter, or `"none"`. Default `"ts"` with
+   * the embedded broker (the suite checks both roles of the reference
+   * implementation) and `"none"` with `--broker`.
+   */
+  readonly client?: readonly string[] | "ts" | "none";
+  /** Default "quick". */
+  readonly profile?: Profile;
+  /** Globs over case ids and clause ids. */
+  readonly only?: readonly string[];
+  readonly seed?: number;
+  readonly path?: string;
+  /** An expectations file, or the expectations themselves. Default: the reference list for the embedded reference broker, none otherwise. */
+  readonly expectations?: string | Expectations;
+  /** Directory for report.json, junit.xml and report.html; null writes none. Default `conformance/reports`. */
+  readonly out?: string | null;
+  readonly progress?: ProgressListener;
+  /** Stops the run after the first result for which this returns true. */
+  readonly bail?: (result: CaseResult) => boolean;
+  /** The cases to choose from. Default every case of the suite. */
+  readonly cases?: readonly ConformanceCase[];
+  /** The command line that starts the suite, for replay lines. */
+  readonly command?: string;
+}
+
+/** The report files written. */
+export interface ReportFiles {
+  readonly json: string;
+  readonly junit: string;
+  readonly html: string;
+}
+
+/** Writes report.json, junit.xml and report.html into `dir`. */
+export function writeReports(report: RunReport, dir: string): ReportFiles {
+  mkdirSync(dir, { recursive: true });
+  const files = { json: join(dir, "report.json"), junit: join(dir, "junit.xml"), html: join(dir, "report.html") };
+  writeFileSync(files.json, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+  writeFileSync(files.junit, toJUnit(report));
+  writeFileSync(files.html, toHtml(report));
+  return files;
+}
+
+/**
+ * Runs the conformance suite: starts (or reaches) the target broker and the
+ * client under test, runs the selected cases, writes the reports, and
+ * stops what it started. Resolves with the report; `report.ok` is the
+ * verdict.
+ */
+export async function runSuite(options: SuiteOptions = {}): Promise<{ report: RunReport; files: ReportFiles | undefined }> {
+  await initCompression();
+  const embedded = options.broker === undefined;
+  const target: Target = embedded
+    ? await EmbeddedTarget.start(options.implementation ?? referenceBroker)
+    : new ExternalTarget({
+      url: options.broker as string,
+      ...(options.admin === undefined ? {} : { adminUrl: options.admin }),
+      ...(options.restartCmd === undefined ? {} : { restartCmd: options.restartCmd }),
+      ...(options.defaultConfig === undefined ? {} : { defaultConfig: options.defaultConfig }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+    });
+  let client: AdapterClient | undefined;
+  try {
+    const choice = options.client ?? (embedded ? "ts" : "none");
+    if (choice !== "none") client = await AdapterClient.start(choice === "ts" ? builtinTsAdapter() : choice);
+    const expectations = typeof options.expectations === "string"
+      ? loadExpectations(resolve(options.expectations))
+      : options.expectations ?? (embedded && options.implementation === undefined ? loadExpectations(REFERENCE_EXPECTATIONS) : NO_EXPECTATIONS);
+    const report = await runConformance({
+      target,
+      ...(client === undefined ? {} : { client }),
+      profile: options.profile ?? "quick",
+      ...(options.only === undefined ? {} : { only: options.only }),
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+      ...(options.path === undefined ? {} : { path: options.path }),
+      expectations,
+      cases: options.cases ?? ALL_CASES,
+      ...(options.progress === undefined ? {} : { progress: options.progress }),
+      ...(options.bail === undefined ? {} : { bail: options.bail }),
+      ...(options.command === undefined ? {} : { command: options.command }),
+    });
+    const out = options.out === undefined ? DEFAULT_REPORT_DIR : options.out;
+    return { report, files: out === null ? undefined : writeReports(report, out) };
+  } finally {
+    await client?.close();
+    await target.close();
+  }
+}

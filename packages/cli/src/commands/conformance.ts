@@ -1,0 +1,140 @@
+import { readFileSync } from "node:fs";
+import { formatSummary, progressListener, runSuite, type SuiteOptions } from "@polywire/conformance";
+import { integerFlag, parseFlags, UsageError } from "../args.js";
+import { palette } from "../colors.js";
+import type { Command, CommandIO } from "../command.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+
+const usage = `usage: polywire conformance [flags]
+
+Checks a broker (and a client) against the Polywire spec, clause by clause,
+and reports the coverage of every MUST clause. Without --broker it starts
+the reference broker in this process and checks it together with the
+reference TypeScript client.
+
+target:
+  --broker <url>           broker under test: tcp://host:port, tls://host:port, unix:///path
+  --admin <url>            its admin listener (http://host:port), to create topics; without it,
+                           cases that need topics are skipped
+  --restart-cmd <cmd>      shell command that restarts the broker on the same data (restart and
+                           history-under-restart cases; put a kill -9 in it to test crashes)
+  --default-config         the broker runs with no configuration (checks the PW-LIM-005 defaults)
+  --tls-ca <file>          CA (PEM) for a tls:// broker
+  --insecure               accept any certificate from a tls:// broker
+  --client <cmd|ts|none>   client under test: the command line of its adapter (stdin/stdout, see
+                           conformance/README.md), "ts" for the reference TypeScript client, or
+                           "none" (default: ts with the embedded broker, none with --broker)
+
+what to run:
+  --quick                  the quick profile, under a minute against a local broker (default)
+  --full                   the full profile: longer property, race and fault runs
+  --only <glob>            run only cases whose id or clauses match, repeatable ('PW-LOG-*', 'log/fetch-*')
+  --seed <n>               seed of the property, race and history cases (printed in their names)
+  --path <path>            with --seed and --only: replay a failure's shrunk sequence
+  --expectations <file>    known-failing and known-flaky globs (default for the embedded broker:
+                           conformance/expectations/reference.json)
+
+output:
+  --out <dir>              write report.json, junit.xml and report.html here (default conformance/reports)
+  --no-report              write no report files
+  --json                   print the JSON report on stdout instead of the summary
+
+examples:
+  polywire conformance --quick
+  polywire conformance --broker tcp://10.0.0.5:7420 --admin http://10.0.0.5:9464 --full
+  polywire conformance --only 'PW-LOG-*' --seed 42
+  polywire conformance --client "python3 my_adapter.py"
+
+exit codes: 0 passed, 1 failed (a case failed, or a known-failing case now passes),
+2 usage, 3 broker unreachable, 130 interrupted.`;
+
+const FLAGS = {
+  broker: { type: "string" },
+  admin: { type: "string" },
+  "restart-cmd": { type: "string" },
+  "default-config": { type: "boolean" },
+  "tls-ca": { type: "string" },
+  insecure: { type: "boolean" },
+  client: { type: "string" },
+  quick: { type: "boolean" },
+  full: { type: "boolean" },
+  only: { type: "string", multiple: true },
+  seed: { type: "string" },
+  path: { type: "string" },
+  expectations: { type: "string" },
+  out: { type: "string" },
+  "no-report": { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+function clientChoice(value: string | undefined): SuiteOptions["client"] {
+  if (value === undefined) return undefined;
+  if (value === "ts" || value === "none") return value;
+  // An adapter command line, run by the shell (exec: the adapter itself gets stdin's end and signals).
+  return ["sh", "-c", `exec ${value}`];
+}
+
+async function run(argv: readonly string[], io: CommandIO): Promise<number> {
+  const { values } = parseFlags(argv, FLAGS);
+  if (values.quick === true && values.full === true) throw new UsageError("--quick and --full exclude each other");
+  if (values.broker === undefined && (values.admin !== undefined || values["restart-cmd"] !== undefined || values["default-config"] === true)) {
+    throw new UsageError("--admin, --restart-cmd and --default-config describe an external broker: give --broker too");
+  }
+  if (values.path !== undefined && values.seed === undefined) throw new UsageError("--path replays a seeded run: give --seed too");
+  if (values.out !== undefined && values["no-report"] === true) throw new UsageError("--out and --no-report exclude each other");
+  let ca: string | undefined;
+  if (values["tls-ca"] !== undefined) {
+    try {
+      ca = readFileSync(values["tls-ca"], "utf8");
+    } catch (error) {
+      throw new UsageError(`--tls-ca: cannot read ${values["tls-ca"]}: ${(error as Error).message}`);
+    }
+  }
+  const p = palette(io.color ?? false);
+  const interrupted = io.interrupt?.();
+  const client = clientChoice(values.client);
+  const options: SuiteOptions = {
+    ...(values.broker === undefined ? {} : { broker: values.broker }),
+    ...(values.admin === undefined ? {} : { admin: values.admin }),
+    ...(values["restart-cmd"] === undefined ? {} : { restartCmd: values["restart-cmd"] }),
+    ...(values["default-config"] === true ? { defaultConfig: true } : {}),
+    ...(ca === undefined && values.insecure !== true ? {} : { tls: { ...(ca === undefined ? {} : { ca }), insecure: values.insecure === true } }),
+    ...(client === undefined ? {} : { client }),
+    profile: values.full === true ? "full" : "quick",
+    ...(values.only === undefined ? {} : { only: values.only }),
+    ...(values.seed === undefined ? {} : { seed: integerFlag("seed", values.seed, 0) }),
+    ...(values.path === undefined ? {} : { path: values.path }),
+    ...(values.expectations === undefined ? {} : { expectations: values.expectations }),
+    ...(values["no-report"] === true ? { out: null } : values.out === undefined ? {} : { out: values.out }),
+    progress: progressListener({
+      line: values.json === true ? (text) => io.err(text) : (text) => io.out(text),
+      ...(io.status === undefined ? {} : { status: io.status.bind(io) }),
+      columns: process.stderr.columns ?? 100,
+    }, p),
+    ...(interrupted === undefined ? {} : { bail: () => interrupted.aborted }),
+    command: "polywire conformance",
+  };
+  let result;
+  try {
+    result = await runSuite(options);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/ECONNREFUSED|could not connect|ENOTFOUND|EHOSTUNREACH|timed out|TIMEOUT/i.test(message)) {
+      throw new CliError(`cannot reach the broker under test: ${message}`, ExitCode.UNAVAILABLE, "check --broker (and that the broker is running)");
+    }
+    throw error;
+  }
+  const { report, files } = result;
+  if (values.json === true) {
+    io.out(JSON.stringify(report, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2));
+  } else {
+    io.out("");
+    for (const line of formatSummary(report, p)) io.out(line);
+    if (files !== undefined) io.out(p.dim(`reports: ${files.html}, ${files.junit}, ${files.json}`));
+  }
+  if (interrupted?.aborted === true) return ExitCode.INTERRUPTED;
+  return report.ok ? ExitCode.OK : ExitCode.FAILURE;
+}
+
+/** `polywire conformance`: the conformance suite against a broker (and a client). */
+export const command: Command = { name: "conformance", summary: "check a broker (and a client) against the spec, clause by clause", usage, run };
