@@ -99,6 +99,11 @@ class Cursor {
   ) {}
 }
 
+// Runs `fn` on a later turn of the event loop, after pending I/O.
+const nextTurn: (fn: () => void) => void = typeof setImmediate === "function"
+  ? (fn) => void setImmediate(fn)
+  : (fn) => void setTimeout(fn, 0);
+
 function keyOf(topic: string, partition: number): string {
   return `${partition}\u0000${topic}`;
 }
@@ -175,6 +180,8 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
   #closed = false;
   #closing: Promise<void> | undefined;
   #lookups = new Set<string>();
+  /** A whole chunk was handed out since the iterators last let the event loop turn. */
+  #yieldDue = false;
 
   /** @internal Use `client.consumer(options)`. */
   constructor(context: ClientContext, options: ConsumerOptions = {}) {
@@ -332,6 +339,13 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
     const iterator: AsyncIterableIterator<T> = {
       next: () => {
         if (finished) return Promise.resolve({ value: undefined, done: true });
+        if (this.#yieldDue) {
+          // Buffered records are handed out in microtasks, which never let
+          // I/O in: once per fetched batch, wait a turn of the event loop so
+          // the next fetch's response is read while this one is consumed.
+          this.#yieldDue = false;
+          return new Promise<void>((resolve) => nextTurn(resolve)).then(() => iterator.next());
+        }
         let value: T | undefined;
         try {
           value = this.#poll(take);
@@ -508,6 +522,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
   }
 
   #dropChunk(c: Cursor): void {
+    this.#yieldDue = true;
     const chunk = c.chunks.shift() as Chunk;
     c.bufferedBytes -= chunk.bytes.byteLength;
     this.#buffered -= chunk.bytes.byteLength;
