@@ -82,7 +82,7 @@ export function modelCase(options: ModelCaseOptions): ConformanceCase {
         previous = world;
         return { model, real: world };
       };
-      const property = fc.asyncProperty(fc.commands(arbitraries, { maxCommands: quick ? 25 : 80, disableReplayLog: true }), async (commands) => {
+      const property = fc.asyncProperty(fc.commands(arbitraries, { maxCommands: quick ? 30 : 120, size: "medium", disableReplayLog: true }), async (commands) => {
         await fc.asyncModelRun(setup, commands);
       });
       const details = await fc.check(property, {

@@ -210,7 +210,7 @@ export const racesCase: ConformanceCase = {
       fc.tuple(conn, partition).map((a) => new Latest(...a)),
       fc.tuple(conn, partition).map((a) => new Poll(...a)),
       fc.tuple(conn, conn).map((a) => new Bump(...a)),
-    ], { maxCommands: quick ? 30 : 80, disableReplayLog: true });
+    ], { maxCommands: quick ? 30 : 80, size: "medium", disableReplayLog: true });
     let previous: WireSession[] = [];
     const property = fc.asyncProperty(fc.scheduler(), commands, async (scheduler, cmds) => {
       for (const s of previous) s.destroy();
