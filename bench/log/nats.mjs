@@ -2,7 +2,7 @@
 // subscriber on its own connection counts arrivals), JetStream async
 // publish with a bounded window of pending acks, the JetStream ordered
 // consumer, and JetStream publishes awaited one at a time.
-import { connect, RetentionPolicy, StorageType } from "nats";
+import { connect, consumerOpts, RetentionPolicy, StorageType } from "nats";
 import { latency, pump } from "./measure.mjs";
 
 /** Fails if `promise` is not settled within `ms` (a lost message would otherwise hang the run). */
@@ -123,23 +123,27 @@ export class NatsTarget {
   }
 
   /**
-   * Ordered consumer throughput: passes over the stream's `records`
-   * messages from the start, each with a new ordered consumer, until
-   * `durationMs` passed.
+   * Ordered consumer throughput: passes over the `records` messages of
+   * `subject` from the start, each with a new ordered consumer, until
+   * `durationMs` passed. The push ordered consumer (js.subscribe with
+   * orderedConsumer()): measured faster here than the pull-based one of
+   * js.consumers.get() at max_messages 100, 1000 and 5000.
    */
-  async consume({ stream, records, durationMs, maxMessages }) {
+  async consume({ subject, records, durationMs }) {
     let total = 0;
     let bytes = 0;
     const started = performance.now();
     do {
-      const consumer = await this.#js.consumers.get(stream);
-      const messages = await consumer.consume({ max_messages: maxMessages });
+      const options = consumerOpts();
+      options.orderedConsumer();
+      options.deliverAll();
+      const subscription = await this.#js.subscribe(subject, options);
       let seen = 0;
-      for await (const m of messages) {
+      for await (const m of subscription) {
         bytes += m.data.byteLength;
         if (++seen === records) break;
       }
-      await messages.close();
+      subscription.unsubscribe();
       if (seen !== records) throw new Error(`JetStream: read ${seen} messages of ${records}`);
       total += seen;
     } while (performance.now() - started < durationMs);

@@ -32,7 +32,7 @@ function targets(results) {
   push("produce 100B", "JetStream async publish", "records", 10, "≥", "produce 100 B, records/s");
   push("produce 100B", "Redis pipelined XADD", "records", 4, "≥", "produce 100 B, records/s");
   push("consume 100B", "JetStream ordered consumer", "records", 3, "≥", "consume 100 B, records/s");
-  push("consume 100B", "Redis XREAD COUNT 1000", "records", 2, "≥", "consume 100 B, records/s");
+  push("consume 100B", "Redis XREAD COUNT 5000", "records", 2, "≥", "consume 100 B, records/s");
   push("produce 1KiB", "raw TCP, 1 KiB writes", "mbps", 0.5, "≥", "produce 1 KiB, MB/s");
   const latency = results["latency 100B"];
   if (latency !== undefined) {

@@ -53,7 +53,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "2" },
     "consume-records": { type: "string", default: "200000" },
     window: { type: "string", default: "32768" },
-    "js-window": { type: "string", default: "4096" },
+    "js-window": { type: "string", default: "512" },
     json: { type: "string", default: join(root, "bench/out/log.json") },
     only: { type: "string" },
     filter: { type: "string" },
@@ -211,8 +211,8 @@ try {
       { name: "polywire tcp, disk", describe: records, run: consume(pw["polywire tcp, disk"], diskTopic) },
       { name: "polywire unix, memory", describe: records, run: consume(pw["polywire unix, memory"], memTopic) },
       { name: "polywire memory://, in-process", describe: records, run: consume(pw["polywire memory://, in-process"], inProcessTopic) },
-      { name: "JetStream ordered consumer", describe: records, run: (durationMs) => natsTarget.consume({ stream: "CONSUME", records: CONSUME_RECORDS, durationMs, maxMessages: 1000 }) },
-      { name: "Redis XREAD COUNT 1000", describe: records, run: (durationMs) => redisTarget.consume({ key: "consume-100B", records: CONSUME_RECORDS, durationMs, count: 1000 }) },
+      { name: "JetStream ordered consumer", describe: records, run: (durationMs) => natsTarget.consume({ subject: "consume.>", records: CONSUME_RECORDS, durationMs }) },
+      { name: "Redis XREAD COUNT 5000", describe: records, run: (durationMs) => redisTarget.consume({ key: "consume-100B", records: CONSUME_RECORDS, durationMs, count: 5000 }) },
     ]);
     log("consume 100B:");
     const measured = await interleave(cells, { runs: RUNS, log });

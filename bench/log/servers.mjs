@@ -10,7 +10,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const cli = join(root, "packages/cli/bin/polywire.js");
+// The CLI's entry point in TypeScript, run the way packages/cli/bin/polywire.js
+// runs a checkout: that launcher prefers a built dist/, which may be stale
+// against the sources this benchmark measures.
+const cliSource = ["--conditions=@polywire/source", "--import", "tsx", join(root, "packages/cli/src/bin.ts")];
 
 /** A directory under the system temp dir, removed by `cleanup()`. */
 export async function scratch(prefix) {
@@ -89,7 +92,7 @@ async function stop(child, exited) {
 }
 
 /**
- * A Polywire broker through the CLI (`polywire broker`) with a TCP and a
+ * A Polywire broker through the CLI (`polywire broker`, from source) with a TCP and a
  * Unix listener and the admin HTTP port. `storage` is "memory" or
  * { dir, fsync }. `nodeArgs` go to the broker's node (e.g. --cpu-prof).
  */
@@ -97,7 +100,7 @@ export async function startPolywire({ storage, socketDir, nodeArgs = [] }) {
   const storageArgs = storage === "memory" ? ["--memory"] : ["--data-dir", storage.dir, "--fsync", storage.fsync];
   const server = await start("polywire broker", process.execPath, [
     ...nodeArgs,
-    cli,
+    ...cliSource,
     "broker",
     ...storageArgs,
     "--listen", "tcp://127.0.0.1:0",
