@@ -115,7 +115,7 @@ describe("reports", () => {
     expect(text).toContain("replay: polywire conformance --only 'log/model' --seed 42 --path '1:2'");
     expect(text).toContain("Fetch(2)");
     expect(text).toMatch(/MUST clauses no case covers/);
-    expect(text).toMatch(/plane not implemented by target: FEATURE_GROUPS not granted: 34 clauses/);
+    expect(text).toMatch(/plane not implemented by target: FEATURE_GROUPS not granted: 40 clauses \(GROUP, ADMIN\)/);
     expect(text).toMatch(/^FAILED: /m);
   });
 

@@ -34,6 +34,21 @@ export const AREAS: Readonly<Record<string, AreaInfo>> = {
   ADMIN: { plane: "admin", admin: true },
 };
 
+/**
+ * Clauses of one area that belong to another plane's feature: the admin
+ * plane's group RPCs (PW-ADMIN-030 to 035) apply only to brokers that
+ * implement consumer groups (without them, PW-ADMIN-029 answers
+ * `unimplemented`).
+ */
+export const CLAUSE_FEATURES: Readonly<Record<string, Feature>> = {
+  "PW-ADMIN-030": Feature.GROUPS,
+  "PW-ADMIN-031": Feature.GROUPS,
+  "PW-ADMIN-032": Feature.GROUPS,
+  "PW-ADMIN-033": Feature.GROUPS,
+  "PW-ADMIN-034": Feature.GROUPS,
+  "PW-ADMIN-035": Feature.GROUPS,
+};
+
 /** The area of a clause id (`PW-LOG-012` → `LOG`). */
 export function areaOf(clause: string): string {
   return clause.split("-")[1] ?? "";
@@ -41,7 +56,9 @@ export function areaOf(clause: string): string {
 
 /** The area info of a clause; unknown areas count as session-core. */
 export function areaInfo(clause: string): AreaInfo {
-  return AREAS[areaOf(clause)] ?? { plane: "session" };
+  const info = AREAS[areaOf(clause)] ?? { plane: "session" };
+  const feature = CLAUSE_FEATURES[clause];
+  return feature === undefined ? info : { ...info, feature };
 }
 
 /** Plane titles for reports, in report order. */

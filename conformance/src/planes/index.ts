@@ -1,5 +1,6 @@
 import { clientCases } from "../client/cases.js";
 import type { ConformanceCase } from "../runner/case.js";
+import { adminCases } from "./admin/index.js";
 import { logCases } from "./log/index.js";
 import { sessionCases } from "./session/index.js";
 
@@ -8,4 +9,4 @@ import { sessionCases } from "./session/index.js";
  * `planes/` with its cases (and, for model-based runs, a `ModelPlugin`) and
  * one line here.
  */
-export const ALL_CASES: readonly ConformanceCase[] = [...sessionCases, ...logCases, ...clientCases];
+export const ALL_CASES: readonly ConformanceCase[] = [...sessionCases, ...logCases, ...adminCases, ...clientCases];

@@ -59,6 +59,10 @@ export class EmbeddedTarget implements Target {
     return this.#admin;
   }
 
+  get adminUrl(): string | undefined {
+    return this.#broker?.httpUrl;
+  }
+
   async #start(): Promise<void> {
     const broker = await this.#implementation.start({
       listeners: [this.#url],

@@ -41,6 +41,7 @@ function runShell(command: string, timeoutMs: number): Promise<void> {
 export class ExternalTarget implements Target {
   readonly capabilities: TargetCapabilities;
   readonly admin: AdminClient | undefined;
+  readonly adminUrl: string | undefined;
   readonly url: string;
   readonly tls: DialTls | undefined;
   readonly #options: ExternalTargetOptions;
@@ -49,7 +50,8 @@ export class ExternalTarget implements Target {
     this.#options = options;
     this.url = options.url;
     this.tls = options.tls;
-    this.admin = options.adminUrl === undefined ? undefined : createAdminClient(options.adminUrl);
+    this.adminUrl = options.adminUrl?.replace(/\/+$/, "");
+    this.admin = this.adminUrl === undefined ? undefined : createAdminClient(this.adminUrl);
     this.capabilities = { restart: options.restartCmd !== undefined, crash: false, variants: false, defaultConfig: options.defaultConfig === true };
   }
 

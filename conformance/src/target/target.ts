@@ -63,6 +63,8 @@ export interface Target {
   createTopic(name: string, partitions: number, config?: Record<string, string>): Promise<void>;
   /** The admin client, when the target has an admin URL. */
   readonly admin: AdminClient | undefined;
+  /** The admin listener's base URL (`http://host:port`), when known. */
+  readonly adminUrl: string | undefined;
   /** Stops and starts the broker on the same data; resolves once it accepts connections again. */
   restart(): Promise<void>;
   crashable(): Promise<CrashableBroker>;
