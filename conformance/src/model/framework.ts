@@ -82,25 +82,50 @@ export function modelCase(options: ModelCaseOptions): ConformanceCase {
         previous = world;
         return { model, real: world };
       };
-      const property = fc.asyncProperty(fc.commands(arbitraries, { maxCommands: quick ? 30 : 120, size: "medium", disableReplayLog: true }), async (commands) => {
+      const replay = splitReplayPath(ctx.path);
+      const property = fc.asyncProperty(fc.commands(arbitraries, { maxCommands: quick ? 30 : 120, size: "medium", ...(replay.replayPath === undefined ? {} : { replayPath: replay.replayPath }) }), async (commands) => {
         await fc.asyncModelRun(setup, commands);
       });
       const details = await fc.check(property, {
         seed: ctx.seed,
         numRuns: quick ? 15 : 100,
-        ...(ctx.path === undefined ? {} : { path: ctx.path }),
+        ...(replay.path === undefined ? {} : { path: replay.path }),
         endOnFailure: false,
         interruptAfterTimeLimit: quick ? 60_000 : 600_000,
       });
       if (!details.failed) return;
       const cause = details.errorInstance;
-      // fast-check renders only the commands that ran, comma-separated.
-      const counterexample = details.counterexample === null ? "" : String(details.counterexample[0]).split(/,(?=[A-Z][A-Za-z]*\()/).join("\n");
+      // fast-check renders only the commands that ran, comma-separated, with the replay path.
+      const rendered = renderCommands(details.counterexample?.[0] ?? "");
       const clause = cause instanceof ClauseViolation ? cause.clause : (plugins[0]?.clauses[0] ?? "PW-LOG-031");
       const message = cause instanceof Error ? cause.message.replace(/^PW-[A-Z]+-\d+: /, "") : String(cause);
-      throw new PropertyFailure(clause, `after ${details.numShrinks} shrinks, the sequence below fails: ${message}`, { path: details.counterexamplePath ?? "", counterexample });
+      throw new PropertyFailure(clause, `after ${details.numShrinks} shrinks, the sequence below fails: ${message}`, { path: replayArgument(details.counterexamplePath, rendered.replayPath), counterexample: rendered.text });
     },
   };
+}
+
+/**
+ * A replay path as `--path` takes it: fast-check's run path, then `@` and
+ * the commands' replay path (which fast-check needs to rebuild a shrunk
+ * command sequence from the seed).
+ */
+export function splitReplayPath(path: string | undefined): { path?: string; replayPath?: string } {
+  if (path === undefined) return {};
+  const at = path.indexOf("@");
+  return at < 0 ? { path } : { path: path.slice(0, at), replayPath: path.slice(at + 1) };
+}
+
+/** Splits fast-check's rendering of a command sequence into one command per line and its replay path. */
+export function renderCommands(commands: unknown): { text: string; replayPath: string | undefined } {
+  const raw = String(commands);
+  const replayPath = /\/\*replayPath="([^"]*)"\*\//.exec(raw)?.[1];
+  const text = raw.replace(/\s*\/\*replayPath="[^"]*"\*\//, "").split(/,(?=[A-Z][A-Za-z]*\()/).join("\n");
+  return { text, replayPath };
+}
+
+/** The `--path` value that replays a failure: run path and commands replay path. */
+export function replayArgument(counterexamplePath: string | null, replayPath: string | undefined): string {
+  return `${counterexamplePath ?? ""}${replayPath === undefined ? "" : `@${replayPath}`}`;
 }
 
 /** Reads a plane's model from the world model. */

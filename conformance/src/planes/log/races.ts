@@ -6,6 +6,7 @@ import type { CaseContext, ConformanceCase } from "../../runner/case.js";
 import { check, ClauseViolation, PropertyFailure } from "../../runner/violation.js";
 import { BrokerError, codeName } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";
+import { renderCommands, replayArgument, splitReplayPath } from "../../model/framework.js";
 import type { ProducerId } from "./idempotence.js";
 import { fetchOnce, readAll } from "./io.js";
 
@@ -205,12 +206,13 @@ export const racesCase: ConformanceCase = {
     const quick = ctx.profile === "quick";
     const conn = fc.nat({ max: CONNECTIONS - 1 });
     const partition = fc.nat({ max: PARTITIONS - 1 });
+    const replay = splitReplayPath(ctx.path);
     const commands = fc.commands<object, RaceWorld, false>([
       fc.tuple(conn, partition, fc.integer({ min: 1, max: 4 }), fc.boolean()).map((a) => new Produce(...a)),
       fc.tuple(conn, partition).map((a) => new Latest(...a)),
       fc.tuple(conn, partition).map((a) => new Poll(...a)),
       fc.tuple(conn, conn).map((a) => new Bump(...a)),
-    ], { maxCommands: quick ? 30 : 80, size: "medium", disableReplayLog: true });
+    ], { maxCommands: quick ? 30 : 80, size: "medium", ...(replay.replayPath === undefined ? {} : { replayPath: replay.replayPath }) });
     let previous: WireSession[] = [];
     const property = fc.asyncProperty(fc.scheduler(), commands, async (scheduler, cmds) => {
       for (const s of previous) s.destroy();
@@ -228,14 +230,15 @@ export const racesCase: ConformanceCase = {
       await scheduler.waitFor(Promise.all(world.pending));
       await verify(world);
     });
-    const details = await fc.check(property, { seed: ctx.seed, numRuns: quick ? 10 : 60, ...(ctx.path === undefined ? {} : { path: ctx.path }) });
+    const details = await fc.check(property, { seed: ctx.seed, numRuns: quick ? 10 : 60, ...(replay.path === undefined ? {} : { path: replay.path }) });
     if (!details.failed) return;
     const cause = details.errorInstance;
     if (!(cause instanceof ClauseViolation)) throw cause;
     const [scheduler, cmds] = details.counterexample as [fc.Scheduler, unknown];
+    const rendered = renderCommands(cmds);
     throw new PropertyFailure(cause.clause, `after ${details.numShrinks} shrinks: ${cause.message.replace(/^PW-[A-Z]+-\d+: /, "")}`, {
-      path: details.counterexamplePath ?? "",
-      counterexample: `${String(cmds).split(/,(?=[A-Z][A-Za-z]*\()/).join("\n")}\n\nscheduler:\n${scheduler.report().map((t) => `${t.status} ${t.label}`).join("\n")}`,
+      path: replayArgument(details.counterexamplePath, rendered.replayPath),
+      counterexample: `${rendered.text}\n\nscheduler:\n${scheduler.report().map((t) => `${t.status} ${t.label}`).join("\n")}`,
     });
   },
 };
