@@ -35,6 +35,19 @@ describe.sequential("the conformance suite against the reference implementation 
     });
   }
 
+  it("PW-LOG-020: a failed model run prints a replay line whose --seed and --path rebuild the shrunk sequence", { timeout: 120_000 }, async () => {
+    const mutant = MUTANTS.find((m) => m.name === "wrong-high-watermark");
+    const options = { implementation: mutant?.implementation, client: "none", only: ["log/model"], seed: 1234, out: null } as const;
+    const first = (await runSuite(options)).report.cases[0];
+    expect(first?.status).toBe("failed");
+    const path = /--path '([^']+)'/.exec(first?.replay ?? "")?.[1];
+    expect(path).toMatch(/^[0-9:]+@/);
+    const again = (await runSuite({ ...options, path })).report.cases[0];
+    expect(again?.status).toBe("failed");
+    expect(again?.failure?.clause).toBe(first?.failure?.clause);
+    expect(again?.failure?.detail).toBe(first?.failure?.detail);
+  });
+
   it("PW-SESS-003: polywire conformance runs selected cases, prints the summary with MUST coverage, and exits 0", { timeout: 120_000 }, () => {
     const run = polywire("--only", "session/welcome", "--only", "log/list-offsets", "--client", "none", "--no-report");
     expect(run.stderr).toBe("");
