@@ -2,7 +2,7 @@
  * The client adapter for the reference TypeScript client (@polywire/runtime):
  * reads size-delimited AdapterRequests on stdin, drives the library the way
  * an application would, and writes AdapterResponses on stdout
- * (proto-proposal/adapter.proto). Adapters for clients in other languages
+ * (proto/polywire/conformance/v1/adapter.proto). Adapters for clients in other languages
  * follow the same pattern.
  */
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
@@ -13,7 +13,7 @@ import {
   Acks, AdapterRequestSchema, AdapterResponseSchema, Capability, ClientErrorSchema, Compression, ConnectResultSchema, ConsumeResultSchema,
   DescribeResultSchema, DisconnectResultSchema, ListOffsetsResultSchema, MetadataResultSchema, ProduceResultSchema, ShutdownResultSchema,
   ConsumedRecordSchema, RecordOutcomeSchema, type AdapterRequest, type AdapterResponse, type ClientError,
-} from "../gen/adapter_pb.js";
+} from "@polywire/proto/conformance/adapter";
 
 type Result = AdapterResponse["result"];
 

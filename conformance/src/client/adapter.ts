@@ -5,7 +5,7 @@ import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/p
 import {
   AdapterRequestSchema, AdapterResponseSchema, Capability,
   type AdapterRequest, type AdapterResponse, type ClientError, type ConsumeResult, type ListOffsetsResult, type MetadataResult, type ProduceResult,
-} from "../gen/adapter_pb.js";
+} from "@polywire/proto/conformance/adapter";
 import { codeName } from "../wire/messages.js";
 import { delimit, DelimitedReader } from "./framing.js";
 
@@ -31,7 +31,7 @@ export function builtinTsAdapter(): string[] {
 
 /**
  * The runner's side of the client adapter protocol
- * (`proto-proposal/adapter.proto`): starts the adapter, sends instructions
+ * (`proto/polywire/conformance/v1/adapter.proto`): starts the adapter, sends instructions
  * as size-delimited AdapterRequests on its stdin and matches the
  * AdapterResponses on its stdout by id.
  */

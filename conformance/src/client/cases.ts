@@ -4,7 +4,7 @@ import { Acks as WireAcks, ProduceRequestSchema, ProduceResponseSchema } from "@
 import { ErrorCode, ErrorSchema, FrameKind, WelcomeSchema } from "@polywire/proto/session";
 import { BATCH_HEADER_SIZE, decodeBatch, encodeBatch, recordDifference, resealBatch, type StoredRecord, type TestRecord } from "../batch/batch.js";
 import { CODEC_NAMES, type CodecName } from "../batch/compress.js";
-import { Acks, Capability, Compression, type ConsumedRecord, type RecordSchema } from "../gen/adapter_pb.js";
+import { Acks, Capability, Compression, type ConsumedRecord, type RecordSchema } from "@polywire/proto/conformance/adapter";
 import { produce, readAll } from "../planes/log/io.js";
 import { numbered, utf8 } from "../planes/log/records.js";
 import type { CaseContext, ConformanceCase } from "../runner/case.js";
