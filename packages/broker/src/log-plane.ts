@@ -191,6 +191,13 @@ function fetchRoute(host: LogPlaneHost): Route {
     features: [Feature.LOG],
     startsWork: false,
     handle: async ({ message, session }: { message: FetchRequest; session: ServerSession }) => {
+      const named = new Set<string>();
+      for (const p of message.partitions) {
+        // Topic names cannot contain NUL (PW-ADMIN-010), so the key is unique.
+        const key = `${p.topic}\u0000${p.partition}`;
+        if (named.has(key)) throw new PolywireError("INVALID_ARGUMENT", `the fetch names partition ${p.partition} of ${p.topic} twice (PW-LOG-017)`);
+        named.add(key);
+      }
       const frameRoom = fetchRoom(session.clientMaxFrameSize, message);
       const responseMax = Math.max(1, Math.min(message.maxBytes || DEFAULT_FETCH_MAX_BYTES, frameRoom));
       const minBytes = message.minBytes || 1;

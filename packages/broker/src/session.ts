@@ -1,4 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { setMaxListeners } from "node:events";
 import {
   AuthChallengeSchema, AuthResponseSchema, CloseSchema, DrainSchema, ErrorCode, ErrorSchema, Feature, FrameKind,
   HelloSchema, PingSchema, PongSchema, WelcomeSchema,
@@ -90,6 +91,10 @@ export class ServerSession {
     this.transport = transport;
     this.#host = host;
     this.#decoder = new FrameDecoder({ maxFrameSize: host.limits.maxFrameSize });
+    // Every request in flight (up to max_in_flight of them, each a possible
+    // long poll) listens on the session's signal: that many listeners is
+    // the design, not a leak.
+    setMaxListeners(host.limits.maxInFlight + 16, this.#abort.signal);
     this.#closedPromise = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });

@@ -248,17 +248,26 @@ describe("fetch (§7.2)", () => {
     const fetched = await conn.call(FrameKind.FETCH_REQUEST, {
       partitions: [
         { topic: "fetching", partition: 0, offset: hw + 5n },
-        { topic: "fetching", partition: 0, offset: hw },
         { topic: "nope", partition: 0, offset: 0n },
       ],
     });
     expect(fetched.message.partitions.map((p) => [p.errorCode, p.recordsSize])).toEqual([
       [ErrorCode.OFFSET_OUT_OF_RANGE, 0],
-      [ErrorCode.UNSPECIFIED, 0],
       [ErrorCode.UNKNOWN_TOPIC, 0],
     ]);
     expect(fetched.message.partitions[0]?.highWatermark).toBe(hw);
     expect(fetched.payload.byteLength).toBe(0);
+    const atWatermark = await conn.call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "fetching", partition: 0, offset: hw }] });
+    expect(atWatermark.message.partitions.map((p) => [p.errorCode, p.recordsSize])).toEqual([[ErrorCode.UNSPECIFIED, 0]]);
+  });
+
+  it("PW-LOG-017: a fetch naming the same partition twice fails as a whole with INVALID_ARGUMENT; the connection stays", async () => {
+    const error = await conn
+      .call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "fetching", partition: 0, offset: 0n }, { topic: "fetching", partition: 0, offset: 1n }] })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "INVALID_ARGUMENT" });
+    const again = await conn.call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "fetching", partition: 0, offset: 0n }] });
+    expect(again.message.partitions[0]?.errorCode).toBe(ErrorCode.UNSPECIFIED);
   });
 
   it("PW-LOG-010: several partitions are answered in request order with their sections concatenated", async () => {
