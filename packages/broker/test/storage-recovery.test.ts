@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { cp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -273,6 +274,23 @@ describe("disk storage recovery", () => {
     }
     const again = await open(dir.path);
     await again.close();
+  });
+
+  it("takes over a lock left by a killed process its parent has not reaped yet (a zombie)", async () => {
+    await using dir = await tempDirectory();
+    await (await open(dir.path)).close();
+    // The shell starts a child that exits at once, then becomes `sleep`,
+    // which never reaps it: the child stays a zombie until sleep ends.
+    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const zombiePid = Number.parseInt(String(await new Promise<Buffer>((resolve) => parent.stdout.once("data", resolve))), 10);
+      await expect.poll(async () => (await readFile(`/proc/${zombiePid}/stat`, "utf8")).split(") ")[1]?.[0]).toBe("Z");
+      await writeFile(join(dir.path, "lock"), String(zombiePid));
+      const storage = await open(dir.path);
+      await storage.close();
+    } finally {
+      parent.kill("SIGKILL");
+    }
   });
 
   it("refuses a data directory of another layout version", async () => {

@@ -2,13 +2,21 @@ import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError } from "./errors.js";
 
-function alive(pid: number): boolean {
+// A process killed but not yet reaped by its parent (a zombie) still
+// answers kill(pid, 0), yet it holds no files and will never write again.
+// Linux reports that state in /proc; elsewhere the check is skipped.
+async function zombie(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+}
+
+async function alive(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  return !(await zombie(pid));
 }
 
 /**
@@ -28,7 +36,7 @@ export async function lockDirectory(directory: string): Promise<() => Promise<vo
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && (await alive(holder))) {
         throw new StorageError("STORAGE", `data directory ${directory} is in use by process ${holder}`);
       }
       await rm(path, { force: true });
