@@ -8,6 +8,9 @@ import type { AppendHeader, AppendOptions, AppendResult, PartitionStats, ReadRes
 import { firstRecordAtOrAfter } from "./timestamp-search.js";
 import { DataWaiters } from "./waiters.js";
 
+// Bytes of a batch's buffer outside the batch that storing the view may keep alive.
+const RETAINED_SLACK = 4096;
+
 /** A segment of the memory engine: batches with their base offsets and max timestamps. */
 interface MemorySegment {
   readonly baseOffset: number;
@@ -103,9 +106,11 @@ export class MemoryPartition implements PartitionEngine {
       this.segments = [...this.segments, active];
     }
     if (active.bytes === 0) active.createdMs = now;
-    // A copy, so a batch that is a view into a larger frame buffer does not
-    // keep that buffer alive.
-    active.batches.push(batch.slice());
+    // A view into a much larger buffer is copied, so it does not keep that
+    // buffer alive; a batch as a frame decoder hands it out (a view past the
+    // frame's small message section) is kept as it is: copying every batch
+    // doubled the broker's allocation and its garbage collection.
+    active.batches.push(batch.byteLength + RETAINED_SLACK >= batch.buffer.byteLength ? batch : batch.slice());
     active.bases.push(baseOffset);
     active.maxTimestamps.push(header.maxTimestamp);
     active.bytes += batch.byteLength;
