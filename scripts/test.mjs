@@ -9,8 +9,13 @@ import { join } from "node:path";
 import { ensurePython, python, root } from "./toolchain.mjs";
 
 const SUITES = [
+  // First, so that the CLI tests spawn a `polywire` built from these sources.
+  { name: "tsc -b (build and type-check every package)", cmd: ["npx", "--no-install", "tsc", "-b"] },
   { name: "vitest (TypeScript: spec, bindings, packages, conformance)", cmd: ["npx", "--no-install", "vitest", "run"] },
   { name: "tsc (types of spec/test and gen/test)", cmd: ["npx", "--no-install", "tsc", "-p", "scripts/tsconfig.tests.json"] },
+  { name: "tsc (types of conformance tests and mutants)", cmd: ["npx", "--no-install", "tsc", "-p", "conformance/tsconfig.check.json"] },
+  { name: "cargo test (wasm-codec on the host: unit and property tests)", cmd: ["cargo", "test", "--release", "--locked"], cwd: "packages/wasm-codec" },
+  { name: "wasm-codec loader in Node, Chromium, Deno, Bun, workerd and bundlers", cmd: ["node", "test/runtimes/run.mjs"], cwd: "packages/wasm-codec" },
   { name: "go test (Go bindings, gen/test/go)", cmd: ["go", "test", "-count=1", "./..."], cwd: "gen/test/go" },
   { name: "pytest (Python bindings, gen/test/python)", cmd: [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "gen/test/python"], before: ensurePython },
 ];
