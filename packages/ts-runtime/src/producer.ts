@@ -778,17 +778,20 @@ export class Producer implements AsyncDisposable {
     stats.recordsSent += batch.records.length;
     stats.bytesSent += batch.encoded?.byteLength ?? 0;
     stats.batchesSent++;
+    // The freed in-flight slot goes to the next batch before this one's
+    // records are settled: the broker works on it meanwhile.
+    this.#settled(ps);
+    let offset = baseOffset;
     for (let i = 0; i < batch.records.length; i++) {
       const p = batch.records[i] as Pending;
       this.#settle(p, {
         topic: ps.topic,
         partition: ps.partition,
-        offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
+        offset: baseOffset < 0n ? -1n : offset++,
         timestamp: p.record.timestamp,
       });
     }
     batch.finish();
-    this.#settled(ps);
   }
 
   /**
