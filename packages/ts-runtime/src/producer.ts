@@ -309,9 +309,7 @@ export class Producer implements AsyncDisposable {
       signal = callSignal(options);
       pending = this.#pending(record, prepareRecord(record, Date.now()));
     } catch (error) {
-      const failure = PolywireError.from(error);
-      this.#ctx.stats.error(failure.code);
-      return Promise.reject(failure);
+      return this.#rejected(error);
     }
     this.#intake.push(pending);
     this.#pump();
@@ -342,9 +340,7 @@ export class Producer implements AsyncDisposable {
         }
       }) };
     } catch (error) {
-      const failure = PolywireError.from(error);
-      this.#ctx.stats.error(failure.code);
-      return Promise.reject(failure);
+      return this.#rejected(error);
     }
     if (group.pendings.length === 0) return Promise.resolve([]);
     this.#intake.push(group);
@@ -352,6 +348,20 @@ export class Producer implements AsyncDisposable {
     const all = Promise.all(group.pendings.map((p) => signal === undefined ? p.promise : this.#bound(p, signal)));
     all.catch(noop);
     return all;
+  }
+
+  /**
+   * The answer to a call refused before anything was queued (a closed
+   * producer, a record that fails validation). Like every other failure it
+   * is counted in the stats and must not crash the process when the caller
+   * ignores the promise.
+   */
+  #rejected(error: unknown): Promise<never> {
+    const failure = PolywireError.from(error);
+    this.#ctx.stats.error(failure.code);
+    const rejected = Promise.reject(failure);
+    rejected.catch(noop);
+    return rejected;
   }
 
   /** Checks every record of a group; on the first bad one, fails them all and returns false. */

@@ -317,6 +317,26 @@ describe("acks (PW-LOG-004..006)", () => {
 });
 
 describe("producer API", () => {
+  it("a refused send whose promise the caller ignores does not crash the process; it is counted", async () => {
+    const { client } = await setup({ topics: [{ name: "ignored", partitions: 1 }] });
+    const producer = client.producer();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      void producer.send({ topic: "ignored", value: 42 } as unknown as ProducerRecord);
+      void producer.sendBatch([{ topic: "ignored" } as unknown as ProducerRecord]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+      expect(client.stats().errors).toMatchObject({ INVALID_ARGUMENT: 2 });
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await producer.close();
+    }
+  });
+
   it("bad records are refused with INVALID_ARGUMENT and nothing is sent", async () => {
     const { client } = await setup({ topics: [{ name: "strict", partitions: 1 }] });
     const producer = client.producer();
@@ -328,6 +348,7 @@ describe("producer API", () => {
       { topic: "strict", value: "x", headers: [["k"]] },
       { topic: "strict", value: "x", headers: { k: "\ud800" } },
       { topic: "strict", value: "x", typeId: -1 },
+      { topic: "strict", value: "x", typeId: 2 ** 53 },
       { topic: "strict", value: "x", partition: 1.5 },
       { topic: "strict", value: "x", timestamp: Number.NaN },
     ];
