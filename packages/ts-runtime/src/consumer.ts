@@ -1,6 +1,6 @@
 import type { FetchResponse } from "@polywire/proto/log";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
-import { decodeBatch, readBatchHeader, splitBatches } from "@polywire/wasm-codec";
+import { openBatch, readBatchHeader, splitBatches, type BatchRecords } from "@polywire/wasm-codec";
 import type { ClientContext, OffsetQuery } from "./client.js";
 import { PolywireError, errorCodeName } from "./errors.js";
 import type { Link } from "./link.js";
@@ -71,13 +71,20 @@ export interface ConsumedBatch {
 interface Chunk {
   readonly bytes: Uint8Array;
   readonly highWatermark: bigint;
-  records: ConsumedRecord[] | undefined;
-  index: number;
+  /** Opened (CRC checked) when it becomes the partition's first chunk. */
+  batch: BatchRecords | undefined;
+  /** Index in `batch` of the next record to hand out. */
+  next: number;
 }
 
 class Cursor {
-  /** The next offset handed to the application; undefined until the start position is resolved. */
-  position: bigint | undefined;
+  #position: bigint | undefined;
+  /**
+   * The opened chunk records are being handed out from: while it is set,
+   * the position is its next record's offset, computed only when asked
+   * for, so handing out a record costs no bigint arithmetic.
+   */
+  reading: Chunk | undefined;
   /** The next offset to fetch. */
   fetchOffset = 0n;
   /** A start position still to resolve. */
@@ -97,6 +104,17 @@ class Cursor {
     readonly partition: number,
     readonly key: string,
   ) {}
+
+  /** The next offset handed to the application; undefined until the start position is resolved. */
+  get position(): bigint | undefined {
+    const r = this.reading;
+    return r === undefined ? this.#position : (r.batch as BatchRecords).header.baseOffset + BigInt(r.next);
+  }
+
+  set position(offset: bigint | undefined) {
+    this.reading = undefined;
+    this.#position = offset;
+  }
 }
 
 // Runs `fn` on a later turn of the event loop, after pending I/O.
@@ -415,6 +433,8 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
   }
 
   #clear(cursor: Cursor): void {
+    // Fixes the position where the records handed out left it.
+    cursor.position = cursor.position;
     this.#buffered -= cursor.bufferedBytes;
     cursor.bufferedBytes = 0;
     cursor.chunks = [];
@@ -497,8 +517,10 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
   readonly #takeRecord = (c: Cursor): ConsumedRecord | undefined => {
     const chunk = this.#headChunk(c);
     if (chunk === undefined) return undefined;
-    const record = (chunk.records as ConsumedRecord[])[chunk.index++] as ConsumedRecord;
-    this.#taken(c, chunk, record, 1);
+    const batch = chunk.batch as BatchRecords;
+    const record = new ConsumedRecord(c.topic, c.partition, batch, chunk.next++);
+    this.#ctx.stats.recordsReceived++;
+    if (chunk.next >= batch.count) this.#dropChunk(c);
     return record;
   };
 
@@ -506,24 +528,19 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
   readonly #takeBatch = (c: Cursor): ConsumedBatch | undefined => {
     const chunk = this.#headChunk(c);
     if (chunk === undefined) return undefined;
-    const all = chunk.records as ConsumedRecord[];
-    // The chunk is dropped once taken whole, so its array can be handed out as it is.
-    const records = chunk.index === 0 ? all : all.slice(chunk.index);
-    chunk.index = all.length;
-    this.#taken(c, chunk, records[records.length - 1] as ConsumedRecord, records.length);
+    const batch = chunk.batch as BatchRecords;
+    const records = new Array<ConsumedRecord>(batch.count - chunk.next);
+    for (let i = 0; i < records.length; i++) records[i] = new ConsumedRecord(c.topic, c.partition, batch, chunk.next + i);
+    chunk.next = batch.count;
+    this.#ctx.stats.recordsReceived += records.length;
+    this.#dropChunk(c);
     return { topic: c.topic, partition: c.partition, records, highWatermark: chunk.highWatermark };
   };
-
-  /** Moves the position past `last`, counts the records, and drops the chunk once every record of it was taken. */
-  #taken(c: Cursor, chunk: Chunk, last: ConsumedRecord, count: number): void {
-    c.position = last.offset + 1n;
-    this.#ctx.stats.recordsReceived += count;
-    if (chunk.index >= (chunk.records as ConsumedRecord[]).length) this.#dropChunk(c);
-  }
 
   #dropChunk(c: Cursor): void {
     this.#yieldDue = true;
     const chunk = c.chunks.shift() as Chunk;
+    if (c.reading === chunk) c.position = c.position;
     c.bufferedBytes -= chunk.bytes.byteLength;
     this.#buffered -= chunk.bytes.byteLength;
     this.#changed(false);
@@ -531,20 +548,22 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
 
   /**
    * The partition's first buffered chunk that has records left to hand out,
-   * decoded (chunks with none left are dropped); undefined when there is
+   * opened (chunks with none left are dropped); undefined when there is
    * none, or when the batch fails its CRC, which stops the partition.
    */
   #headChunk(c: Cursor): Chunk | undefined {
     for (let chunk = c.chunks[0]; chunk !== undefined; chunk = c.chunks[0]) {
-      if (chunk.records === undefined) {
+      if (chunk.batch === undefined) {
         try {
           // PW-BATCH-003: the CRC is verified before any record is handed out.
-          const decoded = decodeBatch(chunk.bytes).records;
+          const batch = openBatch(chunk.bytes);
+          const base = batch.header.baseOffset;
           const from = c.position ?? 0n;
-          const records: ConsumedRecord[] = [];
           // PW-LOG-011: a batch may start before the position asked for.
-          for (const r of decoded) if (r.offset >= from) records.push(new ConsumedRecord(c.topic, c.partition, r));
-          chunk.records = records;
+          const skip = from > base ? from - base : 0n;
+          chunk.next = skip >= BigInt(batch.count) ? batch.count : Number(skip);
+          chunk.batch = batch;
+          if (chunk.next < batch.count) c.reading = chunk;
         } catch (error) {
           const failure = PolywireError.from(error, "CORRUPT_BATCH");
           this.#clear(c);
@@ -555,7 +574,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
           return undefined;
         }
       }
-      if (chunk.index < chunk.records.length) return chunk;
+      if (chunk.next < chunk.batch.count) return chunk;
       this.#dropChunk(c);
     }
     return undefined;
@@ -714,7 +733,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
           const header = readBatchHeader(bytes);
           const last = header.baseOffset + BigInt(header.recordCount) - 1n;
           if (last < c.fetchOffset) continue;
-          c.chunks.push({ bytes, highWatermark: result.highWatermark, records: undefined, index: 0 });
+          c.chunks.push({ bytes, highWatermark: result.highWatermark, batch: undefined, next: 0 });
           c.bufferedBytes += bytes.byteLength;
           this.#buffered += bytes.byteLength;
           c.fetchOffset = last + 1n;

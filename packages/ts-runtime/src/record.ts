@@ -1,4 +1,4 @@
-import type { DecodedRecord, RecordHeader, RecordInput } from "@polywire/wasm-codec";
+import { BatchRecords, type DecodedRecord, type RecordHeader, type RecordInput } from "@polywire/wasm-codec";
 import { PolywireError } from "./errors.js";
 
 /** A header value: text (sent as UTF-8), bytes, or null (distinct from empty, PW-BATCH-013). */
@@ -189,39 +189,95 @@ function decodeText(bytes: Uint8Array, what: string): string {
   }
 }
 
+// The fields of a record built from a DecodedRecord are all known; one
+// read from a batch materialises each field on first access.
+const UNSET: unique symbol = Symbol("unset");
+
 /**
  * A record read from a partition, with its offset and decoding helpers.
  * `key`, `value` and header values are bytes or null (PW-BATCH-013).
+ *
+ * Records the consumer hands out are read from their batch lazily: each
+ * field is built on first access and then kept, so a loop that only looks
+ * at `value` never builds offsets, keys or headers.
  */
 export class ConsumedRecord {
-  /** The offset of this record in its partition. */
-  readonly offset: bigint;
-  /** Record time, Unix ms. */
-  readonly timestamp: number;
-  readonly key: Uint8Array | null;
-  readonly value: Uint8Array | null;
-  /** Headers in the order they were produced; keys may repeat. */
-  readonly headers: readonly RecordHeader[];
-  /** Application message type id; 0 when untyped. */
-  readonly typeId: number;
+  readonly topic: string;
+  readonly partition: number;
+  readonly #batch: BatchRecords | undefined;
+  readonly #index: number;
+  #offset: bigint | typeof UNSET = UNSET;
+  #key: Uint8Array | null | typeof UNSET = UNSET;
+  #value: Uint8Array | null | typeof UNSET = UNSET;
+  #headers: readonly RecordHeader[] | typeof UNSET = UNSET;
+  #timestamp = 0;
+  #typeId = 0;
 
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-    decoded: DecodedRecord,
-  ) {
-    this.offset = decoded.offset;
-    this.timestamp = decoded.timestamp;
-    this.key = decoded.key;
-    this.value = decoded.value;
-    this.headers = decoded.headers;
-    this.typeId = decoded.typeId;
+  /**
+   * A record of `topic`/`partition` from `decoded`: a decoded record, or a
+   * batch opened with `openBatch` (`@polywire/wasm-codec`) and the index
+   * of the record in it (default 0).
+   */
+  constructor(topic: string, partition: number, decoded: DecodedRecord | BatchRecords, index = 0) {
+    this.topic = topic;
+    this.partition = partition;
+    if (decoded instanceof BatchRecords) {
+      if (!(Number.isInteger(index) && index >= 0 && index < decoded.count)) {
+        throw new PolywireError("INVALID_ARGUMENT", `record index ${String(index)} is outside the batch's 0..${decoded.count - 1}`);
+      }
+      this.#batch = decoded;
+      this.#index = index;
+    } else {
+      this.#batch = undefined;
+      this.#index = 0;
+      this.#offset = decoded.offset;
+      this.#key = decoded.key;
+      this.#value = decoded.value;
+      this.#headers = decoded.headers;
+      this.#timestamp = decoded.timestamp;
+      this.#typeId = decoded.typeId;
+    }
+  }
+
+  /** The offset of this record in its partition. */
+  get offset(): bigint {
+    if (this.#offset === UNSET) this.#offset = (this.#batch as BatchRecords).offset(this.#index);
+    return this.#offset;
+  }
+
+  /** Record time, Unix ms. */
+  get timestamp(): number {
+    return this.#batch === undefined ? this.#timestamp : this.#batch.timestamp(this.#index);
+  }
+
+  /** The key, or null. */
+  get key(): Uint8Array | null {
+    if (this.#key === UNSET) this.#key = (this.#batch as BatchRecords).key(this.#index);
+    return this.#key;
+  }
+
+  /** The value, or null. */
+  get value(): Uint8Array | null {
+    if (this.#value === UNSET) this.#value = (this.#batch as BatchRecords).value(this.#index);
+    return this.#value;
+  }
+
+  /** Headers in the order they were produced; keys may repeat. */
+  get headers(): readonly RecordHeader[] {
+    if (this.#headers === UNSET) this.#headers = (this.#batch as BatchRecords).headers(this.#index);
+    return this.#headers;
+  }
+
+  /** Application message type id; 0 when untyped. */
+  get typeId(): number {
+    return this.#batch === undefined ? this.#typeId : this.#batch.typeId(this.#index);
   }
 
   /** The value as UTF-8 text. Throws INVALID_ARGUMENT for a null value or invalid UTF-8. */
   text(): string {
-    if (this.value === null) throw new PolywireError("INVALID_ARGUMENT", `record ${this.offset} of ${this.topic}/${this.partition} has a null value`);
-    return decodeText(this.value, "value");
+    const value = this.value;
+    if (value === null) throw new PolywireError("INVALID_ARGUMENT", `record ${this.offset} of ${this.topic}/${this.partition} has a null value`);
+    return decodeText(value, "value");
   }
 
   /** The value parsed as JSON. Throws INVALID_ARGUMENT for a null value or text that is not JSON. */
@@ -236,7 +292,8 @@ export class ConsumedRecord {
 
   /** The key as UTF-8 text, or null for a null key. */
   keyText(): string | null {
-    return this.key === null ? null : decodeText(this.key, "key");
+    const key = this.key;
+    return key === null ? null : decodeText(key, "key");
   }
 
   /** The first value of header `key`: bytes, null, or undefined when absent. */

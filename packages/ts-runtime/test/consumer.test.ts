@@ -88,6 +88,28 @@ describe("start positions (PW-LOG-020, PW-LOG-021)", () => {
   });
 });
 
+describe("positions inside a batch (PW-LOG-020)", () => {
+  it("PW-LOG-020: the position follows every record handed out from inside one batch, and a seek there starts at that record", async () => {
+    const { client } = await setup([{ name: "inside", partitions: 1 }]);
+    await fill(client, "inside", 10, { perBatch: 10 });
+    await using consumer = client.consumer({ maxWaitMs: 50, autoOffsetReset: "earliest" });
+    const tp = { topic: "inside", partition: 0 };
+    consumer.assign([tp]);
+    expect((await take(consumer, 3)).map((r) => r.offset)).toEqual([0n, 1n, 2n]);
+    expect(await consumer.position(tp)).toBe(3n);
+    expect(consumer.lag(tp)).toBe(7n);
+    expect((await take(consumer, 1))[0]?.text()).toBe("inside-3");
+    expect(await consumer.position(tp)).toBe(4n);
+    consumer.seek(tp, { offset: 8 });
+    expect(await consumer.position(tp)).toBe(8n);
+    expect((await take(consumer, 2)).map((r) => [r.offset, r.text()])).toEqual([[8n, "inside-8"], [9n, "inside-9"]]);
+    expect(await consumer.position(tp)).toBe(10n);
+    consumer.seek(tp, { offset: 1 });
+    expect((await take(consumer, 1))[0]?.offset).toBe(1n);
+    expect(await consumer.position(tp)).toBe(2n);
+  });
+});
+
 describe("consumer behaviour", () => {
   it("PW-BATCH-003: a batch whose CRC does not match is not handed out; the iterator throws CORRUPT_BATCH", async () => {
     const broker = await startBroker({ topics: [{ name: "crc", partitions: 1 }], listeners: ["tcp://127.0.0.1:0"] });

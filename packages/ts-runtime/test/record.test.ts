@@ -1,4 +1,4 @@
-import { decodeBatch, encodeBatch, init } from "@polywire/wasm-codec";
+import { decodeBatch, encodeBatch, init, openBatch } from "@polywire/wasm-codec";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConsumedRecord, Record } from "../src/index.js";
@@ -64,6 +64,29 @@ describe("ConsumedRecord helpers", () => {
     expect(r.header("n")).toBeNull();
     expect(r.headerText("n")).toBeNull();
     expect(r.header("missing")).toBeUndefined();
+  });
+
+  it("PW-BATCH-013: a record read lazily from an opened batch has the fields of a decoded one, built once", () => {
+    const enc = new TextEncoder();
+    const batch = encodeBatch([
+      { key: null, value: enc.encode("a"), timestamp: 10 },
+      { key: enc.encode("k"), value: null, headers: [{ key: "h", value: enc.encode("x") }, { key: "h", value: null }], typeId: 2 ** 40, timestamp: 11 },
+    ], { baseOffset: 7n });
+    const decoded = decodeBatch(batch).records;
+    const opened = openBatch(batch);
+    for (let i = 0; i < 2; i++) {
+      const eager = new ConsumedRecord("t", 3, decoded[i] as (typeof decoded)[number]);
+      const lazy = new ConsumedRecord("t", 3, opened, i);
+      for (const field of ["topic", "partition", "offset", "timestamp", "key", "value", "headers", "typeId"] as const) {
+        expect(lazy[field]).toEqual(eager[field]);
+      }
+      expect(lazy.value).toBe(lazy.value);
+      expect(lazy.headers).toBe(lazy.headers);
+    }
+    expect(new ConsumedRecord("t", 3, opened, 1).headerText("h")).toBe("x");
+    for (const index of [-1, 2, 0.5]) {
+      expect(() => new ConsumedRecord("t", 3, opened, index)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    }
   });
 
   it("PW-BATCH-013: a null value stays null; decoding helpers refuse it and invalid data with INVALID_ARGUMENT", () => {

@@ -8,6 +8,7 @@ import {
   decodeBatch,
   encodeBatch,
   init,
+  openBatch,
   readBatchHeader,
   setBaseOffset,
   splitBatches,
@@ -109,6 +110,55 @@ describe("record batches", () => {
       );
     });
   }
+
+  for (const compression of codecs) {
+    it(`PW-BATCH-013: openBatch (${compression}) reads every field as decodeBatch does, on demand`, () => {
+      const recordArb = fc.record({
+        key: fc.option(fc.uint8Array({ maxLength: 20 }), { nil: null }),
+        value: fc.option(fc.uint8Array({ maxLength: 200 }), { nil: null }),
+        headers: fc.array(fc.record({ key: fc.string({ maxLength: 10, unit: "grapheme" }), value: fc.option(fc.uint8Array({ maxLength: 10 }), { nil: null }) }), { maxLength: 3 }),
+        typeId: fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+        timestamp: fc.integer({ min: -(2 ** 45), max: 2 ** 45 }),
+      });
+      fc.assert(
+        fc.property(fc.array(recordArb, { minLength: 1, maxLength: 40 }), fc.bigInt({ min: 0n, max: 2n ** 62n }), (records, baseOffset) => {
+          const batch = encodeBatch(records, { compression, minCompressSize: 0, baseOffset });
+          const expected = decodeBatch(batch).records;
+          const opened = openBatch(batch);
+          // Another codec call in between must not disturb what was opened.
+          encodeBatch(logRecords(5), { compression, minCompressSize: 0 });
+          expect(opened.count).toBe(records.length);
+          expect(opened.header).toEqual(readBatchHeader(batch));
+          // Fields out of order and one at a time, as a lazy reader asks for them.
+          for (let i = opened.count - 1; i >= 0; i--) {
+            expect(opened.value(i)).toEqual(expected[i]?.value);
+            expect(opened.headers(i)).toEqual(expected[i]?.headers);
+            expect(opened.offset(i)).toBe(baseOffset + BigInt(i));
+            expect(opened.record(i)).toEqual(expected[i]);
+          }
+        }),
+        { numRuns: 30 },
+      );
+    });
+  }
+
+  it("PW-BATCH-003: openBatch checks the CRC before any record is readable; views alias only an uncompressed batch", () => {
+    const plain = encodeBatch(logRecords(4));
+    const bad = plain.slice();
+    // The last byte of the last header value: structure intact, CRC wrong.
+    bad[bad.length - 1] ^= 1;
+    expect(codeOf(() => openBatch(bad))).toBe("CORRUPT_BATCH");
+    expect(openBatch(bad, { verifyCrc: false }).count).toBe(4);
+    expect(codeOf(() => openBatch(plain.subarray(0, 60)))).toBe("CORRUPT_BATCH");
+    const opened = openBatch(plain);
+    const value = opened.value(2) as Uint8Array;
+    expect(value.buffer).toBe(plain.buffer);
+    const zipped = encodeBatch(logRecords(40), { compression: "zstd" });
+    const fromZip = openBatch(zipped).value(0) as Uint8Array;
+    expect(fromZip.buffer).not.toBe(zipped.buffer);
+    expect(new TextDecoder().decode(fromZip)).toContain("request handled");
+    for (const index of [-1, 4, 1.5, Number.NaN]) expect(codeOf(() => opened.value(index))).toBe("INVALID_ARGUMENT");
+  });
 
   it("PW-COMP-007: compresses only at or above minCompressSize and only when it shrinks", () => {
     const records = logRecords(200);
