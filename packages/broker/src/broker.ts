@@ -3,7 +3,7 @@ import { HealthStatus } from "@polywire/proto/admin";
 import { ErrorCode, Feature } from "@polywire/proto/session";
 import { PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
 import { init as initCodec } from "@polywire/wasm-codec";
-import { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, type AdminContext, type HealthThresholds } from "./admin/index.js";
+import { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
 import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
 import { AdminHttpServer, sendText } from "./http.js";
 import { resolveLimits, type BrokerLimits } from "./limits.js";
@@ -43,6 +43,13 @@ export interface BrokerOptions {
    * Default: none. Port 0 picks a free port.
    */
   http?: { host?: string; port: number };
+  /**
+   * Bearer-token authentication of the admin services (PW-ADMIN-003,
+   * PW-ADMIN-046); `/metrics`, `/healthz` and `/readyz` stay open. Default:
+   * none, so anyone who reaches the HTTP listener may administer the
+   * broker, which is why it binds 127.0.0.1 by default.
+   */
+  adminAuth?: AdminAuthOptions;
   /**
    * When the `storage` health check turns DEGRADED (PW-ADMIN-041). Default
    * below 1 GiB or 10% free.
@@ -212,7 +219,7 @@ export class Broker implements AsyncDisposable {
         }
         return false;
       });
-      this.http.use(adminHandler(admin));
+      this.http.use(adminHandler(admin, this.#options.adminAuth));
       await this.http.listen(this.#options.http.host ?? "127.0.0.1", this.#options.http.port);
     }
     const keepalive = this.#host.keepaliveIntervalMs;

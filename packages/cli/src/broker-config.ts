@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { AdminToken } from "@polywire/broker";
 import { UsageError } from "./args.js";
 
 /**
@@ -22,9 +23,11 @@ export interface BrokerConfigFile {
   limits?: Record<string, number>;
   topicDefaults?: Record<string, string>;
   health?: { minFreeBytes?: number; minFreeRatio?: number };
+  /** Admin bearer tokens (PW-ADMIN-046); each entry gives `token` or `tokenFile` (a file holding it), read here. */
+  adminAuth?: { tokens: AdminToken[] };
 }
 
-const KEYS = ["listen", "dataDir", "memory", "fsync", "topics", "http", "tls", "brokerId", "clusterId", "drainMs", "limits", "topicDefaults", "health"];
+const KEYS = ["listen", "dataDir", "memory", "fsync", "topics", "http", "tls", "brokerId", "clusterId", "drainMs", "limits", "topicDefaults", "health", "adminAuth"];
 const LIMIT_KEYS = ["maxFrameSize", "maxBatchSize", "maxUncompressedBatchSize", "idempotenceWindow", "maxInFlight", "maxConnections"];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -138,5 +141,33 @@ export function readBrokerConfig(path: string): BrokerConfigFile {
     const minFreeRatio = number(path, "health.minFreeRatio", health.minFreeRatio);
     config.health = { ...(minFreeBytes === undefined ? {} : { minFreeBytes }), ...(minFreeRatio === undefined ? {} : { minFreeRatio }) };
   }
+  const adminAuth = object(path, "adminAuth", root.adminAuth, ["tokens"]);
+  if (adminAuth !== undefined) config.adminAuth = { tokens: adminTokens(path, adminAuth.tokens, relative) };
   return config;
+}
+
+function adminTokens(file: string, value: Json | undefined, relative: (p: string | undefined) => string | undefined): AdminToken[] {
+  if (!Array.isArray(value) || value.length === 0) fail(file, "adminAuth.tokens must be a non-empty array of { principal, role, token | tokenFile }");
+  return value.map((entry, i) => {
+    const key = `adminAuth.tokens[${i}]`;
+    const o = object(file, key, entry, ["principal", "role", "token", "tokenFile"]) ?? {};
+    const principal = string(file, `${key}.principal`, o.principal);
+    if (principal === undefined || principal === "") fail(file, `${key} needs a principal (a name for logs and errors)`);
+    const role = string(file, `${key}.role`, o.role);
+    if (role !== "viewer" && role !== "admin") fail(file, `${key}.role must be "viewer" (read-only RPCs) or "admin" (every RPC)`);
+    const inline = string(file, `${key}.token`, o.token);
+    const tokenFile = relative(string(file, `${key}.tokenFile`, o.tokenFile));
+    if ((inline === undefined) === (tokenFile === undefined)) fail(file, `${key} needs exactly one of token and tokenFile`);
+    let token = inline;
+    if (tokenFile !== undefined) {
+      try {
+        // A secret mounted as a file usually ends with a newline that is not part of it.
+        token = readFileSync(tokenFile, "utf8").trim();
+      } catch (error) {
+        fail(file, `${key}.tokenFile: cannot read ${tokenFile}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    if (token === undefined || token === "") fail(file, `${key}: the token is empty`);
+    return { principal, role, token };
+  });
 }

@@ -12,13 +12,17 @@ export const ADMIN_FLAGS = {
   protocol: { type: "string" },
   http2: { type: "boolean" },
   timeout: { type: "string" },
+  "admin-token": { type: "string" },
 } as const;
 
 /** Usage lines for {@link ADMIN_FLAGS}. */
 export const ADMIN_FLAGS_USAGE = `  --admin <url>            the broker's HTTP (admin) URL (default $POLYWIRE_ADMIN_URL or ${DEFAULT_ADMIN_URL})
   --protocol <p>           connect (default), grpc or grpc-web
   --http2                  use HTTP/2 (h2c) instead of HTTP/1.1 (gRPC always does)
-  --timeout <ms>           deadline of each call (default 30000)`;
+  --timeout <ms>           deadline of each call (default 30000)
+  --admin-token <token>    bearer token of a broker with admin authentication
+                           (default $POLYWIRE_ADMIN_TOKEN; prefer the variable:
+                           flags show up in process listings)`;
 
 /** Flags of every command that talks to the data plane. */
 export const BROKER_FLAGS = {
@@ -40,10 +44,18 @@ export function brokerUrl(values: { broker?: string | undefined }): string {
   return values.broker ?? process.env.POLYWIRE_BROKER ?? DEFAULT_BROKER_URL;
 }
 
+/** The admin bearer token the flags and environment select, if any. */
+export function adminToken(values: { "admin-token"?: string | undefined }): string | undefined {
+  const token = values["admin-token"] ?? process.env.POLYWIRE_ADMIN_TOKEN;
+  return token === "" ? undefined : token;
+}
+
 /** An admin client as the flags ask for. */
-export function openAdmin(values: { admin?: string | undefined; protocol?: string | undefined; http2?: boolean | undefined; timeout?: string | undefined }): AdminClient {
+export function openAdmin(values: { admin?: string | undefined; protocol?: string | undefined; http2?: boolean | undefined; timeout?: string | undefined; "admin-token"?: string | undefined }): AdminClient {
   const protocol = choiceFlag<AdminProtocol>("protocol", values.protocol, ["connect", "grpc", "grpc-web"], "connect");
+  const token = adminToken(values);
   return createAdminClient(adminUrl(values), {
+    ...(token === undefined ? {} : { token }),
     protocol,
     httpVersion: values.http2 === true || protocol === "grpc" ? "2" : "1.1",
     timeoutMs: integerFlag("timeout", values.timeout, 30_000),

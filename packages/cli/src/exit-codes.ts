@@ -19,6 +19,8 @@ export const ExitCode = {
   UNSUPPORTED: 6,
   /** The broker rejected the request as invalid (name, config, partition count...). */
   REJECTED: 7,
+  /** Credentials missing, invalid, or not allowed to do this (admin token, SASL). */
+  DENIED: 8,
   /** Interrupted by SIGINT or SIGTERM before finishing. */
   INTERRUPTED: 130,
 } as const;
@@ -35,6 +37,7 @@ export const EXIT_CODE_HELP = `exit codes:
   5    topic already exists
   6    not supported by this broker or client (e.g. consumer groups)
   7    request rejected as invalid by the broker
+  8    credentials missing, invalid or not allowed to do this
   130  interrupted (SIGINT/SIGTERM)`;
 
 /**

@@ -35,8 +35,9 @@ function fromConnect(error: ConnectError, target: Target): CliError {
     case Code.Unimplemented:
       return new CliError(message, ExitCode.UNSUPPORTED);
     case Code.Unauthenticated:
+      return new CliError(message, ExitCode.DENIED, "the broker's admin services need a bearer token: pass --admin-token <token> or set POLYWIRE_ADMIN_TOKEN");
     case Code.PermissionDenied:
-      return new CliError(message, ExitCode.FAILURE, "the broker needs credentials this command was not given");
+      return new CliError(message, ExitCode.DENIED, "this token's principal may only read; use a token with the admin role for commands that change the broker");
     default:
       return new CliError(`${Code[error.code] ?? "error"}: ${message}`, ExitCode.FAILURE);
   }
@@ -58,7 +59,7 @@ function fromPolywire(error: PolywireError, target: Target): CliError {
     case "AUTHENTICATION_FAILED":
     case "NOT_AUTHORIZED":
     case "UNSUPPORTED_MECHANISM":
-      return new CliError(error.message, ExitCode.FAILURE, "the broker needs credentials this command was not given");
+      return new CliError(error.message, ExitCode.DENIED, "the broker needs credentials this command was not given");
     case "INVALID_ARGUMENT":
     case "INVALID_TOPIC":
     case "INVALID_CONFIG":

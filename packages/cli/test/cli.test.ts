@@ -356,3 +356,46 @@ describe("polywire broker --config", () => {
     }
   });
 });
+
+describe("polywire with admin authentication (PW-ADMIN-003, PW-ADMIN-046)", () => {
+  it("the broker reads tokens from its config file; admin commands send $POLYWIRE_ADMIN_TOKEN or --admin-token and exit 8 with a hint without one", async () => {
+    const dir = tempDir("cli-admin-auth");
+    try {
+      const config = join(dir.path, "broker.json");
+      writeFileSync(join(dir.path, "ops.token"), "ops-token-5c1d9e\n");
+      writeFileSync(config, JSON.stringify({
+        memory: true, listen: ["tcp://127.0.0.1:0"], http: { port: 0 },
+        adminAuth: { tokens: [{ principal: "ops", role: "admin", tokenFile: "ops.token" }, { principal: "grafana", role: "viewer", token: "viewer-token-77aa" }] },
+      }));
+      const child = await spawnBroker(["--config", config]);
+      try {
+        const admin = { POLYWIRE_ADMIN_URL: /^ {2}http +(\S+)$/m.exec(child.output())?.[1] as string, POLYWIRE_ADMIN_TOKEN: "" };
+        const anonymous = await polywire(["topic", "list"], { env: admin });
+        expect([anonymous.code, anonymous.stderr]).toEqual([8, expect.stringContaining("--admin-token")]);
+        expect(anonymous.stderr).toContain("ERROR_CODE_AUTHENTICATION_FAILED");
+
+        const created = await polywire(["topic", "create", "secured", "--partitions", "2"], { env: { ...admin, POLYWIRE_ADMIN_TOKEN: "ops-token-5c1d9e" } });
+        expect([created.code, created.stderr]).toEqual([0, ""]);
+        const listed = await polywire(["topic", "list", "--json", "--admin-token", "viewer-token-77aa"], { env: admin });
+        expect((JSON.parse(listed.stdout) as { topics: Array<{ name: string }> }).topics.map((t) => t.name)).toEqual(["secured"]);
+
+        const denied = await polywire(["topic", "delete", "secured", "--admin-token", "viewer-token-77aa"], { env: admin });
+        expect([denied.code, denied.stderr]).toEqual([8, expect.stringContaining("ERROR_CODE_NOT_AUTHORIZED")]);
+        expect(denied.stderr).toContain("admin role");
+        expect(denied.stderr).not.toContain("viewer-token-77aa");
+      } finally {
+        child.child.kill("SIGTERM");
+        expect(await child.exited).toBe(0);
+      }
+      writeFileSync(config, JSON.stringify({ memory: true, adminAuth: { tokens: [{ principal: "ops", role: "root", token: "x" }] } }));
+      const badRole = await polywire(["broker", "--config", config]);
+      expect([badRole.code, badRole.stderr]).toEqual([2, expect.stringContaining("adminAuth.tokens[0].role must be \"viewer\"")]);
+      writeFileSync(config, JSON.stringify({ memory: true, adminAuth: { tokens: [{ principal: "ops", role: "admin", token: "x", tokenFile: "ops.token" }] } }));
+      expect((await polywire(["broker", "--config", config])).stderr).toContain("needs exactly one of token and tokenFile");
+      writeFileSync(config, JSON.stringify({ memory: true, adminAuth: { tokens: [{ principal: "ops", role: "admin", tokenFile: "missing.token" }] } }));
+      expect((await polywire(["broker", "--config", config])).stderr).toContain("tokenFile: cannot read");
+    } finally {
+      dir.remove();
+    }
+  });
+});

@@ -25,8 +25,15 @@ export interface AdminClientOptions {
   codec?: "proto" | "json";
   /** Deadline of each call unless the call sets its own, in ms. Default 30 000. */
   timeoutMs?: number;
-  /** Headers sent with every call, for example `authorization`. */
+  /** Headers sent with every call. */
   headers?: Record<string, string>;
+  /**
+   * The admin bearer token of a broker with admin authentication
+   * (PW-ADMIN-046), sent as `Authorization: Bearer <token>` with every call,
+   * including calls through the generated clients this client exposes and
+   * over a custom `transport`. Default: none.
+   */
+  token?: string;
   /**
    * A Connect transport to use instead of the Node.js one built from the
    * options above, for example `createConnectTransport` of
@@ -202,14 +209,21 @@ export function createAdminClient(baseUrl: string, options: AdminClientOptions =
   const open = (): void => {
     if (closed) throw new ConnectError("the admin client is closed", Code.Canceled);
   };
+  // The token goes in at the transport, so the generated clients this object exposes carry it too.
+  const authorize = (header: HeadersInit | undefined): HeadersInit | undefined => {
+    if (options.token === undefined) return header;
+    const merged = new Headers(header);
+    merged.set("authorization", `Bearer ${options.token}`);
+    return merged;
+  };
   const transport: Transport = {
-    async unary(...args) {
+    async unary(method, signal, timeoutMs, header, input, contextValues) {
       open();
-      return inner.unary(...args);
+      return inner.unary(method, signal, timeoutMs, authorize(header), input, contextValues);
     },
-    async stream(...args) {
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
       open();
-      return inner.stream(...args);
+      return inner.stream(method, signal, timeoutMs, authorize(header), input, contextValues);
     },
   };
   const topics = createClient(TopicService, transport);

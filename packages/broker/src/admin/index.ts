@@ -1,6 +1,7 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ClusterService, GroupService, MetricsService, TopicService } from "@polywire/proto/admin";
 import type { HttpHandler } from "../http.js";
+import type { AdminAuthOptions } from "./auth.js";
 import { clusterService } from "./cluster-service.js";
 import type { AdminContext } from "./context.js";
 import { groupService } from "./group-service.js";
@@ -8,6 +9,8 @@ import { adminInterceptor } from "./interceptor.js";
 import { metricsService } from "./metrics-service.js";
 import { topicService } from "./topic-service.js";
 
+export { adminAuthenticator } from "./auth.js";
+export type { AdminAuthOptions, AdminAuthResult, AdminPrincipal, AdminRole, AdminToken } from "./auth.js";
 export { DEFAULT_HEALTH_THRESHOLDS } from "./context.js";
 export type { AdminBrokerState, AdminContext, HealthThresholds } from "./context.js";
 export { GROUPS_UNAVAILABLE } from "./group-service.js";
@@ -20,11 +23,12 @@ export { metricFamilies } from "./metrics-snapshot.js";
  * `/polywire.v1.<Service>/<Method>` (PW-ADMIN-001), over the Connect
  * (`application/proto` and `application/json`), gRPC and gRPC-Web
  * protocols. Requests for other paths fall through to the next handler.
+ * With `auth`, every RPC needs credentials (PW-ADMIN-003).
  */
-export function adminHandler(context: AdminContext): HttpHandler {
+export function adminHandler(context: AdminContext, auth?: AdminAuthOptions): HttpHandler {
   const paths = new Set<string>();
   const adapter = connectNodeAdapter({
-    interceptors: [adminInterceptor(context)],
+    interceptors: [adminInterceptor(context, auth)],
     routes: (router) => {
       router
         .service(TopicService, topicService(context))

@@ -1,25 +1,38 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { adminAuthenticator, type AdminAuthOptions } from "./auth.js";
 import type { AdminContext } from "./context.js";
 import { adminError, toConnectError } from "./errors.js";
 
 /**
- * Wraps every admin RPC: refuses state changes unless the broker is
- * running (PW-ADMIN-002: `unavailable` while draining), turns whatever a
- * handler throws into the ConnectError it answers with, and records the
- * RPC's latency and outcome in `polywire_admin_request_duration_seconds`
- * and `polywire_admin_requests_total`.
+ * Wraps every admin RPC: with `auth`, refuses a request without valid
+ * credentials (`unauthenticated`) or whose principal may not call the
+ * method (`permission_denied`) before anything else (PW-ADMIN-003,
+ * PW-ADMIN-046); refuses state changes unless the broker is running
+ * (PW-ADMIN-002: `unavailable` while draining); turns whatever a handler
+ * throws into the ConnectError it answers with; and records the RPC's
+ * latency and outcome in `polywire_admin_request_duration_seconds` and
+ * `polywire_admin_requests_total`.
  */
-export function adminInterceptor(context: AdminContext): Interceptor {
+export function adminInterceptor(context: AdminContext, auth?: AdminAuthOptions): Interceptor {
+  const authenticate = auth === undefined ? undefined : adminAuthenticator(auth);
   return (next) => async (request) => {
     const started = performance.now();
     const service = request.service.name;
     const method = request.method.name;
+    // Methods the proto marks NO_SIDE_EFFECTS only read; every other one changes state.
+    const changesState = request.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
     let code = "ok";
     try {
-      // Methods the proto marks NO_SIDE_EFFECTS only read; every other one changes state.
-      if (request.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS && context.state() !== "running") {
+      if (authenticate !== undefined) {
+        const result = await authenticate(request.header.get("authorization"));
+        if (!result.ok) throw adminError(Code.Unauthenticated, "AUTHENTICATION_FAILED", `${service}.${method}: ${result.reason}`);
+        if (changesState && result.principal.role !== "admin") {
+          throw adminError(Code.PermissionDenied, "NOT_AUTHORIZED", `${service}.${method} changes state; principal ${JSON.stringify(result.principal.principal)} has role ${result.principal.role} and may only call read-only RPCs`);
+        }
+      }
+      if (changesState && context.state() !== "running") {
         throw adminError(Code.Unavailable, "SHUTTING_DOWN", `broker is ${context.state()}: ${service}.${method} changes state and is refused; retry against a running broker`);
       }
       return await next(request);

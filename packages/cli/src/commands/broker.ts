@@ -39,8 +39,14 @@ config file (JSON, every key optional; relative paths are relative to the file):
     "brokerId": "b1", "clusterId": "c1", "drainMs": 5000,
     "limits": { "maxConnections": 1000, "maxBatchSize": 8388608 },
     "topicDefaults": { "retention.ms": "86400000" },
-    "health": { "minFreeBytes": 1073741824, "minFreeRatio": 0.1 }
+    "health": { "minFreeBytes": 1073741824, "minFreeRatio": 0.1 },
+    "adminAuth": { "tokens": [
+      { "principal": "ops", "role": "admin", "tokenFile": "ops.token" },
+      { "principal": "grafana", "role": "viewer", "token": "…" } ] }
   }
+  adminAuth: admin RPCs then need "Authorization: Bearer <token>" (clients:
+  --admin-token or $POLYWIRE_ADMIN_TOKEN); a viewer may only call read-only
+  RPCs; /metrics, /healthz and /readyz stay open.
 
 examples:
   polywire broker --memory --topic demo:3 --http-port 9464
@@ -112,6 +118,7 @@ function optionsFrom(argv: readonly string[]): BrokerOptions {
     drainDeadlineMs: values["drain-ms"] === undefined ? (file.drainMs ?? 5_000) : integerFlag("drain-ms", values["drain-ms"], 5_000),
     ...(file.limits === undefined ? {} : { limits: file.limits }),
     ...(file.health === undefined ? {} : { health: file.health }),
+    ...(file.adminAuth === undefined ? {} : { adminAuth: file.adminAuth }),
     ...(values["broker-id"] ?? file.brokerId) === undefined ? {} : { brokerId: (values["broker-id"] ?? file.brokerId) as string },
     ...(values["cluster-id"] ?? file.clusterId) === undefined ? {} : { clusterId: (values["cluster-id"] ?? file.clusterId) as string },
     ...(httpPort === undefined ? {} : { http: { host: httpHost, port: httpPort } }),
