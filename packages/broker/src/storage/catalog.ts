@@ -34,6 +34,15 @@ export interface TopicMeta {
 const RETENTION_CHECK_MS = 60_000;
 
 /**
+ * Rejects a retention check period that is not an integer from 0 (no timer)
+ * to 2^31-1 ms, the longest Node timer, before any storage is opened.
+ */
+export function checkRetentionInterval(ms: number | undefined): void {
+  if (ms === undefined) return;
+  if (!Number.isInteger(ms) || ms < 0 || ms > 2_147_483_647) throw new StorageError("INVALID_ARGUMENT", `retentionCheckIntervalMs must be an integer from 0 to 2147483647, got ${ms}`);
+}
+
+/**
  * Topic bookkeeping shared by both engines: validation, the name → topic
  * map, serialized admin changes, producer ids, the retention timer. Engines
  * supply partitions and persistence through the abstract hooks.

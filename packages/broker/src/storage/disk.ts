@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, statfs } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { init } from "@polywire/wasm-codec";
 import { syncDirectory, writeFileAtomic } from "./atomic-file.js";
-import { CatalogStorage, type TopicMeta } from "./catalog.js";
+import { CatalogStorage, checkRetentionInterval, type TopicMeta } from "./catalog.js";
 import { checkConfigKeys, type TopicSettings } from "./config.js";
 import { lockDirectory } from "./directory-lock.js";
 import { DiskPartition } from "./disk-partition.js";
@@ -62,6 +62,7 @@ class DiskStorage extends CatalogStorage {
 
   static async open(options: DiskStorageOptions): Promise<DiskStorage> {
     checkConfigKeys(options.topicDefaults ?? {});
+    checkRetentionInterval(options.retentionCheckIntervalMs);
     const window = options.idempotenceWindow ?? DEFAULT_IDEMPOTENCE_WINDOW;
     const interval = options.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL;
     if (!Number.isInteger(window) || window < 1 || window > 1000) throw new StorageError("INVALID_ARGUMENT", `idempotenceWindow must be 1..1000, got ${window}`);

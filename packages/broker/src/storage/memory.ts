@@ -1,5 +1,5 @@
 import { init } from "@polywire/wasm-codec";
-import { CatalogStorage } from "./catalog.js";
+import { CatalogStorage, checkRetentionInterval } from "./catalog.js";
 import { checkConfigKeys, type TopicSettings } from "./config.js";
 import { StorageError } from "./errors.js";
 import { MemoryPartition } from "./memory-partition.js";
@@ -20,6 +20,7 @@ export async function openMemoryStorage(options: StorageOptions = {}): Promise<S
   checkConfigKeys(options.topicDefaults ?? {});
   const window = options.idempotenceWindow ?? DEFAULT_IDEMPOTENCE_WINDOW;
   if (!Number.isInteger(window) || window < 1 || window > 1000) throw new StorageError("INVALID_ARGUMENT", `idempotenceWindow must be 1..1000, got ${window}`);
+  checkRetentionInterval(options.retentionCheckIntervalMs);
   const storage = new MemoryStorage(options.topicDefaults ?? {}, window);
   storage.start(options.retentionCheckIntervalMs);
   return storage;
