@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,13 +7,28 @@ import { createAdminClient, type AdminClient } from "@polywire/runtime";
 import { ChildBroker } from "./child.js";
 import { referenceBroker, type BrokerImplementation, type RunningBroker } from "./implementation.js";
 import { delegateLog, interceptPartitions } from "./intercept.js";
-import type { CrashableBroker, Target, TargetCapabilities, VariantBroker, VariantOptions } from "./target.js";
+import type { CrashableBroker, ListenerScheme, Target, TargetCapabilities, VariantBroker, VariantOptions } from "./target.js";
 
 /** Drain deadline of embedded brokers: short, so restarts and variant shutdowns stay quick. */
 const DRAIN_MS = 300;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "polywire-conformance-"));
+}
+
+/** A listener URL of `scheme` on a free port, or in `dir` for a Unix socket. */
+function listenerUrl(scheme: ListenerScheme, dir: string): string {
+  switch (scheme) {
+    case "unix":
+      return `unix://${join(dir, "broker.sock")}`;
+    case "ws":
+    case "wss":
+      return `${scheme}://127.0.0.1:0/polywire`;
+    case "memory":
+      return `memory://conformance-${process.pid}-${randomUUID()}`;
+    default:
+      return `${scheme}://127.0.0.1:0`;
+  }
 }
 
 /**
@@ -92,10 +108,14 @@ export class EmbeddedTarget implements Target {
   }
 
   async variant(options: VariantOptions): Promise<VariantBroker> {
-    const dir = options.memory === true ? undefined : tempDir();
+    // Holds the data (disk storage) and the Unix socket of the variant.
+    const dir = tempDir();
+    const schemes = options.listeners ?? ["tcp"];
+    const retention = options.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: options.retentionCheckIntervalMs };
     const brokerOptions: BrokerOptions = {
-      listeners: ["tcp://127.0.0.1:0"],
-      storage: dir === undefined ? { engine: "memory" } : { engine: "disk", dir },
+      listeners: schemes.map((scheme) => listenerUrl(scheme, dir)),
+      storage: options.memory === true ? { engine: "memory", ...retention } : { engine: "disk", dir, ...retention },
+      ...(options.tls === undefined ? {} : { tls: { ...options.tls } }),
       http: { port: 0 },
       drainDeadlineMs: options.drainDeadlineMs ?? DRAIN_MS,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
@@ -120,14 +140,19 @@ export class EmbeddedTarget implements Target {
       closed ??= (async () => {
         await broker.close();
         await admin.close();
-        if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+        rmSync(dir, { recursive: true, force: true });
       })();
       return closed;
     };
+    const urls: Partial<Record<ListenerScheme, string>> = {};
+    schemes.forEach((scheme, i) => {
+      urls[scheme] = broker.urls[i] as string;
+    });
     return {
       url: broker.urls[0] as string,
-      createTopic: async (name, partitions) => {
-        await admin.createTopic(name, { partitions });
+      urls,
+      createTopic: async (name, partitions, config = {}) => {
+        await admin.createTopic(name, { partitions, config });
       },
       close,
       [Symbol.asyncDispose]: close,

@@ -14,6 +14,17 @@ export interface TargetCapabilities {
   readonly defaultConfig: boolean;
 }
 
+/** The data-plane transports of PW-TRANS-001. */
+export type ListenerScheme = "tcp" | "tls" | "unix" | "ws" | "wss" | "memory";
+
+/** Server TLS material of a variant's `tls://` and `wss://` listeners (PEM). */
+export interface VariantTls {
+  readonly cert: string;
+  readonly key: string;
+  /** CA that client certificates must verify against (PW-TRANS-004); without it clients are not asked for one. */
+  readonly ca?: string;
+}
+
 /** Settings of a {@link Target.variant}; absent fields keep the broker defaults. */
 export interface VariantOptions {
   readonly limits?: Partial<BrokerLimits>;
@@ -25,12 +36,24 @@ export interface VariantOptions {
   readonly slowSyncMs?: number;
   /** Require the TOKEN mechanism with this token (PW-SESS-007). */
   readonly token?: string;
+  /**
+   * One listener per scheme, on a free port or fresh path (default `tcp`
+   * only). `memory` works only for a broker in the runner's process; `tls`
+   * and `wss` need `tls`.
+   */
+  readonly listeners?: readonly ListenerScheme[];
+  readonly tls?: VariantTls;
+  /** How often retention runs, ms (PW-ADMIN-023); default the broker's one minute. */
+  readonly retentionCheckIntervalMs?: number;
 }
 
 /** A differently configured broker, started for one case. */
 export interface VariantBroker extends AsyncDisposable {
+  /** The URL of the first listener asked for. */
   readonly url: string;
-  createTopic(name: string, partitions: number): Promise<void>;
+  /** The URL of each listener, by scheme. */
+  readonly urls: Readonly<Partial<Record<ListenerScheme, string>>>;
+  createTopic(name: string, partitions: number, config?: Record<string, string>): Promise<void>;
   /** Shuts the broker down gracefully: Drain, finish in-flight work, close (PW-SESS-015). */
   close(): Promise<void>;
 }

@@ -1,23 +1,58 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { dial as dialTransport, type Transport } from "@polywire/runtime";
+import type { ClauseViolation } from "../runner/violation.js";
+import { WebSocketStream } from "./websocket.js";
 
-/** TLS settings for `tls://` targets. */
+/** TLS settings for `tls://` and `wss://` targets. */
 export interface DialTls {
   /** CA certificates (PEM) the broker's certificate must verify against; default the system store. */
   readonly ca?: string;
   /** Accept any broker certificate (self-signed test brokers). */
   readonly insecure?: boolean;
+  /** Client certificate chain (PEM), for listeners that verify clients (PW-TRANS-004). */
+  readonly cert?: string;
+  /** Private key (PEM) of `cert`. */
+  readonly key?: string;
 }
 
 /** A data-plane URL the runner can open raw sockets to. */
 export type DialAddress =
   | { readonly scheme: "tcp" | "tls"; readonly host: string; readonly port: number }
+  | { readonly scheme: "ws" | "wss"; readonly host: string; readonly port: number; readonly path: string }
   | { readonly scheme: "unix"; readonly path: string };
 
 /**
- * Parses `tcp://host:port`, `tls://host:port` or `unix:///path`. The
- * wire-level cases need a byte stream they control, so the runner dials
- * these itself; other schemes are rejected with a clear message.
+ * The byte stream a {@link WireSession} runs over: a socket, a WebSocket
+ * whose binary messages carry one frame each, or an in-process memory
+ * connection. Whichever it is, nothing above it may tell (PW-TRANS-002).
+ */
+export interface ByteStream {
+  readonly destroyed: boolean;
+  on(event: "data", listener: (chunk: Buffer) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "close", listener: () => void): unknown;
+  /** Writes bytes; over WebSocket, one call is one binary message. */
+  write(bytes: Uint8Array): unknown;
+  /** Ends the stream after what was written. */
+  end(): unknown;
+  /** Drops the connection at once. */
+  destroy(): unknown;
+}
+
+/** Options of {@link dial}. */
+export interface DialOptions {
+  readonly tls?: DialTls;
+  readonly timeoutMs?: number;
+  /** Receives the broker's breaches of WebSocket message rules (PW-TRANS-003). */
+  readonly onViolation?: (violation: ClauseViolation) => void;
+}
+
+/**
+ * Parses `tcp://host:port`, `tls://host:port`, `unix:///path`,
+ * `ws://host:port/path` or `wss://host:port/path`. The wire-level cases
+ * need a byte stream they control, so the runner dials these itself;
+ * other schemes are rejected with a clear message.
  */
 export function parseDialUrl(url: string): DialAddress {
   let parsed: URL;
@@ -31,35 +66,39 @@ export function parseDialUrl(url: string): DialAddress {
     if (parsed.pathname === "" || parsed.host !== "") throw new TypeError(`a unix URL is unix:///absolute/path, got ${url}`);
     return { scheme, path: decodeURIComponent(parsed.pathname) };
   }
-  if (scheme === "tcp" || scheme === "tls") {
+  if (scheme === "tcp" || scheme === "tls" || scheme === "ws" || scheme === "wss") {
     const port = Number(parsed.port);
     if (parsed.hostname === "" || parsed.port === "" || !Number.isInteger(port)) throw new TypeError(`${scheme} URLs need a host and port, got ${url}`);
-    return { scheme, host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"), port };
+    const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+    if (scheme === "ws" || scheme === "wss") return { scheme, host, port, path: `${parsed.pathname || "/"}${parsed.search}` };
+    return { scheme, host, port };
   }
-  throw new TypeError(`the conformance runner speaks to brokers over tcp://, tls:// or unix://, not ${scheme}://`);
+  throw new TypeError(`the conformance runner speaks to brokers over tcp://, tls://, unix://, ws://, wss:// or (in process) memory://, not ${scheme}://`);
 }
 
-/** Opens a socket to `url`; rejects on connection failure or after `timeoutMs`. */
-export function dial(url: string, options: { tls?: DialTls; timeoutMs?: number } = {}): Promise<Socket> {
-  const address = parseDialUrl(url);
+/** Opens a socket to `address`; resolves once connected (TLS: once the handshake is done). */
+function dialSocket(address: DialAddress, url: string, options: DialOptions): Promise<Socket> {
+  const secure = address.scheme === "tls" || address.scheme === "wss";
   return new Promise<Socket>((resolve, reject) => {
+    const tls = options.tls;
     const socket = address.scheme === "unix"
       ? netConnect({ path: address.path })
-      : address.scheme === "tcp"
+      : !secure
         ? netConnect({ host: address.host, port: address.port, noDelay: true })
         : tlsConnect({
           host: address.host,
           port: address.port,
           servername: /^[0-9.:]+$/.test(address.host) ? "" : address.host,
-          ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca }),
-          rejectUnauthorized: options.tls?.insecure !== true,
+          ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
+          ...(tls?.cert === undefined ? {} : { cert: tls.cert }),
+          ...(tls?.key === undefined ? {} : { key: tls.key }),
+          rejectUnauthorized: tls?.insecure !== true,
         });
-    const ready = address.scheme === "tls" ? "secureConnect" : "connect";
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`could not connect to ${url} within ${options.timeoutMs ?? 5000} ms`));
     }, options.timeoutMs ?? 5000);
-    socket.once(ready, () => {
+    socket.once(secure ? "secureConnect" : "connect", () => {
       clearTimeout(timer);
       socket.removeAllListeners("error");
       resolve(socket);
@@ -69,4 +108,60 @@ export function dial(url: string, options: { tls?: DialTls; timeoutMs?: number }
       reject(error);
     });
   });
+}
+
+/**
+ * An in-process `memory://` connection of the runtime as a byte stream: the
+ * broker under test must be in this process (the embedded target).
+ */
+class MemoryStream {
+  readonly #transport: Transport;
+  readonly #listeners = { data: [] as Array<(chunk: Buffer) => void>, error: [] as Array<(error: Error) => void>, close: [] as Array<() => void> };
+
+  constructor(transport: Transport) {
+    this.#transport = transport;
+    transport.attach({
+      onData: (chunk) => {
+        for (const l of this.#listeners.data) l(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      },
+      onDrain: () => undefined,
+      onInvalid: () => undefined,
+      onClose: (error) => {
+        if (error !== undefined) for (const l of this.#listeners.error) l(error);
+        for (const l of this.#listeners.close) l();
+      },
+    });
+  }
+
+  get destroyed(): boolean {
+    return this.#transport.closed;
+  }
+
+  on(event: "data" | "error" | "close", listener: never): this {
+    (this.#listeners[event] as unknown[]).push(listener);
+    return this;
+  }
+
+  write(bytes: Uint8Array): void {
+    // The transport takes ownership of what it is given; the caller may reuse its buffer.
+    this.#transport.write(bytes.slice());
+  }
+
+  end(): void {
+    this.#transport.end();
+  }
+
+  destroy(): void {
+    this.#transport.destroy();
+  }
+}
+
+/** Opens a byte stream to `url`; rejects on connection failure or after `timeoutMs`. */
+export async function dial(url: string, options: DialOptions = {}): Promise<ByteStream> {
+  if (url.startsWith("memory://")) return new MemoryStream(await dialTransport(url)) as ByteStream;
+  const address = parseDialUrl(url);
+  const socket = await dialSocket(address, url, options);
+  if (address.scheme !== "ws" && address.scheme !== "wss") return socket;
+  const host = `${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`;
+  return WebSocketStream.open(socket, host, address.path, options.onViolation ?? (() => undefined), options.timeoutMs ?? 5000);
 }

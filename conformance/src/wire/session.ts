@@ -1,8 +1,7 @@
-import type { Socket } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Feature, FrameKind, HelloSchema, WelcomeSchema, type Welcome } from "@polywire/proto/session";
 import { ClauseViolation } from "../runner/violation.js";
-import { dial, type DialTls } from "./dial.js";
+import { dial, type ByteStream, type DialTls } from "./dial.js";
 import { DEFAULT_MAX_FRAME_SIZE, encodeRawFrame, FrameFormatError, FrameSplitter, type RawFrameInit, type WireFrame } from "./frame.js";
 import { BrokerError, decode, decodeError, encode, kindName, RPCS, type RpcInit, type RpcKind, type RpcReply } from "./messages.js";
 import type { Monitor } from "./monitor.js";
@@ -68,7 +67,7 @@ export interface SessionEnd {
  */
 export class WireSession {
   readonly url: string;
-  #socket: Socket;
+  #socket: ByteStream;
   #splitter: FrameSplitter;
   #monitor: Monitor;
   #checksum: boolean;
@@ -84,7 +83,7 @@ export class WireSession {
   #lastFrameAt = 0;
   #received: Array<{ readonly kind: number; readonly correlationId: number }> = [];
 
-  private constructor(url: string, socket: Socket, options: SessionOptions) {
+  private constructor(url: string, socket: ByteStream, options: SessionOptions) {
     this.url = url;
     this.#socket = socket;
     this.#monitor = options.monitor;
@@ -98,7 +97,7 @@ export class WireSession {
   /** Dials `url` and, unless `handshake` is false, completes Hello/Welcome. */
   static async open(url: string, options: SessionOptions): Promise<WireSession> {
     const timeoutMs = options.timeoutMs ?? 5000;
-    const socket = await dial(url, { timeoutMs, ...(options.tls === undefined ? {} : { tls: options.tls }) });
+    const socket = await dial(url, { timeoutMs, onViolation: (v) => options.monitor.record(v), ...(options.tls === undefined ? {} : { tls: options.tls }) });
     const session = new WireSession(url, socket, options);
     if (options.handshake === false) return session;
     try {
@@ -135,6 +134,11 @@ export class WireSession {
   get welcome(): Welcome {
     if (this.#welcome === undefined) throw new Error("the session has no Welcome yet");
     return this.#welcome;
+  }
+
+  /** What the session runs over: a socket, a `WebSocketStream` or an in-process connection. */
+  get stream(): ByteStream {
+    return this.#socket;
   }
 
   /** True when Welcome granted `feature`. */

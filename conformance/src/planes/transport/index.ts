@@ -1,0 +1,7 @@
+import type { ConformanceCase } from "../../runner/case.js";
+import { sameStreamCases } from "./same-stream.js";
+import { tlsCases } from "./tls.js";
+import { webSocketCases } from "./websocket.js";
+
+/** Transport cases (§1): WebSocket message rules, the same stream over every transport, TLS client verification. */
+export const transportCases: readonly ConformanceCase[] = [...webSocketCases, ...sameStreamCases, ...tlsCases];
