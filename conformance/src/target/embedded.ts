@@ -151,6 +151,7 @@ export class EmbeddedTarget implements Target {
     return {
       url: broker.urls[0] as string,
       urls,
+      admin,
       createTopic: async (name, partitions, config = {}) => {
         await admin.createTopic(name, { partitions, config });
       },

@@ -54,6 +54,8 @@ export interface VariantBroker extends AsyncDisposable {
   /** The URL of each listener, by scheme. */
   readonly urls: Readonly<Partial<Record<ListenerScheme, string>>>;
   createTopic(name: string, partitions: number, config?: Record<string, string>): Promise<void>;
+  /** The variant's admin client (§11). */
+  readonly admin: AdminClient;
   /** Shuts the broker down gracefully: Drain, finish in-flight work, close (PW-SESS-015). */
   close(): Promise<void>;
 }

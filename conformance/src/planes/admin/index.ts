@@ -13,6 +13,7 @@ import { Unsupported } from "../../target/target.js";
 import { expectBrokerError } from "../expect.js";
 import { highWatermark, produce } from "../log/io.js";
 import { numbered } from "../log/records.js";
+import { retentionCases } from "./retention.js";
 
 /** The topic config keys of §11.3, exactly. */
 const CONFIG_KEYS = ["fsync.interval.ms", "fsync.policy", "max.message.bytes", "retention.bytes", "retention.ms", "segment.bytes", "segment.ms"];
@@ -279,4 +280,4 @@ const metrics: ConformanceCase = {
 };
 
 /** The admin plane (§11). */
-export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics];
+export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics, ...retentionCases];
