@@ -1,0 +1,50 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { openStorage, type StorageConfig } from "../src/storage-config.js";
+import { StorageError } from "../src/storage/errors.js";
+import { codecReady, makeBatch, tempDirectory } from "./storage-fixtures.js";
+
+beforeAll(() => codecReady);
+
+const configs: ReadonlyArray<{ name: string; config: (dir: string) => StorageConfig }> = [
+  { name: "memory", config: () => ({ engine: "memory" }) },
+  { name: "disk", config: (dir) => ({ engine: "disk", dir }) },
+];
+
+describe.each(configs)("broker storage config ($name engine)", ({ config }) => {
+  it("PW-ADMIN-023: retentionCheckIntervalMs makes retention run on its own at that period", async () => {
+    await using dir = await tempDirectory();
+    const storage = await openStorage({ ...config(dir.path), retentionCheckIntervalMs: 50 });
+    try {
+      await storage.createTopic("t", { partitions: 1, config: { "segment.bytes": "1024", "retention.bytes": "1", "retention.ms": "-1" } });
+      const log = storage.partition("t", 0);
+      for (let i = 0; i < 20; i++) {
+        const b = makeBatch({ values: [`${i}`.padStart(200, "0")] });
+        await log.append(b.bytes, b.header);
+      }
+      // Generous for a busy 2-core machine: the period is 50 ms.
+      const deadline = Date.now() + 10_000;
+      while (log.logStartOffset() === 0n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(log.logStartOffset()).toBeGreaterThan(0n);
+      expect(log.logStartOffset()).toBeLessThan(20n);
+      expect(log.stats().segments).toBe(1);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("rejects a retentionCheckIntervalMs that is not an integer from 0 to 2^31-1 with INVALID_ARGUMENT", async () => {
+    await using dir = await tempDirectory();
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 31]) {
+      const error = await openStorage({ ...config(dir.path), retentionCheckIntervalMs: bad }).then(async (s) => {
+        await s.close();
+        return undefined;
+      }, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as StorageError).code).toBe("INVALID_ARGUMENT");
+      expect((error as StorageError).message).toContain("retentionCheckIntervalMs");
+    }
+    // A refused value must not leave the directory locked.
+    const storage = await openStorage({ ...config(dir.path), retentionCheckIntervalMs: 0 });
+    await storage.close();
+  });
+});
