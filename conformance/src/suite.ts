@@ -29,6 +29,10 @@ export interface SuiteOptions {
   readonly broker?: string;
   /** Its admin listener (`http://host:port`), to create topics. */
   readonly admin?: string;
+  /** The admin bearer token of an external broker with admin authentication (PW-ADMIN-046). */
+  readonly adminToken?: string;
+  /** A read-only admin token of that broker, to check `permission_denied` (PW-ADMIN-003). */
+  readonly adminViewerToken?: string;
   /** A shell command that restarts the external broker on the same data. */
   readonly restartCmd?: string;
   /** The external broker runs with no configuration (PW-LIM-005). */
@@ -93,6 +97,8 @@ export async function runSuite(options: SuiteOptions = {}): Promise<{ report: Ru
     : new ExternalTarget({
       url: options.broker as string,
       ...(options.admin === undefined ? {} : { adminUrl: options.admin }),
+      ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+      ...(options.adminViewerToken === undefined ? {} : { adminViewerToken: options.adminViewerToken }),
       ...(options.restartCmd === undefined ? {} : { restartCmd: options.restartCmd }),
       ...(options.defaultConfig === undefined ? {} : { defaultConfig: options.defaultConfig }),
       ...(options.tls === undefined ? {} : { tls: options.tls }),

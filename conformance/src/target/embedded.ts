@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import { createAdminClient, type AdminClient } from "@polywire/runtime";
 import { ChildBroker } from "./child.js";
 import { referenceBroker, type BrokerImplementation, type RunningBroker } from "./implementation.js";
 import { delegateLog, interceptPartitions } from "./intercept.js";
-import type { CrashableBroker, ListenerScheme, Target, TargetCapabilities, VariantBroker, VariantOptions } from "./target.js";
+import type { AdminCredentials, CrashableBroker, ListenerScheme, Target, TargetCapabilities, VariantBroker, VariantOptions } from "./target.js";
 
 /** Drain deadline of embedded brokers: short, so restarts and variant shutdowns stay quick. */
 const DRAIN_MS = 300;
@@ -40,6 +40,7 @@ function listenerUrl(scheme: ListenerScheme, dir: string): string {
 export class EmbeddedTarget implements Target {
   readonly capabilities: TargetCapabilities = { restart: true, crash: true, variants: true, defaultConfig: true };
   readonly tls = undefined;
+  readonly adminToken = undefined;
   readonly #implementation: BrokerImplementation;
   readonly #dir = tempDir();
   #broker: RunningBroker | undefined;
@@ -121,6 +122,16 @@ export class EmbeddedTarget implements Target {
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
       ...(options.token === undefined ? {} : { auth: { token: (t: string) => (t === options.token ? "conformance" : null) } }),
+      ...(options.adminTokens === undefined
+        ? {}
+        : {
+          adminAuth: {
+            tokens: [
+              { token: options.adminTokens.admin, principal: "conformance-admin", role: "admin" },
+              { token: options.adminTokens.viewer, principal: "conformance-viewer", role: "viewer" },
+            ],
+          },
+        }),
     };
     const broker = await this.#implementation.start(brokerOptions);
     const slow = options.slowSyncMs;
@@ -134,7 +145,8 @@ export class EmbeddedTarget implements Target {
         },
       }));
     }
-    const admin = createAdminClient(broker.httpUrl as string);
+    const adminUrl = broker.httpUrl as string;
+    const admin = createAdminClient(adminUrl, options.adminTokens === undefined ? {} : { token: options.adminTokens.admin });
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> => {
       closed ??= (async () => {
@@ -152,12 +164,19 @@ export class EmbeddedTarget implements Target {
       url: broker.urls[0] as string,
       urls,
       admin,
+      adminUrl,
       createTopic: async (name, partitions, config = {}) => {
         await admin.createTopic(name, { partitions, config });
       },
       close,
       [Symbol.asyncDispose]: close,
     };
+  }
+
+  async authenticatedAdmin(): Promise<AdminCredentials> {
+    const adminTokens = { admin: `admin-${randomBytes(18).toString("base64url")}`, viewer: `viewer-${randomBytes(18).toString("base64url")}` };
+    const variant = await this.variant({ memory: true, adminTokens });
+    return { url: variant.adminUrl, adminToken: adminTokens.admin, viewerToken: adminTokens.viewer, close: () => variant.close() };
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { createAdminClient, type AdminClient } from "@polywire/runtime";
 import type { DialTls } from "../wire/dial.js";
 import { Monitor } from "../wire/monitor.js";
 import { WireSession } from "../wire/session.js";
-import { Unsupported, type CrashableBroker, type Target, type TargetCapabilities, type VariantBroker } from "./target.js";
+import { Unsupported, type AdminCredentials, type CrashableBroker, type Target, type TargetCapabilities, type VariantBroker } from "./target.js";
 
 /** Options of {@link ExternalTarget}. */
 export interface ExternalTargetOptions {
@@ -15,6 +15,10 @@ export interface ExternalTargetOptions {
   readonly restartCmd?: string;
   /** The broker runs with no configuration (PW-LIM-005 applies). */
   readonly defaultConfig?: boolean;
+  /** A bearer token that may call every admin RPC, when the admin listener requires one (PW-ADMIN-046). */
+  readonly adminToken?: string;
+  /** A bearer token that may call only read-only admin RPCs, to check `permission_denied` (PW-ADMIN-003). */
+  readonly adminViewerToken?: string;
   readonly tls?: DialTls;
 }
 
@@ -42,6 +46,7 @@ export class ExternalTarget implements Target {
   readonly capabilities: TargetCapabilities;
   readonly admin: AdminClient | undefined;
   readonly adminUrl: string | undefined;
+  readonly adminToken: string | undefined;
   readonly url: string;
   readonly tls: DialTls | undefined;
   readonly #options: ExternalTargetOptions;
@@ -51,7 +56,8 @@ export class ExternalTarget implements Target {
     this.url = options.url;
     this.tls = options.tls;
     this.adminUrl = options.adminUrl?.replace(/\/+$/, "");
-    this.admin = this.adminUrl === undefined ? undefined : createAdminClient(this.adminUrl);
+    this.adminToken = options.adminToken;
+    this.admin = this.adminUrl === undefined ? undefined : createAdminClient(this.adminUrl, options.adminToken === undefined ? {} : { token: options.adminToken });
     this.capabilities = { restart: options.restartCmd !== undefined, crash: false, variants: false, defaultConfig: options.defaultConfig === true };
   }
 
@@ -87,6 +93,14 @@ export class ExternalTarget implements Target {
 
   variant(): Promise<VariantBroker> {
     return Promise.reject(new Unsupported("starting a differently configured broker needs the embedded target"));
+  }
+
+  authenticatedAdmin(): Promise<AdminCredentials> {
+    const { adminToken, adminViewerToken } = this.#options;
+    if (this.adminUrl === undefined || adminToken === undefined) {
+      return Promise.reject(new Unsupported("checking admin authentication needs --admin and the broker's admin token (--admin-token)"));
+    }
+    return Promise.resolve({ url: this.adminUrl, adminToken, viewerToken: adminViewerToken, close: () => Promise.resolve() });
   }
 
   async close(): Promise<void> {

@@ -45,6 +45,8 @@ export interface VariantOptions {
   readonly tls?: VariantTls;
   /** How often retention runs, ms (PW-ADMIN-023); default the broker's one minute. */
   readonly retentionCheckIntervalMs?: number;
+  /** Admin authentication (PW-ADMIN-046) with these bearer tokens; the variant's own admin client uses `admin`. */
+  readonly adminTokens?: { readonly admin: string; readonly viewer: string };
 }
 
 /** A differently configured broker, started for one case. */
@@ -56,6 +58,8 @@ export interface VariantBroker extends AsyncDisposable {
   createTopic(name: string, partitions: number, config?: Record<string, string>): Promise<void>;
   /** The variant's admin client (§11). */
   readonly admin: AdminClient;
+  /** The variant's admin listener (`http://host:port`). */
+  readonly adminUrl: string;
   /** Shuts the broker down gracefully: Drain, finish in-flight work, close (PW-SESS-015). */
   close(): Promise<void>;
 }
@@ -68,6 +72,18 @@ export interface CrashableBroker extends AsyncDisposable {
   kill(): Promise<void>;
   /** Starts the process again after `kill`. */
   start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An admin listener that requires credentials, and the credentials (PW-ADMIN-003, PW-ADMIN-046). */
+export interface AdminCredentials {
+  /** Its base URL (`http://host:port`). */
+  readonly url: string;
+  /** A bearer token that may call every admin RPC. */
+  readonly adminToken: string;
+  /** A bearer token that may call only read-only RPCs, when the broker has such a role. */
+  readonly viewerToken: string | undefined;
+  /** Releases what was started for them (a variant broker); nothing for an external target. */
   close(): Promise<void>;
 }
 
@@ -90,10 +106,14 @@ export interface Target {
   readonly admin: AdminClient | undefined;
   /** The admin listener's base URL (`http://host:port`), when known. */
   readonly adminUrl: string | undefined;
+  /** The bearer token admin calls carry, when the admin listener requires one (PW-ADMIN-046). */
+  readonly adminToken: string | undefined;
   /** Stops and starts the broker on the same data; resolves once it accepts connections again. */
   restart(): Promise<void>;
   crashable(): Promise<CrashableBroker>;
   variant(options: VariantOptions): Promise<VariantBroker>;
+  /** An admin listener with authentication: a variant for the embedded target, the declared tokens for an external one. */
+  authenticatedAdmin(): Promise<AdminCredentials>;
   close(): Promise<void>;
 }
 

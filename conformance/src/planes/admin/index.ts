@@ -13,6 +13,7 @@ import { Unsupported } from "../../target/target.js";
 import { expectBrokerError } from "../expect.js";
 import { highWatermark, produce } from "../log/io.js";
 import { numbered } from "../log/records.js";
+import { adminAuthentication } from "./auth.js";
 import { retentionCases } from "./retention.js";
 
 /** The topic config keys of §11.3, exactly. */
@@ -28,6 +29,12 @@ function adminUrl(ctx: CaseContext): string {
   const url = ctx.target.adminUrl;
   if (url === undefined) throw new Unsupported("the admin plane needs the admin URL (--admin)");
   return url;
+}
+
+/** The headers of every raw admin request: the target's bearer token, if it needs one (PW-ADMIN-046). */
+function adminHeaders(ctx: CaseContext): Record<string, string> {
+  const token = ctx.target.adminToken;
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
 let names = 0;
@@ -49,9 +56,9 @@ async function expectAdminError(clause: string, call: Promise<unknown>, code: Co
 }
 
 /** One Connect unary call over HTTP/1.1 with the raw fetch API: no Connect library between the runner and the broker. */
-async function rawUnary<I extends DescMessage, O extends DescMessage>(base: string, path: string, input: I, output: O, codec: "proto" | "json"): Promise<{ status: number; contentType: string; message?: ReturnType<typeof fromBinary<O>>; body: string }> {
+async function rawUnary<I extends DescMessage, O extends DescMessage>(base: string, headers: Record<string, string>, path: string, input: I, output: O, codec: "proto" | "json"): Promise<{ status: number; contentType: string; message?: ReturnType<typeof fromBinary<O>>; body: string }> {
   const body = codec === "proto" ? toBinary(input, create(input)) : "{}";
-  const response = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": `application/${codec}`, "connect-protocol-version": "1" }, body });
+  const response = await fetch(`${base}${path}`, { method: "POST", headers: { ...headers, "content-type": `application/${codec}`, "connect-protocol-version": "1" }, body });
   const contentType = response.headers.get("content-type") ?? "";
   const bytes = new Uint8Array(await response.arrayBuffer());
   if (response.status !== 200) return { status: response.status, contentType, body: new TextDecoder().decode(bytes) };
@@ -75,13 +82,13 @@ const protocol: ConformanceCase = {
     ];
     for (const [path, input, output] of calls) {
       for (const codec of ["proto", "json"] as const) {
-        const r = await rawUnary(base, path, input, output, codec);
+        const r = await rawUnary(base, adminHeaders(ctx), path, input, output, codec);
         check("PW-ADMIN-001", r.status === 200, `POST ${path} with application/${codec} answered HTTP ${r.status}: ${r.body.slice(0, 200)}`);
         check("PW-ADMIN-001", r.contentType.startsWith(`application/${codec}`), `POST ${path} with application/${codec} answered content type ${r.contentType}`);
       }
     }
     if (!ctx.welcome.features.includes(Feature.GROUPS)) {
-      const r = await rawUnary(base, "/polywire.v1.GroupService/ListGroups", ListGroupsRequestSchema, ListTopicsResponseSchema, "json");
+      const r = await rawUnary(base, adminHeaders(ctx), "/polywire.v1.GroupService/ListGroups", ListGroupsRequestSchema, ListTopicsResponseSchema, "json");
       const code = (JSON.parse(r.body || "{}") as { code?: string }).code;
       checkEqual("PW-ADMIN-029", code, "unimplemented", `Connect error code of GroupService/ListGroups on a broker without FEATURE_GROUPS (HTTP ${r.status})`);
     }
@@ -208,11 +215,11 @@ const clusterHealth: ConformanceCase = {
     const worst = health.checks.some((c) => c.status === HealthStatus.NOT_SERVING) ? HealthStatus.NOT_SERVING : health.checks.some((c) => c.status === HealthStatus.DEGRADED) ? HealthStatus.DEGRADED : HealthStatus.SERVING;
     checkEqual("PW-ADMIN-041", HealthStatus[health.status], HealthStatus[worst], "the overall status against the checks");
     const base = adminUrl(ctx);
-    const healthz = await fetch(`${base}/healthz`);
+    const healthz = await fetch(`${base}/healthz`, { headers: adminHeaders(ctx) });
     checkEqual("PW-ADMIN-042", healthz.status, 200, "GET /healthz");
-    const readyz = await fetch(`${base}/readyz`);
+    const readyz = await fetch(`${base}/readyz`, { headers: adminHeaders(ctx) });
     checkEqual("PW-ADMIN-042", readyz.status, health.status === HealthStatus.NOT_SERVING ? 503 : 200, `GET /readyz with status ${HealthStatus[health.status]}`);
-    const metrics = await fetch(`${base}/metrics`);
+    const metrics = await fetch(`${base}/metrics`, { headers: adminHeaders(ctx) });
     checkEqual("PW-ADMIN-042", [metrics.status, metrics.headers.get("content-type")], [200, "text/plain; version=0.0.4; charset=utf-8"], "GET /metrics");
   },
 };
@@ -242,7 +249,7 @@ const metrics: ConformanceCase = {
     const session = await ctx.connect();
     await session.call(FrameKind.PING, { nonce: 1n });
     const snapshot = await a.metrics();
-    const text = await (await fetch(`${adminUrl(ctx)}/metrics`)).text();
+    const text = await (await fetch(`${adminUrl(ctx)}/metrics`, { headers: adminHeaders(ctx) })).text();
     const families = snapshot.families;
     const names = families.map((f) => f.name);
     checkEqual("PW-ADMIN-043", names, [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))), "family names in order");
@@ -280,4 +287,4 @@ const metrics: ConformanceCase = {
 };
 
 /** The admin plane (§11). */
-export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics, ...retentionCases];
+export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics, adminAuthentication, ...retentionCases];

@@ -3,6 +3,7 @@ import { formatSummary, progressListener, runSuite, type SuiteOptions } from "@p
 import { integerFlag, parseFlags, UsageError } from "../args.js";
 import { palette } from "../colors.js";
 import type { Command, CommandIO } from "../command.js";
+import { adminToken } from "../endpoints.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 
 const usage = `usage: polywire conformance [flags]
@@ -16,6 +17,9 @@ target:
   --broker <url>           broker under test: tcp://host:port, tls://host:port, unix:///path
   --admin <url>            its admin listener (http://host:port), to create topics; without it,
                            cases that need topics are skipped
+  --admin-token <token>    bearer token of an admin listener with authentication (default
+                           $POLYWIRE_ADMIN_TOKEN); also checks PW-ADMIN-003
+  --admin-viewer-token <t> a read-only admin token of that broker: checks permission_denied
   --restart-cmd <cmd>      shell command that restarts the broker on the same data (restart and
                            history-under-restart cases; put a kill -9 in it to test crashes)
   --default-config         the broker runs with no configuration (checks the PW-LIM-005 defaults)
@@ -51,6 +55,8 @@ exit codes: 0 passed, 1 failed (a case failed, or a known-failing case now passe
 const FLAGS = {
   broker: { type: "string" },
   admin: { type: "string" },
+  "admin-token": { type: "string" },
+  "admin-viewer-token": { type: "string" },
   "restart-cmd": { type: "string" },
   "default-config": { type: "boolean" },
   "tls-ca": { type: "string" },
@@ -77,9 +83,14 @@ function clientChoice(value: string | undefined): SuiteOptions["client"] {
 async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const { values } = parseFlags(argv, FLAGS);
   if (values.quick === true && values.full === true) throw new UsageError("--quick and --full exclude each other");
-  if (values.broker === undefined && (values.admin !== undefined || values["restart-cmd"] !== undefined || values["default-config"] === true)) {
-    throw new UsageError("--admin, --restart-cmd and --default-config describe an external broker: give --broker too");
+  if (values.broker === undefined && (values.admin !== undefined || values["admin-token"] !== undefined || values["admin-viewer-token"] !== undefined || values["restart-cmd"] !== undefined || values["default-config"] === true)) {
+    throw new UsageError("--admin, --admin-token, --admin-viewer-token, --restart-cmd and --default-config describe an external broker: give --broker too");
   }
+  if (values["admin-viewer-token"] !== undefined && adminToken(values) === undefined) {
+    throw new UsageError("--admin-viewer-token needs the admin token too (--admin-token or $POLYWIRE_ADMIN_TOKEN)");
+  }
+  // The environment's token applies only to an external broker: the embedded one makes its own.
+  const token = values.broker === undefined ? undefined : adminToken(values);
   if (values.path !== undefined && values.seed === undefined) throw new UsageError("--path replays a seeded run: give --seed too");
   if (values.out !== undefined && values["no-report"] === true) throw new UsageError("--out and --no-report exclude each other");
   let ca: string | undefined;
@@ -96,6 +107,8 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const options: SuiteOptions = {
     ...(values.broker === undefined ? {} : { broker: values.broker }),
     ...(values.admin === undefined ? {} : { admin: values.admin }),
+    ...(token === undefined ? {} : { adminToken: token }),
+    ...(values["admin-viewer-token"] === undefined ? {} : { adminViewerToken: values["admin-viewer-token"] }),
     ...(values["restart-cmd"] === undefined ? {} : { restartCmd: values["restart-cmd"] }),
     ...(values["default-config"] === true ? { defaultConfig: true } : {}),
     ...(ca === undefined && values.insecure !== true ? {} : { tls: { ...(ca === undefined ? {} : { ca }), insecure: values.insecure === true } }),
