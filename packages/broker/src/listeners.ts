@@ -106,6 +106,10 @@ async function listenWebSocket(address: Extract<TransportAddress, { scheme: "ws"
     : createHttpServer();
   const path = address.path.split("?")[0] || "/";
   const wss = new WebSocketServer({ server, path, maxPayload: context.maxFrameSize, perMessageDeflate: false });
+  // ws re-emits the HTTP server's errors (EADDRINUSE at listen) on the
+  // WebSocketServer; unheard, that throws out of the server's emit before
+  // listenServer can reject, crashing the process and hanging the start.
+  wss.on("error", () => {});
   wss.on("connection", (socket, request: IncomingMessage) => {
     const remote = `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? 0}`;
     context.onConnection(new NodeWebSocketTransport(socket, scheme, remote));

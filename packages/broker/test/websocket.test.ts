@@ -88,3 +88,19 @@ describe("WebSocket framing (PW-TRANS-003)", () => {
     expect(await client.closed).toBe(1009);
   });
 });
+
+describe("WebSocket listener start-up", () => {
+  it("PW-TRANS-001: a ws:// port already in use fails Broker.start with EADDRINUSE instead of crashing the process", async () => {
+    const holder = await Broker.start({ listeners: ["ws://127.0.0.1:0/polywire"], storage: { engine: "memory" } });
+    try {
+      const taken = holder.urls[0] as string;
+      const error = await Broker.start({ listeners: [taken], storage: { engine: "memory" } }).then(async (b) => {
+        await b.close();
+        return undefined;
+      }, (e: unknown) => e as NodeJS.ErrnoException);
+      expect(error?.code).toBe("EADDRINUSE");
+    } finally {
+      await holder.close();
+    }
+  });
+});
