@@ -5,6 +5,7 @@ import { dial, type ByteStream, type DialTls } from "./dial.js";
 import { DEFAULT_MAX_FRAME_SIZE, encodeRawFrame, FrameFormatError, FrameSplitter, type RawFrameInit, type WireFrame } from "./frame.js";
 import { BrokerError, decode, decodeError, encode, kindName, RPCS, type RpcInit, type RpcKind, type RpcReply } from "./messages.js";
 import type { Monitor } from "./monitor.js";
+import { WebSocketStream } from "./websocket.js";
 
 /** Every feature v1 defines; the runner asks for all of them unless a case says otherwise. */
 export const ALL_FEATURES: readonly Feature[] = [
@@ -176,6 +177,16 @@ export class WireSession {
   /** Writes raw bytes. */
   write(bytes: Uint8Array): void {
     if (!this.#socket.destroyed) this.#socket.write(bytes);
+  }
+
+  /**
+   * Writes whole frames at once: in one write on a byte stream, so they
+   * arrive together, and one binary message each over WebSocket, where a
+   * message holds exactly one frame (PW-TRANS-003).
+   */
+  writeFrames(frames: readonly Uint8Array[]): void {
+    if (this.#socket instanceof WebSocketStream) for (const frame of frames) this.write(frame);
+    else this.write(Buffer.concat(frames));
   }
 
   /** Encodes and writes a frame (the session's CHECKSUM setting applies unless `init` says otherwise). */

@@ -115,7 +115,7 @@ const authBeforeWelcome: ConformanceCase = {
       const session = await ctx.connectTo(variant.url, { handshake: false });
       session.expectAnswer(1, FrameKind.HELLO);
       session.expectAnswer(3, FrameKind.PRODUCE_REQUEST);
-      session.write(Buffer.concat([hello(token), produceFrame(3)]));
+      session.writeFrames([hello(token), produceFrame(3)]);
       await session.waitEnd(1000);
       const log = session.received;
       const welcomeAt = log.findIndex((f) => f.kind === FrameKind.WELCOME);

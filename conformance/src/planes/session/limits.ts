@@ -56,7 +56,7 @@ const inFlight: ConformanceCase = {
     frames.push(encodeRawFrame({ kind: FrameKind.FETCH_REQUEST, correlationId: extra, message: poll }));
     // An ACKS_NONE produce expects no answer and does not take a slot: it must still be appended.
     frames.push(encodeRawFrame({ kind: FrameKind.PRODUCE_REQUEST, correlationId: session.nextId(), message: encode(ProduceRequestSchema, { topic, partition: 0, acks: Acks.NONE }), payload: encodeBatch([textRecord("acks-none")]) }));
-    session.write(Buffer.concat(frames));
+    session.writeFrames(frames);
     const error = await expectErrorFrame(session, "PW-LIM-002", { code: ErrorCode.TOO_MANY_IN_FLIGHT, correlationId: extra, connection: "stays", timeoutMs: 5000 }, `request ${max + 1} with ${max} long polls awaiting answers`).catch(async (e: unknown) => {
       const answers = session.received.filter((f) => ids.includes(f.correlationId)).length;
       throw Object.assign(e as Error, { message: `${(e as Error).message} (${answers} of the long polls answered meanwhile)` });
