@@ -7,7 +7,7 @@ import { Unsupported, type AdminCredentials, type CrashableBroker, type Target, 
 
 /** Options of {@link ExternalTarget}. */
 export interface ExternalTargetOptions {
-  /** The data-plane URL (`tcp://`, `tls://`, `unix://`). */
+  /** The data-plane URL (`tcp://`, `tls://`, `unix://`, `ws://`, `wss://`). */
   readonly url: string;
   /** The admin listener (§11), for creating topics. Without it, cases that need topics are skipped. */
   readonly adminUrl?: string;

@@ -14,7 +14,8 @@ the reference broker in this process and checks it together with the
 reference TypeScript client.
 
 target:
-  --broker <url>           broker under test: tcp://host:port, tls://host:port, unix:///path
+  --broker <url>           broker under test: tcp://host:port, tls://host:port, unix:///path,
+                           ws://host:port/path, wss://host:port/path
   --admin <url>            its admin listener (http://host:port), to create topics; without it,
                            cases that need topics are skipped
   --admin-token <token>    bearer token of an admin listener with authentication (default
@@ -23,8 +24,8 @@ target:
   --restart-cmd <cmd>      shell command that restarts the broker on the same data (restart and
                            history-under-restart cases; put a kill -9 in it to test crashes)
   --default-config         the broker runs with no configuration (checks the PW-LIM-005 defaults)
-  --tls-ca <file>          CA (PEM) for a tls:// broker
-  --insecure               accept any certificate from a tls:// broker
+  --tls-ca <file>          CA (PEM) for a tls:// or wss:// broker
+  --insecure               accept any certificate from a tls:// or wss:// broker
   --client <cmd|ts|none>   client under test: the command line of its adapter (stdin/stdout, see
                            conformance/README.md), "ts" for the reference TypeScript client, or
                            "none" (default: ts with the embedded broker, none with --broker)
