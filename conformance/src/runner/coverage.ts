@@ -1,5 +1,5 @@
 import { Feature } from "@polywire/proto/session";
-import { areaInfo, PLANE_TITLES, SPEC_PROCESS_CLAUSES } from "../planes/areas.js";
+import { areaInfo, NOT_OBSERVABLE_CLAUSES, PLANE_TITLES, SPEC_PROCESS_CLAUSES } from "../planes/areas.js";
 import type { ConformanceCase, PlaneId } from "./case.js";
 import type { Clause } from "./clauses.js";
 import type { CaseResult, ClauseCoverage, ClauseStatus, PlaneSummary } from "./results.js";
@@ -16,6 +16,8 @@ export interface CoverageInput {
 
 function applicability(clause: string, granted: ReadonlySet<Feature>, hasAdmin: boolean): string | undefined {
   if (SPEC_PROCESS_CLAUSES.has(clause)) return "a rule for the protocol's own evolution, checked by buf lint/breaking and spec/test";
+  const unobservable = NOT_OBSERVABLE_CLAUSES.get(clause);
+  if (unobservable !== undefined) return unobservable;
   const info = areaInfo(clause);
   if (info.feature !== undefined && !granted.has(info.feature)) return `plane not implemented by target: FEATURE_${Feature[info.feature]} not granted`;
   if (info.admin === true && !hasAdmin) return "no admin URL given (--admin)";
