@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,54 +12,7 @@ export function tempDir(prefix: string): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** PEM material made by openssl for one test run. */
-export interface TestCerts {
-  readonly dir: string;
-  readonly ca: string;
-  readonly serverCert: string;
-  readonly serverKey: string;
-  readonly clientCert: string;
-  readonly clientKey: string;
-  /** A client certificate signed by a different CA. */
-  readonly rogueCert: string;
-  readonly rogueKey: string;
-  readonly rogueCa: string;
-  remove(): void;
-}
-
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-}
-
-function issue(dir: string, name: string, ca: string, subject: string, ext: string): void {
-  openssl(dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
-  writeFileSync(join(dir, `${name}.ext`), ext);
-  openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
-}
-
-/** Generates a CA, a server certificate for 127.0.0.1/localhost, a client certificate, and a rogue CA with its own client. */
-export function makeCerts(): TestCerts {
-  const { path: dir, remove } = tempDir("certs");
-  for (const ca of ["ca", "rogue-ca"]) {
-    openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${ca}.key`, "-out", `${ca}.crt`, "-days", "2", "-subj", `/CN=polywire test ${ca}`);
-  }
-  issue(dir, "server", "ca", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  issue(dir, "client", "ca", "/CN=test-client", "extendedKeyUsage=clientAuth\n");
-  issue(dir, "rogue", "rogue-ca", "/CN=rogue-client", "extendedKeyUsage=clientAuth\n");
-  const read = (file: string): string => readFileSync(join(dir, file), "utf8");
-  return {
-    dir,
-    ca: read("ca.crt"),
-    serverCert: read("server.crt"),
-    serverKey: read("server.key"),
-    clientCert: read("client.crt"),
-    clientKey: read("client.key"),
-    rogueCert: read("rogue.crt"),
-    rogueKey: read("rogue.key"),
-    rogueCa: read("rogue-ca.crt"),
-    remove,
-  };
-}
+export { makeCerts, type TestCerts } from "../../../conformance/src/planes/transport/certs.js";
 
 /** Encodes a protobuf message and wraps it in a frame. */
 export function frameOf<S extends DescMessage>(kind: number, correlationId: number, schema: S, init: MessageInitShape<S>, payload?: Uint8Array): Uint8Array {

@@ -51,7 +51,7 @@ describe("every transport (§1)", () => {
 
   beforeAll(async () => {
     await init();
-    certs = makeCerts();
+    certs = await makeCerts();
     dir = tempDir("transports");
     broker = await Broker.start({
       listeners: ["tcp://127.0.0.1:0", "tls://127.0.0.1:0", `unix://${dir.path}/pw.sock`, "ws://127.0.0.1:0/polywire", "wss://localhost:0/polywire", "memory://transports-test"],
@@ -64,7 +64,6 @@ describe("every transport (§1)", () => {
 
   afterAll(async () => {
     await broker?.close();
-    certs?.remove();
     dir?.remove();
   });
 
@@ -89,7 +88,7 @@ describe("mutual TLS (PW-TRANS-004)", () => {
   let tcpUrl: string;
 
   beforeAll(async () => {
-    certs = makeCerts();
+    certs = await makeCerts();
     broker = await Broker.start({
       listeners: ["tls://127.0.0.1:0", "tcp://127.0.0.1:0"],
       storage: { engine: "memory" },
@@ -101,7 +100,6 @@ describe("mutual TLS (PW-TRANS-004)", () => {
 
   afterAll(async () => {
     await broker?.close();
-    certs?.remove();
   });
 
   it("PW-TRANS-004: a client certificate signed by the configured CA is accepted", async () => {

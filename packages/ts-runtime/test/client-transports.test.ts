@@ -76,7 +76,7 @@ describe("client over every transport (PW-TRANS-001, PW-TRANS-002)", () => {
   const urls = new Map<string, string>();
 
   beforeAll(async () => {
-    certs = makeCerts();
+    certs = await makeCerts();
     dir = tempDir("client-transports");
     broker = await startBroker({
       listeners: ["tcp://127.0.0.1:0", "tls://127.0.0.1:0", `unix://${dir.path}/pw.sock`, "ws://127.0.0.1:0/polywire", "wss://localhost:0/polywire", memoryUrl("transports")],
@@ -89,7 +89,6 @@ describe("client over every transport (PW-TRANS-001, PW-TRANS-002)", () => {
 
   afterAll(async () => {
     await broker?.close();
-    certs?.remove();
     dir?.remove();
   });
 

@@ -19,6 +19,8 @@ export interface TestCerts {
   /** A client certificate from another CA, which must be refused (PW-TRANS-004). */
   readonly rogueCert: string;
   readonly rogueKey: string;
+  /** That other CA: a client trusting only it must refuse the server. */
+  readonly rogueCa: string;
 }
 
 async function openssl(dir: string, args: readonly string[]): Promise<void> {
@@ -39,7 +41,12 @@ async function issue(dir: string, name: string, ca: string, subject: string, ext
   await openssl(dir, ["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`]);
 }
 
-async function make(): Promise<TestCerts> {
+/**
+ * Makes a fresh set of certificates in a temporary directory, which is gone
+ * again when this resolves. The package tests of the broker and the runtime
+ * use it too, so there is one recipe for test certificates.
+ */
+export async function makeCerts(): Promise<TestCerts> {
   const dir = await mkdtemp(join(tmpdir(), "polywire-conformance-certs-"));
   try {
     for (const ca of ["ca", "rogue-ca"]) {
@@ -57,6 +64,7 @@ async function make(): Promise<TestCerts> {
       clientKey: await read("client.key"),
       rogueCert: await read("rogue.crt"),
       rogueKey: await read("rogue.key"),
+      rogueCa: await read("rogue-ca.crt"),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -67,7 +75,7 @@ let made: Promise<TestCerts> | undefined;
 
 /** The run's certificates, made on first use and shared by every TLS case (openssl takes a while on a busy machine). */
 export function testCerts(): Promise<TestCerts> {
-  made ??= make();
+  made ??= makeCerts();
   made.catch(() => {
     made = undefined;
   });
