@@ -16,6 +16,12 @@ export type StorageConfig =
      * the timer off.
      */
     readonly retentionCheckIntervalMs?: number;
+    /**
+     * A producer id idle (no append, no InitProducer) this long, ms, is
+     * forgotten (PW-IDEM-011), checked with every retention run. Default
+     * 86 400 000 (one day); -1 never forgets.
+     */
+    readonly producerIdExpirationMs?: number;
   }
   | {
     readonly engine: "memory";
@@ -26,6 +32,12 @@ export type StorageConfig =
      * the timer off.
      */
     readonly retentionCheckIntervalMs?: number;
+    /**
+     * A producer id idle (no append, no InitProducer) this long, ms, is
+     * forgotten (PW-IDEM-011), checked with every retention run. Default
+     * 86 400 000 (one day); -1 never forgets.
+     */
+    readonly producerIdExpirationMs?: number;
   };
 
 /** Opens the storage engine `config` names. */
@@ -33,6 +45,7 @@ export function openStorage(config: StorageConfig, idempotenceWindow?: number): 
   const window = {
     ...(idempotenceWindow === undefined ? {} : { idempotenceWindow }),
     ...(config.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: config.retentionCheckIntervalMs }),
+    ...(config.producerIdExpirationMs === undefined ? {} : { producerIdExpirationMs: config.producerIdExpirationMs }),
   };
   if (config.engine === "memory") {
     return openMemoryStorage({ ...window, ...(config.topicDefaults === undefined ? {} : { topicDefaults: config.topicDefaults }) });

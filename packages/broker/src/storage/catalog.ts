@@ -42,9 +42,22 @@ export function checkRetentionInterval(ms: number | undefined): void {
   if (!Number.isInteger(ms) || ms < 0 || ms > 2_147_483_647) throw new StorageError("INVALID_ARGUMENT", `retentionCheckIntervalMs must be an integer from 0 to 2147483647, got ${ms}`);
 }
 
+/** Default producer-id expiration period: one day, as Kafka's `producer.id.expiration.ms` (PW-IDEM-011). */
+export const PRODUCER_ID_EXPIRATION_MS = 86_400_000;
+
+/**
+ * Rejects a producer-id expiration period that is neither -1 (never
+ * expire) nor an integer from 1 to 2^53-1 ms, before any storage is opened.
+ */
+export function checkProducerIdExpiration(ms: number | undefined): void {
+  if (ms === undefined || ms === -1) return;
+  if (!Number.isSafeInteger(ms) || ms < 1) throw new StorageError("INVALID_ARGUMENT", `producerIdExpirationMs must be -1 (never) or an integer from 1 to 9007199254740991, got ${ms}`);
+}
+
 /**
  * Topic bookkeeping shared by both engines: validation, the name → topic
- * map, serialized admin changes, producer ids, the retention timer. Engines
+ * map, serialized admin changes, producer ids and their expiry, the
+ * retention timer (which also expires idle producer ids). Engines
  * supply partitions and persistence through the abstract hooks.
  */
 export abstract class CatalogStorage implements Storage {
@@ -61,6 +74,7 @@ export abstract class CatalogStorage implements Storage {
   protected constructor(
     protected readonly brokerDefaults: Readonly<Record<string, string>>,
     protected readonly registry: ProducerRegistry,
+    private readonly producerIdExpirationMs: number = PRODUCER_ID_EXPIRATION_MS,
   ) {}
 
   /** Opens partitions [from, to) of a topic with `settings`. */
@@ -80,18 +94,24 @@ export abstract class CatalogStorage implements Storage {
     return { name, overrides: { ...overrides }, config, settings: parseSettings(config), partitions };
   }
 
-  /** Starts periodic retention; engines call it once open. */
+  /** Starts periodic retention and producer-id expiry; engines call it once open. */
   protected startRetention(intervalMs: number | undefined): void {
     const every = intervalMs ?? RETENTION_CHECK_MS;
     if (every <= 0) return;
     this.retentionTimer = setInterval(() => {
       if (this.retentionRun === null) {
-        this.retentionRun = this.runRetention().catch(() => undefined).finally(() => {
+        this.retentionRun = this.housekeeping().finally(() => {
           this.retentionRun = null;
         });
       }
     }, every);
     this.retentionTimer.unref();
+  }
+
+  /** One timer round: retention, then producer-id expiry, each failing alone (the next round retries). */
+  private async housekeeping(): Promise<void> {
+    await this.runRetention().catch(() => undefined);
+    await this.expireProducers().catch(() => undefined);
   }
 
   private checkOpen(): void {
@@ -185,6 +205,21 @@ export abstract class CatalogStorage implements Storage {
   initProducer(producerId: bigint, producerEpoch: number): Promise<ProducerIdentity> {
     if (this.closed) return Promise.reject(new StorageError("SHUTTING_DOWN", "storage is closed"));
     return this.registry.init(producerId, producerEpoch);
+  }
+
+  async expireProducers(nowMs: number = Date.now()): Promise<number> {
+    this.checkOpen();
+    if (this.producerIdExpirationMs < 0) return 0;
+    const forgotten = await this.registry.expire(nowMs, this.producerIdExpirationMs, () => {
+      for (const topic of this.topics.values()) {
+        for (const partition of topic.partitions) partition.forgetProducers(this.registry.knows);
+      }
+    });
+    return forgotten.length;
+  }
+
+  producerCount(): number {
+    return this.registry.size;
   }
 
   async runRetention(nowMs: number = Date.now()): Promise<void> {

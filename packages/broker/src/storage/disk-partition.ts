@@ -11,7 +11,7 @@ import { GroupCommit } from "./group-commit.js";
 import { walkBatches } from "./log-walk.js";
 import { Mutex } from "./mutex.js";
 import type { PartitionEngine } from "./partition-engine.js";
-import { ProducerStateTable, type EpochLookup } from "./producer-state.js";
+import { ProducerStateTable, type ActivityNote, type EpochLookup } from "./producer-state.js";
 import type { AppendHeader, AppendOptions, AppendResult, PartitionStats, ReadResult, TimestampOffset } from "./storage.js";
 import { firstRecordAtOrAfter } from "./timestamp-search.js";
 import { DataWaiters } from "./waiters.js";
@@ -57,6 +57,8 @@ export interface DiskPartitionOptions {
   readonly indexInterval: number;
   readonly idempotenceWindow: number;
   readonly epochs: EpochLookup;
+  /** Where an idempotent batch's activity is noted (PW-IDEM-011). */
+  readonly touch: ActivityNote;
   /** The storage was closed cleanly last time: trust the index files and skip CRC checks of the tail. */
   readonly clean: boolean;
 }
@@ -214,6 +216,9 @@ export class DiskPartition implements PartitionEngine {
         return true;
       });
     }
+    // A snapshot or the log may still name ids the registry forgot
+    // (PW-IDEM-011); their state must not come back.
+    state.retainKnown((id) => options.epochs(id) !== undefined);
     return state;
   }
 
@@ -246,6 +251,7 @@ export class DiskPartition implements PartitionEngine {
       } catch (error) {
         return Promise.reject(error);
       }
+      this.options.touch(header.producerId, now);
       if (duplicateOf !== null) return this.answerDuplicate(duplicateOf, now, synced);
     }
 
@@ -582,6 +588,10 @@ export class DiskPartition implements PartitionEngine {
 
   private async drain(): Promise<void> {
     while (this.pumping !== null) await this.pumping;
+  }
+
+  forgetProducers(known: (producerId: bigint) => boolean): void {
+    this.producers.retainKnown(known);
   }
 
   async close(): Promise<void> {

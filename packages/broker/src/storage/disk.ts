@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, statfs } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { init } from "@polywire/wasm-codec";
 import { syncDirectory, writeFileAtomic } from "./atomic-file.js";
-import { CatalogStorage, checkRetentionInterval, type TopicMeta } from "./catalog.js";
+import { CatalogStorage, checkProducerIdExpiration, checkRetentionInterval, type TopicMeta } from "./catalog.js";
 import { checkConfigKeys, type TopicSettings } from "./config.js";
 import { lockDirectory } from "./directory-lock.js";
 import { DiskPartition } from "./disk-partition.js";
@@ -31,8 +31,8 @@ async function readText(path: string): Promise<string | null> {
 /**
  * Opens (creating if needed) the disk engine in `options.directory`.
  * Layout: `storage.json` (format), `lock`, `clean-shutdown` (present only
- * between a clean close and the next open), `producers.json` (producer
- * ids), `group-offsets.log` (committed offsets journal), and
+ * between a clean close and the next open), `producers.json` (the next
+ * producer id and every remembered id's epoch and last activity), `group-offsets.log` (committed offsets journal), and
  * `topics/<name>/topic.json` with one directory per partition holding
  * `<base offset>.log|.index|.timeindex` segments and `.snapshot` producer
  * state. Recovers every partition before resolving.
@@ -53,7 +53,7 @@ class DiskStorage extends CatalogStorage {
     private readonly options: DiskStorageOptions,
     registry: ProducerRegistry,
   ) {
-    super(options.topicDefaults ?? {}, registry);
+    super(options.topicDefaults ?? {}, registry, options.producerIdExpirationMs);
   }
 
   private get topicsDirectory(): string {
@@ -63,6 +63,7 @@ class DiskStorage extends CatalogStorage {
   static async open(options: DiskStorageOptions): Promise<DiskStorage> {
     checkConfigKeys(options.topicDefaults ?? {});
     checkRetentionInterval(options.retentionCheckIntervalMs);
+    checkProducerIdExpiration(options.producerIdExpirationMs);
     const window = options.idempotenceWindow ?? DEFAULT_IDEMPOTENCE_WINDOW;
     const interval = options.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL;
     if (!Number.isInteger(window) || window < 1 || window > 1000) throw new StorageError("INVALID_ARGUMENT", `idempotenceWindow must be 1..1000, got ${window}`);
@@ -87,7 +88,10 @@ class DiskStorage extends CatalogStorage {
         await syncDirectory(directory);
       }
       const registryText = await readText(join(directory, "producers.json"));
-      const registryState = registryText === null ? ProducerRegistry.empty() : ProducerRegistry.decode(registryText);
+      // After a crash, activity since the registry was last written is
+      // unknown, so every remembered id starts a full expiration period
+      // again rather than risk forgetting one that was busy (PW-IDEM-011).
+      const registryState = registryText === null ? ProducerRegistry.empty() : ProducerRegistry.decode(registryText, Date.now(), !clean);
       const registry = new ProducerRegistry(registryState, (state: RegistryState) => writeFileAtomic(join(directory, "producers.json"), ProducerRegistry.encode(state)));
       const opened = await RecordLog.open(join(directory, "group-offsets.log"));
       journal = opened.log;
@@ -140,6 +144,7 @@ class DiskStorage extends CatalogStorage {
             indexInterval: this.options.indexIntervalBytes as number,
             idempotenceWindow: this.options.idempotenceWindow as number,
             epochs: this.registry.currentEpoch,
+            touch: this.registry.touch,
             clean,
           }),
         );
@@ -172,6 +177,8 @@ class DiskStorage extends CatalogStorage {
     try {
       await this.offsets.settle();
       await this.journal.close();
+      // Last activity of appends lives in memory; a clean close keeps it exact.
+      await this.registry.flush();
       if (partitionsClosedCleanly) await writeFileAtomic(join(this.directory, "clean-shutdown"), String(Date.now()));
     } finally {
       await this.unlock();

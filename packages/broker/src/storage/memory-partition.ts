@@ -3,7 +3,7 @@ import { BATCH_HEADER_SIZE } from "./batch-layout.js";
 import type { TopicSettings } from "./config.js";
 import { StorageError } from "./errors.js";
 import type { PartitionEngine } from "./partition-engine.js";
-import { ProducerStateTable, type EpochLookup } from "./producer-state.js";
+import { ProducerStateTable, type ActivityNote, type EpochLookup } from "./producer-state.js";
 import type { AppendHeader, AppendOptions, AppendResult, PartitionStats, ReadResult, TimestampOffset } from "./storage.js";
 import { firstRecordAtOrAfter } from "./timestamp-search.js";
 import { DataWaiters } from "./waiters.js";
@@ -58,6 +58,7 @@ export class MemoryPartition implements PartitionEngine {
     private settings: TopicSettings,
     idempotenceWindow: number,
     private readonly epochs: EpochLookup,
+    private readonly touch: ActivityNote,
   ) {
     this.producers = new ProducerStateTable(idempotenceWindow);
   }
@@ -94,6 +95,7 @@ export class MemoryPartition implements PartitionEngine {
       } catch (error) {
         return Promise.reject(error);
       }
+      this.touch(header.producerId, now);
       if (duplicateOf !== null) {
         return Promise.resolve({ baseOffset: BigInt(duplicateOf), appendTimeMs: now, logStartOffset: this.logStartOffset(), duplicate: true });
       }
@@ -217,6 +219,10 @@ export class MemoryPartition implements PartitionEngine {
     let drop = 0;
     while (drop < this.segments.length - 1 && expendable(this.segments[drop] as MemorySegment)) drop++;
     if (drop > 0) this.segments = this.segments.slice(drop);
+  }
+
+  forgetProducers(known: (producerId: bigint) => boolean): void {
+    this.producers.retainKnown(known);
   }
 
   close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { init } from "@polywire/wasm-codec";
-import { CatalogStorage, checkRetentionInterval } from "./catalog.js";
+import { CatalogStorage, checkProducerIdExpiration, checkRetentionInterval } from "./catalog.js";
 import { checkConfigKeys, type TopicSettings } from "./config.js";
 import { StorageError } from "./errors.js";
 import { MemoryPartition } from "./memory-partition.js";
@@ -21,7 +21,8 @@ export async function openMemoryStorage(options: StorageOptions = {}): Promise<S
   const window = options.idempotenceWindow ?? DEFAULT_IDEMPOTENCE_WINDOW;
   if (!Number.isInteger(window) || window < 1 || window > 1000) throw new StorageError("INVALID_ARGUMENT", `idempotenceWindow must be 1..1000, got ${window}`);
   checkRetentionInterval(options.retentionCheckIntervalMs);
-  const storage = new MemoryStorage(options.topicDefaults ?? {}, window);
+  checkProducerIdExpiration(options.producerIdExpirationMs);
+  const storage = new MemoryStorage(options.topicDefaults ?? {}, window, options.producerIdExpirationMs);
   storage.start(options.retentionCheckIntervalMs);
   return storage;
 }
@@ -34,8 +35,9 @@ class MemoryStorage extends CatalogStorage {
   constructor(
     topicDefaults: Readonly<Record<string, string>>,
     private readonly window: number,
+    producerIdExpirationMs: number | undefined,
   ) {
-    super(topicDefaults, new ProducerRegistry(ProducerRegistry.empty(), () => Promise.resolve()));
+    super(topicDefaults, new ProducerRegistry(ProducerRegistry.empty(), () => Promise.resolve()), producerIdExpirationMs);
   }
 
   start(retentionCheckIntervalMs: number | undefined): void {
@@ -44,7 +46,7 @@ class MemoryStorage extends CatalogStorage {
 
   protected openPartitions(name: string, from: number, to: number, settings: TopicSettings): Promise<PartitionEngine[]> {
     const partitions: PartitionEngine[] = [];
-    for (let p = from; p < to; p++) partitions.push(new MemoryPartition(name, p, settings, this.window, this.registry.currentEpoch));
+    for (let p = from; p < to; p++) partitions.push(new MemoryPartition(name, p, settings, this.window, this.registry.currentEpoch, this.registry.touch));
     return Promise.resolve(partitions);
   }
 

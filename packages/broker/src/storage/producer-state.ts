@@ -26,6 +26,9 @@ const APPEND: SequenceCheck = Object.freeze({ duplicateOf: null });
 /** The epoch a producer id currently holds, or undefined if the broker never granted it. */
 export type EpochLookup = (producerId: bigint) => number | undefined;
 
+/** Tells the registry a producer id appended (or retried) a batch at `nowMs` (PW-IDEM-011). */
+export type ActivityNote = (producerId: bigint, nowMs: number) => void;
+
 function lastSequenceOf(firstSequence: number, recordCount: number): number {
   return (firstSequence + recordCount - 1) % SEQUENCE_MODULUS;
 }
@@ -88,6 +91,21 @@ export class ProducerStateTable {
 
   get size(): number {
     return this.producers.size;
+  }
+
+  /** Whether the table holds state of `producerId`. */
+  has(producerId: bigint): boolean {
+    return this.producers.has(producerId);
+  }
+
+  /**
+   * Drops the state of every producer `known` no longer names: ids the
+   * registry forgot (PW-IDEM-011), whose batches can only be refused now.
+   */
+  retainKnown(known: (producerId: bigint) => boolean): void {
+    for (const id of [...this.producers.keys()]) {
+      if (!known(id)) this.producers.delete(id);
+    }
   }
 
   /**

@@ -260,6 +260,17 @@ export interface Storage extends AsyncDisposable {
   /** Applies `retention.ms` and `retention.bytes` now (it also runs periodically). */
   runRetention(nowMs?: number): Promise<void>;
 
+  /**
+   * Forgets producer ids idle (no append, no InitProducer) for longer than
+   * the producer-id expiration period as of `nowMs`, with their state on
+   * every partition (PW-IDEM-011); resolves with how many it forgot. It also
+   * runs with every periodic retention run.
+   */
+  expireProducers(nowMs?: number): Promise<number>;
+
+  /** How many producer ids the broker remembers now. */
+  producerCount(): number;
+
   usage(): Promise<StorageUsage>;
 
   /** Flushes and fsyncs every partition, stops timers, releases files. Idempotent. */
@@ -272,8 +283,14 @@ export interface StorageOptions {
   readonly topicDefaults?: Readonly<Record<string, string>>;
   /** Batches remembered per producer and partition for duplicate detection (PW-IDEM-003); default 5 (PW-LIM-005). */
   readonly idempotenceWindow?: number;
-  /** How often retention runs on its own, ms; default 60 000; 0 disables the timer. */
+  /** How often retention and producer-id expiry run on their own, ms; default 60 000; 0 disables the timer. */
   readonly retentionCheckIntervalMs?: number;
+  /**
+   * A producer id that has neither appended nor been granted by InitProducer
+   * for this long, ms, is forgotten with its idempotence state (PW-IDEM-011);
+   * default 86 400 000 (one day); -1 never forgets.
+   */
+  readonly producerIdExpirationMs?: number;
 }
 
 /** Options of `openDiskStorage`. */
