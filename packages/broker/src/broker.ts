@@ -118,6 +118,7 @@ export class Broker implements AsyncDisposable {
     this.id = options.brokerId ?? randomUUID();
     this.clusterId = options.clusterId ?? this.id;
     this.storage = storage;
+    this.metrics.countProducerIdsWith(() => storage.producerCount());
     this.limits = resolveLimits(options.limits);
     this.#mechanisms = buildMechanisms(options.auth);
     this.http = options.http === undefined ? undefined : new AdminHttpServer();

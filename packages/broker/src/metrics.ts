@@ -63,7 +63,22 @@ export class BrokerMetrics {
     registers: [this.registry],
   });
 
+  readonly producerIds = new Gauge({
+    name: "polywire_producer_ids",
+    help: "Idempotent producer ids the broker remembers (granted and not yet expired, PW-IDEM-011).",
+    registers: [this.registry],
+    collect: () => {
+      this.producerIds.set(this.#producerIdCount());
+    },
+  });
+
+  #producerIdCount: () => number = () => 0;
   #kinds = new Map<number, KindMetrics>();
+
+  /** Makes `polywire_producer_ids` read `count` whenever metrics are collected. */
+  countProducerIdsWith(count: () => number): void {
+    this.#producerIdCount = count;
+  }
   #topics = new Map<string, TopicMetrics>();
 
   /** The per-kind metrics of frame kind `kind`. */
