@@ -112,7 +112,10 @@ export class EmbeddedTarget implements Target {
     // Holds the data (disk storage) and the Unix socket of the variant.
     const dir = tempDir();
     const schemes = options.listeners ?? ["tcp"];
-    const retention = options.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: options.retentionCheckIntervalMs };
+    const retention = {
+      ...(options.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: options.retentionCheckIntervalMs }),
+      ...(options.producerIdExpirationMs === undefined ? {} : { producerIdExpirationMs: options.producerIdExpirationMs }),
+    };
     const brokerOptions: BrokerOptions = {
       listeners: schemes.map((scheme) => listenerUrl(scheme, dir)),
       storage: options.memory === true ? { engine: "memory", ...retention } : { engine: "disk", dir, ...retention },

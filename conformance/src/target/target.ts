@@ -45,6 +45,8 @@ export interface VariantOptions {
   readonly tls?: VariantTls;
   /** How often retention runs, ms (PW-ADMIN-023); default the broker's one minute. */
   readonly retentionCheckIntervalMs?: number;
+  /** Forget producer ids idle this long, ms (PW-IDEM-011); default the broker's one day. */
+  readonly producerIdExpirationMs?: number;
   /** Admin authentication (PW-ADMIN-046) with these bearer tokens; the variant's own admin client uses `admin`. */
   readonly adminTokens?: { readonly admin: string; readonly viewer: string };
 }
