@@ -23,11 +23,15 @@ export interface BrokerConfigFile {
   limits?: Record<string, number>;
   topicDefaults?: Record<string, string>;
   health?: { minFreeBytes?: number; minFreeRatio?: number };
+  /** How often retention and producer-id expiry run, ms (storage `retentionCheckIntervalMs`). */
+  retentionCheckIntervalMs?: number;
+  /** Producer ids idle this long are forgotten, ms; -1 never (storage `producerIdExpirationMs`, PW-IDEM-011). */
+  producerIdExpirationMs?: number;
   /** Admin bearer tokens (PW-ADMIN-046); each entry gives `token` or `tokenFile` (a file holding it), read here. */
   adminAuth?: { tokens: AdminToken[] };
 }
 
-const KEYS = ["listen", "dataDir", "memory", "fsync", "topics", "http", "tls", "brokerId", "clusterId", "drainMs", "limits", "topicDefaults", "health", "adminAuth"];
+const KEYS = ["listen", "dataDir", "memory", "fsync", "topics", "http", "tls", "brokerId", "clusterId", "drainMs", "limits", "topicDefaults", "health", "adminAuth", "retentionCheckIntervalMs", "producerIdExpirationMs"];
 const LIMIT_KEYS = ["maxFrameSize", "maxBatchSize", "maxUncompressedBatchSize", "idempotenceWindow", "maxInFlight", "maxConnections"];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -140,6 +144,13 @@ export function readBrokerConfig(path: string): BrokerConfigFile {
     const minFreeBytes = number(path, "health.minFreeBytes", health.minFreeBytes);
     const minFreeRatio = number(path, "health.minFreeRatio", health.minFreeRatio);
     config.health = { ...(minFreeBytes === undefined ? {} : { minFreeBytes }), ...(minFreeRatio === undefined ? {} : { minFreeRatio }) };
+  }
+  const retentionCheckIntervalMs = number(path, "retentionCheckIntervalMs", root.retentionCheckIntervalMs);
+  if (retentionCheckIntervalMs !== undefined) config.retentionCheckIntervalMs = retentionCheckIntervalMs;
+  if (root.producerIdExpirationMs !== undefined) {
+    const expiry = root.producerIdExpirationMs;
+    if (expiry !== -1 && (typeof expiry !== "number" || !Number.isInteger(expiry) || expiry < 1)) fail(path, "producerIdExpirationMs must be a positive number of milliseconds, or -1 to never forget producer ids");
+    config.producerIdExpirationMs = expiry;
   }
   const adminAuth = object(path, "adminAuth", root.adminAuth, ["tokens"]);
   if (adminAuth !== undefined) config.adminAuth = { tokens: adminTokens(path, adminAuth.tokens, relative) };

@@ -40,6 +40,7 @@ config file (JSON, every key optional; relative paths are relative to the file):
     "limits": { "maxConnections": 1000, "maxBatchSize": 8388608 },
     "topicDefaults": { "retention.ms": "86400000" },
     "health": { "minFreeBytes": 1073741824, "minFreeRatio": 0.1 },
+    "retentionCheckIntervalMs": 60000, "producerIdExpirationMs": 86400000,
     "adminAuth": { "tokens": [
       { "principal": "ops", "role": "admin", "tokenFile": "ops.token" },
       { "principal": "grafana", "role": "viewer", "token": "…" } ] }
@@ -109,11 +110,15 @@ function optionsFrom(argv: readonly string[]): BrokerOptions {
     ...(file.topics ?? []).map((t) => (typeof t === "string" ? parseTopic(t) : t)),
     ...(values.topic ?? []).map(parseTopic),
   ];
+  const housekeeping = {
+    ...(file.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: file.retentionCheckIntervalMs }),
+    ...(file.producerIdExpirationMs === undefined ? {} : { producerIdExpirationMs: file.producerIdExpirationMs }),
+  };
   const options: BrokerOptions = {
     listeners: values.listen ?? file.listen ?? ["tcp://127.0.0.1:7420"],
     storage: memory
-      ? { engine: "memory", ...(topicDefaults === undefined ? {} : { topicDefaults }) }
-      : { engine: "disk", dir: values["data-dir"] ?? file.dataDir ?? "polywire-data", ...(fsync === undefined ? {} : { fsync }), ...(topicDefaults === undefined ? {} : { topicDefaults }) },
+      ? { engine: "memory", ...housekeeping, ...(topicDefaults === undefined ? {} : { topicDefaults }) }
+      : { engine: "disk", dir: values["data-dir"] ?? file.dataDir ?? "polywire-data", ...housekeeping, ...(fsync === undefined ? {} : { fsync }), ...(topicDefaults === undefined ? {} : { topicDefaults }) },
     topics,
     drainDeadlineMs: values["drain-ms"] === undefined ? (file.drainMs ?? 5_000) : integerFlag("drain-ms", values["drain-ms"], 5_000),
     ...(file.limits === undefined ? {} : { limits: file.limits }),
