@@ -5,11 +5,13 @@
 // interleaved in every round.
 //
 //   node --expose-gc bench/log/ab.mjs --base <git-revision> [--runs 6] [--seconds 2]
-//                                     [--only p100,p1k,c,cb]
+//                                     [--only p100,p1k,c,cb,lat]
 //
 // p100 / p1k: produce 100 B / 1 KiB records (send per record, acks leader);
-// c / cb: consume 200 000 stored 100 B records per record / with batches().
-// Prints min / median / max records/s per side and the ratio of medians.
+// c / cb: consume 200 000 stored 100 B records per record / with batches();
+// lat: produce-ack p50 in µs of one 100 B record in flight (linger 0, acks
+// leader), as run.mjs's latency section measures it.
+// Prints min / median / max per side (records/s; µs for lat) and the ratio of medians.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { register } from "node:module";
@@ -47,7 +49,7 @@ mkdirSync(copy, { recursive: true });
 execFileSync("sh", ["-c", `git archive ${revision} packages/ts-runtime/src | tar -x -C "${copy}"`], { cwd: root });
 
 const servers = await import("./servers.mjs");
-const { pump, spread } = await import("./measure.mjs");
+const { latency, pump, spread } = await import("./measure.mjs");
 const sides = {
   [revision]: await import(join(copy, "packages/ts-runtime/src/index.ts")),
   "working tree": await import("@polywire/runtime"),
@@ -63,6 +65,7 @@ const clients = {};
 try {
   for (const [name, runtime] of Object.entries(sides)) clients[name] = await runtime.connect(broker.tcp);
   await admin.createTopic("consume", { partitions: 1 });
+  await admin.createTopic("latency", { partitions: 1 });
   {
     const producer = clients["working tree"].producer({ acks: "leader" });
     const batch = new Array(1000).fill({ topic: "consume", value: value100, partition: 0 });
@@ -114,7 +117,17 @@ try {
     } while (performance.now() - started < RUN_MS);
     return total / ((performance.now() - started) / 1000);
   };
-  const tests = { p100: (c) => produce(c, value100), p1k: (c) => produce(c, value1k), c: (c) => consume(c, false), cb: (c) => consume(c, true) };
+  const ackLatency = async (client) => {
+    const producer = client.producer({ acks: "leader", lingerMs: 0 });
+    const record = { topic: "latency", value: value100, partition: 0 };
+    await producer.send(record);
+    const { p50 } = await latency({ durationMs: RUN_MS, once: () => producer.send(record) });
+    await producer.close();
+    return p50;
+  };
+  const tests = {
+    p100: (c) => produce(c, value100), p1k: (c) => produce(c, value1k), c: (c) => consume(c, false), cb: (c) => consume(c, true), lat: ackLatency,
+  };
   const only = args.only.split(",");
   const results = {};
   const names = Object.keys(sides);
@@ -132,7 +145,8 @@ try {
   for (const test of only) {
     const before = spread(results[`${test} ${names[0]}`]);
     const after = spread(results[`${test} ${names[1]}`]);
-    console.log(`${test}: ${names[0]} ${f(before)}  working tree ${f(after)}  ratio ${(after.median / before.median).toFixed(2)}`);
+    const unit = test === "lat" ? "p50 µs" : "records/s";
+    console.log(`${test} (${unit}): ${names[0]} ${f(before)}  working tree ${f(after)}  ratio ${(after.median / before.median).toFixed(2)}`);
   }
 } finally {
   for (const client of Object.values(clients)) await client.close();

@@ -4,7 +4,7 @@ import {
   HelloSchema, PingSchema, PongSchema, WelcomeSchema,
   type Drain, type Limits, type Welcome,
 } from "@polywire/proto/session";
-import { encodeFrame, FrameDecoder, init as initCodec, type Frame } from "@polywire/wasm-codec";
+import { encodeFrame, encodeFrameHead, FrameDecoder, init as initCodec, type Frame } from "@polywire/wasm-codec";
 import { PolywireError, errorCodeName } from "./errors.js";
 import { Emitter } from "./events.js";
 import { rpcs, workStartingKinds, type RpcKind, type RpcRequestInit, type RpcResponse } from "./rpc.js";
@@ -129,6 +129,8 @@ const DEFAULT_FEATURES: readonly Feature[] = [
   Feature.DRAIN_NOTICE, Feature.SLOW_CONSUMER_NOTICE, Feature.FRAME_CHECKSUM,
 ];
 const EMPTY = new Uint8Array(0);
+// Payloads from this size on leave as their own chunk instead of being copied behind their header.
+const SEPARATE_PAYLOAD = 1024;
 
 /**
  * One client session over one transport: handshake, authentication,
@@ -596,15 +598,20 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   #writeFrame(kind: number, correlationId: number, message: Uint8Array, payload: Uint8Array | undefined): boolean {
-    const bytes = encodeFrame({
-      kind,
-      correlationId,
-      message,
-      ...(payload === undefined ? {} : { payload }),
-      checksum: this.#checksum,
-    });
     this.#lastWrite = performance.now();
-    const ok = this.#transport.write(bytes);
+    let ok: boolean;
+    if (this.#checksum) {
+      ok = this.#transport.write(encodeFrame({ kind, correlationId, message, ...(payload === undefined ? {} : { payload }), checksum: true }));
+    } else if (payload !== undefined && payload.byteLength >= SEPARATE_PAYLOAD && !this.#transport.messageFramed) {
+      // A byte stream: the batch leaves as its own chunk of the same writev, never copied.
+      this.#transport.write(encodeFrameHead(kind, correlationId, message, payload.byteLength));
+      ok = this.#transport.write(payload);
+    } else {
+      const length = payload?.byteLength ?? 0;
+      const bytes = encodeFrameHead(kind, correlationId, message, length, length);
+      if (payload !== undefined) bytes.set(payload, bytes.byteLength - length);
+      ok = this.#transport.write(bytes);
+    }
     if (!ok) this.#writable = false;
     return ok;
   }

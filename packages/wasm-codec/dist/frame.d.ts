@@ -23,6 +23,16 @@ export interface FrameInput {
 /** Encodes one frame with header_size 16 (PW-FRAME-001/002), with a CRC-32C trailer when `checksum` is set. */
 export declare function encodeFrame(frame: FrameInput): Uint8Array;
 /**
+ * The start of a frame without CHECKSUM: the 16-byte header (PW-FRAME-001/002)
+ * and `message`, with `room` spare bytes after them. The caller sends the
+ * payload of `payloadLength` bytes right after it, either copied into the
+ * room (`room` = `payloadLength`) or as its own write on a byte stream, so a
+ * large payload is never copied. Built in JavaScript: for the small headers
+ * of hot requests this costs less than the call into WASM, and the bytes
+ * equal `encodeFrame`'s (its tests check that).
+ */
+export declare function encodeFrameHead(kind: number, correlationId: number, message: Uint8Array, payloadLength: number, room?: number): Uint8Array;
+/**
  * Incremental frame decoder: feed arbitrary chunks, get whole frames. Fed one
  * byte at a time or a megabyte at a time, it returns the same frames. It
  * rejects a frame larger than `maxFrameSize` (default 16 MiB, at least 16) as soon as the

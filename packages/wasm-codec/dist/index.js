@@ -3,6 +3,6 @@ export { init, initSync } from "./init.js";
 export { crc32c } from "./checksum.js";
 export { murmur2, partitionForKey } from "./partition.js";
 export { COMPRESSIONS, DEFAULT_MAX_UNCOMPRESSED_SIZE, compress, decompress } from "./compression.js";
-export { FRAME_HEADER_SIZE, FLAG_CHECKSUM, DEFAULT_MAX_FRAME_SIZE, encodeFrame, FrameDecoder } from "./frame.js";
+export { FRAME_HEADER_SIZE, FLAG_CHECKSUM, DEFAULT_MAX_FRAME_SIZE, encodeFrame, encodeFrameHead, FrameDecoder } from "./frame.js";
 export { BATCH_HEADER_SIZE, BatchRecords, decodeBatch, encodeBatch, openBatch, readBatchHeader, setBaseOffset, splitBatches, verifyBatch, } from "./batch.js";
 //# sourceMappingURL=index.js.map

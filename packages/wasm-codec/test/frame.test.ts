@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CodecError, FLAG_CHECKSUM, FRAME_HEADER_SIZE, FrameDecoder, crc32c, encodeFrame, init } from "@polywire/wasm-codec";
+import { CodecError, FLAG_CHECKSUM, FRAME_HEADER_SIZE, FrameDecoder, crc32c, encodeFrame, encodeFrameHead, init } from "@polywire/wasm-codec";
 
 beforeAll(() => init());
 
@@ -165,6 +165,29 @@ describe("frames", () => {
     const [frame] = d.push(f.subarray(f.length - 1));
     expect(Buffer.compare(frame!.payload, payload)).toBe(0);
     expect(d.buffered).toBe(0);
+  });
+
+  it("PW-FRAME-001, PW-FRAME-002: encodeFrameHead followed by the payload (copied into its room or written after it) is encodeFrame's frame without checksum", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.boolean(),
+        (kind, correlationId, message, payload, inRoom) => {
+          const reference = encodeFrame({ kind, correlationId, message, payload });
+          let head = encodeFrameHead(kind, correlationId, message, payload.length, inRoom ? payload.length : 0);
+          if (inRoom) head.set(payload, head.length - payload.length);
+          else head = Buffer.concat([head, payload]);
+          expect(Buffer.compare(head, reference)).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(codeOf(() => encodeFrameHead(70000, 1, new Uint8Array(), 0))).toBe("INVALID_ARGUMENT");
+    expect(codeOf(() => encodeFrameHead(1, -1, new Uint8Array(), 0))).toBe("INVALID_ARGUMENT");
+    expect(codeOf(() => encodeFrameHead(1, 1, new Uint8Array(), 4, 2))).toBe("INVALID_ARGUMENT");
   });
 
   it("rejects bad arguments with INVALID_ARGUMENT", () => {
