@@ -115,6 +115,22 @@ export async function startPolywire({ storage, socketDir, nodeArgs = [] }) {
   return { ...server, tcp, unix, http };
 }
 
+/**
+ * A Polywire broker run from the sources at `entry` (a
+ * packages/broker/src/index.ts, possibly a copy of another revision's) in
+ * its own process: memory storage, TCP and admin HTTP. `nodeArgs` go to its node.
+ */
+export async function startBrokerAt({ entry, nodeArgs = [] }) {
+  const server = await start(`polywire broker at ${entry}`, process.execPath, [
+    ...nodeArgs,
+    "--conditions=@polywire/source", "--import", "tsx", join(root, "bench/log/broker-at.mjs"), entry,
+  ], { ready: /^ready$/m, timeoutMs: 60_000 });
+  const tcp = /^listen (\S+)/m.exec(server.output)?.[1];
+  const http = /^http (\S+)/m.exec(server.output)?.[1];
+  if (tcp === undefined || http === undefined) throw new Error(`cannot read the broker's URLs from:\n${server.output}`);
+  return { ...server, tcp, http };
+}
+
 /** nats-server with JetStream, its store in `storeDir`. */
 export async function startNats({ storeDir }) {
   const command = binary("nats-server", ["/usr/sbin/nats-server", "/usr/bin/nats-server"]);

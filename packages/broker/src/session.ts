@@ -6,7 +6,7 @@ import {
   type Hello,
 } from "@polywire/proto/session";
 import { PolywireError, PROTOCOL_VERSION, frameKinds, type Transport } from "@polywire/runtime";
-import { encodeFrame, FrameDecoder, type Frame } from "@polywire/wasm-codec";
+import { encodeFrame, encodeFrameHead, FrameDecoder, type Frame } from "@polywire/wasm-codec";
 import type { SaslExchange, ServerSaslMechanism } from "./auth.js";
 import { toPolywireError } from "./errors.js";
 import type { BrokerLimits } from "./limits.js";
@@ -37,6 +37,8 @@ export interface SessionHost {
 type Phase = "hello" | "auth" | "ready" | "closing" | "closed";
 
 const EMPTY = new Uint8Array(0);
+// Payloads from this size on leave as their own chunk instead of being copied behind their header.
+const SEPARATE_PAYLOAD = 1024;
 const SUPPORTED_VERSIONS = { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION };
 let sessionCounter = 0;
 
@@ -450,15 +452,21 @@ export class ServerSession {
    */
   writeFrame(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): void {
     if (this.#phase === "closed") return;
-    const bytes = encodeFrame({
-      kind,
-      correlationId,
-      message,
-      ...(payload === undefined ? {} : { payload }),
-      checksum: this.#checksum,
-    });
+    let ok: boolean;
+    if (this.#checksum) {
+      ok = this.transport.write(encodeFrame({ kind, correlationId, message, ...(payload === undefined ? {} : { payload }), checksum: true }));
+    } else if (payload !== undefined && payload.byteLength >= SEPARATE_PAYLOAD && !this.transport.messageFramed) {
+      // A byte stream: the fetched batches leave as their own chunk of the same writev, never copied.
+      this.transport.write(encodeFrameHead(kind, correlationId, message, payload.byteLength));
+      ok = this.transport.write(payload);
+    } else {
+      const length = payload?.byteLength ?? 0;
+      const bytes = encodeFrameHead(kind, correlationId, message, length, length);
+      if (payload !== undefined) bytes.set(payload, bytes.byteLength - length);
+      ok = this.transport.write(bytes);
+    }
     this.#host.metrics.kind(kind).sent.inc();
-    if (!this.transport.write(bytes) && !this.#readBlocked) {
+    if (!ok && !this.#readBlocked) {
       this.#readBlocked = true;
       this.#updateReading();
     }
