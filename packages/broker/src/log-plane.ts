@@ -2,7 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import {
   Acks, FetchPartitionResultSchema, FetchRequestSchema, FetchResponseSchema, InitProducerRequestSchema, InitProducerResponseSchema,
   ListOffsetsRequestSchema, ListOffsetsResponseSchema, ListOffsetsResultSchema, MetadataRequestSchema, MetadataResponseSchema, OffsetSpec,
-  ProduceRequestSchema, ProduceResponseSchema, TopicMetadataSchema,
+  ProduceRequestSchema, TopicMetadataSchema,
   type FetchPartitionResult, type FetchRequest, type ListOffsetsResult, type TopicMetadata,
 } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
@@ -11,6 +11,7 @@ import { verifyBatch, type BatchHeader } from "@polywire/wasm-codec";
 import { toPolywireError } from "./errors.js";
 import type { BrokerLimits } from "./limits.js";
 import type { BrokerMetrics } from "./metrics.js";
+import { decodeProduceRequest, encodeProduceResponse } from "./produce-codec.js";
 import { route, type Reply, type Route } from "./route.js";
 import type { ServerSession } from "./session.js";
 import type { PartitionLog, Storage } from "./storage/storage.js";
@@ -59,6 +60,7 @@ function produceRoute(host: LogPlaneHost): Route {
   const { storage, limits, metrics } = host;
   return route({
     schema: ProduceRequestSchema,
+    decode: decodeProduceRequest,
     features: [Feature.LOG],
     startsWork: true,
     answers: (m) => m.acks !== Acks.NONE,
@@ -93,13 +95,13 @@ function produceRoute(host: LogPlaneHost): Route {
           topic.recordsIn.inc(header.recordCount);
         }
         if (message.acks === Acks.NONE) return undefined;
-        const response = create(ProduceResponseSchema, {
+        const response = encodeProduceResponse({
           baseOffset: r.baseOffset,
           logAppendTimeMs: BigInt(r.appendTimeMs),
           logStartOffset: r.logStartOffset,
           duplicate: r.duplicate,
         });
-        return { kind: FrameKind.PRODUCE_RESPONSE, message: toBinary(ProduceResponseSchema, response) } satisfies Reply;
+        return { kind: FrameKind.PRODUCE_RESPONSE, message: response } satisfies Reply;
       });
       if (!synced) return result;
       // PW-LOG-008: durability that takes too long is reported, indeterminately, as TIMEOUT.

@@ -25,6 +25,8 @@ export interface RequestContext<M> {
  */
 export interface Route<S extends DescMessage = DescMessage> {
   readonly schema: S;
+  /** Decodes the request message; protobuf-es `fromBinary` of `schema` unless a faster equivalent exists. */
+  readonly decode?: (bytes: Uint8Array) => MessageShape<S>;
   readonly features: readonly Feature[];
   readonly startsWork: boolean;
   /** False when the broker sends no response (ACKS_NONE); such requests do not count against max_in_flight. Default true. */

@@ -340,7 +340,7 @@ export class ServerSession {
     }
     let message;
     try {
-      message = fromBinary(route.schema, frame.message);
+      message = route.decode === undefined ? fromBinary(route.schema, frame.message) : route.decode(frame.message);
     } catch (cause) {
       this.#reject(kind, id, new PolywireError("MALFORMED_FRAME", `cannot decode the message of frame kind ${FrameKind[kind] ?? kind} (PW-FRAME-008)`, { cause }));
       return;
