@@ -4,7 +4,11 @@ import type { Transport, TransportHandlers, TransportScheme } from "./transport.
 /**
  * A Node `net.Socket` (TCP, Unix) or `tls.TLSSocket` as a {@link Transport}.
  * Used by the client dialers and by the broker's listeners. Writes made in
- * one turn of the event loop are corked together and leave in one `writev`.
+ * one synchronous stretch are corked together and leave in one `writev`,
+ * at the next microtask: a `process.nextTick` would wait until the whole
+ * microtask queue has drained, and a producer's promise chains (records
+ * settled, the caller's next sends) can keep it busy for milliseconds while
+ * the request that frees the broker sits in the cork.
  */
 export class SocketTransport implements Transport {
   readonly messageFramed = false;
@@ -62,7 +66,7 @@ export class SocketTransport implements Transport {
     if (!this.#corked) {
       this.#corked = true;
       this.socket.cork();
-      process.nextTick(this.#uncork);
+      queueMicrotask(this.#uncork);
     }
     return this.socket.write(frame);
   }
