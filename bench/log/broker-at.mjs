@@ -12,5 +12,5 @@ const { Broker } = await import(pathToFileURL(entry).href);
 const broker = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" }, http: { host: "127.0.0.1", port: 0 } });
 console.log(`listen ${broker.urls[0]}\nhttp ${broker.httpUrl}\nready`);
 process.once("SIGTERM", () => {
-  broker.stop().then(() => process.exit(0), () => process.exit(1));
+  broker.close().then(() => process.exit(0), () => process.exit(1));
 });
