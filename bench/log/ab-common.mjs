@@ -1,23 +1,13 @@
 // What ab.mjs (a runtime change) and ab-broker.mjs (a broker change) share:
 // loading TypeScript sources, the arguments, a copy of one package's sources
-// at a git revision, and the interleaved tests. Importing this module makes
-// `@polywire/source` imports and .ts files loadable in this process.
+// at a git revision, and the interleaved tests. Importing it loads the
+// workspace packages from their sources (sources.mjs).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
-import { register } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-
-register(
-  "data:text/javascript," +
-    encodeURIComponent(
-      "export async function resolve(specifier, context, next) {" +
-        " return next(specifier, { ...context, conditions: [...context.conditions, '@polywire/source'] }); }",
-    ),
-);
-const { register: registerTsx } = await import("tsx/esm/api");
-registerTsx();
+import "./sources.mjs";
 
 const { latency, pump, spread } = await import("./measure.mjs");
 

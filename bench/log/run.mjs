@@ -17,23 +17,11 @@
 // full run.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { register } from "node:module";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-
-// Workspace packages load from their TypeScript sources (no build needed),
-// as the CLI does from a checkout.
-register(
-  "data:text/javascript," +
-    encodeURIComponent(
-      "export async function resolve(specifier, context, next) {" +
-        " return next(specifier, { ...context, conditions: [...context.conditions, '@polywire/source'] }); }",
-    ),
-);
-const { register: registerTsx } = await import("tsx/esm/api");
-registerTsx();
+import "./sources.mjs";
 
 const { Broker } = await import("@polywire/broker");
 const { create, toBinary } = await import("@bufbuild/protobuf");
