@@ -8,7 +8,6 @@
 
 pub mod batch;
 pub mod compression;
-pub mod crc;
 pub mod error;
 pub mod frame;
 #[allow(unsafe_code)]
@@ -26,5 +25,5 @@ pub use error::ErrorCode;
 
 /// CRC-32C (Castagnoli) of `data`, continuing from `crc` (0 to start).
 pub fn crc32c(crc: u32, data: &[u8]) -> u32 {
-    crc::crc32c(crc, data)
+    crc32c::crc32c_append(crc, data)
 }
