@@ -14,7 +14,10 @@ import { EmbeddedTarget } from "./target/embedded.js";
 import { ExternalTarget } from "./target/external.js";
 import { referenceBroker, type BrokerImplementation } from "./target/implementation.js";
 import type { Target } from "./target/target.js";
+import { usableAdminUrl } from "./wire/admin-url.js";
 import type { DialTls } from "./wire/dial.js";
+import { Monitor } from "./wire/monitor.js";
+import { WireSession } from "./wire/session.js";
 
 const PACKAGE_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -27,7 +30,7 @@ export const DEFAULT_REPORT_DIR = join(PACKAGE_DIR, "reports");
 export interface SuiteOptions {
   /** The broker under test (`tcp://`, `tls://`, `unix://`); default: an embedded reference broker started in this process. */
   readonly broker?: string;
-  /** Its admin listener (`http://host:port`), to create topics. */
+  /** Its admin listener (`http://host:port`), to create topics; default the one its Welcome advertises (PW-ADMIN-060). */
   readonly admin?: string;
   /** The admin bearer token of an external broker with admin authentication (PW-ADMIN-046). */
   readonly adminToken?: string;
@@ -84,6 +87,29 @@ export function writeReports(report: RunReport, dir: string): ReportFiles {
 }
 
 /**
+ * The admin URL an external broker advertises in its Welcome (PW-ADMIN-060,
+ * PW-ADMIN-063), for a run without `admin`; undefined when it advertises
+ * none or cannot be reached (the run's own probe then reports why).
+ */
+async function advertisedAdminUrl(url: string, tls: DialTls | undefined): Promise<string | undefined> {
+  let session: WireSession;
+  try {
+    session = await WireSession.open(url, { monitor: new Monitor(), timeoutMs: 10_000, ...(tls === undefined ? {} : { tls }) });
+  } catch {
+    return undefined;
+  }
+  try {
+    const advertised = session.welcome.adminUrl;
+    return advertised === "" ? undefined : usableAdminUrl(advertised, url);
+  } catch {
+    // Not a URL: admin/advertised-url reports it against PW-ADMIN-060.
+    return undefined;
+  } finally {
+    session.destroy();
+  }
+}
+
+/**
  * Runs the conformance suite: starts (or reaches) the target broker and the
  * client under test, runs the selected cases, writes the reports, and
  * stops what it started. Resolves with the report; `report.ok` is the
@@ -92,11 +118,12 @@ export function writeReports(report: RunReport, dir: string): ReportFiles {
 export async function runSuite(options: SuiteOptions = {}): Promise<{ report: RunReport; files: ReportFiles | undefined }> {
   await initCompression();
   const embedded = options.broker === undefined;
+  const admin = embedded ? undefined : options.admin ?? await advertisedAdminUrl(options.broker as string, options.tls);
   const target: Target = embedded
     ? await EmbeddedTarget.start(options.implementation ?? referenceBroker)
     : new ExternalTarget({
       url: options.broker as string,
-      ...(options.admin === undefined ? {} : { adminUrl: options.admin }),
+      ...(admin === undefined ? {} : { adminUrl: admin }),
       ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
       ...(options.adminViewerToken === undefined ? {} : { adminViewerToken: options.adminViewerToken }),
       ...(options.restartCmd === undefined ? {} : { restartCmd: options.restartCmd }),

@@ -9,7 +9,7 @@ import { toJUnit } from "../src/report/junit.js";
 import { formatSummary } from "../src/report/summary.js";
 import type { ConformanceCase } from "../src/runner/case.js";
 import { loadClauses } from "../src/runner/clauses.js";
-import { clauseCoverage, planeSummaries } from "../src/runner/coverage.js";
+import { clauseCoverage, mustCoverage, planeSummaries } from "../src/runner/coverage.js";
 import { findExpectation, globToRegExp, loadExpectations } from "../src/runner/expectations.js";
 import type { CaseResult, RunReport } from "../src/runner/results.js";
 import { ALL_CASES } from "../src/planes/index.js";
@@ -104,9 +104,10 @@ describe("reports", () => {
     result(b, "skipped"),
   ];
   const coverage = clauseCoverage({ clauses, cases: [a, b], results, granted: new Set([Feature.LOG]), hasAdmin: false });
+  const planes = planeSummaries(coverage, results, new Set([Feature.LOG]), false);
   const report: RunReport = {
     target: "test broker", client: undefined, profile: "quick", startedAt: "2026-01-01T00:00:00.000Z", durationMs: 1234, seed: 42, granted: ["FEATURE_LOG"],
-    cases: results, clauses: coverage, planes: planeSummaries(coverage, results, new Set([Feature.LOG]), false), ok: false,
+    cases: results, clauses: coverage, planes, coverage: mustCoverage(coverage, planes), ok: false,
   };
 
   it("PW-LOG-002: the summary names the failing clause, the shrunk sequence and the replay line, and lists uncovered MUST clauses by plane", () => {
@@ -133,7 +134,8 @@ describe("reports", () => {
   it("PW-LOG-002: the HTML report is one self-contained page with every clause and case", () => {
     const html = toHtml(report);
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).not.toMatch(/<link |<script src|https?:\/\//);
+    // Clause text may mention URLs (PW-ADMIN-060); no element may load one.
+    expect(html).not.toMatch(/<link |<script src|(?:src|href)="https?:/);
     expect(html).toContain("PW-GROUP-001");
     expect(html).toContain("log/model [seed=42]");
     expect(html).toContain("offset &lt;3&gt; &amp; &quot;4&quot;");

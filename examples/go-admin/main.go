@@ -3,7 +3,7 @@
 // (gen/go). It speaks the Connect protocol by default, or gRPC / gRPC-Web
 // with -protocol; gRPC goes over plaintext HTTP/2 (h2c).
 //
-//	go run . -admin http://127.0.0.1:9464 -topic orders -partitions 3
+//	go run . -admin http://127.0.0.1:7421 -topic orders -partitions 3
 package main
 
 import (
@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	admin := flag.String("admin", "http://127.0.0.1:9464", "the broker's admin (HTTP) URL")
+	admin := flag.String("admin", "http://127.0.0.1:7421", "the broker's admin (HTTP) URL")
 	topic := flag.String("topic", "go-admin-example", "topic to create")
 	partitions := flag.Uint("partitions", 1, "partition count of the topic")
 	protocol := flag.String("protocol", "connect", "connect, grpc or grpcweb")

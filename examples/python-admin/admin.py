@@ -5,7 +5,7 @@ unary form over plain HTTP POSTs (standard library only): the request body
 is the serialized message with content type application/proto; a failure
 comes back as a non-200 status with a JSON body {"code", "message"}.
 
-    .venv/bin/python examples/python-admin/admin.py --admin http://127.0.0.1:9464 --topic orders --partitions 3
+    .venv/bin/python examples/python-admin/admin.py --admin http://127.0.0.1:7421 --topic orders --partitions 3
 """
 
 import argparse
@@ -58,7 +58,7 @@ def call(base_url, service, method, request, response_type, timeout=30):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--admin", default="http://127.0.0.1:9464", help="the broker's admin (HTTP) URL")
+    parser.add_argument("--admin", default="http://127.0.0.1:7421", help="the broker's admin (HTTP) URL")
     parser.add_argument("--topic", default="python-admin-example", help="topic to create")
     parser.add_argument("--partitions", type=int, default=1, help="partition count of the topic")
     args = parser.parse_args()

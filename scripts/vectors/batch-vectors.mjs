@@ -1,15 +1,15 @@
 // batches.json: codec-none record batches, which are canonical (PW-COMP-008),
-// so they are encode and decode vectors; and invalid batches, each with one
-// defect and the ErrorCode a receiver must report.
+// so they are encode and decode vectors; batches a conforming producer would
+// not write but every receiver must accept (decode vectors only); and invalid
+// batches, each with one defect and the ErrorCode a receiver must report.
 import { crc32c } from "./crc32c.mjs";
 import { HEADER_LENGTH, describeBatch, encodeBatch, encodeRecord, encodeRecords, headerFor } from "./batch.mjs";
 import { hex } from "./messages.mjs";
 import { ORDER_RECORDS, T0, text } from "./samples.mjs";
 import { varint } from "./varint.mjs";
 
-/** Records as the JSON description shows them: bytes as hex, null as null. */
-export function describeRecords(records) {
-  const first = BigInt(records[0].timestamp);
+/** Records as the JSON description shows them: bytes as hex, null as null; deltas from `first` (the batch's first_timestamp). */
+export function describeRecords(records, first = BigInt(records[0].timestamp)) {
   const h = (b) => (b === null ? null : hex(b));
   return records.map((r, i) => ({
     offsetDelta: i,
@@ -26,6 +26,17 @@ function batchVector(name, description, clauses, records, fields = {}) {
   const section = encodeRecords(records);
   const batch = encodeBatch({ section, ...headerFor(records, section), ...fields });
   return { name, description, clauses, header: describeBatch(batch), records: describeRecords(records), recordsHex: hex(section), hex: hex(batch) };
+}
+
+/**
+ * A batch whose first_timestamp is `firstTimestamp` rather than its first
+ * record's timestamp: a producer must not write it (PW-BATCH-016), a receiver
+ * must accept it and read each timestamp as first_timestamp + delta.
+ */
+function acceptedVector(name, description, clauses, records, firstTimestamp) {
+  const section = Uint8Array.from(records.flatMap((r, i) => [...encodeRecord(r, i, firstTimestamp)]));
+  const batch = encodeBatch({ section, ...headerFor(records, section), firstTimestamp });
+  return { name, description, clauses, header: describeBatch(batch), records: describeRecords(records, firstTimestamp), recordsHex: hex(section), hex: hex(batch) };
 }
 
 const NULLS = [
@@ -105,7 +116,7 @@ export function batchVectors() {
   const twoRecords = [...encodeRecord(ORDER_RECORDS[0], 0, T0), ...encodeRecord(ORDER_RECORDS[1], 1, T0)];
   return {
     description:
-      "Record batch vectors (spec §5), codec none. Valid batches are canonical: decoding `hex` must give `header` and `records`, and encoding those must give `hex` byte for byte. Keys, values and header values are hex strings, or null for a null (length -1) field; integers that may exceed 2^53 are decimal strings. Invalid batches must be rejected, as a ProduceRequest payload, with `error`.",
+      "Record batch vectors (spec §5), codec none. Valid batches are canonical: decoding `hex` must give `header` and `records`, and encoding those must give `hex` byte for byte. Accepted batches are not what a conforming producer writes (their first_timestamp is not the first record's timestamp, PW-BATCH-016), but every receiver must accept them: decoding `hex` must give `header` and `records`, each record's `timestamp` being first_timestamp + `timestampDelta`. Keys, values and header values are hex strings, or null for a null (length -1) field; integers that may exceed 2^53 are decimal strings. Invalid batches must be rejected, as a ProduceRequest payload, with `error`.",
     valid: [
       batchVector("orders-uncompressed", "Two keyed JSON records with a header: the payload of the frame vectors in log.json.", ["PW-BATCH-001", "PW-BATCH-003", "PW-BATCH-010"], ORDER_RECORDS),
       batchVector("null-and-empty", "Null key with empty value, empty key with null value, both null, both set: null (-1) and empty (0) stay distinct.", ["PW-BATCH-013"], NULLS),
@@ -117,6 +128,15 @@ export function batchVectors() {
       batchVector("idempotent-sequence-max", "Base sequence 2^31-1: the next batch wraps to 0.", ["PW-BATCH-009", "PW-IDEM-002"], ONE, { producerId: 1n, producerEpoch: 0, baseSequence: 0x7fffffff }),
       batchVector("stored-base-offset", "orders-uncompressed as the broker stores and serves it at offset 1200: only base_offset differs, the CRC is the same.", ["PW-BATCH-003", "PW-BATCH-004", "PW-LOG-011"], ORDER_RECORDS, { baseOffset: 1200n }),
       batchVector("large-value", "A 300-byte value: two-byte length varints for the value and the record.", ["PW-BATCH-011"], LARGE),
+    ],
+    accepted: [
+      acceptedVector("first-timestamp-before-first-record", "first_timestamp 1 s before the first record (its timestamp_delta is 1000); the second record is 2 s older than the first.", ["PW-BATCH-016", "PW-BATCH-008"], [
+        { timestamp: T0, key: null, value: text("first") },
+        { timestamp: T0 - 2000n, key: null, value: text("2 s earlier") },
+      ], T0 - 1000n),
+      acceptedVector("first-timestamp-after-every-record", "first_timestamp one minute after the only record (its timestamp_delta is -60000): max_timestamp is the record's, below first_timestamp.", ["PW-BATCH-016", "PW-BATCH-008"], [
+        { timestamp: T0, key: text("k"), value: text("v") },
+      ], T0 + 60000n),
     ],
     invalid: [
       invalid("crc-mismatch", "The CRC's last bit flipped.", ["PW-BATCH-003"], "ERROR_CODE_CORRUPT_BATCH", mutated(ORDER_RECORDS, {}, (b) => void (b[16] ^= 1), { keepCrc: true })),

@@ -119,6 +119,14 @@ describe("spec/vectors", () => {
       expect(hexOf(writeBatch(view))).toBe(v.hex);
     });
 
+    it.each(cases(batches.accepted))("%s is accepted: it decodes to its records (timestamps from first_timestamp + delta) and re-encodes from them", (_, v) => {
+      const view = readBatch(bytes(v.hex));
+      expect(view.header).toEqual(v.header);
+      expect(view.records).toEqual(v.records);
+      expect(BigInt(view.records[0]?.timestampDelta ?? "0")).not.toBe(0n);
+      expect(hexOf(writeBatch(view))).toBe(v.hex);
+    });
+
     it.each(cases(batches.invalid))("%s is rejected with its error", (_, v) => {
       expect(errorOf(() => readBatch(bytes(v.hex)))).toBe(v.error);
     });

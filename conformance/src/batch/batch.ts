@@ -252,7 +252,8 @@ export function decodeBatch(batch: Uint8Array): { header: BatchHeader; records: 
   }
   const records: StoredRecord[] = [];
   const reader = new Reader(section, section.length);
-  let maxTimestamp = header.firstTimestamp;
+  // The largest record timestamp; first_timestamp is not a record's (PW-BATCH-016), so it does not count.
+  let maxTimestamp: bigint | undefined;
   while (reader.pos < section.length) {
     const length = reader.varint();
     const start = reader.pos;
@@ -284,7 +285,7 @@ export function decodeBatch(batch: Uint8Array): { header: BatchHeader; records: 
     }
     if (record.pos !== record.end) throw new BatchError("PW-BATCH-011", `record ${records.length} has ${record.end - record.pos} bytes its length counts but its fields do not use`);
     reader.pos = record.end;
-    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    if (maxTimestamp === undefined || timestamp > maxTimestamp) maxTimestamp = timestamp;
     records.push({ offset: header.baseOffset + BigInt(records.length), key, value, headers, typeId, timestamp });
   }
   if (records.length !== header.recordCount) throw new BatchError("PW-BATCH-006", `record_count ${header.recordCount} but the section holds ${records.length} records`);

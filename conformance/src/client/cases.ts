@@ -281,10 +281,10 @@ const produceResponseError: ConformanceCase = {
 
 const acksNoneError: ConformanceCase = {
   id: "client/acks-none-error",
-  title: "An Error frame answering an ACKS_NONE produce is tolerated: the client keeps working",
+  title: "An Error frame answering an ACKS_NONE produce is tolerated: the client keeps working, and never gives an ACKS_NONE produce's correlation id to a later request",
   plane: "log",
   role: "client",
-  clauses: ["PW-LOG-004"],
+  clauses: ["PW-LOG-004", "PW-LOG-041"],
   needs: ["admin"],
   async run(ctx) {
     requires(ctx, Capability.PRODUCE, Capability.ACKS_NONE);
@@ -298,7 +298,10 @@ const acksNoneError: ConformanceCase = {
       },
     };
     const { handle } = await connected(ctx, hooks);
-    await adapter(ctx).produce({ client: handle, topic, partition: 0, records: [toInstruction(numbered("none", 1)[0] as TestRecord)], acks: Acks.NONE, idempotent: false });
+    // The observer fails PW-LOG-041 if a later request reuses one of these ids.
+    for (const record of numbered("none", 3)) {
+      await adapter(ctx).produce({ client: handle, topic, partition: 0, records: [toInstruction(record)], acks: Acks.NONE, idempotent: false });
+    }
     const after = await adapter(ctx).produce({ client: handle, topic, partition: 0, records: [toInstruction(numbered("after", 1)[0] as TestRecord)], acks: Acks.LEADER, idempotent: false });
     check("PW-LOG-004", after.outcomes[0]?.outcome.case === "delivered", "after an Error answered an ACKS_NONE produce, the next produce failed");
   },

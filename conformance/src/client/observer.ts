@@ -42,6 +42,8 @@ export class ClientObserver {
   #proxy!: FrameProxy;
   #seen = new Set<number>();
   #awaiting = new Map<number, Map<number, number>>();
+  /** Per connection, the correlation ids of ACKS_NONE produces: no later request may carry one (PW-LOG-041). */
+  #fireAndForget = new Map<number, Set<number>>();
   #window = 5;
   #inFlight = new Map<string, number>();
   #lastSequence = new Map<string, { epoch: number; next: number; batches: Map<number, Uint8Array> }>();
@@ -109,7 +111,11 @@ export class ClientObserver {
     // ACKS_NONE produces get no answer (PW-LOG-004), so they do not await one.
     const answered = frame.kind !== FrameKind.PRODUCE_REQUEST || this.#produce(frame, connection.id) !== Acks.NONE;
     if (awaiting.has(id)) this.#violation(new ClauseViolation("PW-FRAME-011", `the client reused correlation id ${id} while ${kindName(awaiting.get(id) as number)} with that id awaited its answer`));
+    const unanswered = this.#fireAndForget.get(connection.id) ?? new Set<number>();
+    this.#fireAndForget.set(connection.id, unanswered);
+    if (unanswered.has(id)) this.#violation(new ClauseViolation("PW-LOG-041", `the client sent ${kind} with correlation id ${id}, already used by an ACKS_NONE produce on this connection, before using every other odd id`));
     if (answered) awaiting.set(id, frame.kind);
+    else unanswered.add(id);
   }
 
   /** Checks a produce and records it; returns its acks. */
@@ -186,5 +192,6 @@ export class ClientObserver {
       }
     }
     this.#awaiting.delete(connection);
+    this.#fireAndForget.delete(connection);
   }
 }

@@ -1,5 +1,5 @@
 import { areaOf } from "../planes/areas.js";
-import type { CaseResult, ClauseCoverage, RunReport } from "../runner/results.js";
+import type { CaseResult, ClauseCoverage, MustCoverage, RunReport } from "../runner/results.js";
 
 /** ANSI styles, or none. */
 export interface Styles {
@@ -22,15 +22,31 @@ export const ANSI: Styles = {
   bold: (t) => `\u001b[1m${t}\u001b[22m`,
 };
 
-/** Lays out rows as columns; numeric-looking cells right-aligned. */
+const plain = (s: string): string => s.replace(/\u001b\[[0-9;]*m/g, "");
+const visible = (s: string): number => plain(s).length;
+
+/** `text` padded to `width` visible characters (ANSI colors take no room). */
+function padVisible(text: string, width: number, right = false): string {
+  const pad = " ".repeat(Math.max(0, width - visible(text)));
+  return right ? pad + text : text + pad;
+}
+
+/**
+ * Lays out rows as columns. A column whose every cell looks like a number
+ * (digits, `.`, `/`, `%`, `-`) is right-aligned, its header too, so that
+ * numbers line up under their header; other columns are left-aligned.
+ */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
-  const visible = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, "").length;
   const widths = header.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ""))));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => {
-    const pad = " ".repeat((widths[i] as number) - visible(c));
-    return /^[0-9./%-]+$/.test(c.replace(/\u001b\[[0-9;]*m/g, "")) && i > 0 ? pad + c : c + pad;
-  }).join("  ").trimEnd();
+  const numeric = header.map((_, i) => i > 0 && rows.length > 0 && rows.every((r) => /^[0-9./%-]+$/.test(plain(r[i] ?? ""))));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => padVisible(c, widths[i] as number, numeric[i])).join("  ").trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
+}
+
+/** The headline: MUST clauses of the whole spec checked, and the planes the target does not implement. */
+export function coverageHeadline(c: MustCoverage): string {
+  const planes = c.unimplementedPlanes.length === 0 ? "" : `; not implemented by the target: ${c.unimplementedPlanes.join(", ")}`;
+  return `${c.checked} of ${c.total} MUST clauses of the spec checked (${c.percent}%)${planes}`;
 }
 
 function seconds(ms: number): string {
@@ -62,7 +78,7 @@ export function caseLine(r: CaseResult, index: number, total: number, s: Styles 
   const tail = r.failure !== undefined
     ? ` ${r.failure.clause ?? ""} ${r.failure.message}`
     : r.reason !== undefined && r.status !== "passed" ? s.dim(` (${r.reason})`) : "";
-  return `${where} ${statusWord(r, s).padEnd(5)} ${r.name} ${s.dim(seconds(r.durationMs))}${tail}`;
+  return `${where} ${padVisible(statusWord(r, s), 5)} ${r.name} ${s.dim(seconds(r.durationMs))}${tail}`;
 }
 
 /**
@@ -133,12 +149,12 @@ export function formatSummary(report: RunReport, s: Styles = PLAIN): string[] {
     const reasons = [...new Set(notApplicable.map((c) => c.reason ?? ""))];
     for (const reason of reasons) out.push(`  ${reason}: ${notApplicable.filter((c) => c.reason === reason).length} clauses (${[...new Set(notApplicable.filter((c) => c.reason === reason).map((c) => areaOf(c.id)))].join(", ")})`);
   }
-  const applicable = must.filter((c) => c.status !== "not-applicable");
-  const covered = applicable.filter((c) => c.status !== "uncovered" && c.status !== "not-selected");
+  const c = report.coverage;
   out.push("");
-  out.push(`MUST coverage: ${covered.length} of ${applicable.length} applicable clauses covered (${applicable.length === 0 ? 100 : Math.round((100 * covered.length) / applicable.length)}%), ${must.length - applicable.length} not applicable`);
+  out.push(`MUST clauses: ${c.total} in the spec; ${c.checked} checked by this run, ${c.notImplemented} in planes the target does not implement, ${c.notObservable} not observable on a broker, ${c.notChecked} not checked (uncovered, skipped or not selected)`);
   const tally = (st: CaseResult["status"]): number => report.cases.filter((r) => r.status === st).length;
   const verdict = report.ok ? s.green("PASSED") : s.red("FAILED");
-  out.push(`${verdict}: ${tally("passed")} passed, ${tally("failed") + tally("fixed")} failed, ${tally("known-failing")} known failing, ${tally("flaky")} flaky, ${tally("skipped")} skipped, ${tally("not-applicable")} not applicable`);
+  out.push(`${verdict}: ${coverageHeadline(c)}`);
+  out.push(`cases: ${tally("passed")} passed, ${tally("failed") + tally("fixed")} failed, ${tally("known-failing")} known failing, ${tally("flaky")} flaky, ${tally("skipped")} skipped, ${tally("not-applicable")} not applicable`);
   return out;
 }

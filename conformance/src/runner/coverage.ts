@@ -2,7 +2,7 @@ import { Feature } from "@polywire/proto/session";
 import { areaInfo, NOT_OBSERVABLE_CLAUSES, PLANE_TITLES, SPEC_PROCESS_CLAUSES } from "../planes/areas.js";
 import type { ConformanceCase, PlaneId } from "./case.js";
 import type { Clause } from "./clauses.js";
-import type { CaseResult, ClauseCoverage, ClauseStatus, PlaneSummary } from "./results.js";
+import type { CaseResult, ClauseCoverage, ClauseStatus, MustCoverage, PlaneSummary } from "./results.js";
 
 /** What the coverage report needs to know about the run. */
 export interface CoverageInput {
@@ -14,12 +14,21 @@ export interface CoverageInput {
   readonly hasAdmin: boolean;
 }
 
+/** How the reason of a clause whose plane the target does not implement starts. */
+const NOT_IMPLEMENTED = "plane not implemented by target";
+
+/** True when the target does not grant the feature the clause's plane needs. */
+function unimplemented(clause: string, granted: ReadonlySet<Feature>): boolean {
+  const feature = areaInfo(clause).feature;
+  return feature !== undefined && !granted.has(feature);
+}
+
 function applicability(clause: string, granted: ReadonlySet<Feature>, hasAdmin: boolean): string | undefined {
   if (SPEC_PROCESS_CLAUSES.has(clause)) return "a rule for the protocol's own evolution, checked by buf lint/breaking and spec/test";
   const unobservable = NOT_OBSERVABLE_CLAUSES.get(clause);
   if (unobservable !== undefined) return unobservable;
   const info = areaInfo(clause);
-  if (info.feature !== undefined && !granted.has(info.feature)) return `plane not implemented by target: FEATURE_${Feature[info.feature]} not granted`;
+  if (info.feature !== undefined && !granted.has(info.feature)) return `${NOT_IMPLEMENTED}: FEATURE_${Feature[info.feature]} not granted`;
   if (info.admin === true && !hasAdmin) return "no admin URL given (--admin)";
   return undefined;
 }
@@ -87,7 +96,8 @@ export function planeSummaries(coverage: readonly ClauseCoverage[], results: rea
     const must = coverage.filter((c) => c.plane === plane && c.level === "MUST");
     const count = (s: ClauseStatus): number => must.filter((c) => c.status === s).length;
     const cases = results.filter((r) => r.plane === plane);
-    const implemented = must.length === 0 || must.some((c) => applicability(c.id, granted, hasAdmin) === undefined);
+    // Implemented means the feature is granted: an admin plane run without its URL is unchecked, not unimplemented.
+    const implemented = must.length === 0 || must.some((c) => !unimplemented(c.id, granted) && !SPEC_PROCESS_CLAUSES.has(c.id) && !NOT_OBSERVABLE_CLAUSES.has(c.id));
     return {
       plane,
       title: PLANE_TITLES[plane],
@@ -106,4 +116,21 @@ export function planeSummaries(coverage: readonly ClauseCoverage[], results: rea
       },
     };
   });
+}
+
+/** The headline of a run: MUST clauses of the whole spec it checked, and why the rest were not. */
+export function mustCoverage(coverage: readonly ClauseCoverage[], planes: readonly PlaneSummary[]): MustCoverage {
+  const must = coverage.filter((c) => c.level === "MUST");
+  const checked = must.filter((c) => c.status === "passed" || c.status === "failed" || c.status === "known-failing").length;
+  const notImplemented = must.filter((c) => c.status === "not-applicable" && c.reason?.startsWith(NOT_IMPLEMENTED) === true).length;
+  const notObservable = must.filter((c) => SPEC_PROCESS_CLAUSES.has(c.id) || NOT_OBSERVABLE_CLAUSES.has(c.id)).length;
+  return {
+    total: must.length,
+    checked,
+    percent: must.length === 0 ? 100 : Math.floor((100 * checked) / must.length),
+    notImplemented,
+    notObservable,
+    notChecked: must.length - checked - notImplemented - notObservable,
+    unimplementedPlanes: planes.filter((p) => !p.implemented).map((p) => p.title),
+  };
 }

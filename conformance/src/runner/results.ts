@@ -59,7 +59,7 @@ export interface ClauseCoverage {
 export interface PlaneSummary {
   readonly plane: PlaneId;
   readonly title: string;
-  /** The feature that gates the plane, and whether the target granted it. */
+  /** Whether the target implements the plane: it grants the plane's feature (a plane checked without its admin URL is still implemented). */
   readonly implemented: boolean;
   readonly must: number;
   readonly covered: number;
@@ -68,6 +68,27 @@ export interface PlaneSummary {
   readonly notApplicable: number;
   readonly uncovered: number;
   readonly cases: { readonly total: number; readonly passed: number; readonly failed: number; readonly skipped: number };
+}
+
+/**
+ * The headline figure of a run: how many MUST clauses of the whole spec a
+ * case of this run checked, and why the others were not checked.
+ */
+export interface MustCoverage {
+  /** MUST clauses in the spec. */
+  readonly total: number;
+  /** Of them, the clauses a case of this run checked: passed, failed or known failing. */
+  readonly checked: number;
+  /** `checked` as a whole percentage of `total`, rounded down (100 only when every MUST clause was checked). */
+  readonly percent: number;
+  /** Not checked: their plane's feature is not granted, so the target does not implement them. */
+  readonly notImplemented: number;
+  /** Not checked: not observable on a broker (rules of the spec's own evolution, fsync after a power loss). */
+  readonly notObservable: number;
+  /** Not checked: the run could not (no admin URL, skipped cases), did not select them, or no case covers them. */
+  readonly notChecked: number;
+  /** Titles of the planes the target does not implement. */
+  readonly unimplementedPlanes: readonly string[];
 }
 
 /** Everything a run produced; the JSON report is this object. */
@@ -83,6 +104,8 @@ export interface RunReport {
   readonly cases: readonly CaseResult[];
   readonly clauses: readonly ClauseCoverage[];
   readonly planes: readonly PlaneSummary[];
+  /** MUST clauses of the whole spec checked by this run (the report's headline). */
+  readonly coverage: MustCoverage;
   /** True when nothing failed (known-failing and flaky cases allowed, fixed ones not). */
   readonly ok: boolean;
 }

@@ -7,7 +7,7 @@ import { Monitor } from "../wire/monitor.js";
 import { WireSession, type SessionOptions } from "../wire/session.js";
 import type { CaseContext, ConformanceCase, Profile } from "./case.js";
 import { loadClauses, type Clause } from "./clauses.js";
-import { clauseCoverage, planeSummaries } from "./coverage.js";
+import { clauseCoverage, mustCoverage, planeSummaries } from "./coverage.js";
 import { findExpectation, matchesAny, NO_EXPECTATIONS, type Expectations } from "./expectations.js";
 import { failsRun, type CaseResult, type RunReport } from "./results.js";
 import { ClauseViolation, PropertyFailure } from "./violation.js";
@@ -222,6 +222,7 @@ export async function runConformance(options: RunOptions): Promise<RunReport> {
   }
 
   const coverage = clauseCoverage({ clauses, cases: options.cases, results, granted, hasAdmin });
+  const planes = planeSummaries(coverage, results, granted, hasAdmin);
   return {
     target: options.target.name,
     client: options.client?.name,
@@ -232,7 +233,8 @@ export async function runConformance(options: RunOptions): Promise<RunReport> {
     granted: [...granted].map((f) => `FEATURE_${Feature[f] ?? f}`),
     cases: results,
     clauses: coverage,
-    planes: planeSummaries(coverage, results, granted, hasAdmin),
+    planes,
+    coverage: mustCoverage(coverage, planes),
     ok: !results.some((r) => failsRun(r.status)),
   };
 }

@@ -138,6 +138,9 @@ export class Broker implements AsyncDisposable {
       get draining() {
         return broker.#state !== "running";
       },
+      get adminUrl() {
+        return broker.httpUrl ?? "";
+      },
       admit: (session) => {
         if (this.#admitted.size >= this.limits.maxConnections) {
           this.metrics.connectionsRejected.labels(session.transport.scheme, "limit").inc();
@@ -158,6 +161,7 @@ export class Broker implements AsyncDisposable {
       brokerId: this.id,
       clusterId: this.clusterId,
       urls: () => this.urls,
+      adminUrl: () => this.httpUrl ?? "",
       produceTimeoutMs: options.produceTimeoutMs ?? 30_000,
     })) {
       this.#routes.set(kind, r);
@@ -195,9 +199,7 @@ export class Broker implements AsyncDisposable {
       maxFrameSize: this.limits.maxFrameSize,
       onConnection: (transport: Transport) => this.#accept(transport),
     };
-    for (const url of this.#options.listeners ?? ["tcp://127.0.0.1:7420"]) {
-      this.#listeners.push(await listen(url, context));
-    }
+    // The admin listener is bound first, so that every Welcome can name it (PW-ADMIN-060).
     if (this.http !== undefined && this.#options.http !== undefined) {
       const admin = this.#adminContext();
       this.http.use(async (request, response) => {
@@ -222,6 +224,9 @@ export class Broker implements AsyncDisposable {
       });
       this.http.use(adminHandler(admin, this.#options.adminAuth));
       await this.http.listen(this.#options.http.host ?? "127.0.0.1", this.#options.http.port);
+    }
+    for (const url of this.#options.listeners ?? ["tcp://127.0.0.1:7420"]) {
+      this.#listeners.push(await listen(url, context));
     }
     const keepalive = this.#host.keepaliveIntervalMs;
     if (keepalive > 0) {

@@ -25,6 +25,8 @@ export interface LogPlaneHost {
   readonly clusterId: string;
   /** The URLs clients can reach this broker at, for MetadataResponse. */
   readonly urls: () => readonly string[];
+  /** The admin listener's base URL for BrokerInfo.admin_url (PW-ADMIN-061); empty without one. */
+  readonly adminUrl: () => string;
   /** Default ACKS_ALL durability deadline when `timeout_ms` is 0 (PW-LOG-008). */
   readonly produceTimeoutMs: number;
 }
@@ -295,7 +297,7 @@ function metadataRoute(host: LogPlaneHost): Route {
       });
       const response = create(MetadataResponseSchema, {
         clusterId: host.clusterId,
-        brokers: [{ brokerId: host.brokerId, urls: [...host.urls()] }],
+        brokers: [{ brokerId: host.brokerId, urls: [...host.urls()], adminUrl: host.adminUrl() }],
         topics,
       });
       return { kind: FrameKind.METADATA_RESPONSE, message: toBinary(MetadataResponseSchema, response) };

@@ -1,4 +1,4 @@
-import { FrameKind } from "@polywire/proto/session";
+import { FrameKindSchema } from "@polywire/proto/session";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 type Child<T> = T extends { labels(...args: never[]): infer C } ? C : never;
@@ -16,9 +16,14 @@ interface TopicMetrics {
   readonly bytesOut: Child<Counter>;
 }
 
-function kindName(kind: number): string | undefined {
-  return kind === 0 ? undefined : (FrameKind as unknown as Record<number, string | undefined>)[kind];
-}
+/**
+ * The `kind` label values (PW-ADMIN-045): the FrameKind value name as
+ * session.proto spells it (`FRAME_KIND_PRODUCE_REQUEST`; protobuf-es's
+ * TypeScript enum drops the prefix, its descriptor keeps it).
+ */
+const KIND_NAMES: ReadonlyMap<number, string> = new Map(FrameKindSchema.values.filter((v) => v.number !== 0).map((v) => [v.number, v.name]));
+/** The one label value of every kind the broker does not know, kind 0 included, so a peer cannot grow the label set. */
+const UNKNOWN_KIND = "unknown";
 
 /**
  * The broker's Prometheus metrics (names per PW-ADMIN-045), in a registry of
@@ -83,11 +88,11 @@ export class BrokerMetrics {
 
   /** The per-kind metrics of frame kind `kind`. */
   kind(kind: number): KindMetrics {
-    // Kinds outside the enum share one "UNKNOWN" series, so a client cannot grow the label set.
-    const key = kindName(kind) === undefined ? -1 : kind;
+    const known = KIND_NAMES.get(kind);
+    const key = known === undefined ? -1 : kind;
     let entry = this.#kinds.get(key);
     if (entry === undefined) {
-      const name = kindName(kind) ?? "UNKNOWN";
+      const name = known ?? UNKNOWN_KIND;
       entry = { received: this.framesReceived.labels(name), sent: this.framesSent.labels(name), latency: this.latency.labels(name) };
       this.#kinds.set(key, entry);
     }

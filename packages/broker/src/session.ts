@@ -28,6 +28,8 @@ export interface SessionHost {
   readonly checksumFrames: boolean;
   /** True once the broker is draining: new sessions and new work are refused. */
   readonly draining: boolean;
+  /** The admin listener's base URL for Welcome.admin_url (PW-ADMIN-060); empty without one. */
+  readonly adminUrl: string;
   /** Takes a connection slot; false when at max connections (PW-LIM-004). */
   admit(session: ServerSession): boolean;
   /** Called once when the session is gone. */
@@ -313,6 +315,7 @@ export class ServerSession {
       keepaliveIntervalMs: host.keepaliveIntervalMs,
       principal,
       authFinalData: finalData ?? EMPTY,
+      adminUrl: host.adminUrl,
     });
     this.#phase = "ready";
     this.writeFrame(FrameKind.WELCOME, 1, toBinary(WelcomeSchema, welcome));

@@ -233,7 +233,7 @@ describe.each(ADMIN_VARIANTS)("admin services over $name (PW-ADMIN-001)", (varia
     expect(latency.families.map((f) => f.name)).toEqual(["polywire_request_duration_seconds"]);
     const histogram = latency.families[0];
     expect(histogram?.type).toBe(MetricType.HISTOGRAM);
-    const produceLatency = histogram?.samples.find((s) => s.labels.some((l) => l.name === "kind" && l.value === "PRODUCE_REQUEST"));
+    const produceLatency = histogram?.samples.find((s) => s.labels.some((l) => l.name === "kind" && l.value === "FRAME_KIND_PRODUCE_REQUEST"));
     expect(produceLatency?.count).toBeGreaterThanOrEqual(1n);
     expect(produceLatency?.sum).toBeGreaterThan(0);
     const bounds = produceLatency?.buckets.map((b) => b.upperBound) ?? [];

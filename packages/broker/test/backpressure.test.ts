@@ -26,7 +26,7 @@ describe("outbound backpressure", () => {
     await new Promise((r) => setTimeout(r, 1_000));
     const served = async (): Promise<number> => {
       const text = await broker.metrics.registry.getSingleMetricAsString("polywire_request_duration_seconds");
-      return Number(/polywire_request_duration_seconds_count\{kind="FETCH_REQUEST"\} (\d+)/.exec(text)?.[1] ?? 0);
+      return Number(/polywire_request_duration_seconds_count\{kind="FRAME_KIND_FETCH_REQUEST"\} (\d+)/.exec(text)?.[1] ?? 0);
     };
     // About what the kernel's socket buffers hold (4 MiB each), far from all 120 MiB.
     expect(await served()).toBeLessThan(requests / 2);

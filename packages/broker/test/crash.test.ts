@@ -13,7 +13,7 @@ describe("crash safety (PW-LOG-006, PW-IDEM-006)", () => {
     const dir = tempDir("crash");
     const children: BrokerProcess[] = [];
     try {
-      const args = ["--listen", "tcp://127.0.0.1:0", "--data-dir", dir.path, "--topic", "durable:1", "--fsync", "never"];
+      const args = ["--listen", "tcp://127.0.0.1:0", "--data-dir", dir.path, "--topic", "durable:1", "--fsync", "never", "--http-port", "off"];
       const first = await spawnBroker(args);
       children.push(first);
       const acked: string[] = [];

@@ -15,7 +15,8 @@ export interface BrokerConfigFile {
   fsync?: "always" | "interval" | "never";
   /** `"name:partitions"` or `{ name, partitions, config }`. */
   topics?: Array<string | { name: string; partitions: number; config?: Record<string, string> }>;
-  http?: { host?: string; port: number };
+  /** The admin listener; false serves none (default `{ port: 7421 }`, PW-ADMIN-062). */
+  http?: { host?: string; port: number } | false;
   tls?: { cert: string; key: string; ca?: string };
   brokerId?: string;
   clusterId?: string;
@@ -114,7 +115,8 @@ export function readBrokerConfig(path: string): BrokerConfigFile {
       return { name, partitions, ...(topicConfig === undefined ? {} : { config: topicConfig }) };
     });
   }
-  const http = object(path, "http", root.http, ["host", "port"]);
+  const http = root.http === false ? undefined : object(path, "http", root.http, ["host", "port"]);
+  if (root.http === false) config.http = false;
   if (http !== undefined) {
     const port = number(path, "http.port", http.port);
     if (port === undefined || !Number.isInteger(port) || port > 65_535) fail(path, "http.port must be a port number (0 picks a free one)");

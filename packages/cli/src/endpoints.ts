@@ -1,14 +1,16 @@
-import { connect, createAdminClient, type AdminClient, type AdminProtocol, type Client } from "@polywire/runtime";
-import { choiceFlag, integerFlag } from "./args.js";
+import { connect, Connection, createAdminClient, PolywireError, resolveAdminUrl, type AdminClient, type AdminProtocol, type Client } from "@polywire/runtime";
+import { choiceFlag, integerFlag, UsageError } from "./args.js";
+import { CliError, ExitCode } from "./exit-codes.js";
 
-/** Default admin URL: the broker's HTTP port as `polywire broker --http-port 9464` serves it. */
-export const DEFAULT_ADMIN_URL = "http://127.0.0.1:9464";
+/** Default admin URL: the default admin port (PW-ADMIN-062), where `polywire broker` serves it. */
+export const DEFAULT_ADMIN_URL = "http://127.0.0.1:7421";
 /** Default data-plane URL: `polywire broker`'s default listener. */
 export const DEFAULT_BROKER_URL = "tcp://127.0.0.1:7420";
 
 /** Flags of every command that calls the admin services. */
 export const ADMIN_FLAGS = {
   admin: { type: "string" },
+  broker: { type: "string" },
   protocol: { type: "string" },
   http2: { type: "boolean" },
   timeout: { type: "string" },
@@ -16,7 +18,10 @@ export const ADMIN_FLAGS = {
 } as const;
 
 /** Usage lines for {@link ADMIN_FLAGS}. */
-export const ADMIN_FLAGS_USAGE = `  --admin <url>            the broker's HTTP (admin) URL (default $POLYWIRE_ADMIN_URL or ${DEFAULT_ADMIN_URL})
+export const ADMIN_FLAGS_USAGE = `  --admin <url>            the broker's admin URL (default $POLYWIRE_ADMIN_URL; else the one
+                           the broker of --broker / $POLYWIRE_BROKER names in its handshake;
+                           else ${DEFAULT_ADMIN_URL})
+  --broker <url>           a data-plane URL of the broker, to learn its admin URL from
   --protocol <p>           connect (default), grpc or grpc-web
   --http2                  use HTTP/2 (h2c) instead of HTTP/1.1 (gRPC always does)
   --timeout <ms>           deadline of each call (default 30000)
@@ -34,9 +39,39 @@ export const BROKER_FLAGS = {
 export const BROKER_FLAGS_USAGE = `  --broker <url>           data-plane URL: tcp://, tls://, unix://, ws:// (default $POLYWIRE_BROKER or ${DEFAULT_BROKER_URL})
   --timeout <ms>           connect and request deadline (default 30000)`;
 
-/** The admin URL the flags and environment select. */
-export function adminUrl(values: { admin?: string | undefined }): string {
-  return values.admin ?? process.env.POLYWIRE_ADMIN_URL ?? DEFAULT_ADMIN_URL;
+/** The flags {@link adminUrl} reads. */
+export interface AdminTargetFlags {
+  admin?: string | undefined;
+  broker?: string | undefined;
+  timeout?: string | undefined;
+}
+
+/**
+ * The admin URL to use: --admin, else $POLYWIRE_ADMIN_URL, else the admin
+ * URL the broker of --broker / $POLYWIRE_BROKER advertises in its Welcome
+ * (PW-ADMIN-060, PW-ADMIN-063; one handshake), else the default admin port
+ * (PW-ADMIN-062). A broker that cannot be reached, or that serves no admin
+ * plane, is a CliError that says what to pass instead.
+ */
+export async function adminUrl(values: AdminTargetFlags): Promise<string> {
+  const given = values.admin ?? process.env.POLYWIRE_ADMIN_URL;
+  if (given !== undefined) return given;
+  const broker = values.broker ?? process.env.POLYWIRE_BROKER;
+  if (broker === undefined) return DEFAULT_ADMIN_URL;
+  let advertised: string;
+  try {
+    await using connection = await Connection.connect(broker, { clientId: "polywire-cli", connectTimeoutMs: integerFlag("timeout", values.timeout, 30_000) });
+    advertised = connection.welcome.adminUrl;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (error instanceof PolywireError && error.code === "INVALID_ARGUMENT") throw new UsageError(`--broker: ${reason}`);
+    throw new CliError(`cannot learn the admin URL from the broker at ${broker}: ${reason}`, ExitCode.UNAVAILABLE, "check that a broker listens there, or pass --admin <url> / set POLYWIRE_ADMIN_URL");
+  }
+  const url = resolveAdminUrl(advertised, broker);
+  if (url === undefined) {
+    throw new CliError(`the broker at ${broker} serves no admin plane: its handshake names no admin URL (PW-ADMIN-060)`, ExitCode.UNSUPPORTED, "start the broker with its admin listener (`polywire broker` serves it on port 7421 unless given --http-port off), or pass --admin <url> / set POLYWIRE_ADMIN_URL");
+  }
+  return url;
 }
 
 /** The data-plane URL the flags and environment select. */
@@ -50,11 +85,11 @@ export function adminToken(values: { "admin-token"?: string | undefined }): stri
   return token === "" ? undefined : token;
 }
 
-/** An admin client as the flags ask for. */
-export function openAdmin(values: { admin?: string | undefined; protocol?: string | undefined; http2?: boolean | undefined; timeout?: string | undefined; "admin-token"?: string | undefined }): AdminClient {
+/** An admin client of `url` (from {@link adminUrl}) as the flags ask for. */
+export function openAdmin(url: string, values: { protocol?: string | undefined; http2?: boolean | undefined; timeout?: string | undefined; "admin-token"?: string | undefined }): AdminClient {
   const protocol = choiceFlag<AdminProtocol>("protocol", values.protocol, ["connect", "grpc", "grpc-web"], "connect");
   const token = adminToken(values);
-  return createAdminClient(adminUrl(values), {
+  return createAdminClient(url, {
     ...(token === undefined ? {} : { token }),
     protocol,
     httpVersion: values.http2 === true || protocol === "grpc" ? "2" : "1.1",

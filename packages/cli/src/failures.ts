@@ -12,7 +12,7 @@ export interface Target {
 }
 
 function adminUnreachable(target: Target): string {
-  return `check that a broker serves its HTTP port at ${target.admin ?? "the admin URL"} (start one with \`polywire broker --http-port 9464\`), or pass --admin <url> / set POLYWIRE_ADMIN_URL`;
+  return `check that a broker serves its HTTP port at ${target.admin ?? "the admin URL"} (\`polywire broker\` serves it on port 7421 by default), or pass --admin <url> / set POLYWIRE_ADMIN_URL`;
 }
 
 function fromConnect(error: ConnectError, target: Target): CliError {

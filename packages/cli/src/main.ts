@@ -30,7 +30,8 @@ async function help(io: CommandIO): Promise<void> {
     io.out(`  ${command.name.padEnd(12)} ${command.summary}`);
   }
   io.out("\nRun `polywire <command> --help` for a command's flags and examples.");
-  io.out("Admin commands talk to the broker's HTTP port ($POLYWIRE_ADMIN_URL, default http://127.0.0.1:9464);");
+  io.out("Admin commands talk to the broker's admin port ($POLYWIRE_ADMIN_URL; else the admin URL the broker of");
+  io.out("$POLYWIRE_BROKER names in its handshake; else http://127.0.0.1:7421);");
   io.out("produce, consume and bench to its data port ($POLYWIRE_BROKER, default tcp://127.0.0.1:7420).\n");
   io.out(EXIT_CODE_HELP);
 }

@@ -301,7 +301,7 @@ describe("polywire failures and output", () => {
     const admin = await polywire(["topic", "list", "--admin", `http://127.0.0.1:${port}`]);
     expect(admin.code).toBe(3);
     expect(admin.stderr).toMatch(/^polywire topic: cannot reach the admin service: .*ECONNREFUSED/);
-    expect(admin.stderr).toMatch(/next: check that a broker serves its HTTP port at http:\/\/127\.0\.0\.1:\d+ \(start one with `polywire broker --http-port 9464`\)/);
+    expect(admin.stderr).toMatch(/next: check that a broker serves its HTTP port at http:\/\/127\.0\.0\.1:\d+ \(`polywire broker` serves it on port 7421 by default\)/);
     const data = await polywire(["consume", "t", "--broker", `tcp://127.0.0.1:${port}`, "--timeout", "2000"]);
     expect(data.code).toBe(3);
     expect(data.stderr).toMatch(/next: check that a broker listens at tcp:\/\/127\.0\.0\.1:\d+/);

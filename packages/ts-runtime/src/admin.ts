@@ -192,10 +192,10 @@ function nodeTransport(baseUrl: string, options: AdminClientOptions, onClose: (c
 
 /**
  * Creates a client of the admin services at `baseUrl` (the broker's HTTP
- * listener, e.g. `http://127.0.0.1:9464`).
+ * listener, e.g. `http://127.0.0.1:7421`).
  *
  * ```ts
- * await using admin = createAdminClient("http://127.0.0.1:9464", { protocol: "grpc" });
+ * await using admin = createAdminClient("http://127.0.0.1:7421", { protocol: "grpc" });
  * await admin.createTopic("events", { partitions: 3 });
  * for (const t of await admin.listTopics()) console.log(t.name, t.partitions);
  * ```

@@ -1,4 +1,6 @@
 import { OffsetSpec } from "@polywire/proto/log";
+import { createAdminClient, type AdminClient, type AdminClientOptions } from "./admin.js";
+import { resolveAdminUrl } from "./admin-url.js";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import type { CallResult, Connection, ConnectionOptions, RequestOptions } from "./connection.js";
 import { Consumer, type ConsumerOptions } from "./consumer.js";
@@ -198,6 +200,29 @@ export class Client extends Emitter<ClientEvents> {
   /** The id of the broker the primary connection talks to. */
   get brokerId(): string | undefined {
     return this.#pool.primary.brokerId;
+  }
+
+  /**
+   * The base URL of the admin plane of the broker the primary connection
+   * talks to, as its Welcome advertised it (PW-ADMIN-060, PW-ADMIN-063), or
+   * undefined when that broker serves none or there is no connection.
+   */
+  get adminUrl(): string | undefined {
+    const connection = this.#pool.primary.connection;
+    return connection === undefined ? undefined : resolveAdminUrl(connection.welcome.adminUrl, connection.url);
+  }
+
+  /**
+   * An admin client (createAdminClient) for {@link adminUrl}. Throws a
+   * PolywireError (INVALID_ARGUMENT) when the broker advertised no admin
+   * plane; pass its URL to createAdminClient yourself then.
+   */
+  admin(options: AdminClientOptions = {}): AdminClient {
+    const url = this.adminUrl;
+    if (url === undefined) {
+      throw new PolywireError("INVALID_ARGUMENT", `the broker at ${this.url ?? "(not connected)"} advertised no admin URL in its Welcome (PW-ADMIN-060); give createAdminClient the admin URL`);
+    }
+    return createAdminClient(url, options);
   }
 
   /** The cluster id from the last metadata response ("" before the first). */

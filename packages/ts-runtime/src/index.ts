@@ -35,6 +35,7 @@ export type { ClientStats, LatencySnapshot } from "./stats.js";
 export type { CallOptions } from "./signal.js";
 export type { BrokerInfo, PartitionInfo, TopicInfo } from "./metadata.js";
 export { adminErrorCode, createAdminClient } from "./admin.js";
+export { resolveAdminUrl } from "./admin-url.js";
 export type {
   AdminCallOptions, AdminClient, AdminClientOptions, AdminProtocol, AlterTopicOptions, CreateTopicOptions, ResetGroupOffsetsOptions, ResetTo,
 } from "./admin.js";

@@ -7,7 +7,7 @@ describe("broker restarts (child process on a fixed port)", () => {
   it("PW-IDEM-006/PW-LOG-006: the client reconnects with backoff after SIGKILL and a restart; acks=all records are stored exactly once, in order", { timeout: 120_000 }, async () => {
     const dir = tempDir("client-restart");
     const port = await freePort();
-    const args = ["--listen", `tcp://127.0.0.1:${port}`, "--data-dir", dir.path, "--topic", "restart:1"];
+    const args = ["--listen", `tcp://127.0.0.1:${port}`, "--data-dir", dir.path, "--topic", "restart:1", "--http-port", "off"];
     let child: BrokerProcess | undefined = await spawnBroker(args);
     try {
       const client = await connect(`tcp://127.0.0.1:${port}`, { retry: { initialDelayMs: 50, maxDelayMs: 400, maxAttempts: Infinity } });

@@ -142,6 +142,15 @@ describe("spec/vectors/batches.json", () => {
     expect(hexOf(encodeVector(v, "none"))).toBe(v.hex);
   });
 
+  // PW-BATCH-016: first_timestamp is not checked against the first record; timestamps are first_timestamp + delta.
+  it.each(batches.accepted.map((v: Json) => [title(v), v]))("%s is accepted and decodes to its header and records", (_, v: Json) => {
+    const batch = bytes(v.hex);
+    expectHeader(verifyBatch(batch), v.header);
+    const { header, records } = decodeBatch(batch);
+    expectHeader(header, v.header);
+    expectRecords(records, v.header, v.records);
+  });
+
   it.each(batches.invalid.map((v: Json) => [title(v), v]))("%s", (_, v: Json) => {
     expect(codeOf(() => verifyBatch(bytes(v.hex)))).toBe(v.error);
     expect(codeOf(() => decodeBatch(bytes(v.hex)))).toBe(v.error);

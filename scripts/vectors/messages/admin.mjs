@@ -1,23 +1,48 @@
 // Admin plane messages (admin.proto), exchanged over Connect, so they have no
 // frame. Map entries are listed in key order (bytewise): deterministic
 // serializers sort them so, and insertion-ordered ones keep them so.
+// Every v1 topic config key (spec §11.3) with its default.
 const config = {
   "fsync.interval.ms": "1000",
   "fsync.policy": "interval",
-  "max.message.bytes": "1048588",
+  "max.message.bytes": "8388608",
   "retention.bytes": "-1",
   "retention.ms": "604800000",
   "segment.bytes": "1073741824",
+  "segment.ms": "604800000",
 };
 
 const partitionDescription = { partition: 1, leaderId: "broker-1", logStartOffset: "1000", highWatermark: "1202", sizeBytes: "1048576", segments: 2 };
 
+// An internal topic (its name starts with "__", PW-ADMIN-010) that has been
+// written to for a while: every field set.
 const topicDescription = {
-  name: "orders",
+  name: "__audit",
   partitioner: "murmur2",
   partitions: [{ leaderId: "broker-1", highWatermark: "3", sizeBytes: "412", segments: 1 }, partitionDescription],
-  config: { entries: config },
+  config: { entries: { ...config, "retention.ms": "-1" } },
   internal: true,
+};
+
+/** `count` partitions of a topic that holds no record yet: offsets 0, nothing on disk (PW-ADMIN-012, PW-ADMIN-017). */
+const emptyPartitions = (count, from = 0) => Array.from({ length: count - from }, (_, i) => (i + from === 0 ? { leaderId: "broker-1" } : { partition: i + from, leaderId: "broker-1" }));
+
+// The topic create-topic-request creates, as CreateTopicResponse describes it:
+// twelve empty partitions, the defaults with the two overrides, not internal.
+const createdTopic = {
+  name: "orders",
+  partitioner: "murmur2",
+  partitions: emptyPartitions(12),
+  config: { entries: { ...config, "fsync.policy": "always", "retention.ms": "86400000" } },
+};
+
+// That topic after alter-topic-config-request: two keys set, fsync.policy
+// back to its default, grown from 12 to 16 partitions, partition 1 written to.
+const alteredTopic = {
+  name: "orders",
+  partitioner: "murmur2",
+  partitions: emptyPartitions(16).map((p, i) => (i === 1 ? partitionDescription : p)),
+  config: { entries: { ...config, "max.message.bytes": "2097152", "retention.bytes": "10737418240", "retention.ms": "86400000" } },
 };
 
 const lag = { topic: "orders", partition: 1, committedOffset: "990", highWatermark: "1202", lag: "212", memberId: "m-5f0c2a" };
@@ -60,7 +85,13 @@ export default [
     clauses: ["PW-ADMIN-010", "PW-ADMIN-011"],
     json: { name: "orders", partitions: 12, config: { "fsync.policy": "always", "retention.ms": "86400000" } },
   },
-  { name: "create-topic-response", type: "CreateTopicResponse", description: "The new topic.", clauses: ["PW-ADMIN-012"], json: { topic: topicDescription } },
+  {
+    name: "create-topic-response",
+    type: "CreateTopicResponse",
+    description: "The topic of create-topic-request, just created: twelve empty partitions (offsets 0), the effective config (defaults and the two overrides), not internal.",
+    clauses: ["PW-ADMIN-011", "PW-ADMIN-012"],
+    json: { topic: createdTopic },
+  },
   { name: "delete-topic-request", type: "DeleteTopicRequest", description: "Delete a topic.", clauses: ["PW-ADMIN-013"], json: { name: "orders" } },
   { name: "delete-topic-response", type: "DeleteTopicResponse", description: "Empty message: zero bytes.", clauses: ["PW-ADMIN-013"], json: {} },
   { name: "list-topics-request", type: "ListTopicsRequest", description: "Include internal topics.", clauses: ["PW-ADMIN-014"], json: { includeInternal: true } },
@@ -74,8 +105,8 @@ export default [
   },
   { name: "describe-topic-request", type: "DescribeTopicRequest", description: "Describe one topic.", clauses: ["PW-ADMIN-015"], json: { name: "orders" } },
   { name: "partition-description", type: "PartitionDescription", description: "Every field set.", clauses: ["PW-ADMIN-015"], json: partitionDescription },
-  { name: "topic-description", type: "TopicDescription", description: "Every field set, the full effective config.", clauses: ["PW-ADMIN-015"], json: topicDescription },
-  { name: "describe-topic-response", type: "DescribeTopicResponse", description: "One topic.", clauses: ["PW-ADMIN-015"], json: { topic: topicDescription } },
+  { name: "topic-description", type: "TopicDescription", description: "Every field set: an internal topic, the full effective config.", clauses: ["PW-ADMIN-010", "PW-ADMIN-015"], json: topicDescription },
+  { name: "describe-topic-response", type: "DescribeTopicResponse", description: "One internal topic, described.", clauses: ["PW-ADMIN-015"], json: { topic: topicDescription } },
   {
     name: "alter-topic-config-request",
     type: "AlterTopicConfigRequest",
@@ -83,7 +114,13 @@ export default [
     clauses: ["PW-ADMIN-016", "PW-ADMIN-017"],
     json: { name: "orders", set: { "max.message.bytes": "2097152", "retention.bytes": "10737418240" }, reset: ["fsync.policy"], partitions: 16 },
   },
-  { name: "alter-topic-config-response", type: "AlterTopicConfigResponse", description: "The topic after the change.", clauses: ["PW-ADMIN-016"], json: { topic: topicDescription } },
+  {
+    name: "alter-topic-config-response",
+    type: "AlterTopicConfigResponse",
+    description: "The topic of create-topic-response after alter-topic-config-request: two keys set, fsync.policy reset to its default, sixteen partitions, the new ones empty.",
+    clauses: ["PW-ADMIN-016", "PW-ADMIN-017"],
+    json: { topic: alteredTopic },
+  },
   { name: "list-groups-request", type: "ListGroupsRequest", description: "Empty message.", clauses: ["PW-ADMIN-030"], json: {} },
   { name: "group-summary", type: "GroupSummary", description: "A stable group of three.", clauses: ["PW-ADMIN-030", "PW-GROUP-025"], json: { groupId: "billing", state: "GROUP_STATE_STABLE", members: 3 } },
   {

@@ -130,6 +130,13 @@ export default [
     json: { brokerId: "broker-1", urls: ["tcp://10.0.0.5:7420", "ws://10.0.0.5:7480/polywire"] },
   },
   {
+    name: "broker-info-admin-url",
+    type: "BrokerInfo",
+    description: "A broker, its data-plane URLs and the base URL of its admin listener.",
+    clauses: ["PW-LOG-025", "PW-ADMIN-061"],
+    json: { brokerId: "broker-1", urls: ["tcp://10.0.0.5:7420", "ws://10.0.0.5:7480/polywire"], adminUrl: "http://10.0.0.5:7421" },
+  },
+  {
     name: "partition-metadata",
     type: "PartitionMetadata",
     description: "One partition's leader and offsets.",
@@ -162,6 +169,18 @@ export default [
         },
         { name: "payments", errorCode: "ERROR_CODE_UNKNOWN_TOPIC" },
       ],
+    },
+    frame: { correlationId: 11 },
+  },
+  {
+    name: "metadata-response-admin-url",
+    type: "MetadataResponse",
+    description: "A one-broker cluster whose broker serves the admin plane on the default port; the topic name breaks the grammar of PW-ADMIN-010.",
+    clauses: ["PW-LOG-025", "PW-ADMIN-061", "PW-LOG-040"],
+    json: {
+      clusterId: "pw-cluster-01",
+      brokers: [{ brokerId: "broker-1", urls: ["tcp://127.0.0.1:7420"], adminUrl: "http://127.0.0.1:7421" }],
+      topics: [{ name: "no spaces allowed", errorCode: "ERROR_CODE_INVALID_TOPIC" }],
     },
     frame: { correlationId: 11 },
   },

@@ -14,6 +14,8 @@ import { expectBrokerError } from "../expect.js";
 import { highWatermark, produce } from "../log/io.js";
 import { numbered } from "../log/records.js";
 import { adminAuthentication } from "./auth.js";
+import { discoveryCases } from "./discovery.js";
+import { metricLabelCases } from "./metric-labels.js";
 import { retentionCases } from "./retention.js";
 
 /** The topic config keys of §11.3, exactly. */
@@ -287,4 +289,4 @@ const metrics: ConformanceCase = {
 };
 
 /** The admin plane (§11). */
-export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics, adminAuthentication, ...retentionCases];
+export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics, ...metricLabelCases, adminAuthentication, ...retentionCases, ...discoveryCases];

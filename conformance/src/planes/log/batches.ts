@@ -1,14 +1,15 @@
 import { readFileSync } from "node:fs";
 import { createGzip } from "node:zlib";
-import { Acks } from "@polywire/proto/log";
+import { Acks, OffsetSpec } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { BATCH_HEADER_SIZE, decodeBatch, encodeBatch, resealBatch } from "../../batch/batch.js";
 import { CODEC_NAMES, compressSection } from "../../batch/compress.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
+import { check, checkEqual, ClauseViolation } from "../../runner/violation.js";
 import { fromHex } from "../../wire/frame.js";
+import { BrokerError, codeName } from "../../wire/messages.js";
 import { expectBrokerError, expectServing } from "../expect.js";
-import { highWatermark, readAll } from "./io.js";
+import { highWatermark, listOffset, readAll } from "./io.js";
 import { checkRecords } from "./produce.js";
 import { numbered } from "./records.js";
 
@@ -19,10 +20,19 @@ interface BatchVector {
   readonly error?: string;
   readonly hex: string;
   readonly maxUncompressedBatchSize?: number;
+  readonly header?: { readonly firstTimestamp: string };
+  readonly records?: ReadonlyArray<{ readonly timestamp: string }>;
 }
 
-function vectors(file: string): { valid: BatchVector[]; invalid: BatchVector[] } {
-  return JSON.parse(readFileSync(new URL(`../../../../spec/vectors/${file}.json`, import.meta.url), "utf8")) as { valid: BatchVector[]; invalid: BatchVector[] };
+interface BatchVectors {
+  valid: BatchVector[];
+  invalid: BatchVector[];
+  /** Batches a producer must not write but a receiver must accept (batches.json only). */
+  accepted?: BatchVector[];
+}
+
+function vectors(file: string): BatchVectors {
+  return JSON.parse(readFileSync(new URL(`../../../../spec/vectors/${file}.json`, import.meta.url), "utf8")) as BatchVectors;
 }
 
 const BATCHES = vectors("batches");
@@ -89,6 +99,40 @@ const validVectors: ConformanceCase = {
       const b = decodeBatch(expected).records;
       checkRecords("PW-COMP-008", a, b, a[0]?.offset ?? 0n, `of vector batch ${i}`);
     });
+  },
+};
+
+const acceptedVectors: ConformanceCase = {
+  id: "log/batch-vectors-accepted",
+  title: "Batches whose first_timestamp is not their first record's timestamp (batches.json `accepted`) are accepted and served unchanged; record timestamps are first_timestamp + delta, and ListOffsets searches those, never first_timestamp",
+  plane: "log",
+  clauses: ["PW-BATCH-016", "PW-LOG-021", "PW-COMP-009"],
+  features: [Feature.LOG],
+  needs: ["admin"],
+  async run(ctx) {
+    const session = await ctx.connect();
+    for (const v of BATCHES.accepted ?? []) {
+      const topic = await ctx.topic(1);
+      const bytes = fromHex(v.hex);
+      try {
+        await session.call(FrameKind.PRODUCE_REQUEST, { topic, partition: 0, acks: Acks.LEADER }, bytes.slice());
+      } catch (error) {
+        if (error instanceof BrokerError) throw new ClauseViolation("PW-BATCH-016", `vector ${v.name} (${v.description}) was refused with ${codeName(error.code)}: ${error.error.message}`);
+        throw error;
+      }
+      const { batches } = await readAll(session, topic, 0);
+      const stored = batches[0] as Uint8Array;
+      new DataView(bytes.buffer).setBigInt64(0, new DataView(stored.buffer, stored.byteOffset).getBigInt64(0));
+      check("PW-COMP-009", batches.length === 1 && Buffer.from(stored).equals(Buffer.from(bytes)), `vector ${v.name} was not served exactly as produced`);
+      const timestamps = (v.records ?? []).map((r) => BigInt(r.timestamp));
+      checkEqual("PW-BATCH-016", decodeBatch(stored).records.map((r) => r.timestamp), timestamps, `record timestamps of vector ${v.name} (first_timestamp + delta)`);
+      const newest = timestamps.reduce((a, b) => (b > a ? b : a));
+      for (const t of [...timestamps, BigInt(v.header?.firstTimestamp ?? "0"), newest + 1n]) {
+        const i = timestamps.findIndex((ts) => ts >= t);
+        const got = await listOffset(session, topic, 0, OffsetSpec.TIMESTAMP, t);
+        checkEqual("PW-LOG-021", [got.offset, got.timestampMs], i < 0 ? [-1n, -1n] : [BigInt(i), timestamps[i]], `ListOffsets TIMESTAMP ${t} over vector ${v.name} (record timestamps ${timestamps.join(", ")}, first_timestamp ${v.header?.firstTimestamp})`);
+      }
+    }
   },
 };
 
@@ -178,4 +222,4 @@ const bomb: ConformanceCase = {
 };
 
 /** Record batches and compression (§5). */
-export const batchCases: readonly ConformanceCase[] = [...invalidCases, validVectors, codecs, bomb];
+export const batchCases: readonly ConformanceCase[] = [...invalidCases, validVectors, acceptedVectors, codecs, bomb];

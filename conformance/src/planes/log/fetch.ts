@@ -102,7 +102,7 @@ const duplicatePartition: ConformanceCase = {
 
 const longPoll: ConformanceCase = {
   id: "log/long-poll",
-  title: "A fetch waits up to max_wait_ms for min_bytes, answers with what it has when the wait ends, and ends the wait as soon as new data reaches min_bytes",
+  title: "A fetch waits up to max_wait_ms for min_bytes (0 means 1; max_wait_ms 0 answers at once), answers with what it has when the wait ends, and ends the wait as soon as new data reaches min_bytes",
   plane: "log",
   clauses: ["PW-LOG-014", "PW-LOG-015"],
   features: [Feature.LOG],
@@ -116,6 +116,14 @@ const longPoll: ConformanceCase = {
     let took = performance.now() - started;
     check("PW-LOG-014", took >= 350, `an empty fetch with max_wait_ms 400 answered after ${Math.round(took)} ms`);
     checkEqual("PW-LOG-014", empty.records.length, 0, "records of an empty long poll");
+    started = performance.now();
+    await fetchOnce(session, topic, 0, 0n, { maxWaitMs: 400, minBytes: 0 });
+    took = performance.now() - started;
+    check("PW-LOG-014", took >= 350, `an empty fetch with min_bytes 0 (which means 1) and max_wait_ms 400 answered after ${Math.round(took)} ms, without waiting`);
+    started = performance.now();
+    await fetchOnce(session, topic, 0, 0n, { maxWaitMs: 0, minBytes: 1 });
+    took = performance.now() - started;
+    check("PW-LOG-014", took < 1000, `an empty fetch with max_wait_ms 0 answered after ${Math.round(took)} ms instead of at once`);
     started = performance.now();
     const waiting = fetchOnce(session, topic, 0, 0n, { maxWaitMs: 5000, minBytes: 1 });
     await sleep(200);

@@ -29,7 +29,7 @@ export function sendIdempotent(session: WireSession, topic: string, partition: n
 
 const init: ConformanceCase = {
   id: "log/init-producer",
-  title: "InitProducer grants new ids at epoch 0 never handed out before, bumps the epoch of the current id, fences older epochs and refuses unknown ids",
+  title: "InitProducer grants new ids at epoch 0 never handed out before (ignoring the epoch sent with id -1), bumps the epoch of the current id, fences older epochs and refuses unknown ids",
   plane: "log",
   clauses: ["PW-IDEM-001", "PW-IDEM-008"],
   features: [Feature.LOG, Feature.IDEMPOTENCE],
@@ -39,6 +39,11 @@ const init: ConformanceCase = {
     const b = await initProducer(session);
     check("PW-IDEM-008", a.producerId >= 0n && b.producerId >= 0n && a.producerId !== b.producerId, `two new producers got ids ${a.producerId} and ${b.producerId}`);
     checkEqual("PW-IDEM-008", [a.producerEpoch, b.producerEpoch], [0, 0], "epochs of new producer ids");
+    // With producer_id -1 the epoch is ignored: whatever it says, a new id at epoch 0.
+    for (const producerEpoch of [7, 0]) {
+      const c = await initProducer(session, { producerId: -1n, producerEpoch });
+      check("PW-IDEM-008", c.producerId >= 0n && c.producerId !== a.producerId && c.producerId !== b.producerId && c.producerEpoch === 0, `InitProducer with producer id -1 and epoch ${producerEpoch} got id ${c.producerId} at epoch ${c.producerEpoch}, not a new id at epoch 0`);
+    }
     const bumped = await initProducer(session, a);
     checkEqual("PW-IDEM-001", bumped, { producerId: a.producerId, producerEpoch: 1 }, "InitProducer with the current id and epoch");
     await expectBrokerError("PW-IDEM-008", session.call(FrameKind.INIT_PRODUCER_REQUEST, a), ErrorCode.PRODUCER_FENCED, "InitProducer with an epoch older than the current");

@@ -9,6 +9,7 @@ import { racesCase } from "./races.js";
 import { offsetCases } from "./offsets.js";
 import { produceCases } from "./produce.js";
 import { producerExpiryCases } from "./producer-expiry.js";
+import { topicNameCases } from "./topic-names.js";
 
 /** The log plane's cases (§5, §6, §7). */
-export const logCases: readonly ConformanceCase[] = [...produceCases, ...batchCases, ...fetchCases, ...offsetCases, ...idempotenceCases, ...producerExpiryCases, ...durabilityCases, logModelCase, racesCase, historyCase];
+export const logCases: readonly ConformanceCase[] = [...produceCases, ...batchCases, ...fetchCases, ...offsetCases, ...topicNameCases, ...idempotenceCases, ...producerExpiryCases, ...durabilityCases, logModelCase, racesCase, historyCase];

@@ -8,7 +8,7 @@ import { utf8 } from "./records.js";
 
 const listOffsets: ConformanceCase = {
   id: "log/list-offsets",
-  title: "ListOffsets answers EARLIEST with the log start, LATEST with the high watermark, TIMESTAMP with the smallest offset at or after the time; one result per partition in order, errors with -1",
+  title: "ListOffsets answers EARLIEST with the log start, LATEST with the high watermark (both with timestamp -1), TIMESTAMP with the smallest offset at or after the time; one result per partition in order, errors with -1",
   plane: "log",
   clauses: ["PW-LOG-020", "PW-LOG-021", "PW-LOG-024", "PW-COMPAT-004"],
   features: [Feature.LOG],
@@ -47,6 +47,7 @@ const listOffsets: ConformanceCase = {
     const r = message.partitions;
     checkEqual("PW-LOG-020", [r[0]?.errorCode, r[0]?.offset], [ErrorCode.UNSPECIFIED, 0n], "EARLIEST");
     checkEqual("PW-LOG-020", [r[1]?.errorCode, r[1]?.offset], [ErrorCode.UNSPECIFIED, BigInt(all.length)], "LATEST");
+    checkEqual("PW-LOG-020", [r[0]?.timestampMs, r[1]?.timestampMs], [-1n, -1n], "timestamp_ms of EARLIEST and LATEST (only TIMESTAMP reports one)");
     queries.forEach((t, i) => {
       const got = r[2 + i];
       checkEqual("PW-LOG-021", [got?.offset, got?.timestampMs], expectFor(t), `TIMESTAMP t0+${t - t0} over timestamps ${all.join(",")}`);

@@ -251,9 +251,10 @@ func (MetricType) EnumDescriptor() ([]byte, []int) {
 	return file_polywire_v1_admin_proto_rawDescGZIP(), []int{3}
 }
 
-// TopicConfig holds a topic's settings. Keys are the spec's config names
-// ("retention.ms", "retention.bytes", "segment.bytes", "max.message.bytes",
-// "fsync.policy", "fsync.interval.ms"); values are decimal or enum text.
+// TopicConfig holds a topic's settings. Keys are the config names of the
+// spec's table (§11.3): "retention.ms", "retention.bytes", "segment.bytes",
+// "segment.ms", "max.message.bytes", "fsync.policy", "fsync.interval.ms";
+// values are decimal or enum text (PW-ADMIN-020).
 type TopicConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Entries       map[string]string      `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`

@@ -378,9 +378,12 @@ func (x *FetchPartition) GetMaxBytes() uint32 {
 type FetchRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Partitions []*FetchPartition      `protobuf:"bytes,1,rep,name=partitions,proto3" json:"partitions,omitempty"`
-	MaxWaitMs  uint32                 `protobuf:"varint,2,opt,name=max_wait_ms,json=maxWaitMs,proto3" json:"max_wait_ms,omitempty"`
-	MinBytes   uint32                 `protobuf:"varint,3,opt,name=min_bytes,json=minBytes,proto3" json:"min_bytes,omitempty"`
-	// Most bytes of batches in the whole response; 0 means the broker limit.
+	// Longest wait for min_bytes; 0 answers at once with what is available.
+	MaxWaitMs uint32 `protobuf:"varint,2,opt,name=max_wait_ms,json=maxWaitMs,proto3" json:"max_wait_ms,omitempty"`
+	// Bytes of batches to wait for; 0 means 1 (PW-LOG-014).
+	MinBytes uint32 `protobuf:"varint,3,opt,name=min_bytes,json=minBytes,proto3" json:"min_bytes,omitempty"`
+	// Most bytes of batches in the whole response; 0 means 8 MiB (PW-LOG-018).
+	// The client's max_frame_size bounds the response too.
 	MaxBytes      uint32 `protobuf:"varint,4,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -696,9 +699,11 @@ type ListOffsetsResult struct {
 	Topic     string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
 	Partition uint32                 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
 	ErrorCode ErrorCode              `protobuf:"varint,3,opt,name=error_code,json=errorCode,proto3,enum=polywire.v1.ErrorCode" json:"error_code,omitempty"`
-	// -1 when no record matches a timestamp.
+	// -1 when no record matches a timestamp, or with an error.
 	Offset int64 `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
-	// Timestamp of the record at offset, or -1.
+	// With OFFSET_SPEC_TIMESTAMP, the timestamp of the record at offset; -1
+	// for OFFSET_SPEC_EARLIEST and OFFSET_SPEC_LATEST, when no record
+	// matches, and with an error (PW-LOG-020, PW-LOG-021, PW-LOG-024).
 	TimestampMs   int64 `protobuf:"varint,5,opt,name=timestamp_ms,json=timestampMs,proto3" json:"timestamp_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -861,9 +866,13 @@ func (x *MetadataRequest) GetTopics() []string {
 
 // BrokerInfo is one broker of the cluster and where to reach it.
 type BrokerInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	BrokerId      string                 `protobuf:"bytes,1,opt,name=broker_id,json=brokerId,proto3" json:"broker_id,omitempty"`
-	Urls          []string               `protobuf:"bytes,2,rep,name=urls,proto3" json:"urls,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	BrokerId string                 `protobuf:"bytes,1,opt,name=broker_id,json=brokerId,proto3" json:"broker_id,omitempty"`
+	// Data-plane URLs clients may connect to.
+	Urls []string `protobuf:"bytes,2,rep,name=urls,proto3" json:"urls,omitempty"`
+	// Base URL of the broker's admin listener, as in Welcome.admin_url; empty
+	// when it serves no admin plane (PW-ADMIN-061).
+	AdminUrl      string `protobuf:"bytes,3,opt,name=admin_url,json=adminUrl,proto3" json:"admin_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -910,6 +919,13 @@ func (x *BrokerInfo) GetUrls() []string {
 		return x.Urls
 	}
 	return nil
+}
+
+func (x *BrokerInfo) GetAdminUrl() string {
+	if x != nil {
+		return x.AdminUrl
+	}
+	return ""
 }
 
 // PartitionMetadata is one partition's state.
@@ -1119,7 +1135,9 @@ func (x *MetadataResponse) GetTopics() []*TopicMetadata {
 type InitProducerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// -1 to request a new producer id.
-	ProducerId    int64 `protobuf:"varint,1,opt,name=producer_id,json=producerId,proto3" json:"producer_id,omitempty"`
+	ProducerId int64 `protobuf:"varint,1,opt,name=producer_id,json=producerId,proto3" json:"producer_id,omitempty"`
+	// The current epoch of producer_id; -1 with producer_id -1, where the
+	// broker ignores it (PW-IDEM-008).
 	ProducerEpoch int32 `protobuf:"varint,2,opt,name=producer_epoch,json=producerEpoch,proto3" json:"producer_epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1295,11 +1313,12 @@ const file_polywire_v1_log_proto_rawDesc = "" +
 	"partitions\x18\x01 \x03(\v2\x1e.polywire.v1.ListOffsetsResultR\n" +
 	"partitions\")\n" +
 	"\x0fMetadataRequest\x12\x16\n" +
-	"\x06topics\x18\x01 \x03(\tR\x06topics\"=\n" +
+	"\x06topics\x18\x01 \x03(\tR\x06topics\"Z\n" +
 	"\n" +
 	"BrokerInfo\x12\x1b\n" +
 	"\tbroker_id\x18\x01 \x01(\tR\bbrokerId\x12\x12\n" +
-	"\x04urls\x18\x02 \x03(\tR\x04urls\"\x9f\x01\n" +
+	"\x04urls\x18\x02 \x03(\tR\x04urls\x12\x1b\n" +
+	"\tadmin_url\x18\x03 \x01(\tR\badminUrl\"\x9f\x01\n" +
 	"\x11PartitionMetadata\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12%\n" +

@@ -721,6 +721,11 @@ type Welcome struct {
 	Principal string `protobuf:"bytes,8,opt,name=principal,proto3" json:"principal,omitempty"`
 	// Any challenge data the mechanism returns on success.
 	AuthFinalData []byte `protobuf:"bytes,9,opt,name=auth_final_data,json=authFinalData,proto3" json:"auth_final_data,omitempty"`
+	// Base URL (http:// or https://, no path) of this broker's admin listener,
+	// where the admin services of admin.proto are served; empty when the broker
+	// serves no admin plane (PW-ADMIN-060). Its default port is 7421
+	// (PW-ADMIN-062).
+	AdminUrl      string `protobuf:"bytes,10,opt,name=admin_url,json=adminUrl,proto3" json:"admin_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -816,6 +821,13 @@ func (x *Welcome) GetAuthFinalData() []byte {
 		return x.AuthFinalData
 	}
 	return nil
+}
+
+func (x *Welcome) GetAdminUrl() string {
+	if x != nil {
+		return x.AdminUrl
+	}
+	return ""
 }
 
 // Limits are the broker's hard bounds for this connection. A request that
@@ -1173,13 +1185,16 @@ func (x *Error) GetLimit() uint64 {
 	return 0
 }
 
-// Drain is the broker's lame-duck notice: it will close this connection
-// after deadline_ms and accepts no new work that is not already in flight
-// once the deadline passes.
+// Drain is the broker's lame-duck notice (PW-SESS-015). From the moment it
+// sends Drain, the broker refuses requests that start new work (produce,
+// publish, subscribe, register, call) with ERROR_CODE_SHUTTING_DOWN, still
+// finishes the requests already in flight, and closes the connection no
+// earlier than deadline_ms after the Drain, unless the client closes first.
 type Drain struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	DeadlineMs uint32                 `protobuf:"varint,1,opt,name=deadline_ms,json=deadlineMs,proto3" json:"deadline_ms,omitempty"`
-	Reason     string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How long, from the Drain, the broker keeps the connection open at least.
+	DeadlineMs uint32 `protobuf:"varint,1,opt,name=deadline_ms,json=deadlineMs,proto3" json:"deadline_ms,omitempty"`
+	Reason     string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Other brokers the client may reconnect to.
 	AlternateUrls []string `protobuf:"bytes,3,rep,name=alternate_urls,json=alternateUrls,proto3" json:"alternate_urls,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1308,7 +1323,7 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\bsoftware\x18\x04 \x01(\v2\x19.polywire.v1.SoftwareInfoR\bsoftware\x12%\n" +
 	"\x0eauth_mechanism\x18\x05 \x01(\tR\rauthMechanism\x122\n" +
 	"\x15auth_initial_response\x18\x06 \x01(\fR\x13authInitialResponse\x12$\n" +
-	"\x0emax_frame_size\x18\a \x01(\rR\fmaxFrameSize\"\xef\x02\n" +
+	"\x0emax_frame_size\x18\a \x01(\rR\fmaxFrameSize\"\x8c\x03\n" +
 	"\aWelcome\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x120\n" +
 	"\bfeatures\x18\x02 \x03(\x0e2\x14.polywire.v1.FeatureR\bfeatures\x12\x1b\n" +
@@ -1319,7 +1334,9 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"session_id\x18\x06 \x01(\tR\tsessionId\x122\n" +
 	"\x15keepalive_interval_ms\x18\a \x01(\rR\x13keepaliveIntervalMs\x12\x1c\n" +
 	"\tprincipal\x18\b \x01(\tR\tprincipal\x12&\n" +
-	"\x0fauth_final_data\x18\t \x01(\fR\rauthFinalData\"\xe6\x01\n" +
+	"\x0fauth_final_data\x18\t \x01(\fR\rauthFinalData\x12\x1b\n" +
+	"\tadmin_url\x18\n" +
+	" \x01(\tR\badminUrl\"\xe6\x01\n" +
 	"\x06Limits\x12$\n" +
 	"\x0emax_frame_size\x18\x01 \x01(\rR\fmaxFrameSize\x12$\n" +
 	"\x0emax_batch_size\x18\x02 \x01(\rR\fmaxBatchSize\x12-\n" +

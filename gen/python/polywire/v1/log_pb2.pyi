@@ -150,12 +150,14 @@ class MetadataRequest(_message.Message):
     def __init__(self, topics: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class BrokerInfo(_message.Message):
-    __slots__ = ("broker_id", "urls")
+    __slots__ = ("broker_id", "urls", "admin_url")
     BROKER_ID_FIELD_NUMBER: _ClassVar[int]
     URLS_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_URL_FIELD_NUMBER: _ClassVar[int]
     broker_id: str
     urls: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, broker_id: _Optional[str] = ..., urls: _Optional[_Iterable[str]] = ...) -> None: ...
+    admin_url: str
+    def __init__(self, broker_id: _Optional[str] = ..., urls: _Optional[_Iterable[str]] = ..., admin_url: _Optional[str] = ...) -> None: ...
 
 class PartitionMetadata(_message.Message):
     __slots__ = ("partition", "leader_id", "high_watermark", "log_start_offset")

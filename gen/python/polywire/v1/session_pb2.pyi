@@ -262,7 +262,7 @@ class Hello(_message.Message):
     def __init__(self, versions: _Optional[_Union[VersionRange, _Mapping]] = ..., features: _Optional[_Iterable[_Union[Feature, str]]] = ..., client_id: _Optional[str] = ..., software: _Optional[_Union[SoftwareInfo, _Mapping]] = ..., auth_mechanism: _Optional[str] = ..., auth_initial_response: _Optional[bytes] = ..., max_frame_size: _Optional[int] = ...) -> None: ...
 
 class Welcome(_message.Message):
-    __slots__ = ("version", "features", "broker_id", "software", "limits", "session_id", "keepalive_interval_ms", "principal", "auth_final_data")
+    __slots__ = ("version", "features", "broker_id", "software", "limits", "session_id", "keepalive_interval_ms", "principal", "auth_final_data", "admin_url")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     BROKER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -272,6 +272,7 @@ class Welcome(_message.Message):
     KEEPALIVE_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     AUTH_FINAL_DATA_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_URL_FIELD_NUMBER: _ClassVar[int]
     version: int
     features: _containers.RepeatedScalarFieldContainer[Feature]
     broker_id: str
@@ -281,7 +282,8 @@ class Welcome(_message.Message):
     keepalive_interval_ms: int
     principal: str
     auth_final_data: bytes
-    def __init__(self, version: _Optional[int] = ..., features: _Optional[_Iterable[_Union[Feature, str]]] = ..., broker_id: _Optional[str] = ..., software: _Optional[_Union[SoftwareInfo, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., session_id: _Optional[str] = ..., keepalive_interval_ms: _Optional[int] = ..., principal: _Optional[str] = ..., auth_final_data: _Optional[bytes] = ...) -> None: ...
+    admin_url: str
+    def __init__(self, version: _Optional[int] = ..., features: _Optional[_Iterable[_Union[Feature, str]]] = ..., broker_id: _Optional[str] = ..., software: _Optional[_Union[SoftwareInfo, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., session_id: _Optional[str] = ..., keepalive_interval_ms: _Optional[int] = ..., principal: _Optional[str] = ..., auth_final_data: _Optional[bytes] = ..., admin_url: _Optional[str] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_frame_size", "max_batch_size", "idempotence_window", "max_in_flight", "max_uncompressed_batch_size")

@@ -189,7 +189,11 @@ export abstract class CatalogStorage implements Storage {
 
   private lookup(name: string): CatalogTopic {
     const topic = this.topics.get(name);
-    if (topic === undefined) throw new StorageError("UNKNOWN_TOPIC", `unknown topic ${JSON.stringify(name)}`);
+    if (topic === undefined) {
+      // PW-LOG-040, PW-ERR-006: a malformed name is INVALID_TOPIC on every plane, a missing one UNKNOWN_TOPIC.
+      checkTopicName(name);
+      throw new StorageError("UNKNOWN_TOPIC", `unknown topic ${JSON.stringify(name)}`);
+    }
     return topic;
   }
 

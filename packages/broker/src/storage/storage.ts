@@ -238,15 +238,15 @@ export interface Storage extends AsyncDisposable {
 
   /** Rejects with `TOPIC_ALREADY_EXISTS`, `INVALID_TOPIC`, `INVALID_CONFIG` or `INVALID_ARGUMENT`. */
   createTopic(name: string, options: CreateTopicOptions): Promise<TopicInfo>;
-  /** Changes config and grows partitions; `UNKNOWN_TOPIC`, `INVALID_CONFIG`, `INVALID_ARGUMENT` (shrinking). */
+  /** Changes config and grows partitions; `UNKNOWN_TOPIC` (`INVALID_TOPIC` for a malformed name), `INVALID_CONFIG`, `INVALID_ARGUMENT` (shrinking). */
   alterTopic(name: string, options: AlterTopicOptions): Promise<TopicInfo>;
   /** Deletes the topic and its data; open handles of its partitions stop working. */
   deleteTopic(name: string): Promise<void>;
   /** Every topic, sorted by name. */
   listTopics(): TopicInfo[];
-  /** Throws `UNKNOWN_TOPIC`. */
+  /** Throws `UNKNOWN_TOPIC`, or `INVALID_TOPIC` for a malformed name (PW-LOG-040). */
   topic(name: string): TopicInfo;
-  /** Throws `UNKNOWN_TOPIC` or `UNKNOWN_PARTITION` (PW-LOG-003). */
+  /** Throws `UNKNOWN_TOPIC`, `INVALID_TOPIC` for a malformed name (PW-LOG-040) or `UNKNOWN_PARTITION` (PW-LOG-003). */
   partition(topic: string, partition: number): PartitionLog;
 
   /**

@@ -26,7 +26,7 @@ service and deletes it afterwards (unless --keep).
   --keep                   keep the created topic
   --json                   print the summary as JSON
 ${BROKER_FLAGS_USAGE}
-${ADMIN_FLAGS_USAGE.split("\n").filter((l) => !l.includes("--timeout")).join("\n")}
+${ADMIN_FLAGS_USAGE.split("\n").filter((l) => !l.includes("--timeout") && !l.startsWith("  --broker")).join("\n")}
 
 examples:
   polywire bench
@@ -86,11 +86,13 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const p = palette(io.color ?? false);
   const status = values.json ? undefined : io.status;
   const interrupted = io.interrupt?.();
-  const target = { broker: brokerUrl(values), admin: adminUrl(values) };
+  const broker = brokerUrl(values);
+  // Without --admin, the admin plane is the one the benchmarked broker names (PW-ADMIN-060).
+  const target = { broker, admin: await adminUrl({ ...values, broker }) };
 
   const created = values.topic === undefined ? `polywire-bench-${randomBytes(4).toString("hex")}` : undefined;
   const topic = values.topic ?? (created as string);
-  await using admin = openAdmin(values);
+  await using admin = openAdmin(target.admin, values);
   if (created !== undefined) {
     await admin.createTopic(created, { partitions: partitionCount }).catch((error: unknown) => {
       throw toCliError(error, target);

@@ -4,6 +4,9 @@ import { integerFlag, parseFlags, UsageError } from "../args.js";
 import { readBrokerConfig, type BrokerConfigFile } from "../broker-config.js";
 import type { Command, CommandIO } from "../command.js";
 
+/** The default port of the admin listener (PW-ADMIN-062), next to the data plane's 7420. */
+const DEFAULT_ADMIN_PORT = 7421;
+
 const usage = `usage: polywire broker [flags]
 
 Runs a Polywire broker until SIGTERM or SIGINT, then shuts down gracefully
@@ -18,9 +21,11 @@ URLs, then "ready".
   --memory                 keep data in memory instead of on disk
   --fsync <policy>         default fsync.policy of topics: always, interval, never
   --topic <name:partitions>  create the topic at start if missing, repeatable
-  --http-port <port>       serve the admin services (Connect, gRPC, gRPC-Web; HTTP/1.1
+  --http-port <port|off>   serve the admin services (Connect, gRPC, gRPC-Web; HTTP/1.1
                            and h2c), /metrics, /healthz and /readyz on this port
-                           (--metrics-port is the same flag)
+                           (default 7421, the default admin port; 0 picks a free port;
+                           off serves none; --metrics-port is the same flag). Clients
+                           learn the admin URL from the handshake (PW-ADMIN-060)
   --http-host <host>       host of the HTTP listener (default 127.0.0.1; --metrics-host)
   --tls-cert <file>        server certificate (PEM) for tls:// and wss://
   --tls-key <file>         server private key (PEM)
@@ -34,7 +39,7 @@ config file (JSON, every key optional; relative paths are relative to the file):
     "listen": ["tcp://0.0.0.0:7420", "ws://0.0.0.0:7421/polywire"],
     "dataDir": "data", "fsync": "interval",
     "topics": ["events:6", { "name": "audit", "partitions": 1, "config": { "retention.ms": "-1" } }],
-    "http": { "host": "127.0.0.1", "port": 9464 },
+    "http": { "host": "127.0.0.1", "port": 7421 },   (false: no admin listener)
     "tls": { "cert": "server.pem", "key": "server.key", "ca": "clients-ca.pem" },
     "brokerId": "b1", "clusterId": "c1", "drainMs": 5000,
     "limits": { "maxConnections": 1000, "maxBatchSize": 8388608 },
@@ -50,7 +55,7 @@ config file (JSON, every key optional; relative paths are relative to the file):
   RPCs; /metrics, /healthz and /readyz stay open.
 
 examples:
-  polywire broker --memory --topic demo:3 --http-port 9464
+  polywire broker --memory --topic demo:3
   polywire broker --config broker.json --listen tcp://0.0.0.0:7420
 `;
 
@@ -68,7 +73,8 @@ function readPem(flag: string, path: string): string {
   }
 }
 
-function optionsFrom(argv: readonly string[]): BrokerOptions {
+/** The Broker options `polywire broker` runs with for `argv` (flags over the config file over defaults). */
+export function brokerOptions(argv: readonly string[]): BrokerOptions {
   const { values } = parseFlags(argv, {
     config: { type: "string" },
     listen: { type: "string", multiple: true },
@@ -103,8 +109,13 @@ function optionsFrom(argv: readonly string[]): BrokerOptions {
     ? { cert: values["tls-cert"], key: values["tls-key"] as string, ca: values["tls-ca"] }
     : file.tls;
   const httpPortFlag = values["http-port"] ?? values["metrics-port"];
-  const httpHost = values["http-host"] ?? values["metrics-host"] ?? file.http?.host ?? "127.0.0.1";
-  const httpPort = httpPortFlag === undefined ? file.http?.port : integerFlag("http-port", httpPortFlag, 0);
+  const fileHttp = file.http === false ? undefined : file.http;
+  const httpHost = values["http-host"] ?? values["metrics-host"] ?? fileHttp?.host ?? "127.0.0.1";
+  // PW-ADMIN-062: the admin plane is on by default, on the default admin port.
+  const httpPort = httpPortFlag === "off" ? undefined
+    : httpPortFlag !== undefined ? integerFlag("http-port", httpPortFlag, 0)
+    : file.http === false ? undefined
+    : fileHttp?.port ?? DEFAULT_ADMIN_PORT;
   const topicDefaults = file.topicDefaults;
   const topics: TopicSpec[] = [
     ...(file.topics ?? []).map((t) => (typeof t === "string" ? parseTopic(t) : t)),
@@ -141,7 +152,7 @@ function optionsFrom(argv: readonly string[]): BrokerOptions {
 }
 
 async function run(argv: readonly string[], io: CommandIO): Promise<number> {
-  const options = optionsFrom(argv);
+  const options = brokerOptions(argv);
   let broker: Broker;
   try {
     broker = await Broker.start(options);

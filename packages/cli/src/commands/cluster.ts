@@ -52,7 +52,8 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const { values } = parseCommandLine(rest, FLAGS, []);
   if (values.prefix !== undefined && sub !== "metrics") throw new UsageError("--prefix applies to cluster metrics only");
   const p = palette(io.color ?? false);
-  await using admin = openAdmin(values);
+  const adminAt = await adminUrl(values);
+  await using admin = openAdmin(adminAt, values);
   try {
     if (sub === "describe") {
       const c = await admin.describeCluster();
@@ -90,7 +91,7 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
     }
     return ExitCode.OK;
   } catch (error) {
-    throw toCliError(error, { admin: adminUrl(values) });
+    throw toCliError(error, { admin: adminAt });
   }
 }
 

@@ -16,7 +16,8 @@ reference TypeScript client.
 target:
   --broker <url>           broker under test: tcp://host:port, tls://host:port, unix:///path,
                            ws://host:port/path, wss://host:port/path
-  --admin <url>            its admin listener (http://host:port), to create topics; without it,
+  --admin <url>            its admin listener (http://host:port), to create topics (default: the
+                           admin URL its handshake advertises, PW-ADMIN-060); without either,
                            cases that need topics are skipped
   --admin-token <token>    bearer token of an admin listener with authentication (default
                            $POLYWIRE_ADMIN_TOKEN); also checks PW-ADMIN-003
@@ -46,7 +47,7 @@ output:
 
 examples:
   polywire conformance --quick
-  polywire conformance --broker tcp://10.0.0.5:7420 --admin http://10.0.0.5:9464 --full
+  polywire conformance --broker tcp://10.0.0.5:7420 --full
   polywire conformance --only 'PW-LOG-*' --seed 42
   polywire conformance --client "python3 my_adapter.py"
 

@@ -83,7 +83,8 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const group = positionals[0] as string;
   const to = sub === "reset" ? parseResetTarget(values.to) : undefined;
   const p = palette(io.color ?? false);
-  await using admin = openAdmin(values);
+  const adminAt = await adminUrl(values);
+  await using admin = openAdmin(adminAt, values);
   try {
     switch (sub) {
       case "list": {
@@ -130,7 +131,7 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
     if (error instanceof ConnectError && error.code === Code.Unimplemented) {
       throw new CliError(error.rawMessage, ExitCode.UNSUPPORTED, "consume by partition instead: `polywire consume <topic> --from earliest`");
     }
-    throw toCliError(error, { admin: adminUrl(values) });
+    throw toCliError(error, { admin: adminAt });
   }
 }
 

@@ -83,7 +83,8 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   }
   const name = positionals[0] as string;
   const p = palette(io.color ?? false);
-  await using admin = openAdmin(values);
+  const adminAt = await adminUrl(values);
+  await using admin = openAdmin(adminAt, values);
   try {
     switch (sub) {
       case "create": {
@@ -98,7 +99,7 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
         try {
           await admin.deleteTopic(name);
         } catch (error) {
-          const failure = toCliError(error, { admin: adminUrl(values) });
+          const failure = toCliError(error, { admin: adminAt });
           if (values["if-exists"] && "exitCode" in failure && failure.exitCode === ExitCode.NOT_FOUND) {
             if (values.json) printJson(io, { deleted: false, name });
             else io.out(`topic ${name} does not exist; nothing to delete`);
@@ -140,7 +141,7 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
       }
     }
   } catch (error) {
-    throw toCliError(error, { admin: adminUrl(values) });
+    throw toCliError(error, { admin: adminAt });
   }
 }
 

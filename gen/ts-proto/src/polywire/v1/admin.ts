@@ -224,9 +224,10 @@ export function metricTypeToJSON(object: MetricType): string {
 }
 
 /**
- * TopicConfig holds a topic's settings. Keys are the spec's config names
- * ("retention.ms", "retention.bytes", "segment.bytes", "max.message.bytes",
- * "fsync.policy", "fsync.interval.ms"); values are decimal or enum text.
+ * TopicConfig holds a topic's settings. Keys are the config names of the
+ * spec's table (§11.3): "retention.ms", "retention.bytes", "segment.bytes",
+ * "segment.ms", "max.message.bytes", "fsync.policy", "fsync.interval.ms";
+ * values are decimal or enum text (PW-ADMIN-020).
  */
 export interface TopicConfig {
   entries: { [key: string]: string };

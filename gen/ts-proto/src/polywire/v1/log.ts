@@ -169,9 +169,14 @@ export interface FetchPartition {
  */
 export interface FetchRequest {
   partitions: FetchPartition[];
+  /** Longest wait for min_bytes; 0 answers at once with what is available. */
   maxWaitMs: number;
+  /** Bytes of batches to wait for; 0 means 1 (PW-LOG-014). */
   minBytes: number;
-  /** Most bytes of batches in the whole response; 0 means the broker limit. */
+  /**
+   * Most bytes of batches in the whole response; 0 means 8 MiB (PW-LOG-018).
+   * The client's max_frame_size bounds the response too.
+   */
   maxBytes: number;
 }
 
@@ -212,9 +217,13 @@ export interface ListOffsetsResult {
   topic: string;
   partition: number;
   errorCode: ErrorCode;
-  /** -1 when no record matches a timestamp. */
+  /** -1 when no record matches a timestamp, or with an error. */
   offset: bigint;
-  /** Timestamp of the record at offset, or -1. */
+  /**
+   * With OFFSET_SPEC_TIMESTAMP, the timestamp of the record at offset; -1
+   * for OFFSET_SPEC_EARLIEST and OFFSET_SPEC_LATEST, when no record
+   * matches, and with an error (PW-LOG-020, PW-LOG-021, PW-LOG-024).
+   */
   timestampMs: bigint;
 }
 
@@ -231,7 +240,13 @@ export interface MetadataRequest {
 /** BrokerInfo is one broker of the cluster and where to reach it. */
 export interface BrokerInfo {
   brokerId: string;
+  /** Data-plane URLs clients may connect to. */
   urls: string[];
+  /**
+   * Base URL of the broker's admin listener, as in Welcome.admin_url; empty
+   * when it serves no admin plane (PW-ADMIN-061).
+   */
+  adminUrl: string;
 }
 
 /** PartitionMetadata is one partition's state. */
@@ -269,6 +284,10 @@ export interface MetadataResponse {
 export interface InitProducerRequest {
   /** -1 to request a new producer id. */
   producerId: bigint;
+  /**
+   * The current epoch of producer_id; -1 with producer_id -1, where the
+   * broker ignores it (PW-IDEM-008).
+   */
   producerEpoch: number;
 }
 
@@ -1572,7 +1591,7 @@ export const MetadataRequest: MessageFns<MetadataRequest> = {
 };
 
 function createBaseBrokerInfo(): BrokerInfo {
-  return { brokerId: "", urls: [] };
+  return { brokerId: "", urls: [], adminUrl: "" };
 }
 
 export const BrokerInfo: MessageFns<BrokerInfo> = {
@@ -1582,6 +1601,9 @@ export const BrokerInfo: MessageFns<BrokerInfo> = {
     }
     for (const v of message.urls) {
       writer.uint32(18).string(v!);
+    }
+    if (message.adminUrl !== "") {
+      writer.uint32(26).string(message.adminUrl);
     }
     return writer;
   },
@@ -1615,6 +1637,14 @@ export const BrokerInfo: MessageFns<BrokerInfo> = {
             message.urls.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.adminUrl = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1635,6 +1665,11 @@ export const BrokerInfo: MessageFns<BrokerInfo> = {
         ? globalThis.String(object.broker_id)
         : "",
       urls: globalThis.Array.isArray(object?.urls) ? object.urls.map((e: any) => globalThis.String(e)) : [],
+      adminUrl: isSet(object.adminUrl)
+        ? globalThis.String(object.adminUrl)
+        : isSet(object.admin_url)
+        ? globalThis.String(object.admin_url)
+        : "",
     };
   },
 
@@ -1646,6 +1681,9 @@ export const BrokerInfo: MessageFns<BrokerInfo> = {
     if (message.urls?.length) {
       obj.urls = message.urls;
     }
+    if (message.adminUrl !== "") {
+      obj.adminUrl = message.adminUrl;
+    }
     return obj;
   },
 
@@ -1656,6 +1694,7 @@ export const BrokerInfo: MessageFns<BrokerInfo> = {
     const message = createBaseBrokerInfo();
     message.brokerId = object.brokerId ?? "";
     message.urls = object.urls?.map((e) => e) || [];
+    message.adminUrl = object.adminUrl ?? "";
     return message;
   },
 };

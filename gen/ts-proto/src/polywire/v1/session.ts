@@ -812,6 +812,13 @@ export interface Welcome {
   principal: string;
   /** Any challenge data the mechanism returns on success. */
   authFinalData: Uint8Array;
+  /**
+   * Base URL (http:// or https://, no path) of this broker's admin listener,
+   * where the admin services of admin.proto are served; empty when the broker
+   * serves no admin plane (PW-ADMIN-060). Its default port is 7421
+   * (PW-ADMIN-062).
+   */
+  adminUrl: string;
 }
 
 /**
@@ -875,11 +882,14 @@ export interface Error {
 }
 
 /**
- * Drain is the broker's lame-duck notice: it will close this connection
- * after deadline_ms and accepts no new work that is not already in flight
- * once the deadline passes.
+ * Drain is the broker's lame-duck notice (PW-SESS-015). From the moment it
+ * sends Drain, the broker refuses requests that start new work (produce,
+ * publish, subscribe, register, call) with ERROR_CODE_SHUTTING_DOWN, still
+ * finishes the requests already in flight, and closes the connection no
+ * earlier than deadline_ms after the Drain, unless the client closes first.
  */
 export interface Drain {
+  /** How long, from the Drain, the broker keeps the connection open at least. */
   deadlineMs: number;
   reason: string;
   /** Other brokers the client may reconnect to. */
@@ -1280,6 +1290,7 @@ function createBaseWelcome(): Welcome {
     keepaliveIntervalMs: 0,
     principal: "",
     authFinalData: new Uint8Array(0),
+    adminUrl: "",
   };
 }
 
@@ -1315,6 +1326,9 @@ export const Welcome: MessageFns<Welcome> = {
     }
     if (message.authFinalData.length !== 0) {
       writer.uint32(74).bytes(message.authFinalData);
+    }
+    if (message.adminUrl !== "") {
+      writer.uint32(82).string(message.adminUrl);
     }
     return writer;
   },
@@ -1414,6 +1428,14 @@ export const Welcome: MessageFns<Welcome> = {
             message.authFinalData = reader.bytes();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.adminUrl = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1453,6 +1475,11 @@ export const Welcome: MessageFns<Welcome> = {
         : isSet(object.auth_final_data)
         ? bytesFromBase64(object.auth_final_data)
         : new Uint8Array(0),
+      adminUrl: isSet(object.adminUrl)
+        ? globalThis.String(object.adminUrl)
+        : isSet(object.admin_url)
+        ? globalThis.String(object.admin_url)
+        : "",
     };
   },
 
@@ -1485,6 +1512,9 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.authFinalData.length !== 0) {
       obj.authFinalData = base64FromBytes(message.authFinalData);
     }
+    if (message.adminUrl !== "") {
+      obj.adminUrl = message.adminUrl;
+    }
     return obj;
   },
 
@@ -1506,6 +1536,7 @@ export const Welcome: MessageFns<Welcome> = {
     message.keepaliveIntervalMs = object.keepaliveIntervalMs ?? 0;
     message.principal = object.principal ?? "";
     message.authFinalData = object.authFinalData ?? new Uint8Array(0);
+    message.adminUrl = object.adminUrl ?? "";
     return message;
   },
 };

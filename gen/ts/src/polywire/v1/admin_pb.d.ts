@@ -17,9 +17,10 @@ import type { Assignor } from "./groups_pb.js";
 export declare const file_polywire_v1_admin: GenFile;
 
 /**
- * TopicConfig holds a topic's settings. Keys are the spec's config names
- * ("retention.ms", "retention.bytes", "segment.bytes", "max.message.bytes",
- * "fsync.policy", "fsync.interval.ms"); values are decimal or enum text.
+ * TopicConfig holds a topic's settings. Keys are the config names of the
+ * spec's table (§11.3): "retention.ms", "retention.bytes", "segment.bytes",
+ * "segment.ms", "max.message.bytes", "fsync.policy", "fsync.interval.ms";
+ * values are decimal or enum text (PW-ADMIN-020).
  *
  * @generated from message polywire.v1.TopicConfig
  */

@@ -152,17 +152,22 @@ export declare type FetchRequest = Message<"polywire.v1.FetchRequest"> & {
   partitions: FetchPartition[];
 
   /**
+   * Longest wait for min_bytes; 0 answers at once with what is available.
+   *
    * @generated from field: uint32 max_wait_ms = 2;
    */
   maxWaitMs: number;
 
   /**
+   * Bytes of batches to wait for; 0 means 1 (PW-LOG-014).
+   *
    * @generated from field: uint32 min_bytes = 3;
    */
   minBytes: number;
 
   /**
-   * Most bytes of batches in the whole response; 0 means the broker limit.
+   * Most bytes of batches in the whole response; 0 means 8 MiB (PW-LOG-018).
+   * The client's max_frame_size bounds the response too.
    *
    * @generated from field: uint32 max_bytes = 4;
    */
@@ -312,14 +317,16 @@ export declare type ListOffsetsResult = Message<"polywire.v1.ListOffsetsResult">
   errorCode: ErrorCode;
 
   /**
-   * -1 when no record matches a timestamp.
+   * -1 when no record matches a timestamp, or with an error.
    *
    * @generated from field: int64 offset = 4;
    */
   offset: bigint;
 
   /**
-   * Timestamp of the record at offset, or -1.
+   * With OFFSET_SPEC_TIMESTAMP, the timestamp of the record at offset; -1
+   * for OFFSET_SPEC_EARLIEST and OFFSET_SPEC_LATEST, when no record
+   * matches, and with an error (PW-LOG-020, PW-LOG-021, PW-LOG-024).
    *
    * @generated from field: int64 timestamp_ms = 5;
    */
@@ -380,9 +387,19 @@ export declare type BrokerInfo = Message<"polywire.v1.BrokerInfo"> & {
   brokerId: string;
 
   /**
+   * Data-plane URLs clients may connect to.
+   *
    * @generated from field: repeated string urls = 2;
    */
   urls: string[];
+
+  /**
+   * Base URL of the broker's admin listener, as in Welcome.admin_url; empty
+   * when it serves no admin plane (PW-ADMIN-061).
+   *
+   * @generated from field: string admin_url = 3;
+   */
+  adminUrl: string;
 };
 
 /**
@@ -504,6 +521,9 @@ export declare type InitProducerRequest = Message<"polywire.v1.InitProducerReque
   producerId: bigint;
 
   /**
+   * The current epoch of producer_id; -1 with producer_id -1, where the
+   * broker ignores it (PW-IDEM-008).
+   *
    * @generated from field: int32 producer_epoch = 2;
    */
   producerEpoch: number;

@@ -189,6 +189,16 @@ export declare type Welcome = Message<"polywire.v1.Welcome"> & {
    * @generated from field: bytes auth_final_data = 9;
    */
   authFinalData: Uint8Array;
+
+  /**
+   * Base URL (http:// or https://, no path) of this broker's admin listener,
+   * where the admin services of admin.proto are served; empty when the broker
+   * serves no admin plane (PW-ADMIN-060). Its default port is 7421
+   * (PW-ADMIN-062).
+   *
+   * @generated from field: string admin_url = 10;
+   */
+  adminUrl: string;
 };
 
 /**
@@ -374,14 +384,18 @@ export declare type Error = Message<"polywire.v1.Error"> & {
 export declare const ErrorSchema: GenMessage<Error>;
 
 /**
- * Drain is the broker's lame-duck notice: it will close this connection
- * after deadline_ms and accepts no new work that is not already in flight
- * once the deadline passes.
+ * Drain is the broker's lame-duck notice (PW-SESS-015). From the moment it
+ * sends Drain, the broker refuses requests that start new work (produce,
+ * publish, subscribe, register, call) with ERROR_CODE_SHUTTING_DOWN, still
+ * finishes the requests already in flight, and closes the connection no
+ * earlier than deadline_ms after the Drain, unless the client closes first.
  *
  * @generated from message polywire.v1.Drain
  */
 export declare type Drain = Message<"polywire.v1.Drain"> & {
   /**
+   * How long, from the Drain, the broker keeps the connection open at least.
+   *
    * @generated from field: uint32 deadline_ms = 1;
    */
   deadlineMs: number;
