@@ -666,8 +666,12 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
         if (this.#closed) return;
         if (interrupt.signal.aborted) continue;
         const failure = PolywireError.from(error);
-        attempt++;
-        if (!this.#retry.shouldRetry(failure, attempt)) {
+        // A lost or draining connection is the link's to recover, for as long
+        // as the client is open (its `reconnect` policy): the fetch waits for
+        // it in acquire() instead of spending the retry budget.
+        const linkDown = failure.retriable && (failure.code === "CONNECTION_LOST" || failure.code === "SHUTTING_DOWN");
+        if (!linkDown) attempt++;
+        if (!linkDown && !this.#retry.shouldRetry(failure, attempt)) {
           // Surface it through the iterator for these partitions; a seek lets them go on.
           for (const c of ready) if (c.error === undefined) c.error = failure;
           attempt = 0;
@@ -676,7 +680,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
         }
         this.#ctx.stats.retries++;
         try {
-          await sleep(this.#retry.delay(attempt, failure), this.#stop.signal);
+          await sleep(this.#retry.delay(Math.max(1, attempt), failure), this.#stop.signal);
         } catch {
           return;
         }

@@ -1,5 +1,5 @@
 export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "./errors.js";
-export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions } from "./errors.js";
+export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "./errors.js";
 export { Emitter } from "./events.js";
 export type { EventMap } from "./events.js";
 export { Connection } from "./connection.js";
