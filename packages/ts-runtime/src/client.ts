@@ -278,7 +278,9 @@ export class Client extends Emitter<ClientEvents> {
       return result;
     } catch (error) {
       const failure = PolywireError.from(error);
-      this.#stats.error(failure.code);
+      // A request its caller gave up (a consumer closing, a seek restarting a
+      // long poll, an aborted signal) did not fail: it is not an error.
+      if (!(failure.code === "CANCELLED" && options?.signal?.aborted === true)) this.#stats.error(failure.code);
       throw failure;
     }
   }

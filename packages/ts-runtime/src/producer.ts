@@ -743,6 +743,8 @@ export class Producer implements AsyncDisposable {
       batch.baseSequence = baseSequence;
       if (identity !== undefined) ps.nextSequence = (ps.nextSequence + batch.records.length) % SEQUENCE_MODULO;
     }
+    // Sent again after a failure: a retry, whether as the same bytes or renumbered (UNKNOWN_PRODUCER after a broker restart).
+    if (batch.attempts > 0) this.#ctx.stats.retries++;
     batch.sent = true;
     batch.attempts++;
     ps.inFlight.add(batch);
@@ -926,7 +928,6 @@ export class Producer implements AsyncDisposable {
       const resent = ps.retries.filter((b) => b.sent);
       let delay = 0;
       for (const b of resent) delay = Math.max(delay, this.#retry.delay(b.attempts, b.lastError));
-      this.#ctx.stats.retries += resent.length;
       ps.queue = [...ps.retries, ...ps.queue].sort((a, b) => a.ordinal - b.ordinal);
       ps.retries = [];
       if (delay > 0) {
