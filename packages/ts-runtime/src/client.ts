@@ -4,6 +4,7 @@ import type { CallResult, Connection, ConnectionOptions, RequestOptions } from "
 import { Consumer, type ConsumerOptions } from "./consumer.js";
 import { PolywireError, errorCodeName } from "./errors.js";
 import { Emitter } from "./events.js";
+import { result, type Jsonified } from "./json.js";
 import type { Link, LinkState } from "./link.js";
 import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
@@ -100,6 +101,8 @@ export interface PartitionOffset {
   readonly offset: bigint;
   /** The timestamp of the record at `offset` for a timestamp query, else -1. */
   readonly timestamp: number;
+  /** The same fields with the offset as a decimal string, so that `JSON.stringify` works. */
+  toJSON(): Jsonified<PartitionOffset>;
 }
 
 /** Something a client closes when it closes, and fails when it gives up. */
@@ -381,7 +384,7 @@ export class Client extends Emitter<ClientEvents> {
           this.#stats.error(code);
           throw new PolywireError(code, `listing offsets of ${q.topic}/${q.partition}: ${code}`, { wireCode: r.errorCode });
         }
-        results[index] = { topic: q.topic, partition: q.partition, offset: r.offset, timestamp: Number(r.timestampMs) };
+        results[index] = result({ topic: q.topic, partition: q.partition, offset: r.offset, timestamp: Number(r.timestampMs) });
       });
     }));
     return results;

@@ -227,6 +227,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     };
   }
 
+  /** The largest frame this client accepts, as advertised in Hello (`maxFrameSize`). */
+  get maxFrameSize(): number {
+    return this.#options.maxFrameSize ?? DEFAULT_MAX_FRAME;
+  }
+
   /** True when the broker granted `feature`. */
   hasFeature(feature: Feature): boolean {
     return this.#features.has(feature);
