@@ -176,7 +176,10 @@ export class Link extends Emitter<LinkEvents> {
       try {
         if (failure !== undefined) await sleep(reconnect.delay(attempt - 1, failure), combined);
         dials++;
-        return await dialAny(this.#config.candidates(), this.#config.connection, combined);
+        const urls = this.#config.candidates();
+        // A URL that never answers must not take the whole bound from the others (PW-TRANS-005).
+        const perDial = Math.max(1, Math.ceil(connectTimeoutMs / Math.max(1, urls.length)));
+        return await dialAny(urls, { ...this.#config.connection, connectTimeoutMs: perDial }, combined);
       } catch (error) {
         if (deadline.aborted && !signal?.aborted && !this.#abort.signal.aborted) {
           throw connectTimedOut(this.#config.candidates(), connectTimeoutMs, dials, failure);

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { spawnBroker, tempDir, type BrokerProcess } from "../../broker/test/helpers.js";
 import { connect, PolywireError, Record, type ClientState, type ConsumedRecord } from "../src/index.js";
-import { freePort, until } from "./harness.js";
+import { freePort, startBroker, until } from "./harness.js";
 
 async function failure(promise: Promise<unknown>): Promise<{ error: PolywireError; ms: number }> {
   const started = Date.now();
@@ -47,6 +47,26 @@ describe("the first connection fails fast, naming the address and the cause", ()
     } finally {
       for (const s of sockets) s.destroy();
       server.close();
+    }
+  });
+
+  it("PW-TRANS-005: a bootstrap URL that never answers takes only its share of connectTimeoutMs; the next URL is still tried", async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const broker = await startBroker({ listeners: ["tcp://127.0.0.1:0"] });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const started = Date.now();
+        const client = await connect([`tcp://127.0.0.1:${(silent.address() as { port: number }).port}`, broker.urls[0] as string], { connectTimeoutMs: 3_000 });
+        expect(client.brokerId).toBe(broker.id);
+        expect(Date.now() - started).toBeLessThan(3_000);
+        await client.close();
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+      await broker.close();
     }
   });
 
