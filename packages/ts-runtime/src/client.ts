@@ -436,7 +436,7 @@ export class Client extends Emitter<ClientEvents> {
  * tried in random order (PW-TRANS-005). Resolves with a ready {@link Client}.
  *
  * ```ts
- * await using client = await connect("tcp://127.0.0.1:7420", { clientId: "billing", retry: { maxAttempts: 20 } });
+ * await using client = await connect("tcp://127.0.0.1:7420", { clientId: "billing", connectTimeoutMs: 10_000 });
  * ```
  */
 export function connect(urls: string | readonly string[], options: ClientOptions = {}): Promise<Client> {
