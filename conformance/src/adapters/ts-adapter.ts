@@ -56,7 +56,8 @@ async function handle(request: AdapterRequest): Promise<Result> {
         ...(i.maxFrameSize === 0 ? {} : { maxFrameSize: i.maxFrameSize }),
         ...(i.requestTimeoutMs === 0 ? {} : { requestTimeoutMs: i.requestTimeoutMs }),
         retry: { maxAttempts: 5, initialDelayMs: 20, maxDelayMs: 200 },
-        timeoutMs: 10_000,
+        reconnect: { maxAttempts: 5, initialDelayMs: 20, maxDelayMs: 200 },
+        connectTimeoutMs: 10_000,
       });
       clients.set(i.client, c);
       return { case: "connect", value: create(ConnectResultSchema, { brokerId: c.brokerId ?? "" }) };

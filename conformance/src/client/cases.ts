@@ -14,6 +14,7 @@ import { encodeRawFrame, fromHex } from "../wire/frame.js";
 import { codeName } from "../wire/messages.js";
 import type { AdapterClient } from "./adapter.js";
 import { ClientObserver, type CaseHooks } from "./observer.js";
+import { refusedCertificate } from "./refusal.js";
 
 const COMPRESSION_OF: Readonly<Record<CodecName, Compression>> = { none: Compression.NONE, gzip: Compression.GZIP, snappy: Compression.SNAPPY, lz4: Compression.LZ4, zstd: Compression.ZSTD };
 const CAPABILITY_OF: Readonly<Record<CodecName, Capability | undefined>> = { none: undefined, gzip: Capability.COMPRESSION_GZIP, snappy: Capability.COMPRESSION_SNAPPY, lz4: Capability.COMPRESSION_LZ4, zstd: Capability.COMPRESSION_ZSTD };
@@ -449,4 +450,5 @@ const bootstrap: ConformanceCase = {
 export const clientCases: readonly ConformanceCase[] = [
   produceEncoding, compression, consumeDecoding, consumeFromMiddle, corruptFetch, decompressionMismatch,
   unknownErrorCode, produceResponseError, acksNoneError, keyedPartitioning, idempotentResend, frameLimit, unknownPartitioner, bootstrap,
+  refusedCertificate,
 ];

@@ -3,12 +3,13 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { connect, createServer as createNetServer, type AddressInfo, type Server } from "node:net";
-import { createServer as createTlsServer } from "node:tls";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import {
   listenMemory, NodeWebSocketTransport, parseTransportUrl, SocketTransport, PolywireError,
   type Transport, type TransportAddress,
 } from "@polywire/runtime";
 import { WebSocketServer } from "ws";
+import { certificateRefusal, refuseSocket, refuseWebSocket } from "./tls-refusal.js";
 
 /** TLS settings of a broker's `tls://` and `wss://` listeners (PEM strings or buffers). */
 export interface BrokerTlsOptions {
@@ -87,23 +88,28 @@ function requireTls(context: ListenContext, url: string): BrokerTlsOptions {
   return context.tls;
 }
 
+/** Whether the listener asks TLS clients for a certificate (PW-TRANS-004). */
+function requestsCert(tls: BrokerTlsOptions): boolean {
+  return tls.requestCert ?? tls.ca !== undefined;
+}
+
 function tlsServerOptions(tls: BrokerTlsOptions): Record<string, unknown> {
-  const requestCert = tls.requestCert ?? tls.ca !== undefined;
   return {
     cert: tls.cert,
     key: tls.key,
     ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-    requestCert,
-    rejectUnauthorized: requestCert,
+    requestCert: requestsCert(tls),
+    // Node would drop a client whose certificate fails without a word; the
+    // listener refuses it itself, saying why (certificateRefusal, PW-TRANS-009).
+    rejectUnauthorized: false,
     minVersion: "TLSv1.2",
   };
 }
 
 async function listenWebSocket(address: Extract<TransportAddress, { scheme: "ws" | "wss" }>, context: ListenContext): Promise<Listener> {
   const scheme = address.scheme;
-  const server = scheme === "wss"
-    ? createHttpsServer(tlsServerOptions(requireTls(context, address.url)))
-    : createHttpServer();
+  const tls = scheme === "wss" ? requireTls(context, address.url) : undefined;
+  const server = tls !== undefined ? createHttpsServer(tlsServerOptions(tls)) : createHttpServer();
   const path = address.path.split("?")[0] || "/";
   const wss = new WebSocketServer({ server, path, maxPayload: context.maxFrameSize, perMessageDeflate: false });
   // ws re-emits the HTTP server's errors (EADDRINUSE at listen) on the
@@ -111,6 +117,11 @@ async function listenWebSocket(address: Extract<TransportAddress, { scheme: "ws"
   // listenServer can reject, crashing the process and hanging the start.
   wss.on("error", () => {});
   wss.on("connection", (socket, request: IncomingMessage) => {
+    const refusal = tls === undefined ? undefined : certificateRefusal(request.socket as TLSSocket, requestsCert(tls));
+    if (refusal !== undefined) {
+      refuseWebSocket(socket, refusal);
+      return;
+    }
     const remote = `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? 0}`;
     context.onConnection(new NodeWebSocketTransport(socket, scheme, remote));
   });
@@ -139,8 +150,13 @@ export async function listen(url: string, context: ListenContext): Promise<Liste
       return { url: `tcp://${hostForUrl(address.host)}:${port}`, close: () => closeServer(server) };
     }
     case "tls": {
-      const server = createTlsServer(tlsServerOptions(requireTls(context, url)), (socket) => context.onConnection(new SocketTransport(socket, "tls")));
-      // Failed handshakes (bad client certificates, PW-TRANS-004) never reach the broker.
+      const tls = requireTls(context, url);
+      const server = createTlsServer(tlsServerOptions(tls), (socket) => {
+        const refusal = certificateRefusal(socket, requestsCert(tls));
+        if (refusal === undefined) context.onConnection(new SocketTransport(socket, "tls"));
+        else refuseSocket(socket, refusal);
+      });
+      // Failed handshakes never reach the broker.
       server.on("tlsClientError", () => {});
       await listenServer(server, { host: address.host, port: address.port });
       const port = (server.address() as AddressInfo).port;

@@ -106,14 +106,18 @@ describe("mutual TLS (PW-TRANS-004)", () => {
     await produceFetchRoundTrip(tlsUrl, "mtls", { tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey } });
   });
 
-  it("PW-TRANS-004: a client without a certificate is rejected in the TLS handshake; others are still served", async () => {
-    await expect(Connection.connect(tlsUrl, { tls: { ca: certs.ca }, connectTimeoutMs: 3_000 })).rejects.toMatchObject({ code: "CONNECTION_LOST" });
+  it("PW-TRANS-004/PW-TRANS-009: a client without a certificate is refused before any frame is read, told why by an AUTHENTICATION_FAILED Error; others are still served", async () => {
+    const error = await Connection.connect(tlsUrl, { tls: { ca: certs.ca }, connectTimeoutMs: 3_000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "AUTHENTICATION_FAILED", retriable: false });
+    expect((error as Error).message).toMatch(/^client certificate refused: the client presented none/);
     expect(broker.connections).toBe(0);
     await produceFetchRoundTrip(tcpUrl, "mtls");
   });
 
-  it("PW-TRANS-004: a client certificate from another CA is rejected in the TLS handshake", async () => {
-    await expect(Connection.connect(tlsUrl, { tls: { ca: certs.ca, cert: certs.rogueCert, key: certs.rogueKey }, connectTimeoutMs: 3_000 })).rejects.toMatchObject({ code: "CONNECTION_LOST" });
+  it("PW-TRANS-004/PW-TRANS-009: a client certificate from another CA is refused before any frame is read, told why by an AUTHENTICATION_FAILED Error", async () => {
+    const error = await Connection.connect(tlsUrl, { tls: { ca: certs.ca, cert: certs.rogueCert, key: certs.rogueKey }, connectTimeoutMs: 3_000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "AUTHENTICATION_FAILED", retriable: false });
+    expect((error as Error).message).toMatch(/^client certificate refused: UNABLE_TO_VERIFY_LEAF_SIGNATURE: /);
     expect(broker.connections).toBe(0);
     await produceFetchRoundTrip(tlsUrl, "mtls", { tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey } });
   });

@@ -33,11 +33,17 @@ export const ADMIN_FLAGS_USAGE = `  --admin <url>            the broker's admin 
 export const BROKER_FLAGS = {
   broker: { type: "string" },
   timeout: { type: "string" },
+  "connect-timeout": { type: "string" },
+  "max-frame-size": { type: "string" },
 } as const;
 
 /** Usage lines for {@link BROKER_FLAGS}. */
 export const BROKER_FLAGS_USAGE = `  --broker <url>           data-plane URL: tcp://, tls://, unix://, ws:// (default $POLYWIRE_BROKER or ${DEFAULT_BROKER_URL})
-  --timeout <ms>           connect and request deadline (default 30000)`;
+  --connect-timeout <ms>   how long to try reaching the broker before failing with the
+                           address and the cause, e.g. ECONNREFUSED (default 5000)
+  --timeout <ms>           request deadline (default 30000)
+  --max-frame-size <bytes> largest frame this client accepts (default 16777216); a
+                           record larger than that cannot be consumed`;
 
 /** The flags {@link adminUrl} reads. */
 export interface AdminTargetFlags {
@@ -98,7 +104,15 @@ export function openAdmin(url: string, values: { protocol?: string | undefined; 
 }
 
 /** A data-plane client connected as the flags ask for. */
-export function openClient(values: { broker?: string | undefined; timeout?: string | undefined }, clientId: string, signal?: AbortSignal): Promise<Client> {
-  const timeoutMs = integerFlag("timeout", values.timeout, 30_000);
-  return connect(brokerUrl(values), { clientId, timeoutMs, requestTimeoutMs: timeoutMs, ...(signal === undefined ? {} : { signal }) });
+export function openClient(values: { broker?: string | undefined; timeout?: string | undefined; "connect-timeout"?: string | undefined; "max-frame-size"?: string | undefined }, clientId: string, signal?: AbortSignal): Promise<Client> {
+  const requestTimeoutMs = integerFlag("timeout", values.timeout, 30_000);
+  const connectTimeoutMs = integerFlag("connect-timeout", values["connect-timeout"], 5_000);
+  const maxFrameSize = values["max-frame-size"] === undefined ? undefined : integerFlag("max-frame-size", values["max-frame-size"], 0);
+  return connect(brokerUrl(values), {
+    clientId,
+    connectTimeoutMs,
+    requestTimeoutMs,
+    ...(maxFrameSize === undefined ? {} : { maxFrameSize }),
+    ...(signal === undefined ? {} : { signal }),
+  });
 }

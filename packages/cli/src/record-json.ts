@@ -1,46 +1,8 @@
-import type { ConsumedRecord, ProducerRecord } from "@polywire/runtime";
+import type { ProducerRecord } from "@polywire/runtime";
 import { UsageError } from "./args.js";
 
-const strict = new TextDecoder("utf-8", { fatal: true });
-
-/** UTF-8 text of `bytes`, or undefined when they are not valid UTF-8. */
-function utf8(bytes: Uint8Array): string | undefined {
-  try {
-    return strict.decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes bytes as `field` (UTF-8 text) or, when not valid UTF-8, as `fieldBase64`. */
-function bytesField(out: Record<string, unknown>, field: string, bytes: Uint8Array | null): void {
-  if (bytes === null) {
-    out[field] = null;
-    return;
-  }
-  const text = utf8(bytes);
-  if (text === undefined) out[`${field}Base64`] = Buffer.from(bytes).toString("base64");
-  else out[field] = text;
-}
-
-/**
- * A consumed record as one JSON object, the line format of `consume
- * --format json` and `produce --format json`: key, value and header values
- * are UTF-8 strings, or `keyBase64`/`valueBase64` when the bytes are not
- * UTF-8; null stays null; the offset is a decimal string (an int64).
- */
-export function recordToJson(record: ConsumedRecord): Record<string, unknown> {
-  const out: Record<string, unknown> = { topic: record.topic, partition: record.partition, offset: record.offset.toString(), timestamp: record.timestamp };
-  bytesField(out, "key", record.key);
-  bytesField(out, "value", record.value);
-  out.headers = record.headers.map((h) => {
-    const header: Record<string, unknown> = { key: h.key };
-    bytesField(header, "value", h.value);
-    return header;
-  });
-  out.typeId = record.typeId;
-  return out;
-}
+// The line format of `consume --json` is ConsumedRecord.toJSON() of the
+// runtime; this module reads it back for `produce --format json`.
 
 function bytesFrom(o: Record<string, unknown>, field: string, where: string): Uint8Array | string | null | undefined {
   const text = o[field];
@@ -56,7 +18,7 @@ function bytesFrom(o: Record<string, unknown>, field: string, where: string): Ui
 
 /**
  * Parses one line of `produce --format json` into a record for `topic`.
- * The `topic`, `partition` and `offset` fields `consume --format json`
+ * The `topic`, `partition` and `offset` fields `consume --json`
  * writes are ignored, so a consumed stream can be produced to any topic:
  * the partition comes from the key (or `produce --partition`).
  */

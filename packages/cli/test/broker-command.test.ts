@@ -39,6 +39,17 @@ describe("polywire broker", () => {
     }
   });
 
+  it("PW-LIM-003: --max-batch-size and --max-frame-size set the limits the broker announces in Welcome", { timeout: 60_000 }, async () => {
+    const broker = await spawnBroker(["--listen", "tcp://127.0.0.1:0", "--memory", "--max-batch-size", String(32 << 20), "--max-frame-size", String(40 << 20)]);
+    try {
+      await using conn = await Connection.connect(broker.urls[0] as string);
+      expect(conn.limits).toMatchObject({ maxBatchSize: 32 << 20, maxFrameSize: 40 << 20 });
+    } finally {
+      broker.child.kill("SIGKILL");
+      await broker.exited;
+    }
+  });
+
   it("rejects bad flags with a usage error and exit code 2", async () => {
     const bad = capture();
     expect(await run(["broker", "--topic", "no-partitions"], bad.io)).toBe(2);
@@ -48,6 +59,9 @@ describe("polywire broker", () => {
     const unknown = capture();
     expect(await run(["broker", "--bogus"], unknown.io)).toBe(2);
     expect(unknown.err.join("\n")).toMatch(/bogus/);
+    const notANumber = capture();
+    expect(await run(["broker", "--max-batch-size", "8M"], notANumber.io)).toBe(2);
+    expect(notANumber.err.join("\n")).toMatch(/--max-batch-size must be a non-negative integer/);
     const nothing = capture();
     expect(await run(["frobnicate"], nothing.io)).toBe(2);
     expect(nothing.err.join("\n")).toMatch(/unknown command "frobnicate"/);

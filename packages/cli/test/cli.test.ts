@@ -183,6 +183,41 @@ describe("polywire produce and consume", () => {
     expect((await polywire(["consume", "cli-events", "--from", "@0", "--format", "json"], { env })).stdout.trim().split("\n")).toHaveLength(3);
   });
 
+  it("consume --json is --format json, as --json is for every other command; with another --format it is a usage error", async () => {
+    await broker.createTopic("cli-json-flag", { partitions: 1 });
+    expect((await polywire(["produce", "cli-json-flag"], { env, input: "a\nb\n" })).code).toBe(0);
+    const flag = await polywire(["consume", "cli-json-flag", "--json"], { env });
+    expect(flag.code, flag.stderr).toBe(0);
+    expect(jsonLines(flag.stdout)).toMatchObject([{ topic: "cli-json-flag", offset: "0", value: "a" }, { offset: "1", value: "b" }]);
+    expect(flag.stdout).toBe((await polywire(["consume", "cli-json-flag", "--format", "json"], { env })).stdout);
+    const both = await polywire(["consume", "cli-json-flag", "--json", "--format", "raw"], { env });
+    expect([both.code, both.stderr]).toEqual([2, expect.stringMatching(/--json and --format raw exclude each other/)]);
+    expect((await polywire(["consume", "--help"])).stdout).toMatch(/^ {2}--json {2,}one JSON object per line/m);
+  });
+
+  it("PW-LIM-003/PW-LOG-018: a 20 MB record fails naming its size, the limits and the flags that raise them; with them raised it goes through", { timeout: 120_000 }, async () => {
+    await broker.createTopic("cli-huge", { partitions: 1 });
+    const value = Buffer.alloc(20_000_000, 0x61);
+    const refused = await polywire(["produce", "cli-huge", "--format", "raw"], { env, input: value });
+    expect(refused.code).toBe(7);
+    expect(refused.stderr).toMatch(/^polywire produce: a record of 2000\d{4} bytes \(encoded as a batch of one\) exceeds the producer's maxMessageBytes of 1048588 \(.*polywire produce --max-message-bytes\).*max_batch_size of 8388608 .*polywire broker --max-batch-size.*polywire broker --max-frame-size/);
+    const roomy = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" }, limits: { maxBatchSize: 32 << 20, maxFrameSize: 32 << 20 }, topics: [{ name: "huge", partitions: 1, config: { "max.message.bytes": String(32 << 20) } }] });
+    try {
+      const at = { POLYWIRE_BROKER: roomy.urls[0] as string };
+      const produced = await polywire(["produce", "huge", "--format", "raw", "--max-message-bytes", String(32 << 20), "--json"], { env: at, input: value });
+      expect(produced.code, produced.stderr).toBe(0);
+      expect(JSON.parse(produced.stdout)).toMatchObject({ records: 1, bytes: 20_000_000 });
+      const small = await polywire(["consume", "huge", "--format", "raw"], { env: at });
+      expect(small.code).toBe(7);
+      expect(small.stderr).toMatch(/maxFrameSize of 16777216 bytes \(PW-LOG-018\); raise it with connect\(urls, \{ maxFrameSize \}\) or polywire consume --max-frame-size/);
+      const consumed = await polywire(["consume", "huge", "--format", "raw", "--delimiter", "", "--max-frame-size", String(32 << 20)], { env: at });
+      expect(consumed.code, consumed.stderr).toBe(0);
+      expect(consumed.stdout.length).toBe(20_000_000);
+    } finally {
+      await roomy.close();
+    }
+  });
+
   it("PW-BATCH-012: JSON lines round-trip binary values, null values and repeated headers through produce --format json", async () => {
     await broker.createTopic("cli-binary", { partitions: 1 });
     await broker.createTopic("cli-copy", { partitions: 3 });
@@ -302,8 +337,12 @@ describe("polywire failures and output", () => {
     expect(admin.code).toBe(3);
     expect(admin.stderr).toMatch(/^polywire topic: cannot reach the admin service: .*ECONNREFUSED/);
     expect(admin.stderr).toMatch(/next: check that a broker serves its HTTP port at http:\/\/127\.0\.0\.1:\d+ \(`polywire broker` serves it on port 7421 by default\)/);
-    const data = await polywire(["consume", "t", "--broker", `tcp://127.0.0.1:${port}`, "--timeout", "2000"]);
+    const started = performance.now();
+    const data = await polywire(["consume", "t", "--broker", `tcp://127.0.0.1:${port}`, "--connect-timeout", "1000"]);
     expect(data.code).toBe(3);
+    // Within the connect timeout (plus the process's start), naming the address and the cause.
+    expect(performance.now() - started).toBeLessThan(12_000);
+    expect(data.stderr).toMatch(new RegExp(`^polywire consume: cannot connect to tcp://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED .*connectTimeoutMs`));
     expect(data.stderr).toMatch(/next: check that a broker listens at tcp:\/\/127\.0\.0\.1:\d+/);
   });
 

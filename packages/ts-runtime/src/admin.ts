@@ -1,6 +1,8 @@
+import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type CallOptions, type Client, type Transport } from "@connectrpc/connect";
 import {
-  ClusterService, GroupService, MetricsService, ResetTarget, TopicService,
+  ClusterService, DescribeClusterResponseSchema, DescribeGroupResponseSchema, GetHealthResponseSchema, GetMetricsSnapshotResponseSchema,
+  GroupService, GroupSummarySchema, MetricsService, PartitionLagSchema, ResetTarget, TopicDescriptionSchema, TopicService, TopicSummarySchema,
   type DescribeClusterResponse, type DescribeGroupResponse, type GetHealthResponse, type GetMetricsSnapshotResponse,
   type GroupSummary, type PartitionLag, type TopicDescription, type TopicSummary,
 } from "@polywire/proto/admin";
@@ -82,7 +84,9 @@ export interface ResetGroupOffsetsOptions extends AdminCallOptions {
 
 /**
  * A client of a broker's admin services (§11). Methods resolve with the
- * generated protobuf-es messages of `@polywire/proto/admin` and reject with
+ * generated protobuf-es messages of `@polywire/proto/admin`, each with a
+ * `toJSON` giving its protobuf JSON form (int64 fields such as offsets as
+ * decimal strings), so `JSON.stringify` works on them; they reject with
  * the `ConnectError` the broker answered: its `code` is the Connect code
  * (`Code.NotFound`, `Code.InvalidArgument`, ...) and {@link adminErrorCode}
  * reads the Polywire ErrorCode the message names (PW-ERR-005). The raw
@@ -141,6 +145,17 @@ function resetTarget(to: ResetTo): { target: ResetTarget; value: bigint } {
   if (to === "latest") return { target: ResetTarget.LATEST, value: 0n };
   if ("timestamp" in to) return { target: ResetTarget.TIMESTAMP, value: BigInt(to.timestamp instanceof Date ? to.timestamp.getTime() : to.timestamp) };
   return { target: ResetTarget.OFFSET, value: BigInt(to.offset) };
+}
+
+/**
+ * Gives a result message a `toJSON` writing its protobuf JSON form (int64
+ * fields as decimal strings, enums by name, every field present), so that
+ * `JSON.stringify` works on it. Not enumerable: the message's fields, its
+ * equality and spreading are unchanged.
+ */
+function jsonable<D extends DescMessage>(schema: D, message: MessageShape<D>): MessageShape<D> {
+  Object.defineProperty(message, "toJSON", { value: () => toJson(schema, message, { alwaysEmitImplicit: true }), configurable: true });
+  return message;
 }
 
 type ConnectNode = typeof import("@connectrpc/connect-node");
@@ -239,7 +254,7 @@ export function createAdminClient(baseUrl: string, options: AdminClientOptions =
   const described = (topic: TopicDescription | undefined, name: string): TopicDescription => {
     // A broker that follows PW-ADMIN-012/015/016 always sets it; an empty description would hide a broken one.
     if (topic === undefined) throw new ConnectError(`the broker's answer for topic ${JSON.stringify(name)} carries no description`);
-    return topic;
+    return jsonable(TopicDescriptionSchema, topic);
   };
   return {
     topics,
@@ -254,7 +269,7 @@ export function createAdminClient(baseUrl: string, options: AdminClientOptions =
       await topics.deleteTopic({ name }, call(o));
     },
     async listTopics(o = {}) {
-      return (await topics.listTopics({ includeInternal: o.includeInternal ?? false }, call(o))).topics;
+      return (await topics.listTopics({ includeInternal: o.includeInternal ?? false }, call(o))).topics.map((t) => jsonable(TopicSummarySchema, t));
     },
     async describeTopic(name, o) {
       return described((await topics.describeTopic({ name }, call(o))).topic, name);
@@ -264,26 +279,26 @@ export function createAdminClient(baseUrl: string, options: AdminClientOptions =
       return described(response.topic, name);
     },
     async listGroups(o) {
-      return (await groups.listGroups({}, call(o))).groups;
+      return (await groups.listGroups({}, call(o))).groups.map((g) => jsonable(GroupSummarySchema, g));
     },
-    describeGroup(groupId, o) {
-      return groups.describeGroup({ groupId }, call(o));
+    async describeGroup(groupId, o) {
+      return jsonable(DescribeGroupResponseSchema, await groups.describeGroup({ groupId }, call(o)));
     },
     async resetGroupOffsets(groupId, o) {
       const partitions = Object.entries(o.partitions ?? {}).map(([topic, ps]) => ({ topic, partitions: ps }));
-      return (await groups.resetGroupOffsets({ groupId, partitions, ...resetTarget(o.to), dryRun: o.dryRun ?? false }, call(o))).offsets;
+      return (await groups.resetGroupOffsets({ groupId, partitions, ...resetTarget(o.to), dryRun: o.dryRun ?? false }, call(o))).offsets.map((p) => jsonable(PartitionLagSchema, p));
     },
     async deleteGroup(groupId, o) {
       await groups.deleteGroup({ groupId }, call(o));
     },
-    describeCluster(o) {
-      return cluster.describeCluster({}, call(o));
+    async describeCluster(o) {
+      return jsonable(DescribeClusterResponseSchema, await cluster.describeCluster({}, call(o)));
     },
-    health(o) {
-      return cluster.getHealth({}, call(o));
+    async health(o) {
+      return jsonable(GetHealthResponseSchema, await cluster.getHealth({}, call(o)));
     },
-    metrics(o = {}) {
-      return metricsService.getMetricsSnapshot({ namePrefix: o.namePrefix ?? "" }, call(o));
+    async metrics(o = {}) {
+      return jsonable(GetMetricsSnapshotResponseSchema, await metricsService.getMetricsSnapshot({ namePrefix: o.namePrefix ?? "" }, call(o)));
     },
     close() {
       closed = true;

@@ -6,11 +6,12 @@ import type { CallResult, Connection, ConnectionOptions, RequestOptions } from "
 import { Consumer, type ConsumerOptions } from "./consumer.js";
 import { PolywireError, errorCodeName } from "./errors.js";
 import { Emitter } from "./events.js";
+import { result, type Jsonified } from "./json.js";
 import type { Link, LinkState } from "./link.js";
 import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
 import { Producer, type ProducerOptions } from "./producer.js";
-import { RetryPolicy, type RetryOptions } from "./retry.js";
+import { RECONNECT_DEFAULTS, RetryPolicy, type RetryOptions } from "./retry.js";
 import type { RpcKind, RpcRequestInit } from "./rpc.js";
 import { callSignal, checkTimeout, type CallOptions } from "./signal.js";
 import { StatsCollector, type ClientStats } from "./stats.js";
@@ -29,6 +30,12 @@ export interface ClientEvents {
   /** The state changed. */
   state: (state: ClientState, previous: ClientState) => void;
   /**
+   * The primary connection is down and the client waits `delayMs` before
+   * redial number `attempt` (1 for the first after the loss); `error` is
+   * the loss or the previous redial's failure (ECONNREFUSED, ...).
+   */
+  reconnecting: (attempt: number, delayMs: number, error: PolywireError) => void;
+  /**
    * A failure outside any call: a lost connection (the client reconnects),
    * reconnecting given up (the client closes), a broker error for a request
    * no one waits for (an acks "none" produce, PW-LOG-004).
@@ -41,15 +48,31 @@ export interface ClientEvents {
  * fields (`clientId`, `auth`, `tls`, `requestTimeoutMs`, `keepaliveIntervalMs`,
  * ...) apply to every connection the client makes.
  */
-export interface ClientOptions extends Omit<ConnectionOptions, "signal"> {
-  /** Backoff and retry policy for reconnects, produce retries, fetches and lookups. */
+export interface ClientOptions extends Omit<ConnectionOptions, "signal" | "connectTimeoutMs"> {
+  /**
+   * How long `connect()` may take to make the first connection, in ms:
+   * every pass over the URLs and the backoff between them included. Past
+   * it, `connect()` rejects with the last failure, naming each address and
+   * its cause (ECONNREFUSED, ENOTFOUND, a TLS alert, ...), or TIMEOUT when
+   * nothing answered. Each later dial is bounded by it too. Default 5 000.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Backoff between dials: while making the first connection (within
+   * `connectTimeoutMs`) and after a connection was lost. Defaults:
+   * `initialDelayMs` 100, `maxDelayMs` 5 000, `multiplier` 2 and
+   * `maxAttempts` Infinity: once connected, the client redials for as long
+   * as it is open, and gives up only on a failure that cannot be retried
+   * (AUTHENTICATION_FAILED, a refused TLS certificate) or after a finite
+   * `maxAttempts`, and then closes.
+   */
+  reconnect?: RetryOptions;
+  /** Backoff and retry policy for produce retries, fetches and lookups (requests; `reconnect` covers dials). */
   retry?: RetryOptions;
   /** Topic metadata older than this is fetched again. Default 300 000 ms (Kafka's `metadata.max.age.ms`). */
   metadataMaxAgeMs?: number;
   /** Aborts the initial connect. */
   signal?: AbortSignal;
-  /** Bounds the initial connect, retries included, in ms. Default: bounded by the retry policy only. */
-  timeoutMs?: number;
 }
 
 /** The result of {@link Client.health}. */
@@ -80,6 +103,8 @@ export interface PartitionOffset {
   readonly offset: bigint;
   /** The timestamp of the record at `offset` for a timestamp query, else -1. */
   readonly timestamp: number;
+  /** The same fields with the offset as a decimal string, so that `JSON.stringify` works. */
+  toJSON(): Jsonified<PartitionOffset>;
 }
 
 /** Something a client closes when it closes, and fails when it gives up. */
@@ -112,6 +137,7 @@ export interface ClientContext {
 }
 
 const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 /**
  * A connection to a Polywire cluster: a pool of broker connections that
@@ -140,8 +166,11 @@ export class Client extends Emitter<ClientEvents> {
   private constructor(urls: readonly string[], options: ClientOptions) {
     super();
     this.#retry = new RetryPolicy(options.retry);
-    const { retry: _retry, metadataMaxAgeMs, signal: _signal, timeoutMs: _timeout, ...connection } = options;
-    this.#pool = new ConnectionPool(urls, { connection, retry: this.#retry, stats: this.#stats });
+    const reconnect = new RetryPolicy(options.reconnect, RECONNECT_DEFAULTS, "reconnect");
+    const { retry: _retry, reconnect: _reconnect, metadataMaxAgeMs, signal: _signal, ...connection } = options;
+    checkTimeout(options.connectTimeoutMs, "connectTimeoutMs");
+    const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#pool = new ConnectionPool(urls, { connection: { ...connection, connectTimeoutMs }, reconnect, connectTimeoutMs, stats: this.#stats });
     const maxAge = metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS;
     if (!(maxAge >= 0)) throw new PolywireError("INVALID_ARGUMENT", `metadataMaxAgeMs must be at least 0, got ${String(maxAge)}`);
     this.#metadata = new MetadataCache(async (topics, signal) => {
@@ -167,23 +196,25 @@ export class Client extends Emitter<ClientEvents> {
         this.#closing = this.#pool.close().then(() => this.#closedResolve());
       }
     });
+    primary.on("reconnecting", (attempt, delayMs, error) => this.emit("reconnecting", attempt, delayMs, error));
     primary.on("error", (error) => this.emit("error", error));
     this.#context = this.#makeContext();
   }
 
   /**
    * Connects to the first of `urls` (tried in random order, PW-TRANS-005)
-   * that completes the handshake, passing over them again with the retry
-   * policy's backoff while none does. Rejects with the last failure as a
-   * `PolywireError` (INVALID_ARGUMENT for a malformed URL).
+   * that completes the handshake, passing over them again with the
+   * `reconnect` backoff while none does, for at most `connectTimeoutMs`.
+   * Rejects with the last failure as a `PolywireError` naming the addresses
+   * and causes (INVALID_ARGUMENT for a malformed URL; at once, without
+   * retrying, for AUTHENTICATION_FAILED or a refused TLS certificate).
    */
   static async connect(urls: string | readonly string[], options: ClientOptions = {}): Promise<Client> {
     const list = typeof urls === "string" ? [urls] : [...urls];
     if (list.length === 0) throw new PolywireError("INVALID_ARGUMENT", "connect needs at least one URL");
     for (const url of list) parseTransportUrl(url);
-    checkTimeout(options.timeoutMs);
     const client = new Client(list, options);
-    await client.#pool.primary.open(callSignal(options));
+    await client.#pool.primary.open(options.signal);
     return client;
   }
 
@@ -275,7 +306,9 @@ export class Client extends Emitter<ClientEvents> {
       return result;
     } catch (error) {
       const failure = PolywireError.from(error);
-      this.#stats.error(failure.code);
+      // A request its caller gave up (a consumer closing, a seek restarting a
+      // long poll, an aborted signal) did not fail: it is not an error.
+      if (!(failure.code === "CANCELLED" && options?.signal?.aborted === true)) this.#stats.error(failure.code);
       throw failure;
     }
   }
@@ -376,7 +409,7 @@ export class Client extends Emitter<ClientEvents> {
           this.#stats.error(code);
           throw new PolywireError(code, `listing offsets of ${q.topic}/${q.partition}: ${code}`, { wireCode: r.errorCode });
         }
-        results[index] = { topic: q.topic, partition: q.partition, offset: r.offset, timestamp: Number(r.timestampMs) };
+        results[index] = result({ topic: q.topic, partition: q.partition, offset: r.offset, timestamp: Number(r.timestampMs) });
       });
     }));
     return results;
@@ -428,7 +461,7 @@ export class Client extends Emitter<ClientEvents> {
  * tried in random order (PW-TRANS-005). Resolves with a ready {@link Client}.
  *
  * ```ts
- * await using client = await connect("tcp://127.0.0.1:7420", { clientId: "billing", retry: { maxAttempts: 20 } });
+ * await using client = await connect("tcp://127.0.0.1:7420", { clientId: "billing", connectTimeoutMs: 10_000 });
  * ```
  */
 export function connect(urls: string | readonly string[], options: ClientOptions = {}): Promise<Client> {

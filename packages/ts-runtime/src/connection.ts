@@ -10,6 +10,7 @@ import { Emitter } from "./events.js";
 import { rpcs, workStartingKinds, type RpcKind, type RpcRequestInit, type RpcResponse } from "./rpc.js";
 import { toMechanism, type AuthOptions, type SaslMechanism } from "./sasl.js";
 import { dial } from "./transport/dial.js";
+import { tlsError, tlsFailure } from "./transport/dial-error.js";
 import type { TlsClientOptions, Transport } from "./transport/transport.js";
 import { errorFromFrame, frameKinds, frameSize, PROTOCOL_VERSION } from "./wire.js";
 
@@ -226,6 +227,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     };
   }
 
+  /** The largest frame this client accepts, as advertised in Hello (`maxFrameSize`). */
+  get maxFrameSize(): number {
+    return this.#options.maxFrameSize ?? DEFAULT_MAX_FRAME;
+  }
+
   /** True when the broker granted `feature`. */
   hasFeature(feature: Feature): boolean {
     return this.#features.has(feature);
@@ -251,8 +257,17 @@ export class Connection extends Emitter<ConnectionEvents> {
   async #open(): Promise<void> {
     const o = this.#options;
     const timeoutMs = o.connectTimeoutMs ?? 10_000;
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = o.signal === undefined ? deadline : AbortSignal.any([o.signal, deadline]);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new PolywireError("TIMEOUT", `cannot connect to ${this.url}: no handshake completed within ${timeoutMs} ms (connectTimeoutMs)`)), timeoutMs);
+    try {
+      await this.#openWithin(timeoutMs, o.signal === undefined ? deadline.signal : AbortSignal.any([o.signal, deadline.signal]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #openWithin(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const o = this.#options;
     const mechanism = o.auth === undefined ? undefined : toMechanism(o.auth);
     try {
       this.#transport = await dial(this.url, {
@@ -670,9 +685,16 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   #onTransportClose(error: Error | undefined): void {
     if (this.#state === "closed") return;
-    const reason = this.#closeError
-      ?? (this.#closing ? undefined : new PolywireError("CONNECTION_LOST", "the connection was closed by the broker", { cause: error }));
-    this.#finish(reason);
+    this.#finish(this.#closeError ?? (this.#closing ? undefined : this.#peerCloseError(error)));
+  }
+
+  // With TLS 1.3 the broker judges the client's certificate after the
+  // client's side of the handshake is done: its refusal is an alert that
+  // closes the connection during Hello, not a lost connection.
+  #peerCloseError(error: Error | undefined): PolywireError {
+    const tls = tlsFailure(error);
+    if (tls !== undefined) return tlsError(this.url, tls, error);
+    return new PolywireError("CONNECTION_LOST", "the connection was closed by the broker", { cause: error });
   }
 
   #finish(error: PolywireError | undefined): void {

@@ -3,6 +3,7 @@ import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import { openBatch, readBatchHeader, splitBatches, type BatchRecords } from "@polywire/wasm-codec";
 import type { ClientContext, OffsetQuery } from "./client.js";
 import { PolywireError, errorCodeName } from "./errors.js";
+import { result, type Jsonified } from "./json.js";
 import type { Link } from "./link.js";
 import { ConsumedRecord } from "./record.js";
 import { RetryPolicy, type RetryOptions } from "./retry.js";
@@ -66,6 +67,8 @@ export interface ConsumedBatch {
   readonly records: readonly ConsumedRecord[];
   /** The partition's high watermark when the batch was fetched. */
   readonly highWatermark: bigint;
+  /** The same fields, records and high watermark in their JSON form, so that `JSON.stringify` works. */
+  toJSON(): Jsonified<ConsumedBatch>;
 }
 
 interface Chunk {
@@ -534,7 +537,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
     chunk.next = batch.count;
     this.#ctx.stats.recordsReceived += records.length;
     this.#dropChunk(c);
-    return { topic: c.topic, partition: c.partition, records, highWatermark: chunk.highWatermark };
+    return result({ topic: c.topic, partition: c.partition, records, highWatermark: chunk.highWatermark });
   };
 
   #dropChunk(c: Cursor): void {
@@ -661,13 +664,17 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
           maxBytes: Math.max(1, Math.min(this.#maxBytes, room)),
         }, undefined, { ...(signal === undefined ? {} : { signal }), timeoutMs: this.#maxWaitMs + this.#requestTimeoutMs });
         attempt = 0;
-        this.#absorb(ready, epochs, message, payload);
+        this.#absorb(ready, epochs, message, payload, connection.maxFrameSize);
       } catch (error) {
         if (this.#closed) return;
         if (interrupt.signal.aborted) continue;
         const failure = PolywireError.from(error);
-        attempt++;
-        if (!this.#retry.shouldRetry(failure, attempt)) {
+        // A lost or draining connection is the link's to recover, for as long
+        // as the client is open (its `reconnect` policy): the fetch waits for
+        // it in acquire() instead of spending the retry budget.
+        const linkDown = failure.retriable && (failure.code === "CONNECTION_LOST" || failure.code === "SHUTTING_DOWN");
+        if (!linkDown) attempt++;
+        if (!linkDown && !this.#retry.shouldRetry(failure, attempt)) {
           // Surface it through the iterator for these partitions; a seek lets them go on.
           for (const c of ready) if (c.error === undefined) c.error = failure;
           attempt = 0;
@@ -676,7 +683,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
         }
         this.#ctx.stats.retries++;
         try {
-          await sleep(this.#retry.delay(attempt, failure), this.#stop.signal);
+          await sleep(this.#retry.delay(Math.max(1, attempt), failure), this.#stop.signal);
         } catch {
           return;
         }
@@ -708,7 +715,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
     }
   }
 
-  #absorb(cursors: readonly Cursor[], epochs: readonly number[], message: FetchResponse, payload: Uint8Array): void {
+  #absorb(cursors: readonly Cursor[], epochs: readonly number[], message: FetchResponse, payload: Uint8Array, maxFrameSize: number): void {
     let pos = 0;
     const total = message.partitions.reduce((sum, r) => sum + r.recordsSize, 0);
     if (total !== payload.byteLength || message.partitions.length !== cursors.length) {
@@ -722,7 +729,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
       // Stale: the partition moved (seek) or was unassigned while the fetch was out.
       if (c.epoch !== epochs[i] || this.#cursors.get(c.key) !== c) continue;
       if (result.errorCode !== ErrorCode.UNSPECIFIED) {
-        this.#partitionError(c, result.errorCode);
+        this.#partitionError(c, result.errorCode, maxFrameSize);
         continue;
       }
       c.highWatermark = result.highWatermark;
@@ -747,7 +754,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
     this.#wake();
   }
 
-  #partitionError(c: Cursor, wire: number): void {
+  #partitionError(c: Cursor, wire: number, maxFrameSize: number): void {
     const code = errorCodeName(wire);
     this.#ctx.stats.error(code);
     if (code === "OFFSET_OUT_OF_RANGE" && this.#reset !== "none") {
@@ -756,7 +763,11 @@ export class Consumer implements AsyncIterable<ConsumedRecord>, AsyncDisposable 
       return;
     }
     if (code === "UNKNOWN_TOPIC" || code === "UNKNOWN_PARTITION") this.#ctx.metadata.invalidate(c.topic);
-    c.error = new PolywireError(code, `fetching ${c.topic}/${c.partition} at offset ${c.fetchOffset}: ${code}`, { wireCode: wire });
+    // PW-LOG-018: the next batch does not fit in any frame this client accepts.
+    const why = code === "BATCH_TOO_LARGE"
+      ? `: the next batch is larger than a frame this client accepts, its maxFrameSize of ${maxFrameSize} bytes (PW-LOG-018); raise it with connect(urls, { maxFrameSize }) or polywire consume --max-frame-size`
+      : "";
+    c.error = new PolywireError(code, `fetching ${c.topic}/${c.partition} at offset ${c.fetchOffset}: ${code}${why}`, { wireCode: wire, ...(code === "BATCH_TOO_LARGE" ? { limit: maxFrameSize } : {}) });
     c.errorThrown = false;
   }
 }

@@ -14,6 +14,29 @@ export interface SupportedVersions {
   readonly max: number;
 }
 
+/**
+ * Why a TLS handshake failed over a certificate, on `PolywireError.tls`
+ * (AUTHENTICATION_FAILED). Retrying with the same settings cannot help.
+ */
+export interface TlsFailure {
+  /**
+   * "broker" when the broker refused this client's certificate (it sent a
+   * TLS alert, or the Error of PW-TRANS-009); "client" when this client
+   * refused the broker's certificate.
+   */
+  readonly refusedBy: "broker" | "client";
+  /**
+   * The reason in words: the TLS alert's description ("unknown ca", "bad
+   * certificate", "certificate required", ...) or the verification failure
+   * ("self-signed certificate in certificate chain", ...).
+   */
+  readonly reason: string;
+  /** The TLS alert number (RFC 8446 §6) when the broker sent an alert: 42 bad certificate, 48 unknown ca, 116 certificate required, ... */
+  readonly alert?: number;
+  /** The runtime's code for it, e.g. "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA" or "SELF_SIGNED_CERT_IN_CHAIN". */
+  readonly code?: string;
+}
+
 /** Options of the {@link PolywireError} constructor. */
 export interface PolywireErrorOptions {
   /** The underlying error, if any. */
@@ -31,6 +54,8 @@ export interface PolywireErrorOptions {
    * code this library knows (PW-SESS-014): `code` is then `"INTERNAL"`.
    */
   wireCode?: number;
+  /** With AUTHENTICATION_FAILED from a TLS handshake: who refused which certificate, and why. */
+  tls?: TlsFailure;
 }
 
 const brand = Symbol.for("@polywire/runtime/PolywireError");
@@ -90,6 +115,8 @@ export class PolywireError extends Error {
   readonly supportedVersions: SupportedVersions | undefined;
   /** A broker's hint for how long to wait before retrying, in ms (0: no hint). */
   readonly retryAfterMs: number;
+  /** Set when a TLS handshake failed over a certificate (code AUTHENTICATION_FAILED). */
+  readonly tls: TlsFailure | undefined;
 
   constructor(code: PolywireErrorCode, message: string, options: PolywireErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -100,7 +127,43 @@ export class PolywireError extends Error {
     this.limit = options.limit === undefined ? undefined : BigInt(options.limit);
     this.supportedVersions = options.supportedVersions;
     this.retryAfterMs = options.retryAfterMs ?? 0;
+    this.tls = options.tls;
     Object.defineProperty(this, brand, { value: true });
+  }
+
+  /**
+   * The error as JSON, for logs: name, code, message, retriable, and the
+   * optional details that are set (`limit` as a decimal string).
+   * `JSON.stringify(error)` would otherwise throw on the bigint `limit`.
+   */
+  toJSON(): { name: string; code: PolywireErrorCode; message: string; retriable: boolean; wireCode?: number; limit?: string; supportedVersions?: SupportedVersions; retryAfterMs?: number; tls?: TlsFailure } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retriable: this.retriable,
+      ...(this.wireCode === ErrorCode[this.code] ? {} : { wireCode: this.wireCode }),
+      ...(this.limit === undefined ? {} : { limit: this.limit.toString() }),
+      ...(this.supportedVersions === undefined ? {} : { supportedVersions: this.supportedVersions }),
+      ...(this.retryAfterMs === 0 ? {} : { retryAfterMs: this.retryAfterMs }),
+      ...(this.tls === undefined ? {} : { tls: this.tls }),
+    };
+  }
+
+  /**
+   * A copy of this error with another message, every other field kept and
+   * this error as its cause: for adding where a failure happened.
+   */
+  rephrased(message: string): PolywireError {
+    return new PolywireError(this.code, message, {
+      cause: this,
+      retriable: this.retriable,
+      wireCode: this.wireCode,
+      retryAfterMs: this.retryAfterMs,
+      ...(this.limit === undefined ? {} : { limit: this.limit }),
+      ...(this.supportedVersions === undefined ? {} : { supportedVersions: this.supportedVersions }),
+      ...(this.tls === undefined ? {} : { tls: this.tls }),
+    });
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

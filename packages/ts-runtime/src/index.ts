@@ -1,5 +1,5 @@
 export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "./errors.js";
-export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions } from "./errors.js";
+export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "./errors.js";
 export { Emitter } from "./events.js";
 export type { EventMap } from "./events.js";
 export { Connection } from "./connection.js";
@@ -27,7 +27,8 @@ export type { DeliveryReport } from "./reports.js";
 export { Consumer } from "./consumer.js";
 export type { ConsumedBatch, ConsumerOptions, PartitionAssignment, StartPosition, TopicPartition } from "./consumer.js";
 export { ConsumedRecord, Record } from "./record.js";
-export type { RecordHeadersInit, HeaderValue, ProducerRecord, RecordOptions } from "./record.js";
+export type { ConsumedRecordJson, RecordHeadersInit, HeaderValue, ProducerRecord, RecordOptions } from "./record.js";
+export type { Jsonified, JsonResult } from "./json.js";
 export { RetryPolicy } from "./retry.js";
 export type { RetryOptions } from "./retry.js";
 export { LatencyHistogram } from "./stats.js";

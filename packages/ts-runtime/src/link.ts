@@ -19,7 +19,12 @@ export type LinkState = "connecting" | "ready" | "reconnecting" | "draining" | "
 export interface LinkEvents {
   [event: string]: (...args: never[]) => void;
   state: (state: LinkState, previous: LinkState) => void;
-  /** Something failed outside any call: a lost connection, a failed reconnect, an error frame no request waits for. */
+  /**
+   * About to wait `delayMs` before redial number `attempt` (1 for the first
+   * after a loss); `error` is the loss or the previous redial's failure.
+   */
+  reconnecting: (attempt: number, delayMs: number, error: PolywireError) => void;
+  /** Something failed outside any call: a lost connection, reconnecting given up, an error frame no request waits for. */
   error: (error: PolywireError) => void;
 }
 
@@ -28,7 +33,10 @@ export interface LinkConfig {
   /** URLs to dial, in the order to try them; asked again before every pass. */
   readonly candidates: () => readonly string[];
   readonly connection: ConnectionOptions;
-  readonly retry: RetryPolicy;
+  /** Backoff between passes over the candidates: while making the first connection, and after losing one. */
+  readonly reconnect: RetryPolicy;
+  /** Bound of making the first connection, every pass and backoff included, in ms. */
+  readonly connectTimeoutMs: number;
   readonly stats: StatsCollector;
 }
 
@@ -46,10 +54,11 @@ export function shuffled<T>(items: readonly T[]): T[] {
  * Dials `urls` one after the other and resolves with the first connection
  * that completes the handshake (PW-TRANS-005). When all fail it rejects with
  * a failure that cannot be retried if any was one (a rejected password must
- * not be retried because another URL was down), else with the last.
+ * not be retried because another URL was down), else with the last; its
+ * message names every URL and what each failed with.
  */
 export async function dialAny(urls: readonly string[], options: ConnectionOptions, signal: AbortSignal | undefined): Promise<Connection> {
-  let failure: PolywireError | undefined;
+  const failures: PolywireError[] = [];
   for (const url of urls) {
     if (signal?.aborted) throw abortError(signal);
     try {
@@ -57,10 +66,22 @@ export async function dialAny(urls: readonly string[], options: ConnectionOption
     } catch (error) {
       if (signal?.aborted) throw abortError(signal);
       const reason = PolywireError.from(error, "CONNECTION_LOST");
-      if (failure === undefined || failure.retriable) failure = reason;
+      // Errors the broker sent (a rejected password, TOO_MANY_CONNECTIONS) do not say which broker.
+      failures.push(reason.message.includes(url) ? reason : reason.rephrased(`cannot connect to ${url}: ${reason.message}`));
     }
   }
-  throw failure ?? new PolywireError("INVALID_ARGUMENT", "there is no URL to connect to", { retriable: false });
+  const chosen = failures.find((f) => !f.retriable) ?? failures.at(-1);
+  if (chosen === undefined) throw new PolywireError("INVALID_ARGUMENT", "there is no URL to connect to", { retriable: false });
+  throw failures.length === 1 || !chosen.retriable ? chosen : chosen.rephrased(failures.map((f) => f.message).join("; "));
+}
+
+/** The failure of a first connection that did not succeed within `connectTimeoutMs`. */
+function connectTimedOut(urls: readonly string[], timeoutMs: number, attempts: number, last: PolywireError | undefined): PolywireError {
+  if (last === undefined) {
+    const where = urls.length === 1 ? urls[0] : `any of ${[...urls].sort().join(", ")}`;
+    return new PolywireError("TIMEOUT", `cannot connect to ${where}: no handshake completed within ${timeoutMs} ms (connectTimeoutMs)`);
+  }
+  return last.rephrased(`${last.message} (${attempts} attempt${attempts === 1 ? "" : "s"} in ${timeoutMs} ms, the connectTimeoutMs bound)`);
 }
 
 interface Waiter {
@@ -124,14 +145,15 @@ export class Link extends Emitter<LinkEvents> {
   }
 
   /**
-   * Makes the first connection: passes over the candidates with the retry
-   * policy between passes. Rejects, and closes the link, when that fails.
+   * Makes the first connection: passes over the candidates with the
+   * reconnect backoff between passes, for at most `connectTimeoutMs`.
+   * Rejects, and closes the link, when that fails: at once for a failure
+   * that cannot be retried (AUTHENTICATION_FAILED, a refused certificate).
    */
   async open(signal?: AbortSignal): Promise<void> {
-    const combined = anySignal(signal, this.#abort.signal);
     let connection: Connection;
     try {
-      connection = await this.#config.retry.run(() => dialAny(this.#config.candidates(), this.#config.connection, combined), combined);
+      connection = await this.#firstConnection(signal);
     } catch (error) {
       const failure = PolywireError.from(error, "CONNECTION_LOST");
       this.#giveUp(failure);
@@ -142,6 +164,31 @@ export class Link extends Emitter<LinkEvents> {
       throw this.#closedError();
     }
     this.#install(connection);
+  }
+
+  async #firstConnection(signal: AbortSignal | undefined): Promise<Connection> {
+    const { reconnect, connectTimeoutMs } = this.#config;
+    const deadline = AbortSignal.timeout(connectTimeoutMs);
+    const combined = anySignal(signal, this.#abort.signal, deadline) as AbortSignal;
+    let failure: PolywireError | undefined;
+    let dials = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (failure !== undefined) await sleep(reconnect.delay(attempt - 1, failure), combined);
+        dials++;
+        const urls = this.#config.candidates();
+        // A URL that never answers must not take the whole bound from the others (PW-TRANS-005).
+        const perDial = Math.max(1, Math.ceil(connectTimeoutMs / Math.max(1, urls.length)));
+        return await dialAny(urls, { ...this.#config.connection, connectTimeoutMs: perDial }, combined);
+      } catch (error) {
+        if (deadline.aborted && !signal?.aborted && !this.#abort.signal.aborted) {
+          throw connectTimedOut(this.#config.candidates(), connectTimeoutMs, dials, failure);
+        }
+        if (combined.aborted) throw abortError(combined);
+        failure = PolywireError.from(error, "CONNECTION_LOST");
+        if (!reconnect.shouldRetry(failure, attempt)) throw failure;
+      }
+    }
   }
 
   /**
@@ -221,16 +268,18 @@ export class Link extends Emitter<LinkEvents> {
 
   async #reconnect(loss: PolywireError): Promise<void> {
     this.#setState("reconnecting");
-    const { retry, stats } = this.#config;
+    const { reconnect, stats } = this.#config;
     let failure = loss;
     // The lost connection was attempt 1.
     for (let attempt = 1; ; attempt++) {
-      if (!retry.shouldRetry(failure, attempt)) {
+      if (!reconnect.shouldRetry(failure, attempt)) {
         this.#giveUp(failure);
         return;
       }
+      const delay = reconnect.delay(attempt, failure);
+      this.emit("reconnecting", attempt, delay, failure);
       try {
-        await sleep(retry.delay(attempt, failure), this.#abort.signal);
+        await sleep(delay, this.#abort.signal);
       } catch {
         return;
       }
@@ -289,7 +338,8 @@ export class Link extends Emitter<LinkEvents> {
     const waiters = [...this.#waiters];
     this.#waiters.clear();
     for (const w of waiters) w.reject(closed);
-    if (error !== undefined) this.emit("error", closed);
+    // A failure that cannot be retried (a refused certificate) is reported as itself.
+    if (error !== undefined) this.emit("error", error.retriable ? closed : error);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { MetadataResponse } from "@polywire/proto/log";
 import { ErrorCode } from "@polywire/proto/session";
 import { PolywireError, errorCodeName } from "./errors.js";
+import { result, type Jsonified } from "./json.js";
 import { raceSignal } from "./signal.js";
 
 /** One partition of a topic as the broker last described it (PW-LOG-023). */
@@ -10,6 +11,8 @@ export interface PartitionInfo {
   readonly leaderId: string;
   readonly highWatermark: bigint;
   readonly logStartOffset: bigint;
+  /** The same fields with the offsets as decimal strings, so that `JSON.stringify` works. */
+  toJSON(): Jsonified<PartitionInfo>;
 }
 
 /** A topic as the broker last described it. */
@@ -19,6 +22,8 @@ export interface TopicInfo {
   readonly partitioner: string;
   /** Every partition, in partition order. */
   readonly partitions: readonly PartitionInfo[];
+  /** The same fields, partitions in their JSON form, so that `JSON.stringify` works. */
+  toJSON(): Jsonified<TopicInfo>;
 }
 
 /** A broker of the cluster and the data-plane URLs it can be reached at (PW-LOG-025). */
@@ -112,11 +117,11 @@ export class MetadataCache {
         failure ??= error;
         continue;
       }
-      const info: TopicInfo = {
+      const info: TopicInfo = result({
         name: t.name,
         partitioner: t.partitioner,
-        partitions: t.partitions.map((p) => ({ partition: p.partition, leaderId: p.leaderId, highWatermark: p.highWatermark, logStartOffset: p.logStartOffset })),
-      };
+        partitions: t.partitions.map((p) => result({ partition: p.partition, leaderId: p.leaderId, highWatermark: p.highWatermark, logStartOffset: p.logStartOffset })),
+      });
       this.#topics.set(t.name, { info, at });
       infos.push(info);
     }

@@ -8,7 +8,9 @@ import { Fifo } from "./fifo.js";
 import { KNOWN_PARTITIONERS, Partitioner } from "./partitioner.js";
 import type { TopicInfo } from "./metadata.js";
 import { prepareRecord, type PreparedRecord, type ProducerRecord } from "./record.js";
-import { ReportStream, type DeliveryReport, type ReportHold } from "./reports.js";
+import { result, type Jsonified } from "./json.js";
+import { recordTooLarge, type BatchLimits } from "./record-limits.js";
+import { ReportStream, StoredRecord, type DeliveryReport, type ReportHold } from "./reports.js";
 import { RetryPolicy, type RetryOptions } from "./retry.js";
 import { abortError, callSignal, raceSignal, type CallOptions } from "./signal.js";
 
@@ -81,6 +83,8 @@ export interface RecordMetadata {
   readonly offset: bigint;
   /** The record's timestamp, Unix ms. */
   readonly timestamp: number;
+  /** `{ topic, partition, offset, timestamp }` with the offset as a decimal string, so that `JSON.stringify` works. */
+  toJSON(): Jsonified<RecordMetadata>;
 }
 
 /** Queued behind the records of earlier sends; when reached, seals every open batch for `flush`. */
@@ -384,7 +388,7 @@ export class Producer implements AsyncDisposable {
           throw new PolywireError("INVALID_ARGUMENT", `topic ${JSON.stringify(info.name)} uses partitioner ${JSON.stringify(info.partitioner)}, which this client does not implement; name the partition explicitly (PW-COMPAT-008)`);
         }
         const limit = this.#recordLimit(p.record.topic, partition);
-        if (p.record.aloneBatchSize > limit) throw this.#tooLarge(p.record, limit);
+        if (p.record.aloneBatchSize > limit) throw this.#tooLarge(p.record, p.record.topic, partition);
       } catch (error) {
         const cause = PolywireError.from(error);
         const failure = new PolywireError(cause.code, `record ${i}: ${cause.message}`, { cause, ...(cause.limit === undefined ? {} : { limit: cause.limit }) });
@@ -585,7 +589,7 @@ export class Producer implements AsyncDisposable {
           limitPartition = partition;
         }
         limit = lastLimit;
-        if (p.record.aloneBatchSize > limit) throw this.#tooLarge(p.record, limit);
+        if (p.record.aloneBatchSize > limit) throw this.#tooLarge(p.record, topic, partition);
       } catch (error) {
         const failure = PolywireError.from(error);
         this.#advance();
@@ -607,23 +611,37 @@ export class Producer implements AsyncDisposable {
     }
   }
 
-  #tooLarge(record: PreparedRecord, limit: number): PolywireError {
-    return new PolywireError("RECORD_TOO_LARGE", `a record of ${record.aloneBatchSize} bytes as a batch exceeds the limit of ${limit} bytes (maxMessageBytes, the broker's max_batch_size or the topic's max.message.bytes)`, { limit });
+  #tooLarge(record: PreparedRecord, topic: string, partition: number): PolywireError {
+    return recordTooLarge(record.aloneBatchSize, this.#limits(topic, partition));
   }
 
-  /** The largest batch that may go to a partition. */
+  /** Every limit on a batch to a partition that the producer knows (for error messages). */
+  #limits(topic: string, partition: number): BatchLimits {
+    const connection = this.#ctx.leaderNow(topic, partition)?.connection;
+    const topicLimit = this.#topicLimits.get(topic);
+    const known = { topic, maxMessageBytes: this.#maxMessageBytes, ...(topicLimit === undefined ? {} : { topicLimit }) };
+    if (connection === undefined) return known;
+    const { maxBatchSize, maxFrameSize } = connection.limits;
+    return { ...known, broker: { maxBatchSize, maxFrameSize, frameRoom: this.#frameRoom(topic, maxFrameSize) } };
+  }
+
+  // The frame holds the header, the ProduceRequest message and a possible checksum around the batch.
+  #frameRoom(topic: string, maxFrameSize: number): number {
+    let topicBytes = this.#topicBytes.get(topic);
+    if (topicBytes === undefined) {
+      topicBytes = encoder.encode(topic).byteLength;
+      this.#topicBytes.set(topic, topicBytes);
+    }
+    return maxFrameSize - 16 - 4 - 32 - topicBytes;
+  }
+
+  /** The largest batch that may go to a partition: the smallest of {@link #limits}, without building them. */
   #recordLimit(topic: string, partition: number): number {
     let limit = this.#maxMessageBytes;
     const connection = this.#ctx.leaderNow(topic, partition)?.connection;
     if (connection !== undefined) {
       const l = connection.limits;
-      let topicBytes = this.#topicBytes.get(topic);
-      if (topicBytes === undefined) {
-        topicBytes = encoder.encode(topic).byteLength;
-        this.#topicBytes.set(topic, topicBytes);
-      }
-      // The frame holds the header, the ProduceRequest message and a possible checksum around the batch.
-      limit = Math.min(limit, l.maxBatchSize, l.maxFrameSize - 16 - 4 - 32 - topicBytes);
+      limit = Math.min(limit, l.maxBatchSize, this.#frameRoom(topic, l.maxFrameSize));
     }
     const learned = this.#topicLimits.get(topic);
     return learned === undefined ? limit : Math.min(limit, learned);
@@ -743,6 +761,8 @@ export class Producer implements AsyncDisposable {
       batch.baseSequence = baseSequence;
       if (identity !== undefined) ps.nextSequence = (ps.nextSequence + batch.records.length) % SEQUENCE_MODULO;
     }
+    // Sent again after a failure: a retry, whether as the same bytes or renumbered (UNKNOWN_PRODUCER after a broker restart).
+    if (batch.attempts > 0) this.#ctx.stats.retries++;
     batch.sent = true;
     batch.attempts++;
     ps.inFlight.add(batch);
@@ -794,12 +814,7 @@ export class Producer implements AsyncDisposable {
     let offset = baseOffset;
     for (let i = 0; i < batch.records.length; i++) {
       const p = batch.records[i] as Pending;
-      this.#settle(p, {
-        topic: ps.topic,
-        partition: ps.partition,
-        offset: baseOffset < 0n ? -1n : offset++,
-        timestamp: p.record.timestamp,
-      });
+      this.#settle(p, new StoredRecord(ps.topic, ps.partition, baseOffset < 0n ? -1n : offset++, p.record.timestamp));
     }
     batch.finish();
   }
@@ -816,14 +831,14 @@ export class Producer implements AsyncDisposable {
     ps.inFlight.delete(batch);
     batch.lastError = error;
     if (this.#failure !== undefined) {
-      this.#reject(batch, this.#recordError(batch, error));
+      this.#reject(batch, this.#recordError(ps, batch, error));
       return;
     }
     const code = error.code;
     if (code === "UNKNOWN_TOPIC" || code === "UNKNOWN_PARTITION") this.#ctx.metadata.invalidate(ps.topic);
     if (code === "BATCH_TOO_LARGE" && error.limit !== undefined) this.#learnLimit(ps.topic, Number(error.limit));
     if (!this.#idempotent) {
-      this.#reject(batch, this.#recordError(batch, error));
+      this.#reject(batch, this.#recordError(ps, batch, error));
     } else if (code === "PRODUCER_FENCED") {
       // Another producer took over this id (PW-IDEM-001): nothing more can be sent as it.
       this.#reject(batch, error);
@@ -851,16 +866,19 @@ export class Producer implements AsyncDisposable {
       this.#startReset(false);
     } else {
       // Rejected: nothing of it was stored (PW-LOG-001).
-      this.#reject(batch, this.#recordError(batch, error));
+      this.#reject(batch, this.#recordError(ps, batch, error));
       this.#markGap(ps, batch.ordinal);
       this.#startReset(false);
     }
     this.#settled(ps);
   }
 
-  #recordError(batch: Batch, error: PolywireError): PolywireError {
+  #recordError(ps: PartitionState, batch: Batch, error: PolywireError): PolywireError {
     if (error.code !== "BATCH_TOO_LARGE" || batch.records.length !== 1) return error;
-    return new PolywireError("RECORD_TOO_LARGE", `the record does not fit in a batch the broker accepts: ${error.message}`, { cause: error, ...(error.limit === undefined ? {} : { limit: error.limit }) });
+    const size = (batch.records[0] as Pending).record.aloneBatchSize;
+    // #failed has learned the topic's limit from the answer, so the message can name it.
+    if (size > this.#recordLimit(ps.topic, ps.partition)) return recordTooLarge(size, this.#limits(ps.topic, ps.partition), error);
+    return new PolywireError("RECORD_TOO_LARGE", `a record of ${size} bytes (encoded as a batch of one) does not fit in a batch the broker accepts: ${error.message}`, { cause: error, ...(error.limit === undefined ? {} : { limit: error.limit }) });
   }
 
   #learnLimit(topic: string, limit: number): void {
@@ -926,7 +944,6 @@ export class Producer implements AsyncDisposable {
       const resent = ps.retries.filter((b) => b.sent);
       let delay = 0;
       for (const b of resent) delay = Math.max(delay, this.#retry.delay(b.attempts, b.lastError));
-      this.#ctx.stats.retries += resent.length;
       ps.queue = [...ps.retries, ...ps.queue].sort((a, b) => a.ordinal - b.ordinal);
       ps.retries = [];
       if (delay > 0) {
@@ -1000,7 +1017,7 @@ export class Producer implements AsyncDisposable {
       this.#release(p);
       return;
     }
-    this.#report(p, { record: p.input, topic: meta.topic, partition: meta.partition, offset: meta.offset, timestamp: meta.timestamp });
+    this.#report(p, result({ record: p.input, topic: meta.topic, partition: meta.partition, offset: meta.offset, timestamp: meta.timestamp }, ["record"]));
   }
 
   #settleFailure(p: Pending, error: PolywireError): void {
@@ -1011,7 +1028,7 @@ export class Producer implements AsyncDisposable {
     // only, so that acknowledged records cost no extra promise.
     p.promise.catch(noop);
     p.reject(error);
-    this.#report(p, { record: p.input, topic: p.record.topic, partition: p.partition, offset: -1n, timestamp: p.record.timestamp, error });
+    this.#report(p, result({ record: p.input, topic: p.record.topic, partition: p.partition, offset: -1n, timestamp: p.record.timestamp, error }, ["record"]));
     // A record withdrawn from the intake may be what the intake waits behind.
     if (!p.accepted) this.#wakeIntake();
   }

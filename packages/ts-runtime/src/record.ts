@@ -1,5 +1,6 @@
 import { BatchRecords, type DecodedRecord, type RecordHeader, type RecordInput } from "@polywire/wasm-codec";
 import { PolywireError } from "./errors.js";
+import { bytesField } from "./json.js";
 
 /** A header value: text (sent as UTF-8), bytes, or null (distinct from empty, PW-BATCH-013). */
 export type HeaderValue = string | Uint8Array | null;
@@ -194,6 +195,26 @@ function decodeText(bytes: Uint8Array, what: string): string {
 const UNSET: unique symbol = Symbol("unset");
 
 /**
+ * The JSON form of a {@link ConsumedRecord} (`record.toJSON()`, and so
+ * `JSON.stringify(record)`), the line format of `polywire consume --json`:
+ * the offset is a decimal string; the key, value and header values are
+ * UTF-8 text, or `keyBase64` / `valueBase64` when the bytes are not UTF-8;
+ * null stays null.
+ */
+export interface ConsumedRecordJson {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly timestamp: number;
+  readonly key?: string | null;
+  readonly keyBase64?: string;
+  readonly value?: string | null;
+  readonly valueBase64?: string;
+  readonly headers: ReadonlyArray<{ readonly key: string; readonly value?: string | null; readonly valueBase64?: string }>;
+  readonly typeId: number;
+}
+
+/**
  * A record read from a partition, with its offset and decoding helpers.
  * `key`, `value` and header values are bytes or null (PW-BATCH-013).
  *
@@ -299,6 +320,20 @@ export class ConsumedRecord {
   /** The first value of header `key`: bytes, null, or undefined when absent. */
   header(key: string): Uint8Array | null | undefined {
     return this.headers.find((h) => h.key === key)?.value;
+  }
+
+  /** The record as JSON (see {@link ConsumedRecordJson}); `JSON.stringify(record)` uses it. */
+  toJSON(): ConsumedRecordJson {
+    const out: Record<string, unknown> = { topic: this.topic, partition: this.partition, offset: this.offset.toString(), timestamp: this.timestamp };
+    bytesField(out, "key", this.key);
+    bytesField(out, "value", this.value);
+    out.headers = this.headers.map((h) => {
+      const header: Record<string, unknown> = { key: h.key };
+      bytesField(header, "value", h.value);
+      return header;
+    });
+    out.typeId = this.typeId;
+    return out as unknown as ConsumedRecordJson;
   }
 
   /** The first value of header `key` as UTF-8 text, null, or undefined when absent. */

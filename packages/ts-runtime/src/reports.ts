@@ -1,4 +1,6 @@
 import type { PolywireError } from "./errors.js";
+import type { Jsonified } from "./json.js";
+import type { RecordMetadata } from "./producer.js";
 import type { ProducerRecord } from "./record.js";
 import { abortError } from "./signal.js";
 
@@ -18,6 +20,26 @@ export interface DeliveryReport {
   readonly timestamp: number;
   /** Set when the record was not (or not known to be) stored. */
   readonly error?: PolywireError;
+  /**
+   * Everything but `record` (the caller's own input, whose bytes have no
+   * JSON form), the offset as a decimal string and the error in its JSON
+   * form, so that `JSON.stringify` works.
+   */
+  toJSON(): Jsonified<Omit<DeliveryReport, "record">>;
+}
+
+/** The {@link RecordMetadata} of an acknowledged record. */
+export class StoredRecord implements RecordMetadata {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: bigint,
+    readonly timestamp: number,
+  ) {}
+
+  toJSON(): Jsonified<RecordMetadata> {
+    return { topic: this.topic, partition: this.partition, offset: this.offset.toString(), timestamp: this.timestamp };
+  }
 }
 
 /**

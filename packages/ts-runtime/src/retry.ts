@@ -11,15 +11,16 @@ import { sleep } from "./signal.js";
 export interface RetryOptions {
   /** Upper bound of the first delay, in ms. Default 100. */
   initialDelayMs?: number;
-  /** Cap of every delay, in ms. Default 10 000. */
+  /** Cap of every delay, in ms. Default 10 000 (a client's `reconnect`: 5 000). */
   maxDelayMs?: number;
   /** Growth of the delay bound per attempt; at least 1. Default 2. */
   multiplier?: number;
   /**
-   * Attempts per operation, the first included: 1 means never retry. A lost
-   * connection counts as its first attempt, so a client redials at most
-   * `maxAttempts - 1` times per outage before it gives up and closes.
-   * `Infinity` retries for ever. Default 10.
+   * Attempts per operation, the first included: 1 means never retry.
+   * `Infinity` retries for ever. Default 10. In a client's `reconnect`
+   * policy a lost connection counts as the first attempt, so the client
+   * redials at most `maxAttempts - 1` times per outage before it gives up
+   * and closes; there the default is `Infinity`.
    */
   maxAttempts?: number;
   /**
@@ -30,10 +31,19 @@ export interface RetryOptions {
   shouldRetry?: (error: PolywireError, attempt: number) => boolean;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, min: number): number {
+/** The defaults of {@link RetryOptions}: for requests, produce batches and fetches. */
+export const RETRY_DEFAULTS = { initialDelayMs: 100, maxDelayMs: 10_000, multiplier: 2, maxAttempts: 10 } as const;
+
+/**
+ * The defaults of a client's `reconnect` policy: redial for as long as the
+ * client is open, waiting at most 5 s between attempts.
+ */
+export const RECONNECT_DEFAULTS = { initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2, maxAttempts: Infinity } as const;
+
+function positive(option: string, name: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || Number.isNaN(value) || value < min) {
-    throw new PolywireError("INVALID_ARGUMENT", `retry.${name} must be a number of at least ${min}, got ${String(value)}`);
+    throw new PolywireError("INVALID_ARGUMENT", `${option}.${name} must be a number of at least ${min}, got ${String(value)}`);
   }
   return value;
 }
@@ -49,17 +59,22 @@ export class RetryPolicy {
   readonly maxAttempts: number;
   readonly #hook: ((error: PolywireError, attempt: number) => boolean) | undefined;
 
-  constructor(options: RetryOptions = {}) {
-    this.initialDelayMs = positive("initialDelayMs", options.initialDelayMs, 100, 0);
-    this.maxDelayMs = positive("maxDelayMs", options.maxDelayMs, 10_000, 0);
-    this.multiplier = positive("multiplier", options.multiplier, 2, 1);
-    const attempts = positive("maxAttempts", options.maxAttempts, 10, 1);
+  /**
+   * Validates `options`, taking unset fields from `defaults` (the retry
+   * defaults above unless given); `name` prefixes the option names in
+   * INVALID_ARGUMENT messages ("retry", "reconnect").
+   */
+  constructor(options: RetryOptions = {}, defaults: Required<Omit<RetryOptions, "shouldRetry">> = RETRY_DEFAULTS, name = "retry") {
+    this.initialDelayMs = positive(name, "initialDelayMs", options.initialDelayMs, defaults.initialDelayMs, 0);
+    this.maxDelayMs = positive(name, "maxDelayMs", options.maxDelayMs, defaults.maxDelayMs, 0);
+    this.multiplier = positive(name, "multiplier", options.multiplier, defaults.multiplier, 1);
+    const attempts = positive(name, "maxAttempts", options.maxAttempts, defaults.maxAttempts, 1);
     if (attempts !== Infinity && !Number.isInteger(attempts)) {
-      throw new PolywireError("INVALID_ARGUMENT", `retry.maxAttempts must be an integer or Infinity, got ${attempts}`);
+      throw new PolywireError("INVALID_ARGUMENT", `${name}.maxAttempts must be an integer or Infinity, got ${attempts}`);
     }
     this.maxAttempts = attempts;
     if (options.shouldRetry !== undefined && typeof options.shouldRetry !== "function") {
-      throw new PolywireError("INVALID_ARGUMENT", "retry.shouldRetry must be a function");
+      throw new PolywireError("INVALID_ARGUMENT", `${name}.shouldRetry must be a function`);
     }
     this.#hook = options.shouldRetry;
   }

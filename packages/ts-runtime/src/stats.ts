@@ -28,11 +28,20 @@ export interface ClientStats {
   readonly recordsReceived: number;
   /** Record batch bytes received in fetch responses. */
   readonly bytesReceived: number;
-  /** Requests sent again after a retriable failure. */
+  /**
+   * Requests sent again after an attempt failed: produce batches (as the
+   * same bytes, or renumbered when a restarted broker forgot the producer),
+   * fetches, metadata and offset lookups. Redials count in `reconnects`.
+   */
   readonly retries: number;
   /** Connections re-established after one was lost or drained. */
   readonly reconnects: number;
-  /** Failures by stable error code: failed requests, per-partition errors and records rejected before sending. */
+  /**
+   * Failures by stable error code: failed requests, per-partition errors
+   * and records rejected before sending. Requests their caller gave up
+   * (a clean `close()`, an aborted signal, a `seek` restarting a fetch)
+   * are not failures and are not counted.
+   */
   readonly errors: Readonly<Partial<Record<PolywireErrorCode, number>>>;
   /** Latency of requests answered by the broker (HDR-style log buckets, about 4% precision). */
   readonly requests: LatencySnapshot;

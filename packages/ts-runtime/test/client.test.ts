@@ -37,7 +37,7 @@ describe("connect (PW-TRANS-005)", () => {
     expect([...seen].sort()).toEqual(["a", "b"]);
     // A URL nobody listens on is skipped.
     for (let i = 0; i < 10; i++) {
-      const client = await connect([memoryUrl("nobody"), a.urls[0] as string], { retry: fast });
+      const client = await connect([memoryUrl("nobody"), a.urls[0] as string], { reconnect: fast });
       expect(client.brokerId).toBe("a");
       expect(client.state).toBe("ready");
       await client.close();
@@ -49,13 +49,14 @@ describe("connect (PW-TRANS-005)", () => {
     await expect(connect([])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(connect(memoryUrl("x"), { retry: { multiplier: 0.5 } })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(connect(memoryUrl("x"), { retry: { maxAttempts: 1.5 } })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(connect(memoryUrl("x"), { timeoutMs: -1 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(connect(memoryUrl("x"), { reconnect: { maxAttempts: 0 } })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(connect(memoryUrl("x"), { connectTimeoutMs: -1 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 
-  it("retry: shouldRetry is asked with the error and the attempt count; maxAttempts bounds the passes", async () => {
+  it("reconnect: shouldRetry is asked with the error and the attempt count; maxAttempts bounds the passes", async () => {
     const calls: Array<[string, number]> = [];
     const error = await connect(memoryUrl("nobody"), {
-      retry: { ...fast, maxAttempts: 3, shouldRetry: (e, attempt) => {
+      reconnect: { ...fast, maxAttempts: 3, shouldRetry: (e, attempt) => {
         calls.push([e.code, attempt]);
         return true;
       } },
@@ -64,7 +65,7 @@ describe("connect (PW-TRANS-005)", () => {
     expect(error).toMatchObject({ code: "CONNECTION_LOST" });
     expect(calls).toEqual([["CONNECTION_LOST", 1], ["CONNECTION_LOST", 2]]);
     const refused: number[] = [];
-    await expect(connect(memoryUrl("nobody"), { retry: { ...fast, shouldRetry: (_, n) => (refused.push(n), false) } })).rejects.toMatchObject({ code: "CONNECTION_LOST" });
+    await expect(connect(memoryUrl("nobody"), { reconnect: { ...fast, shouldRetry: (_, n) => (refused.push(n), false) } })).rejects.toMatchObject({ code: "CONNECTION_LOST" });
     expect(refused).toEqual([1]);
   });
 
@@ -73,7 +74,7 @@ describe("connect (PW-TRANS-005)", () => {
     const calls: string[] = [];
     const error = await connect([memoryUrl("down"), secured.urls[0] as string], {
       auth: { mechanism: "PLAIN", username: "alice", password: "wrong" },
-      retry: { ...fast, shouldRetry: (e) => (calls.push(e.code), e.retriable) },
+      reconnect: { ...fast, shouldRetry: (e) => (calls.push(e.code), e.retriable) },
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "AUTHENTICATION_FAILED", retriable: false });
     expect(calls).toEqual(["AUTHENTICATION_FAILED"]);
@@ -81,13 +82,18 @@ describe("connect (PW-TRANS-005)", () => {
     await ok.close();
   });
 
-  it("AbortSignal and timeoutMs bound connect", async () => {
+  it("AbortSignal and connectTimeoutMs bound connect", async () => {
     const controller = new AbortController();
     controller.abort();
     await expect(connect(memoryUrl("nobody"), { signal: controller.signal })).rejects.toMatchObject({ code: "CANCELLED" });
     const started = Date.now();
-    await expect(connect(memoryUrl("nobody"), { timeoutMs: 200, retry: { initialDelayMs: 50, maxDelayMs: 50, maxAttempts: Infinity } })).rejects.toMatchObject({ code: "TIMEOUT" });
+    const url = memoryUrl("nobody");
+    const error = await connect(url, { connectTimeoutMs: 200, reconnect: { initialDelayMs: 50, maxDelayMs: 50 } }).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(2_000);
+    // The last failure, naming the address, its cause and the bound.
+    expect(error).toMatchObject({ code: "CONNECTION_LOST" });
+    expect((error as Error).message).toContain(`nothing listens on ${url}`);
+    expect((error as Error).message).toMatch(/attempts in 200 ms, the connectTimeoutMs bound/);
   });
 });
 
@@ -96,7 +102,7 @@ describe("connection state, reconnect and drain", () => {
     const b = await broker({ listeners: ["tcp://127.0.0.1:0"], topics: [{ name: "rc", partitions: 1 }] });
     const proxy = await FaultProxy.start(b.urls[0] as string);
     cleanups.push(() => proxy.close());
-    const client = await connect(proxy.url, { retry: fast });
+    const client = await connect(proxy.url, { reconnect: fast });
     const states = track(client);
     const errors: PolywireError[] = [];
     client.on("error", (e) => errors.push(e));
@@ -114,7 +120,7 @@ describe("connection state, reconnect and drain", () => {
     const b = await broker({ listeners: ["tcp://127.0.0.1:0"] });
     const proxy = await FaultProxy.start(b.urls[0] as string);
     cleanups.push(() => proxy.close());
-    const client = await connect(proxy.url, { keepaliveIntervalMs: 100, pongTimeoutMs: 150, connectTimeoutMs: 300, retry: { ...fast, maxAttempts: Infinity } });
+    const client = await connect(proxy.url, { keepaliveIntervalMs: 100, pongTimeoutMs: 150, connectTimeoutMs: 300, reconnect: fast });
     const states = track(client);
     expect((await client.health()).state).toBe("ready");
     proxy.stall();
@@ -132,7 +138,7 @@ describe("connection state, reconnect and drain", () => {
   it("PW-SESS-015: on Drain the client moves to another bootstrap URL before the deadline; work goes on there", async () => {
     const a = await broker({ brokerId: "a", drainDeadlineMs: 5_000, topics: [{ name: "d", partitions: 1 }] });
     const b = await broker({ brokerId: "b", drainDeadlineMs: 5_000, topics: [{ name: "d", partitions: 1 }] });
-    const client = await connect([a.urls[0] as string, b.urls[0] as string], { retry: fast });
+    const client = await connect([a.urls[0] as string, b.urls[0] as string], { reconnect: fast });
     const states = track(client);
     const [from, to] = client.brokerId === "a" ? [a, b] : [b, a];
     const producer = client.producer({ lingerMs: 0 });
@@ -152,7 +158,7 @@ describe("connection state, reconnect and drain", () => {
   it("PW-SESS-015: with nowhere else to go, the client reconnects once the broker is back", async () => {
     const url = memoryUrl("comeback");
     const first = await startBroker({ listeners: [url], drainDeadlineMs: 200, topics: [{ name: "cb", partitions: 1 }] });
-    const client = await connect(url, { retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: Infinity } });
+    const client = await connect(url, { reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
     const states = track(client);
     await first.close();
     await until(() => states.includes("reconnecting"), 5_000, "reconnecting");
@@ -168,7 +174,7 @@ describe("connection state, reconnect and drain", () => {
   it("gives up after maxAttempts: the client closes, reports why, and fails later calls", async () => {
     const url = memoryUrl("gone");
     const b = await startBroker({ listeners: [url], drainDeadlineMs: 50, topics: [{ name: "g", partitions: 1 }] });
-    const client = await connect(url, { retry: { initialDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 } });
+    const client = await connect(url, { reconnect: { initialDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 } });
     const states = track(client);
     const errors: PolywireError[] = [];
     client.on("error", (e) => errors.push(e));

@@ -33,6 +33,10 @@ URLs, then "ready".
   --broker-id <id>         broker id (default: random)
   --cluster-id <id>        cluster id (default: the broker id)
   --drain-ms <ms>          drain deadline announced at shutdown (default 5000)
+  --max-batch-size <bytes> largest record batch accepted (limits.maxBatchSize;
+                           default 8388608); clients learn it from Welcome
+  --max-frame-size <bytes> largest frame accepted (limits.maxFrameSize; default 16777216):
+                           a produced batch must fit in one frame with its request
 
 config file (JSON, every key optional; relative paths are relative to the file):
   {
@@ -92,6 +96,8 @@ export function brokerOptions(argv: readonly string[]): BrokerOptions {
     "broker-id": { type: "string" },
     "cluster-id": { type: "string" },
     "drain-ms": { type: "string" },
+    "max-batch-size": { type: "string" },
+    "max-frame-size": { type: "string" },
   });
   const file: BrokerConfigFile = values.config === undefined ? {} : readBrokerConfig(values.config);
   if (values["http-port"] !== undefined && values["metrics-port"] !== undefined) throw new UsageError("--http-port and --metrics-port are the same flag; give one");
@@ -121,6 +127,11 @@ export function brokerOptions(argv: readonly string[]): BrokerOptions {
     ...(file.topics ?? []).map((t) => (typeof t === "string" ? parseTopic(t) : t)),
     ...(values.topic ?? []).map(parseTopic),
   ];
+  const limits = {
+    ...file.limits,
+    ...(values["max-batch-size"] === undefined ? {} : { maxBatchSize: integerFlag("max-batch-size", values["max-batch-size"], 0) }),
+    ...(values["max-frame-size"] === undefined ? {} : { maxFrameSize: integerFlag("max-frame-size", values["max-frame-size"], 0) }),
+  };
   const housekeeping = {
     ...(file.retentionCheckIntervalMs === undefined ? {} : { retentionCheckIntervalMs: file.retentionCheckIntervalMs }),
     ...(file.producerIdExpirationMs === undefined ? {} : { producerIdExpirationMs: file.producerIdExpirationMs }),
@@ -132,7 +143,7 @@ export function brokerOptions(argv: readonly string[]): BrokerOptions {
       : { engine: "disk", dir: values["data-dir"] ?? file.dataDir ?? "polywire-data", ...housekeeping, ...(fsync === undefined ? {} : { fsync }), ...(topicDefaults === undefined ? {} : { topicDefaults }) },
     topics,
     drainDeadlineMs: values["drain-ms"] === undefined ? (file.drainMs ?? 5_000) : integerFlag("drain-ms", values["drain-ms"], 5_000),
-    ...(file.limits === undefined ? {} : { limits: file.limits }),
+    ...(Object.keys(limits).length === 0 ? {} : { limits }),
     ...(file.health === undefined ? {} : { health: file.health }),
     ...(file.adminAuth === undefined ? {} : { adminAuth: file.adminAuth }),
     ...(values["broker-id"] ?? file.brokerId) === undefined ? {} : { brokerId: (values["broker-id"] ?? file.brokerId) as string },

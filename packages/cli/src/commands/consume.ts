@@ -5,7 +5,6 @@ import { BROKER_FLAGS, BROKER_FLAGS_USAGE, brokerUrl, openClient } from "../endp
 import { CliError, ExitCode } from "../exit-codes.js";
 import { toCliError } from "../failures.js";
 import { printJson } from "../output.js";
-import { recordToJson } from "../record-json.js";
 
 const usage = `usage: polywire consume <topic> [flags]
 
@@ -20,17 +19,19 @@ records until interrupted (Ctrl-C) or --count is reached.
   --follow                 keep waiting for new records
   --group <group>          consume as a member of a consumer group (not available yet:
                            this broker and client do not support consumer groups; exits 6)
+  --json                   one JSON object per line (JSON lines): topic, partition,
+                           offset (a decimal string), timestamp, key, value, headers,
+                           typeId; binary keys/values as keyBase64/valueBase64
+                           (the same as --format json)
   --format <f>             text (default): each value as a line of UTF-8 text
-                           json: one JSON object per line (JSON lines): topic, partition,
-                           offset, timestamp, key, value, headers, typeId; binary
-                           keys/values as keyBase64/valueBase64
+                           json: as --json
                            raw: each value's bytes as they are, then --delimiter
   --delimiter <s>          raw: written after each value (default "\\n"; "" for none)
 ${BROKER_FLAGS_USAGE}
 
 examples:
   polywire consume events
-  polywire consume events --from @2026-01-31T12:00:00Z --format json | jq .value
+  polywire consume events --from @2026-01-31T12:00:00Z --json | jq .value
   polywire consume events --partition 0 --from 1000 --count 10
   polywire consume events --from latest --follow
 `;
@@ -42,6 +43,7 @@ const FLAGS = {
   count: { type: "string" },
   follow: { type: "boolean" },
   group: { type: "string" },
+  json: { type: "boolean" },
   format: { type: "string" },
   delimiter: { type: "string" },
 } as const;
@@ -58,7 +60,8 @@ const lenient = new TextDecoder();
 async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, FLAGS, ["topic"]);
   const topic = positionals[0] as string;
-  const format = choiceFlag("format", values.format, ["text", "json", "raw"] as const, "text");
+  const format = choiceFlag("format", values.format, ["text", "json", "raw"] as const, values.json === true ? "json" : "text");
+  if (values.json === true && format !== "json") throw new UsageError(`--json and --format ${format} exclude each other`);
   if (values.delimiter !== undefined && format !== "raw") throw new UsageError("--delimiter applies to --format raw only");
   const from = parseFrom(values.from);
   if (typeof from === "object" && "offset" in from && values.partition === undefined) throw new UsageError("--from <offset> needs --partition: offsets are per partition");
@@ -79,6 +82,13 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
 
   const client = await openClient(values, "polywire-cli-consume", interrupted).catch((error: unknown) => {
     throw toCliError(error, target);
+  });
+  // The client redials for as long as it is open: say so, instead of waiting in silence.
+  client.on("reconnecting", (attempt, _delayMs, error) => {
+    if (attempt === 1) io.err(`polywire consume: ${error.message}; reconnecting until interrupted`);
+  });
+  client.on("state", (state, previous) => {
+    if (state === "ready" && previous === "reconnecting") io.err(`polywire consume: reconnected to ${client.url ?? target.broker}`);
   });
   let printed = 0;
   try {
@@ -109,7 +119,7 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
       }
       if (!values.follow && remaining.size === 0) return ExitCode.OK;
       for await (const record of consumer.records(interrupted === undefined ? {} : { signal: interrupted })) {
-        if (format === "json") printJson(io, recordToJson(record));
+        if (format === "json") printJson(io, record);
         else if (format === "raw") {
           if (record.value !== null) write(record.value);
           write(delimiter);

@@ -18,7 +18,7 @@ Produces records read from standard input or a file, then prints a summary.
   --file <path>            read from this file instead of standard input ("-" is stdin)
   --format <f>             lines (default): one record per line, its text the value
                            raw: the whole input is one record
-                           json: one JSON object per line, as \`consume --format json\` writes:
+                           json: one JSON object per line, as \`consume --json\` writes:
                            {"key":"k","value":"v","headers":[{"key":"h","value":"x"}],
                             "typeId":7,"timestamp":1700000000000}
                            (keyBase64/valueBase64 for binary; "topic", "partition" and
@@ -31,13 +31,17 @@ Produces records read from standard input or a file, then prints a summary.
   --rate <n>               at most n records per second (default: as fast as acks allow)
   --acks <a>               none, leader or all (default all)
   --compression <c>        none (default), gzip, snappy, lz4, zstd
+  --max-message-bytes <n>  largest record batch to send (default 1048588): a larger
+                           record fails before sending; the broker's --max-batch-size
+                           and --max-frame-size, and the topic's max.message.bytes,
+                           bound it too
   --json                   print the summary as JSON
 ${BROKER_FLAGS_USAGE}
 
 examples:
   echo hello | polywire produce events
   polywire produce events --file orders.txt --key-separator : --header source=import --rate 100
-  polywire consume events --format json | polywire produce events-copy --format json
+  polywire consume events --json | polywire produce events-copy --format json
 `;
 
 const FLAGS = {
@@ -52,6 +56,7 @@ const FLAGS = {
   rate: { type: "string" },
   acks: { type: "string" },
   compression: { type: "string" },
+  "max-message-bytes": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -83,6 +88,7 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const headers = Object.entries(keyValueFlags("header", values.header));
   const typeId = values["type-id"] === undefined ? undefined : integerFlag("type-id", values["type-id"], 0);
   const partition = values.partition === undefined ? undefined : integerFlag("partition", values.partition, 0);
+  const maxMessageBytes = values["max-message-bytes"] === undefined ? undefined : integerFlag("max-message-bytes", values["max-message-bytes"], 0);
   const separator = values["key-separator"];
   if (separator === "") throw new UsageError("--key-separator must not be empty");
   if (separator !== undefined && format !== "lines") throw new UsageError("--key-separator applies to --format lines only");
@@ -145,7 +151,7 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
     throw toCliError(error, target);
   });
   try {
-    const producer = client.producer({ acks, compression });
+    const producer = client.producer({ acks, compression, ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }) });
     try {
       for await (const record of records()) {
         if (interrupted?.aborted || failures.length > 0) break;
