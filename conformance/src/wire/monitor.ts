@@ -60,9 +60,9 @@ export class Monitor {
     if (id === 0) {
       if (!UNSOLICITED.has(frame.kind)) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with correlation id 0, which marks unsolicited frames only`));
     } else if (id % 2 === 0) {
-      // Even ids belong to broker-initiated calls, or answer a client request sent with one on purpose (PW-FRAME-016).
+      // Even ids belong to broker-initiated calls and Pings (PW-SESS-024), or answer a client request sent with one on purpose (PW-FRAME-016).
       const answersOurs = frame.kind === FrameKind.ERROR && connection.requestKinds(id).length > 0;
-      if (frame.kind !== FrameKind.CALL_REQUEST && !answersOurs) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with even correlation id ${id}, which only broker-initiated calls carry`));
+      if (frame.kind !== FrameKind.CALL_REQUEST && frame.kind !== FrameKind.PING && !answersOurs) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with even correlation id ${id}, which only broker-initiated calls and Pings carry`));
     } else if (granted !== undefined) {
       const requested = connection.requestKinds(id);
       if (requested.length === 0) {
