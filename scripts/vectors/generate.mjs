@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { batchVectors } from "./batch-vectors.mjs";
 import { compatVectors } from "./compat-vectors.mjs";
 import { compressionVectors } from "./compression-vectors.mjs";
+import { frameKindVectors } from "./frame-kinds-vectors.mjs";
 import { frameVectors } from "./frames-vectors.mjs";
 import { assertComplete, buildMessageVectors } from "./messages.mjs";
 import admin from "./messages/admin.mjs";
@@ -46,8 +47,9 @@ for (const [file, [description, definitions]] of Object.entries(messageFiles)) {
 }
 assertComplete(allMessages);
 write("frames.json", frameVectors());
+write("frame-kinds.json", frameKindVectors());
 write("batches.json", batchVectors());
 write("compression.json", compressionVectors());
 write("partitioning.json", partitionVectors());
 write("compat.json", compatVectors());
-console.log(`spec vectors: ${allMessages.length} message vectors and frames, batches, compression, partitioning, compat -> spec/vectors/`);
+console.log(`spec vectors: ${allMessages.length} message vectors and frames, frame kinds, batches, compression, partitioning, compat -> spec/vectors/`);

@@ -38,17 +38,20 @@ function configTable(): Map<string, string> {
 }
 
 describe("spec, proto comments and vectors agree", () => {
-  it("PW-FRAME-008: the frame kind table of §2 lists every FrameKind, its number and the message named after it", () => {
-    const rows = tableAfter("The message each `kind` names");
+  it("PW-SESS-021/PW-FRAME-008: the frame kind table of §3.5 lists every FrameKind, its number, the message named after it and known features", () => {
+    const rows = tableAfter("### 3.5 Frame kinds and features");
     const kinds = registry.getEnum("polywire.v1.FrameKind")!.values.filter((v) => v.number !== 0);
     expect(rows.map((r) => [Number(r[0]), r[1]])).toEqual(kinds.map((v) => [v.number, v.name]));
     const features = new Set(registry.getEnum("polywire.v1.Feature")!.values.map((v) => v.name));
-    for (const [, kind, message, sentBy, feature] of rows) {
+    for (const [, kind, message, sentBy, answeredBy, featureList] of rows) {
       const pascal = (kind as string).replace(/^FRAME_KIND_/, "").toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
       expect(message, kind).toBe(pascal);
       expect(registry.getMessage(`polywire.v1.${message}`), `${kind}: message ${message}`).toBeDefined();
       expect(["client", "broker", "both"], kind).toContain(sentBy);
-      expect(feature === "none" || features.has(feature as string), `${kind}: feature ${feature}`).toBe(true);
+      expect(answeredBy === "—" || kinds.some((v) => v.name === answeredBy), `${kind}: answered by ${answeredBy}`).toBe(true);
+      for (const feature of featureList === "—" ? [] : (featureList as string).split(", ")) {
+        expect(features.has(feature), `${kind}: feature ${feature}`).toBe(true);
+      }
     }
   });
 

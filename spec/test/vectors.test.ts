@@ -8,6 +8,7 @@ import { readFrame, writeFrame } from "./support/frame-reader.js";
 import { murmur2 } from "./support/murmur2.js";
 import { WireError } from "./support/wire-error.js";
 import { allFiles, frameKindNumber, messageSchema, registry } from "./support/registry.js";
+import { decodeMessage } from "@polywire/runtime";
 
 const dir = new URL("../vectors/", import.meta.url);
 // The vector files are JSON described in their own `description`; the tests
@@ -50,7 +51,7 @@ interface MessageVector {
 describe("spec/vectors", () => {
   it("PW-COMPAT-009: every vector file is present and names only clauses that exist", () => {
     const files = readdirSync(dir).sort();
-    expect(files).toEqual(["admin.json", "batches.json", "compat.json", "compression.json", "frames.json", "groups.json", "handshake.json", "log.json", "partitioning.json", "pubsub.json", "rpc.json"]);
+    expect(files).toEqual(["admin.json", "batches.json", "compat.json", "compression.json", "frame-kinds.json", "frames.json", "groups.json", "handshake.json", "log.json", "partitioning.json", "pubsub.json", "rpc.json"]);
     for (const file of files) {
       const refs = [...readFileSync(new URL(file, dir), "utf8").matchAll(/PW-[A-Z]+-\d{3}/g)].map((m) => m[0]);
       expect(refs.filter((id) => !clauseIds.has(id)), file).toEqual([]);
@@ -74,6 +75,8 @@ describe("spec/vectors", () => {
       const unsolicited = ["FRAME_KIND_DELIVERY", "FRAME_KIND_SLOW_CONSUMER", "FRAME_KIND_DRAIN", "FRAME_KIND_CLOSE"];
       if (unsolicited.includes(v.frame!.kind)) expect(frame.correlationId).toBe(0);
       else if (v.frame!.kind === "FRAME_KIND_CALL_REQUEST" && (v.json as { responderId?: number }).responderId) expect(frame.correlationId % 2).toBe(0);
+      // A connection-level Error carries 0 (PW-FRAME-010, PW-FRAME-016).
+      else if (v.frame!.kind === "FRAME_KIND_ERROR" && frame.correlationId === 0) expect(v.clauses).toContain("PW-FRAME-016");
       else expect(frame.correlationId % 2).toBe(1);
     });
   });
@@ -99,7 +102,8 @@ describe("spec/vectors", () => {
         if (!kind) throw new WireError("ERROR_CODE_UNKNOWN_FRAME_KIND", `kind ${frame.kind}`);
         const type = kind.name.replace(/^FRAME_KIND_/, "").toLowerCase().replace(/(^|_)([a-z])/g, (_m: string, _u: string, c: string) => c.toUpperCase());
         try {
-          fromBinary(messageSchema(`polywire.v1.${type}`), frame.message);
+          // The runtime's decoder: protobuf-es behind the wire-type checks of PW-FRAME-021.
+          decodeMessage(messageSchema(`polywire.v1.${type}`), frame.message);
         } catch (error) {
           throw new WireError("ERROR_CODE_MALFORMED_FRAME", (error as Error).message);
         }

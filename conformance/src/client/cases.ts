@@ -375,12 +375,13 @@ const frameLimit: ConformanceCase = {
   title: "A client never sends a frame larger than the broker's advertised max_frame_size: a record that cannot fit fails locally",
   plane: "session",
   role: "client",
-  clauses: ["PW-FRAME-007"],
+  clauses: ["PW-FRAME-007", "PW-FRAME-020"],
   needs: ["admin"],
   async run(ctx) {
     requires(ctx, Capability.PRODUCE);
     const topic = await ctx.topic(1);
-    const limit = 4096;
+    // The smallest limit a broker may advertise (PW-FRAME-020).
+    const limit = 65_536;
     const { observer, handle } = await connected(ctx, {
       fromBroker: (frame) => {
         if (frame.kind !== FrameKind.WELCOME) return undefined;
@@ -392,9 +393,9 @@ const frameLimit: ConformanceCase = {
         return { forward: encodeRawFrame({ kind: frame.kind, correlationId: frame.correlationId, message: toBinary(WelcomeSchema, welcome) }) };
       },
     });
-    const big = { key: null, value: new Uint8Array(8000).fill(7), headers: [], typeId: 0n, timestamp: BigInt(Date.now()) };
+    const big = { key: null, value: new Uint8Array(80_000).fill(7), headers: [], typeId: 0n, timestamp: BigInt(Date.now()) };
     const result = await adapter(ctx).produce({ client: handle, topic, partition: 0, records: [toInstruction(big)], acks: Acks.LEADER, idempotent: false }, 30_000);
-    check("PW-FRAME-007", result.outcomes[0]?.outcome.case === "error", "an 8000-byte record was delivered through a broker advertising 4096-byte frames");
+    check("PW-FRAME-007", result.outcomes[0]?.outcome.case === "error", `an 80000-byte record was delivered through a broker advertising ${limit}-byte frames`);
     const largest = Math.max(0, ...observer.clientFrames.map((f) => f.frame.size));
     check("PW-FRAME-007", largest <= limit, `the client sent a ${largest}-byte frame to a broker advertising max_frame_size ${limit}`);
   },

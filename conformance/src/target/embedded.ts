@@ -125,6 +125,7 @@ export class EmbeddedTarget implements Target {
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
       ...(options.token === undefined ? {} : { auth: { token: (t: string) => (t === options.token ? "conformance" : null) } }),
+      ...(options.checksumFrames === undefined ? {} : { checksumFrames: options.checksumFrames }),
       ...(options.adminTokens === undefined
         ? {}
         : {

@@ -36,6 +36,8 @@ export interface VariantOptions {
   readonly slowSyncMs?: number;
   /** Require the TOKEN mechanism with this token (PW-SESS-007). */
   readonly token?: string;
+  /** Grant FEATURE_FRAME_CHECKSUM and checksum every frame from Welcome on (PW-SESS-026). */
+  readonly checksumFrames?: boolean;
   /**
    * One listener per scheme, on a free port or fresh path (default `tcp`
    * only). `memory` works only for a broker in the runner's process; `tls`

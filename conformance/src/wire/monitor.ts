@@ -2,22 +2,12 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { ErrorCode, ErrorSchema, Feature, FrameKind } from "@polywire/proto/session";
 import { ClauseViolation } from "../runner/violation.js";
 import { HEADER_SIZE, type WireFrame } from "./frame.js";
+import { FRAME_KINDS } from "./frame-kinds.js";
 import { codeName, kindName, LIMIT_CODES, RETRIABLE_CODES } from "./messages.js";
 
 /** Unsolicited kinds allowed with correlation id 0 (PW-FRAME-010). */
 const UNSOLICITED: ReadonlySet<number> = new Set([FrameKind.DELIVERY, FrameKind.SLOW_CONSUMER, FrameKind.DRAIN, FrameKind.CLOSE, FrameKind.ERROR]);
 
-/** Frame kinds a broker may only send on connections granted the feature (PW-SESS-005). */
-const FEATURE_OF_KIND: ReadonlyMap<number, Feature> = new Map([
-  [FrameKind.DELIVERY, Feature.PUBSUB],
-  [FrameKind.SLOW_CONSUMER, Feature.SLOW_CONSUMER_NOTICE],
-  [FrameKind.DRAIN, Feature.DRAIN_NOTICE],
-  [FrameKind.CALL_REQUEST, Feature.REQUEST_REPLY],
-  [FrameKind.CALL_RESPONSE, Feature.REQUEST_REPLY],
-  [FrameKind.CALL_CHUNK, Feature.REQUEST_REPLY],
-  [FrameKind.CALL_CREDIT, Feature.REQUEST_REPLY],
-  [FrameKind.CALL_CANCEL, Feature.REQUEST_REPLY],
-]);
 
 /** What the monitor needs to know about the connection a frame came on. */
 export interface ObservedConnection {
@@ -49,20 +39,30 @@ export class Monitor {
       this.record(new ClauseViolation("PW-FRAME-002", `the broker sent ${kind} with header_size ${frame.headerSize}; senders must write 16`));
     }
     const granted = connection.granted;
-    if (frame.checksum && granted !== undefined && !granted.has(Feature.FRAME_CHECKSUM)) {
-      this.record(new ClauseViolation("PW-SESS-005", `the broker set CHECKSUM on ${kind} without granting FEATURE_FRAME_CHECKSUM`));
+    // The Welcome itself is checked by the session that reads it, which knows what it grants.
+    if (granted === undefined && frame.checksum && frame.kind !== FrameKind.WELCOME) {
+      this.record(new ClauseViolation("PW-SESS-026", `the broker set CHECKSUM on ${kind} before Welcome`));
     }
-    const feature = FEATURE_OF_KIND.get(frame.kind);
-    if (feature !== undefined && granted !== undefined && !granted.has(feature)) {
-      this.record(new ClauseViolation("PW-SESS-005", `the broker sent ${kind} on a connection not granted ${Feature[feature]}`));
+    if (granted !== undefined && frame.checksum !== granted.has(Feature.FRAME_CHECKSUM)) {
+      this.record(new ClauseViolation(frame.checksum ? "PW-SESS-005" : "PW-SESS-026", frame.checksum
+        ? `the broker set CHECKSUM on ${kind} without granting FEATURE_FRAME_CHECKSUM`
+        : `the broker sent ${kind} without CHECKSUM on a connection it granted FEATURE_FRAME_CHECKSUM`));
+    }
+    const info = FRAME_KINDS.get(frame.kind);
+    if (info !== undefined && info.sentBy === "client") {
+      this.record(new ClauseViolation("PW-SESS-021", `the broker sent ${kind}, which only clients send`));
+    }
+    const missing = info?.featureValues.find((f) => granted !== undefined && !granted.has(f));
+    if (missing !== undefined) {
+      this.record(new ClauseViolation("PW-SESS-005", `the broker sent ${kind} on a connection not granted ${Feature[missing]}`));
     }
     const id = frame.correlationId;
     if (id === 0) {
       if (!UNSOLICITED.has(frame.kind)) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with correlation id 0, which marks unsolicited frames only`));
     } else if (id % 2 === 0) {
-      // Even ids belong to broker-initiated calls, or answer a client request sent with one on purpose (PW-FRAME-016).
+      // Even ids belong to broker-initiated calls and Pings (PW-SESS-024), or answer a client request sent with one on purpose (PW-FRAME-016).
       const answersOurs = frame.kind === FrameKind.ERROR && connection.requestKinds(id).length > 0;
-      if (frame.kind !== FrameKind.CALL_REQUEST && !answersOurs) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with even correlation id ${id}, which only broker-initiated calls carry`));
+      if (frame.kind !== FrameKind.CALL_REQUEST && frame.kind !== FrameKind.PING && !answersOurs) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with even correlation id ${id}, which only broker-initiated calls and Pings carry`));
     } else if (granted !== undefined) {
       const requested = connection.requestKinds(id);
       if (requested.length === 0) {
@@ -95,6 +95,9 @@ export class Monitor {
     if (LIMIT_CODES.has(error.code) && error.limit === 0n) this.record(new ClauseViolation("PW-ERR-003", `${name} came without Error.limit`));
     if (error.code === ErrorCode.UNSUPPORTED_VERSION && error.supportedVersions === undefined) {
       this.record(new ClauseViolation("PW-SESS-004", "ERROR_CODE_UNSUPPORTED_VERSION came without supported_versions"));
+    }
+    if (error.requestCorrelationId !== 0 && (frame.correlationId !== 0 || error.code !== ErrorCode.INVALID_ARGUMENT)) {
+      this.record(new ClauseViolation("PW-ERR-003", `${name} on correlation id ${frame.correlationId} came with request_correlation_id ${error.requestCorrelationId}, which only the connection-level INVALID_ARGUMENT of PW-FRAME-016 carries`));
     }
     if (error.code !== ErrorCode.UNSUPPORTED_VERSION && error.supportedVersions !== undefined) {
       this.record(new ClauseViolation("PW-ERR-003", `${name} came with supported_versions, which only UNSUPPORTED_VERSION carries`));

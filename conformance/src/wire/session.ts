@@ -126,6 +126,10 @@ export class WireSession {
     if (frame.kind === FrameKind.ERROR) throw new BrokerError(decodeError(frame), frame);
     if (frame.kind !== FrameKind.WELCOME) throw new ClauseViolation("PW-SESS-009", `expected Welcome with correlation id 1, got ${kindName(frame.kind)} (${frame.correlationId})`);
     const welcome = decode(WelcomeSchema, frame.message);
+    const checksummed = welcome.features.includes(Feature.FRAME_CHECKSUM);
+    if (frame.checksum !== checksummed) {
+      this.#monitor.record(new ClauseViolation("PW-SESS-026", `the Welcome ${checksummed ? "granting" : "not granting"} FEATURE_FRAME_CHECKSUM came ${frame.checksum ? "with" : "without"} CHECKSUM`));
+    }
     this.#welcome = welcome;
     this.#granted = new Set(welcome.features);
     return welcome;

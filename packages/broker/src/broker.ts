@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { HealthStatus } from "@polywire/proto/admin";
 import { ErrorCode, Feature } from "@polywire/proto/session";
-import { PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
+import { frameKindTable, PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
 import { init as initCodec } from "@polywire/wasm-codec";
 import { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
 import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
@@ -67,7 +67,11 @@ export interface BrokerOptions {
   drainDeadlineMs?: number;
   /** ACKS_ALL deadline when a produce says 0 (PW-LOG-008). Default 30 000 ms. */
   produceTimeoutMs?: number;
-  /** Set the CHECKSUM flag on frames to clients that negotiated it. Default false. */
+  /**
+   * Grant FEATURE_FRAME_CHECKSUM to clients that ask for it, and then set
+   * the CHECKSUM flag on every frame sent to them from Welcome on
+   * (PW-SESS-026). Default false: the feature is not granted.
+   */
   checksumFrames?: boolean;
 }
 
@@ -75,7 +79,8 @@ export interface BrokerOptions {
 export type BrokerState = "running" | "draining" | "closed";
 
 const SOFTWARE = { name: "polywire-broker", version: "0.1.0" };
-const SUPPORTED_FEATURES: ReadonlySet<Feature> = new Set([Feature.LOG, Feature.IDEMPOTENCE, Feature.FRAME_CHECKSUM, Feature.DRAIN_NOTICE]);
+// The features this broker serves; FEATURE_FRAME_CHECKSUM joins them with `checksumFrames` (PW-SESS-026).
+const SUPPORTED_FEATURES: readonly Feature[] = [Feature.LOG, Feature.IDEMPOTENCE, Feature.DRAIN_NOTICE];
 
 /**
  * The embeddable Polywire reference broker: listeners on every transport,
@@ -128,13 +133,12 @@ export class Broker implements AsyncDisposable {
       brokerId: this.id,
       software: SOFTWARE,
       limits: this.limits,
-      supportedFeatures: SUPPORTED_FEATURES,
+      supportedFeatures: new Set(options.checksumFrames === true ? [...SUPPORTED_FEATURES, Feature.FRAME_CHECKSUM] : SUPPORTED_FEATURES),
       mechanisms: this.#mechanisms,
       routes: this.#routes,
       metrics: this.metrics,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
       keepaliveIntervalMs,
-      checksumFrames: options.checksumFrames ?? false,
       get draining() {
         return broker.#state !== "running";
       },
@@ -165,6 +169,11 @@ export class Broker implements AsyncDisposable {
       produceTimeoutMs: options.produceTimeoutMs ?? 30_000,
     })) {
       this.#routes.set(kind, r);
+    }
+    // A granted feature must be served whole: every kind a client may send of it has a route (PW-SESS-005).
+    for (const info of frameKindTable.values()) {
+      const served = info.sentBy !== "broker" && info.features.length > 0 && info.features.every((f) => this.#host.supportedFeatures.has(f));
+      if (served && !this.#routes.has(info.kind)) throw new Error(`broker: frame kind ${info.kind} belongs to granted features but has no route`);
     }
   }
 

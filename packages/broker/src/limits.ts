@@ -1,9 +1,11 @@
+import { MIN_MAX_FRAME_SIZE } from "@polywire/runtime";
+
 /**
  * The broker's hard bounds (PW-LIM-001): advertised in `Welcome.limits` and
  * enforced exactly as advertised.
  */
 export interface BrokerLimits {
-  /** Largest frame accepted, header included. Default 16 MiB (PW-FRAME-007). */
+  /** Largest frame accepted, header included; at least 64 KiB (PW-FRAME-020). Default 16 MiB (PW-FRAME-007). */
   readonly maxFrameSize: number;
   /** Largest record batch as sent. Default 8 MiB (PW-LIM-005). */
   readonly maxBatchSize: number;
@@ -35,6 +37,6 @@ export function resolveLimits(overrides: Partial<BrokerLimits> = {}): BrokerLimi
       throw new RangeError(`limits.${key} must be a positive 32-bit integer, got ${String(value)}`);
     }
   }
-  if (limits.maxFrameSize < 1024) throw new RangeError("limits.maxFrameSize must be at least 1024");
+  if (limits.maxFrameSize < MIN_MAX_FRAME_SIZE) throw new RangeError(`limits.maxFrameSize must be at least ${MIN_MAX_FRAME_SIZE} (PW-FRAME-020)`);
   return limits;
 }

@@ -9,6 +9,7 @@ import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { PolywireError } from "@polywire/runtime";
 import { verifyBatch, type BatchHeader } from "@polywire/wasm-codec";
 import { toPolywireError } from "./errors.js";
+import { pendingResultSize, resultSize } from "./fetch-size.js";
 import type { BrokerLimits } from "./limits.js";
 import type { BrokerMetrics } from "./metrics.js";
 import { decodeProduceRequest, encodeProduceResponse } from "./produce-codec.js";
@@ -33,16 +34,6 @@ export interface LogPlaneHost {
 
 const DEFAULT_FETCH_MAX_BYTES = 8 * 1024 * 1024;
 
-/**
- * Bytes of batches a FetchResponse frame can carry within `maxFrame`: the
- * frame header and checksum, and a generous bound on the encoded
- * FetchResponse message (each result: topic, numbers, tags).
- */
-function fetchRoom(maxFrame: number, request: FetchRequest): number {
-  let message = 16;
-  for (const p of request.partitions) message += p.topic.length + 48;
-  return maxFrame - 20 - message;
-}
 
 function errorCode(error: unknown): ErrorCode {
   return ErrorCode[toPolywireError(error).code];
@@ -63,7 +54,6 @@ function produceRoute(host: LogPlaneHost): Route {
   return route({
     schema: ProduceRequestSchema,
     decode: decodeProduceRequest,
-    features: [Feature.LOG],
     startsWork: true,
     answers: (m) => m.acks !== Acks.NONE,
     handle: ({ message, frame, session }) => {
@@ -125,11 +115,21 @@ interface PartitionRead {
   log: PartitionLog | undefined;
 }
 
-async function readPartitions(storage: Storage, request: FetchRequest, responseMax: number, frameRoom: number): Promise<{ reads: PartitionRead[]; total: number; failed: boolean }> {
+/**
+ * Reads each partition of a fetch within `responseMax` bytes of batches
+ * (PW-LOG-013) and `frameBudget`, the bytes of the client's largest frame
+ * left after the header and checksum: the message is sized exactly, with
+ * the partitions not read yet at their widest (PW-FRAME-007, PW-LOG-018).
+ */
+async function readPartitions(storage: Storage, request: FetchRequest, responseMax: number, frameBudget: number): Promise<{ reads: PartitionRead[]; total: number; failed: boolean }> {
   const reads: PartitionRead[] = [];
   let total = 0;
   let failed = false;
+  // Message bytes of the results already decided, and the most the others can take.
+  let decided = 0;
+  let pending = request.partitions.reduce((sum, p) => sum + pendingResultSize(p.topic, p.partition), 0);
   for (const p of request.partitions) {
+    pending -= pendingResultSize(p.topic, p.partition);
     const result = create(FetchPartitionResultSchema, { topic: p.topic, partition: p.partition });
     let log: PartitionLog | undefined;
     let chunks: readonly Uint8Array[] = [];
@@ -141,12 +141,13 @@ async function readPartitions(storage: Storage, request: FetchRequest, responseM
         const read = await log.read(p.offset, Math.max(budget, 1));
         result.highWatermark = read.highWatermark;
         result.logStartOffset = read.logStartOffset;
-        // PW-FRAME-007: a batch that cannot fit in any frame the client accepts is reported, not sent.
-        if (read.size > frameRoom) {
+        // PW-FRAME-007: a batch that cannot fit in the frame even as its only batch is reported, not sent.
+        const room = frameBudget - decided - pending - resultSize({ ...result, recordsSize: read.size });
+        if (read.size > room) {
           throw new PolywireError("BATCH_TOO_LARGE", `the batch at offset ${p.offset} is larger than the client's max_frame_size allows`);
         }
-        // PW-LOG-013: only the response's first batch may exceed the budget.
-        if (read.size > 0 && (total === 0 || read.size <= remaining)) {
+        // PW-LOG-013: only the response's first batch may exceed the budget; every batch must fit the frame.
+        if (read.size > 0 && (total === 0 || read.size <= remaining) && total + read.size <= room) {
           chunks = read.chunks;
           result.recordsSize = read.size;
           total += read.size;
@@ -166,6 +167,7 @@ async function readPartitions(storage: Storage, request: FetchRequest, responseM
       }
       failed = true;
     }
+    decided += resultSize(result);
     reads.push({ result, chunks, log });
   }
   return { reads, total, failed };
@@ -192,7 +194,6 @@ function fetchRoute(host: LogPlaneHost): Route {
   const { storage, metrics } = host;
   return route({
     schema: FetchRequestSchema,
-    features: [Feature.LOG],
     startsWork: false,
     handle: async ({ message, session }: { message: FetchRequest; session: ServerSession }) => {
       const named = new Set<string>();
@@ -202,14 +203,15 @@ function fetchRoute(host: LogPlaneHost): Route {
         if (named.has(key)) throw new PolywireError("INVALID_ARGUMENT", `the fetch names partition ${p.partition} of ${p.topic} twice (PW-LOG-017)`);
         named.add(key);
       }
-      const frameRoom = fetchRoom(session.clientMaxFrameSize, message);
-      const responseMax = Math.max(1, Math.min(message.maxBytes || DEFAULT_FETCH_MAX_BYTES, frameRoom));
+      // The frame header, and the CRC-32C when the session checksums its frames (PW-SESS-026).
+      const frameBudget = session.clientMaxFrameSize - 16 - (session.features.has(Feature.FRAME_CHECKSUM) ? 4 : 0);
+      const responseMax = Math.max(1, Math.min(message.maxBytes || DEFAULT_FETCH_MAX_BYTES, frameBudget));
       const minBytes = message.minBytes || 1;
       const deadline = performance.now() + message.maxWaitMs;
-      let read = await readPartitions(storage, message, responseMax, frameRoom);
+      let read = await readPartitions(storage, message, responseMax, frameBudget);
       while (read.total < minBytes && !read.failed && !session.signal.aborted && performance.now() < deadline && message.partitions.length > 0) {
         await waitForAny(read.reads, deadline, session.signal);
-        read = await readPartitions(storage, message, responseMax, frameRoom);
+        read = await readPartitions(storage, message, responseMax, frameBudget);
       }
       if (read.total > 0) await session.awaitWritable();
       const payload = new Uint8Array(read.total);
@@ -236,7 +238,6 @@ function listOffsetsRoute(host: LogPlaneHost): Route {
   const { storage } = host;
   return route({
     schema: ListOffsetsRequestSchema,
-    features: [Feature.LOG],
     startsWork: false,
     handle: async ({ message }) => {
       const results: ListOffsetsResult[] = [];
@@ -277,7 +278,6 @@ function metadataRoute(host: LogPlaneHost): Route {
   const { storage } = host;
   return route({
     schema: MetadataRequestSchema,
-    features: [Feature.LOG],
     startsWork: false,
     handle: ({ message }) => {
       const names = message.topics.length === 0 ? storage.listTopics().map((t) => t.name) : message.topics;
@@ -308,7 +308,6 @@ function metadataRoute(host: LogPlaneHost): Route {
 function initProducerRoute(host: LogPlaneHost): Route {
   return route({
     schema: InitProducerRequestSchema,
-    features: [Feature.LOG, Feature.IDEMPOTENCE],
     startsWork: false,
     handle: async ({ message }) => {
       const granted = await host.storage.initProducer(message.producerId, message.producerEpoch);

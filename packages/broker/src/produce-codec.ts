@@ -1,5 +1,6 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { ProduceRequestSchema, ProduceResponseSchema, type ProduceRequest } from "@polywire/proto/log";
+import { decodeMessage } from "@polywire/runtime";
 
 // Varints up to 7 bytes (49 bits) fit a double exactly; longer ones go to protobuf-es.
 const MAX_FAST_VARINT_BYTES = 7;
@@ -10,9 +11,11 @@ const MAX_FAST_INT = BigInt(Number.MAX_SAFE_INTEGER);
  * Decodes a ProduceRequest, the message of every produce frame. The usual
  * request (an ASCII topic, varint fields, nothing else) is read here
  * without reflection; anything else (non-ASCII text, an unknown field, a
- * long varint, malformed bytes) is left to protobuf-es, the reference:
- * both give the same message or both throw (its tests check it on random
- * messages, unknown fields included).
+ * long varint, malformed bytes, a wrong wire type) is left to
+ * `decodeMessage`, the reference (protobuf-es behind the wire-type checks
+ * of PW-FRAME-021): both give the same message or both throw (its tests
+ * check it on random messages, unknown fields included). The fast path
+ * takes only the four tags with their own wire types.
  */
 export function decodeProduceRequest(bytes: Uint8Array): ProduceRequest {
   let topic = "";
@@ -23,11 +26,11 @@ export function decodeProduceRequest(bytes: Uint8Array): ProduceRequest {
   const end = bytes.length;
   while (pos < end) {
     const tag = bytes[pos++] as number;
-    if (tag >= 0x80) return fromBinary(ProduceRequestSchema, bytes);
+    if (tag >= 0x80) return decodeMessage(ProduceRequestSchema, bytes);
     let value = 0;
     let scale = 1;
     for (let length = 0; ; length++) {
-      if (pos >= end || length === MAX_FAST_VARINT_BYTES) return fromBinary(ProduceRequestSchema, bytes);
+      if (pos >= end || length === MAX_FAST_VARINT_BYTES) return decodeMessage(ProduceRequestSchema, bytes);
       const b = bytes[pos++] as number;
       value += (b & 0x7f) * scale;
       scale *= 128;
@@ -36,11 +39,11 @@ export function decodeProduceRequest(bytes: Uint8Array): ProduceRequest {
     if (tag === 0x0a) {
       // Field 1, length-delimited: the topic.
       const stop = pos + value;
-      if (stop > end) return fromBinary(ProduceRequestSchema, bytes);
+      if (stop > end) return decodeMessage(ProduceRequestSchema, bytes);
       let text = "";
       for (let i = pos; i < stop; i++) {
         const c = bytes[i] as number;
-        if (c >= 0x80) return fromBinary(ProduceRequestSchema, bytes);
+        if (c >= 0x80) return decodeMessage(ProduceRequestSchema, bytes);
         text += String.fromCharCode(c);
       }
       topic = text;
@@ -52,7 +55,7 @@ export function decodeProduceRequest(bytes: Uint8Array): ProduceRequest {
     } else if (tag === 0x20) {
       timeoutMs = value >>> 0;
     } else {
-      return fromBinary(ProduceRequestSchema, bytes);
+      return decodeMessage(ProduceRequestSchema, bytes);
     }
   }
   return { $typeName: "polywire.v1.ProduceRequest", topic, partition, acks, timeoutMs };

@@ -1,5 +1,4 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import type { Feature } from "@polywire/proto/session";
 import type { Frame } from "@polywire/wasm-codec";
 import type { ServerSession } from "./session.js";
 
@@ -19,15 +18,15 @@ export interface RequestContext<M> {
 
 /**
  * How the session serves one request frame kind: the message schema to
- * decode, the feature it needs (PW-SESS-006), whether it starts work that
- * Drain refuses (PW-SESS-015), and the handler. Each plane contributes
- * routes; the session itself knows none of them.
+ * decode, whether it starts work that Drain refuses (PW-SESS-015), and the
+ * handler. The features a kind needs come from the frame-kind table of
+ * spec §3.5 (`frameKindTable`, PW-SESS-006). Each plane contributes routes;
+ * the session itself knows none of them.
  */
 export interface Route<S extends DescMessage = DescMessage> {
   readonly schema: S;
   /** Decodes the request message; protobuf-es `fromBinary` of `schema` unless a faster equivalent exists. */
   readonly decode?: (bytes: Uint8Array) => MessageShape<S>;
-  readonly features: readonly Feature[];
   readonly startsWork: boolean;
   /** False when the broker sends no response (ACKS_NONE); such requests do not count against max_in_flight. Default true. */
   answers?(message: MessageShape<S>): boolean;

@@ -1,11 +1,11 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { setMaxListeners } from "node:events";
 import {
   AuthChallengeSchema, AuthResponseSchema, CloseSchema, DrainSchema, ErrorCode, ErrorSchema, Feature, FrameKind,
   HelloSchema, PingSchema, PongSchema, WelcomeSchema,
   type Hello,
 } from "@polywire/proto/session";
-import { PolywireError, PROTOCOL_VERSION, frameKinds, type Transport } from "@polywire/runtime";
+import { decodeMessage, frameKindTable, frameSize, MIN_MAX_FRAME_SIZE, PolywireError, PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
 import { encodeFrame, encodeFrameHead, FrameDecoder, type Frame } from "@polywire/wasm-codec";
 import type { SaslExchange, ServerSaslMechanism } from "./auth.js";
 import { toPolywireError } from "./errors.js";
@@ -24,8 +24,6 @@ export interface SessionHost {
   readonly metrics: BrokerMetrics;
   readonly handshakeTimeoutMs: number;
   readonly keepaliveIntervalMs: number;
-  /** Set the CHECKSUM flag on frames sent to clients that negotiated FEATURE_FRAME_CHECKSUM. */
-  readonly checksumFrames: boolean;
   /** True once the broker is draining: new sessions and new work are refused. */
   readonly draining: boolean;
   /** The admin listener's base URL for Welcome.admin_url (PW-ADMIN-060); empty without one. */
@@ -42,17 +40,24 @@ const EMPTY = new Uint8Array(0);
 // Payloads from this size on leave as their own chunk instead of being copied behind their header.
 const SEPARATE_PAYLOAD = 1024;
 const SUPPORTED_VERSIONS = { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION };
+// Bytes of frames pipelined behind a Hello held until Welcome (PW-LIM-011).
+const MAX_HELD_BYTES = 65_536;
 let sessionCounter = 0;
 
-function errorBytes(error: PolywireError, extra: { supportedVersions?: { min: number; max: number } } = {}): Uint8Array {
+function errorBytes(error: PolywireError, extra: { supportedVersions?: { min: number; max: number }; requestCorrelationId?: number } = {}): Uint8Array {
   return toBinary(ErrorSchema, create(ErrorSchema, {
     code: error.wireCode,
     message: error.message,
     retriable: error.retriable,
     retryAfterMs: error.retryAfterMs,
     limit: error.limit ?? 0n,
+    requestCorrelationId: extra.requestCorrelationId ?? 0,
     ...(extra.supportedVersions === undefined ? {} : { supportedVersions: extra.supportedVersions }),
   }));
+}
+
+function kindName(kind: number): string {
+  return FrameKind[kind] ?? String(kind);
 }
 
 /**
@@ -73,6 +78,10 @@ export class ServerSession {
   #clientId = "";
   #clientMaxFrame = 16 * 1024 * 1024;
   #exchange: SaslExchange | undefined;
+  /** An AuthChallenge was sent and its AuthResponse has not arrived. */
+  #challenged = false;
+  /** Bytes of frames pipelined behind the Hello, held until Welcome (PW-SESS-023). */
+  #heldBytes = 0;
   #inFlight = 0;
   #inFlightIds = new Set<number>();
   #idleWaiters: Array<() => void> = [];
@@ -85,6 +94,8 @@ export class ServerSession {
   #writerTurn = false;
   #drainNoticed = false;
   #checksum = false;
+  /** A connection-level Error was sent: no frame may follow it (PW-FRAME-013). */
+  #failed = false;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #abort = new AbortController();
   #closedPromise: Promise<void>;
@@ -205,7 +216,7 @@ export class ServerSession {
       }
       let hello: Hello;
       try {
-        hello = fromBinary(HelloSchema, frame.message);
+        hello = decodeMessage(HelloSchema, frame.message);
       } catch (cause) {
         this.#failConnection(new PolywireError("MALFORMED_FRAME", "cannot decode Hello", { cause }), 1);
         return;
@@ -213,19 +224,32 @@ export class ServerSession {
       this.#onHello(hello);
       return;
     }
-    // phase "auth": only AuthResponse is processed before Welcome (PW-SESS-007).
-    if (frame.kind !== FrameKind.AUTH_RESPONSE || frame.correlationId !== 1 || this.#exchange === undefined) {
-      this.#failConnection(new PolywireError("HANDSHAKE_REQUIRED", "only an AuthResponse with correlation id 1 is accepted before Welcome (PW-SESS-007)"), frame.correlationId);
+    // Phase "auth": only the AuthResponse the exchange waits for is processed before Welcome (PW-SESS-007).
+    if (frame.kind === FrameKind.AUTH_RESPONSE && this.#challenged) {
+      if (frame.correlationId !== 1 || this.#exchange === undefined) {
+        this.#failConnection(new PolywireError("HANDSHAKE_REQUIRED", "an AuthResponse must carry correlation id 1 (PW-SESS-009)"), frame.correlationId);
+        return;
+      }
+      let response: Uint8Array;
+      try {
+        response = decodeMessage(AuthResponseSchema, frame.message).response;
+      } catch (cause) {
+        this.#failConnection(new PolywireError("MALFORMED_FRAME", "cannot decode AuthResponse", { cause }), 1);
+        return;
+      }
+      this.#challenged = false;
+      this.#runSasl(this.#exchange, response);
       return;
     }
-    let response: Uint8Array;
-    try {
-      response = fromBinary(AuthResponseSchema, frame.message).response;
-    } catch (cause) {
-      this.#failConnection(new PolywireError("MALFORMED_FRAME", "cannot decode AuthResponse", { cause }), 1);
+    // Anything else was pipelined behind the Hello: held, unprocessed, until Welcome (PW-SESS-023, PW-LIM-011).
+    const size = frameSize(frame.message.byteLength, frame.payload.byteLength, (frame.flags & 1) !== 0);
+    if (this.#heldBytes + size > MAX_HELD_BYTES) {
+      this.#backlog.length = 0;
+      this.#failConnection(new PolywireError("HANDSHAKE_REQUIRED", `more than ${MAX_HELD_BYTES} bytes of frames pipelined behind the Hello before Welcome (PW-LIM-011)`), frame.correlationId);
       return;
     }
-    this.#runSasl(this.#exchange, response);
+    this.#heldBytes += size;
+    this.#backlog.push(frame);
   }
 
   #onHello(hello: Hello): void {
@@ -234,6 +258,10 @@ export class ServerSession {
     if (versions === undefined || versions.min > versions.max || versions.max < SUPPORTED_VERSIONS.min || versions.min > SUPPORTED_VERSIONS.max) {
       const asked = versions === undefined ? "none" : `${versions.min}..${versions.max}`;
       this.#failConnection(new PolywireError("UNSUPPORTED_VERSION", `client versions ${asked} do not overlap the broker's ${SUPPORTED_VERSIONS.min}..${SUPPORTED_VERSIONS.max}`, { supportedVersions: SUPPORTED_VERSIONS }), 1);
+      return;
+    }
+    if (hello.maxFrameSize !== 0 && hello.maxFrameSize < MIN_MAX_FRAME_SIZE) {
+      this.#failConnection(new PolywireError("INVALID_ARGUMENT", `Hello.max_frame_size ${hello.maxFrameSize} is below the minimum ${MIN_MAX_FRAME_SIZE} (PW-FRAME-020)`, { limit: MIN_MAX_FRAME_SIZE }), 1);
       return;
     }
     if (host.draining) {
@@ -247,7 +275,6 @@ export class ServerSession {
     this.#clientId = hello.clientId;
     this.#clientMaxFrame = hello.maxFrameSize === 0 ? 16 * 1024 * 1024 : hello.maxFrameSize;
     for (const f of hello.features) if (host.supportedFeatures.has(f)) this.#features.add(f);
-    this.#checksum = host.checksumFrames && this.#features.has(Feature.FRAME_CHECKSUM);
 
     const name = hello.authMechanism;
     if (host.mechanisms.size === 0) {
@@ -280,7 +307,13 @@ export class ServerSession {
       .then((step) => {
         if (this.#phase !== "auth") return;
         if (step.kind === "challenge") {
-          this.writeFrame(FrameKind.AUTH_CHALLENGE, 1, toBinary(AuthChallengeSchema, create(AuthChallengeSchema, { challenge: step.data })));
+          const challenge = toBinary(AuthChallengeSchema, create(AuthChallengeSchema, { challenge: step.data }));
+          if (frameSize(challenge.byteLength, 0, false) > MIN_MAX_FRAME_SIZE) {
+            this.#failConnection(new PolywireError("INTERNAL", `the mechanism's challenge would exceed ${MIN_MAX_FRAME_SIZE} bytes (PW-FRAME-020)`), 1);
+            return;
+          }
+          this.#challenged = true;
+          this.writeFrame(FrameKind.AUTH_CHALLENGE, 1, challenge);
         } else if (step.kind === "success") {
           this.#welcome(step.principal, step.finalData);
         } else {
@@ -317,35 +350,73 @@ export class ServerSession {
       authFinalData: finalData ?? EMPTY,
       adminUrl: host.adminUrl,
     });
+    const bytes = toBinary(WelcomeSchema, welcome);
+    if (frameSize(bytes.byteLength, 0, true) > MIN_MAX_FRAME_SIZE) {
+      // A principal or final data too large for any client's frame limit: refuse rather than send it (PW-FRAME-020).
+      this.#failConnection(new PolywireError("INTERNAL", `the Welcome would exceed ${MIN_MAX_FRAME_SIZE} bytes (PW-FRAME-020)`), 1);
+      return;
+    }
     this.#phase = "ready";
-    this.writeFrame(FrameKind.WELCOME, 1, toBinary(WelcomeSchema, welcome));
+    // Granted, every frame from Welcome on carries a CRC-32C; never before it (PW-SESS-026).
+    this.#checksum = this.#features.has(Feature.FRAME_CHECKSUM);
+    this.writeFrame(FrameKind.WELCOME, 1, bytes);
+    // Frames pipelined behind the Hello, in the order they came, as if they arrived now (PW-SESS-023).
+    this.#heldBytes = 0;
+    this.#runBacklog();
   }
 
   // ---- requests
 
+  /** Serves one frame after the handshake, checked in the order of PW-SESS-022. */
   #dispatch(frame: Frame): void {
     const kind = frame.kind;
     const id = frame.correlationId;
-    const route = this.#host.routes.get(kind);
-    if (route === undefined) {
+    const info = frameKindTable.get(kind);
+    if (info === undefined || kind === FrameKind.UNSPECIFIED) {
+      this.#reject(kind, id, new PolywireError("UNKNOWN_FRAME_KIND", `unknown frame kind ${kind} (PW-FRAME-009)`));
+      return;
+    }
+    if (kind === FrameKind.PONG || kind === FrameKind.CLOSE || kind === FrameKind.ERROR) {
       this.#onSessionFrame(frame);
       return;
     }
-    if (id % 2 === 0) {
-      this.#reject(kind, id, new PolywireError("INVALID_ARGUMENT", `client requests must carry an odd correlation id, got ${id} (PW-FRAME-010)`));
+    if (info.sentBy === "broker" || kind === FrameKind.HELLO || kind === FrameKind.AUTH_RESPONSE) {
+      this.#reject(kind, id, new PolywireError("INVALID_ARGUMENT", `frame kind ${kindName(kind)} is not one a client may send after the handshake (PW-SESS-021)`));
       return;
     }
-    for (const f of route.features) {
+    for (const f of info.features) {
       if (!this.#features.has(f)) {
-        this.#reject(kind, id, new PolywireError("FEATURE_NOT_NEGOTIATED", `frame kind ${FrameKind[kind] ?? kind} needs feature ${Feature[f] ?? f}, which was not negotiated (PW-SESS-006)`));
+        this.#reject(kind, id, new PolywireError("FEATURE_NOT_NEGOTIATED", `frame kind ${kindName(kind)} needs feature ${Feature[f] ?? f}, which was not granted on this connection (PW-SESS-006)`));
         return;
       }
     }
+    if (info.answeredBy !== undefined) {
+      // A client-initiated request, Ping included (PW-FRAME-016, PW-SESS-024).
+      if (id % 2 === 0) {
+        this.#reject(kind, id, new PolywireError("INVALID_ARGUMENT", `client requests must carry an odd correlation id, got ${id} (PW-FRAME-010)`));
+        return;
+      }
+      if (this.#inFlightIds.has(id)) {
+        // An answer on `id` could not be told apart from the first request's: the connection is done (PW-FRAME-016).
+        this.#failConnection(new PolywireError("INVALID_ARGUMENT", `correlation id ${id} of a ${kindName(kind)} is already awaiting a response (PW-FRAME-011, PW-FRAME-016)`), 0, id);
+        return;
+      }
+    }
+    if (kind === FrameKind.PING) {
+      this.#pong(frame);
+      return;
+    }
+    const route = this.#host.routes.get(kind);
+    if (route === undefined) {
+      // Only reachable if the broker granted a feature it does not serve.
+      this.#reject(kind, id, new PolywireError("INTERNAL", `frame kind ${kindName(kind)} has no handler on this broker`));
+      return;
+    }
     let message;
     try {
-      message = route.decode === undefined ? fromBinary(route.schema, frame.message) : route.decode(frame.message);
+      message = route.decode === undefined ? decodeMessage(route.schema, frame.message) : route.decode(frame.message);
     } catch (cause) {
-      this.#reject(kind, id, new PolywireError("MALFORMED_FRAME", `cannot decode the message of frame kind ${FrameKind[kind] ?? kind} (PW-FRAME-008)`, { cause }));
+      this.#reject(kind, id, new PolywireError("MALFORMED_FRAME", `cannot decode the message of frame kind ${kindName(kind)} (PW-FRAME-008): ${(cause as Error).message}`, { cause }));
       return;
     }
     if (route.startsWork && (this.#drainNoticed || this.#host.draining)) {
@@ -353,15 +424,10 @@ export class ServerSession {
       return;
     }
     const answers = route.answers === undefined || route.answers(message);
-    if (answers) {
-      if (this.#inFlightIds.has(id)) {
-        this.#reject(kind, id, new PolywireError("INVALID_ARGUMENT", `correlation id ${id} is already awaiting a response (PW-FRAME-011)`));
-        return;
-      }
-      if (this.#inFlight >= this.#host.limits.maxInFlight) {
-        this.#reject(kind, id, new PolywireError("TOO_MANY_IN_FLIGHT", `more than ${this.#host.limits.maxInFlight} requests awaiting a response (PW-LIM-002)`, { limit: this.#host.limits.maxInFlight }));
-        return;
-      }
+    // Requests without an answer (ACKS_NONE) hold no slot (PW-LIM-002).
+    if (answers && this.#inFlightIds.size >= this.#host.limits.maxInFlight) {
+      this.#reject(kind, id, new PolywireError("TOO_MANY_IN_FLIGHT", `more than ${this.#host.limits.maxInFlight} requests awaiting a response (PW-LIM-002)`, { limit: this.#host.limits.maxInFlight }));
+      return;
     }
     const started = performance.now();
     this.#inFlight++;
@@ -406,22 +472,21 @@ export class ServerSession {
     this.writeFrame(FrameKind.ERROR, id, errorBytes(error));
   }
 
+  /** Answers a Ping at once: it holds no max_in_flight slot (PW-SESS-025). */
+  #pong(frame: Frame): void {
+    let nonce: bigint;
+    try {
+      nonce = decodeMessage(PingSchema, frame.message).nonce;
+    } catch (cause) {
+      this.#reject(frame.kind, frame.correlationId, new PolywireError("MALFORMED_FRAME", `cannot decode Ping (PW-FRAME-008): ${(cause as Error).message}`, { cause }));
+      return;
+    }
+    this.writeFrame(FrameKind.PONG, frame.correlationId, toBinary(PongSchema, create(PongSchema, { nonce })));
+  }
+
+  /** Pong, Close and Error from the client. */
   #onSessionFrame(frame: Frame): void {
-    const id = frame.correlationId;
     switch (frame.kind) {
-      case FrameKind.PING: {
-        let nonce: bigint;
-        try {
-          nonce = fromBinary(PingSchema, frame.message).nonce;
-        } catch (cause) {
-          this.#reject(frame.kind, id, new PolywireError("MALFORMED_FRAME", "cannot decode Ping", { cause }));
-          return;
-        }
-        this.writeFrame(FrameKind.PONG, id, toBinary(PongSchema, create(PongSchema, { nonce })));
-        return;
-      }
-      case FrameKind.PONG:
-        return;
       case FrameKind.CLOSE:
         // PW-SESS-016: answer what is in flight (long polls end early), then close.
         this.#phase = "closing";
@@ -430,18 +495,15 @@ export class ServerSession {
         void this.#finishAndEnd(undefined);
         return;
       case FrameKind.ERROR:
-        if (id === 0) {
+        if (frame.correlationId === 0) {
           this.#phase = "closing";
           this.transport.pause();
           void this.#finishAndEnd(undefined);
         }
         return;
       default:
-        if (!frameKinds.has(frame.kind)) {
-          this.#reject(frame.kind, id, new PolywireError("UNKNOWN_FRAME_KIND", `unknown frame kind ${frame.kind} (PW-FRAME-009)`));
-        } else {
-          this.#reject(frame.kind, id, new PolywireError("INVALID_ARGUMENT", `frame kind ${FrameKind[frame.kind]} is not a request a client may send here`));
-        }
+        // A Pong: the broker sends no Pings, so there is nothing to match it with.
+        return;
     }
   }
 
@@ -454,7 +516,7 @@ export class ServerSession {
    * cannot make the broker buffer more than the answers already in flight.
    */
   writeFrame(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): void {
-    if (this.#phase === "closed") return;
+    if (this.#phase === "closed" || this.#failed) return;
     let ok: boolean;
     if (this.#checksum) {
       ok = this.transport.write(encodeFrame({ kind, correlationId, message, ...(payload === undefined ? {} : { payload }), checksum: true }));
@@ -516,12 +578,19 @@ export class ServerSession {
 
   // ---- closing
 
-  /** Sends an Error (PW-FRAME-013, handshake errors) and closes the connection. */
-  #failConnection(error: PolywireError, correlationId: number): void {
+  /**
+   * Sends an Error (PW-FRAME-013, handshake errors, PW-FRAME-016) and closes
+   * the connection; `requestCorrelationId` names the request that caused it.
+   */
+  #failConnection(error: PolywireError, correlationId: number, requestCorrelationId?: number): void {
     if (this.#phase === "closing" || this.#phase === "closed") return;
     this.#host.metrics.errors.labels(error.code).inc();
-    const extra = error.supportedVersions === undefined ? {} : { supportedVersions: { min: error.supportedVersions.min, max: error.supportedVersions.max } };
+    const extra = {
+      ...(error.supportedVersions === undefined ? {} : { supportedVersions: { min: error.supportedVersions.min, max: error.supportedVersions.max } }),
+      ...(requestCorrelationId === undefined ? {} : { requestCorrelationId }),
+    };
     this.writeFrame(FrameKind.ERROR, correlationId, errorBytes(error, extra));
+    this.#failed = true;
     this.#phase = "closing";
     this.#updateReading();
     this.#endTransport();

@@ -249,12 +249,17 @@ describe("authentication (§3.2)", () => {
     await expect(Connection.connect(tcp)).rejects.toMatchObject({ code: "AUTHENTICATION_FAILED" });
   });
 
-  it("PW-SESS-007: no request but AuthResponse is processed before Welcome", async () => {
+  it("PW-SESS-007: no request but AuthResponse is processed before Welcome: one sent during the exchange is held and served after it (PW-SESS-023)", async () => {
     const client = await RawClient.connect(unix);
     client.send(helloFrame({ authMechanism: "PLAIN" }));
     expect((await client.next()).kind).toBe(FrameKind.AUTH_CHALLENGE);
     client.send(frameOf(FrameKind.METADATA_REQUEST, 3, MetadataRequestSchema, {}));
-    expect((await client.nextError()).error.code).toBe(ErrorCode.HANDSHAKE_REQUIRED);
-    await client.expectClosed();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(client.frames).toEqual([]);
+    client.send(frameOf(FrameKind.AUTH_RESPONSE, 1, AuthResponseSchema, { response: plain("alice", "wonderland") }));
+    expect((await client.next()).kind).toBe(FrameKind.WELCOME);
+    const answer = await client.next();
+    expect([answer.kind, answer.correlationId], describeError(answer)).toEqual([FrameKind.METADATA_RESPONSE, 3]);
+    client.close();
   });
 });

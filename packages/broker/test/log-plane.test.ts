@@ -224,15 +224,20 @@ describe("fetch (§7.2)", () => {
   });
 
   it("PW-FRAME-007: fetch answers fit the client's max_frame_size; a batch that cannot fit is BATCH_TOO_LARGE for its partition", async () => {
-    await using small = await Connection.connect(url, { maxFrameSize: 2048 });
-    const big = (await produce("fetching", encodeBatch([{ value: new Uint8Array(3000) }]))).baseOffset;
-    const few = (await produce("fetching", batchOf("s1"))).baseOffset;
-    for (let i = 0; i < 40; i++) await produce("fetching", batchOf(`s${i + 2}`));
+    // Batches above the smallest limit a client may advertise (PW-FRAME-020) need the default batch limits.
+    await using roomy = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" }, topics: [{ name: "fetching", partitions: 1 }] });
+    await using writer = await Connection.connect(roomy.urls[0] as string);
+    const put = async (batch: Uint8Array): Promise<bigint> => (await writer.call(FrameKind.PRODUCE_REQUEST, { topic: "fetching", partition: 0, acks: Acks.LEADER }, batch)).message.baseOffset;
+    await using small = await Connection.connect(roomy.urls[0] as string, { maxFrameSize: 65_536 });
+    const big = await put(encodeBatch([{ value: new Uint8Array(70_000) }]));
+    const few = await put(batchOf("s1"));
+    for (let i = 0; i < 40; i++) await put(encodeBatch([{ value: text.encode(`s${i + 2}`) }, { value: new Uint8Array(2000) }]));
     const refused = await small.call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "fetching", partition: 0, offset: big }] });
     expect(refused.message.partitions.map((p) => [p.errorCode, p.recordsSize])).toEqual([[ErrorCode.BATCH_TOO_LARGE, 0]]);
     const fitted = await small.call(FrameKind.FETCH_REQUEST, { partitions: [{ topic: "fetching", partition: 0, offset: few }] });
     expect(fitted.payload.byteLength).toBeGreaterThan(0);
-    expect(fitted.payload.byteLength).toBeLessThanOrEqual(2048 - 16);
+    expect(fitted.payload.byteLength).toBeLessThanOrEqual(65_536 - 16);
+    expect(fitted.payload.byteLength).toBeGreaterThan(60_000);
     expect(values(fitted.payload)[0]).toBe("s1");
   });
 

@@ -38,7 +38,7 @@ describe("WebSocket framing (PW-TRANS-003)", () => {
 
   beforeAll(async () => {
     await init();
-    broker = await Broker.start({ listeners: ["ws://127.0.0.1:0/pw"], storage: { engine: "memory" }, limits: { maxFrameSize: 4096 } });
+    broker = await Broker.start({ listeners: ["ws://127.0.0.1:0/pw"], storage: { engine: "memory" }, limits: { maxFrameSize: 65_536 } });
     url = broker.urls[0] as string;
   });
 
@@ -84,7 +84,7 @@ describe("WebSocket framing (PW-TRANS-003)", () => {
     const client = await rawWs(url);
     client.socket.send(helloFrame());
     await client.next();
-    client.socket.send(new Uint8Array(8192));
+    client.socket.send(new Uint8Array(65_537));
     expect(await client.closed).toBe(1009);
   });
 });

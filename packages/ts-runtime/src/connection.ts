@@ -1,10 +1,11 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import {
   AuthChallengeSchema, AuthResponseSchema, CloseSchema, DrainSchema, ErrorCode, ErrorSchema, Feature, FrameKind,
   HelloSchema, PingSchema, PongSchema, WelcomeSchema,
   type Drain, type Limits, type Welcome,
 } from "@polywire/proto/session";
 import { encodeFrame, encodeFrameHead, FrameDecoder, init as initCodec, type Frame } from "@polywire/wasm-codec";
+import { decodeMessage } from "./decode.js";
 import { PolywireError, errorCodeName } from "./errors.js";
 import { Emitter } from "./events.js";
 import { rpcs, workStartingKinds, type RpcKind, type RpcRequestInit, type RpcResponse } from "./rpc.js";
@@ -12,7 +13,7 @@ import { toMechanism, type AuthOptions, type SaslMechanism } from "./sasl.js";
 import { dial } from "./transport/dial.js";
 import { tlsError, tlsFailure } from "./transport/dial-error.js";
 import type { TlsClientOptions, Transport } from "./transport/transport.js";
-import { errorFromFrame, frameKinds, frameSize, PROTOCOL_VERSION } from "./wire.js";
+import { errorFromFrame, frameKinds, frameSize, MIN_MAX_FRAME_SIZE, PROTOCOL_VERSION } from "./wire.js";
 
 export type { Frame } from "@polywire/wasm-codec";
 
@@ -49,7 +50,8 @@ export interface ConnectionOptions {
   software?: { name: string; version: string };
   /**
    * Features to request. Default: LOG, IDEMPOTENCE, GROUPS, PUBSUB,
-   * REQUEST_REPLY, DRAIN_NOTICE, SLOW_CONSUMER_NOTICE, FRAME_CHECKSUM.
+   * REQUEST_REPLY, DRAIN_NOTICE, SLOW_CONSUMER_NOTICE, and FRAME_CHECKSUM
+   * when `checksum` is set.
    */
   features?: readonly Feature[];
   /** SASL authentication; default anonymous. */
@@ -64,9 +66,14 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number;
   /** Default timeout of each request in ms. Default 30 000. */
   requestTimeoutMs?: number;
-  /** Largest frame this client accepts, advertised in Hello. Default 16 MiB (PW-FRAME-007). */
+  /** Largest frame this client accepts, advertised in Hello: 65 536 (PW-FRAME-020) or more. Default 16 MiB (PW-FRAME-007). */
   maxFrameSize?: number;
-  /** Set the CHECKSUM flag on frames this client sends. Default false. */
+  /**
+   * CRC-32C on every frame in both directions: set the CHECKSUM flag on
+   * frames this client sends (PW-FRAME-022) and ask the broker for
+   * FEATURE_FRAME_CHECKSUM, so that it checksums its frames (PW-SESS-026).
+   * Default false.
+   */
   checksum?: boolean;
   /** Ping interval in ms; default the broker's `keepalive_interval_ms`; 0 disables pings. */
   keepaliveIntervalMs?: number;
@@ -114,6 +121,8 @@ interface Pending {
   readonly message: Uint8Array;
   readonly payload: Uint8Array | undefined;
   readonly expectResponse: boolean;
+  /** Counts towards max_in_flight; Pings do not (PW-SESS-025). */
+  readonly counted: boolean;
   resolve(frame: Frame | undefined): void;
   reject(error: PolywireError): void;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -127,7 +136,7 @@ const DEFAULT_MAX_IN_FLIGHT = 1024;
 const SOFTWARE = { name: "@polywire/runtime", version: "0.1.0" };
 const DEFAULT_FEATURES: readonly Feature[] = [
   Feature.LOG, Feature.IDEMPOTENCE, Feature.GROUPS, Feature.PUBSUB, Feature.REQUEST_REPLY,
-  Feature.DRAIN_NOTICE, Feature.SLOW_CONSUMER_NOTICE, Feature.FRAME_CHECKSUM,
+  Feature.DRAIN_NOTICE, Feature.SLOW_CONSUMER_NOTICE,
 ];
 const EMPTY = new Uint8Array(0);
 // Payloads from this size on leave as their own chunk instead of being copied behind their header.
@@ -177,6 +186,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   readonly #options: ConnectionOptions;
   readonly #requestTimeoutMs: number;
   readonly #checksum: boolean;
+  readonly #askedFeatures: readonly Feature[];
 
   private constructor(url: string, options: ConnectionOptions) {
     super();
@@ -184,7 +194,12 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#options = options;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#checksum = options.checksum ?? false;
-    this.#decoder = new FrameDecoder({ maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME });
+    this.#askedFeatures = options.features ?? (this.#checksum ? [...DEFAULT_FEATURES, Feature.FRAME_CHECKSUM] : DEFAULT_FEATURES);
+    const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME;
+    if (!Number.isInteger(maxFrameSize) || maxFrameSize < MIN_MAX_FRAME_SIZE || maxFrameSize > 0xffff_ffff) {
+      throw new PolywireError("INVALID_ARGUMENT", `maxFrameSize must be an integer from ${MIN_MAX_FRAME_SIZE} (PW-FRAME-020) to 2^32-1, got ${String(maxFrameSize)}`);
+    }
+    this.#decoder = new FrameDecoder({ maxFrameSize });
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -237,7 +252,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.#features.has(feature);
   }
 
-  /** Requests sent and awaiting a response, not counting those queued locally. */
+  /** Requests sent and awaiting a response, not counting those queued locally nor Pings (PW-SESS-025). */
   get inFlight(): number {
     return this.#awaiting;
   }
@@ -326,29 +341,38 @@ export class Connection extends Emitter<ConnectionEvents> {
         const initial = mechanism?.initialResponse === undefined ? EMPTY : await mechanism.initialResponse();
         const hello = create(HelloSchema, {
           versions: { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION },
-          features: [...(o.features ?? DEFAULT_FEATURES)],
+          features: [...this.#askedFeatures],
           clientId: o.clientId ?? "polywire-ts",
           software: o.software ?? SOFTWARE,
           authMechanism: mechanism?.mechanism ?? "",
           authInitialResponse: initial,
           maxFrameSize: o.maxFrameSize ?? DEFAULT_MAX_FRAME,
         });
-        this.#writeFrame(FrameKind.HELLO, 1, toBinary(HelloSchema, hello), undefined);
+        const bytes = toBinary(HelloSchema, hello);
+        if (frameSize(bytes.byteLength, 0, this.#checksum) > MIN_MAX_FRAME_SIZE) {
+          throw new PolywireError("INVALID_ARGUMENT", `the Hello would be larger than ${MIN_MAX_FRAME_SIZE} bytes (PW-FRAME-020): shorten the client id or the initial authentication response`);
+        }
+        this.#writeFrame(FrameKind.HELLO, 1, bytes, undefined);
       };
       this.#handshake = (frame: Frame): void => {
         if (frame.kind === FrameKind.WELCOME && frame.correlationId === 1) {
           let welcome: Welcome;
           try {
-            welcome = fromBinary(WelcomeSchema, frame.message);
+            welcome = decodeMessage(WelcomeSchema, frame.message);
           } catch (cause) {
             fail(new PolywireError("MALFORMED_FRAME", "cannot decode Welcome", { cause }));
+            return;
+          }
+          const advertised = welcome.limits?.maxFrameSize ?? 0;
+          if (advertised !== 0 && advertised < MIN_MAX_FRAME_SIZE) {
+            fail(new PolywireError("MALFORMED_FRAME", `broker advertised max_frame_size ${advertised}, below the minimum ${MIN_MAX_FRAME_SIZE} (PW-FRAME-020)`));
             return;
           }
           if (welcome.version !== PROTOCOL_VERSION) {
             fail(new PolywireError("UNSUPPORTED_VERSION", `broker selected version ${welcome.version}, this client speaks ${PROTOCOL_VERSION}`));
             return;
           }
-          const asked = new Set(o.features ?? DEFAULT_FEATURES);
+          const asked = new Set(this.#askedFeatures);
           const extra = welcome.features.filter((f) => !asked.has(f));
           if (extra.length > 0) {
             fail(new PolywireError("FEATURE_NOT_NEGOTIATED", `broker granted features that were not requested: ${extra.join(", ")} (PW-SESS-005)`));
@@ -365,7 +389,7 @@ export class Connection extends Emitter<ConnectionEvents> {
           }
           const answer = mechanism.challenge.bind(mechanism);
           Promise.resolve()
-            .then(() => answer(fromBinary(AuthChallengeSchema, frame.message).challenge))
+            .then(() => answer(decodeMessage(AuthChallengeSchema, frame.message).challenge))
             .then((response) => {
               this.#writeFrame(FrameKind.AUTH_RESPONSE, 1, toBinary(AuthResponseSchema, create(AuthResponseSchema, { response })), undefined);
             })
@@ -429,18 +453,18 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
     switch (frame.kind) {
       case FrameKind.PING: {
-        const nonce = fromBinary(PingSchema, frame.message).nonce;
+        const nonce = decodeMessage(PingSchema, frame.message).nonce;
         this.#writeFrame(FrameKind.PONG, id, toBinary(PongSchema, create(PongSchema, { nonce })), undefined);
         return;
       }
       case FrameKind.DRAIN: {
-        const notice = fromBinary(DrainSchema, frame.message);
+        const notice = decodeMessage(DrainSchema, frame.message);
         this.#setState("draining");
         this.emit("drain", notice);
         return;
       }
       case FrameKind.CLOSE: {
-        const close = fromBinary(CloseSchema, frame.message);
+        const close = decodeMessage(CloseSchema, frame.message);
         this.#peerClosed = true;
         if (close.code !== ErrorCode.UNSPECIFIED) {
           this.#closeError ??= new PolywireError(errorCodeName(close.code), `broker closed the connection: ${close.reason}`, { wireCode: close.code });
@@ -482,7 +506,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (signal?.aborted) return Promise.reject(PolywireError.from(signal.reason, "CANCELLED"));
     return new Promise<Frame | undefined>((resolve, reject) => {
       const pending: Pending = {
-        id: 0, kind, message, payload, expectResponse: options.expectResponse ?? true,
+        id: 0, kind, message, payload, expectResponse: options.expectResponse ?? true, counted: kind !== FrameKind.PING,
         resolve, reject, timer: undefined, signal, onAbort: undefined, sent: false,
       };
       const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
@@ -493,7 +517,8 @@ export class Connection extends Emitter<ConnectionEvents> {
         pending.onAbort = () => this.#abandon(pending, PolywireError.from(signal.reason, "CANCELLED"));
         signal.addEventListener("abort", pending.onAbort, { once: true });
       }
-      if (this.#awaiting < this.#maxInFlight && this.#queue.length === 0) this.#send(pending);
+      // A Ping never waits for a slot: keepalive must work on a busy connection (PW-SESS-025).
+      if (!pending.counted || (this.#awaiting < this.#maxInFlight && this.#queue.length === 0)) this.#send(pending);
       else this.#queue.push(pending);
     });
   }
@@ -515,7 +540,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
     let decoded: RpcResponse<K>;
     try {
-      decoded = fromBinary(method.response, frame.message) as RpcResponse<K>;
+      decoded = decodeMessage(method.response, frame.message) as RpcResponse<K>;
     } catch (cause) {
       throw new PolywireError("MALFORMED_FRAME", `cannot decode the response to frame kind ${kind}`, { cause });
     }
@@ -540,7 +565,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     return new Promise((resolve) => this.#writeWaiters.push(resolve));
   }
 
-  /** Sends a Ping and resolves with the round-trip time in ms. */
+  /**
+   * Sends a Ping (odd correlation id, PW-SESS-024) and resolves with the
+   * round-trip time in ms. It goes out at once, even when `max_in_flight`
+   * requests await answers and others wait for a slot (PW-SESS-025).
+   */
   async ping(options: RequestOptions = {}): Promise<number> {
     const started = performance.now();
     const nonce = BigInt(Math.floor(Math.random() * 2 ** 52));
@@ -576,14 +605,14 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
     (pending as { id: number }).id = id;
     this.#pending.set(id, pending);
-    this.#awaiting++;
+    if (pending.counted) this.#awaiting++;
     this.#writeFrame(pending.kind, id, pending.message, pending.payload);
   }
 
   #settle(pending: Pending): void {
     if (pending.timer !== undefined) clearTimeout(pending.timer);
     if (pending.onAbort !== undefined) pending.signal?.removeEventListener("abort", pending.onAbort);
-    if (pending.sent && pending.expectResponse && this.#pending.delete(pending.id)) {
+    if (pending.sent && pending.expectResponse && this.#pending.delete(pending.id) && pending.counted) {
       this.#awaiting--;
       this.#pump();
     }

@@ -1,6 +1,6 @@
-import { fromBinary } from "@bufbuild/protobuf";
 import { ErrorSchema, FrameKind, type Drain } from "@polywire/proto/session";
 import { Connection, type ConnectionOptions, type Frame } from "./connection.js";
+import { decodeMessage } from "./decode.js";
 import { PolywireError, errorCodeName } from "./errors.js";
 import { Emitter } from "./events.js";
 import type { RetryPolicy } from "./retry.js";
@@ -243,7 +243,7 @@ export class Link extends Emitter<LinkEvents> {
     if (frame.kind !== FrameKind.ERROR) return;
     let code;
     try {
-      code = fromBinary(ErrorSchema, frame.message).code;
+      code = decodeMessage(ErrorSchema, frame.message).code;
     } catch {
       return;
     }

@@ -147,11 +147,75 @@ describe("Connection requests", () => {
   });
 
   it("PW-FRAME-007: a request larger than the broker's max_frame_size fails locally with FRAME_TOO_LARGE", async () => {
-    fake = await FakeBroker.start({ welcome: { limits: { maxFrameSize: 4096 } } });
+    fake = await FakeBroker.start({ welcome: { limits: { maxFrameSize: 65_536 } } });
     const conn = await Connection.connect(fake.url);
     const message = toBinary(ProduceRequestSchema, create(ProduceRequestSchema, { topic: "t" }));
-    await expect(conn.request(FrameKind.PRODUCE_REQUEST, message, new Uint8Array(5000))).rejects.toMatchObject({ code: "FRAME_TOO_LARGE", limit: 4096n });
+    // Exactly the limit goes out; one byte more fails before it is sent.
+    const exact = conn.request(FrameKind.PRODUCE_REQUEST, message, new Uint8Array(65_536 - 16 - message.byteLength));
+    const peer = await fake.peer();
+    const sent = await peer.next();
+    expect(16 + sent.message.byteLength + sent.payload.byteLength).toBe(65_536);
+    peer.send(FrameKind.PRODUCE_RESPONSE, sent.correlationId, new Uint8Array(0));
+    await exact;
+    await expect(conn.request(FrameKind.PRODUCE_REQUEST, message, new Uint8Array(65_536 - 16 - message.byteLength + 1))).rejects.toMatchObject({ code: "FRAME_TOO_LARGE", limit: 65_536n });
     await conn.close();
+  });
+
+  it("PW-FRAME-020: a maxFrameSize below 65 536 is refused before dialing; a Welcome advertising less fails the handshake", async () => {
+    fake = await FakeBroker.start({ welcome: { limits: { maxFrameSize: 4096 } } });
+    await expect(Connection.connect(fake.url, { maxFrameSize: 65_535 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(Connection.connect(fake.url)).rejects.toMatchObject({ code: "MALFORMED_FRAME" });
+    // Every handshake frame fits 64 KiB: a Hello that would not is not sent.
+    await expect(Connection.connect(fake.url, { clientId: "c".repeat(70_000) })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
+  it("PW-SESS-025: a Ping goes out at once while max_in_flight requests await answers and others wait for a slot", async () => {
+    fake = await FakeBroker.start({ welcome: { limits: { maxInFlight: 1 } } });
+    const conn = await Connection.connect(fake.url);
+    const peer = await fake.peer();
+    const calls = [conn.call(FrameKind.METADATA_REQUEST, {}), conn.call(FrameKind.METADATA_REQUEST, {})];
+    const rtt = conn.ping();
+    const first = await peer.next();
+    const ping = await peer.next();
+    expect([first.kind, ping.kind]).toEqual([FrameKind.METADATA_REQUEST, FrameKind.PING]);
+    expect(ping.correlationId % 2).toBe(1);
+    expect(conn.inFlight).toBe(1);
+    peer.send(FrameKind.PONG, ping.correlationId, toBinary(PongSchema, create(PongSchema, { nonce: fromBinary(PingSchema, ping.message).nonce })));
+    expect(await rtt).toBeGreaterThanOrEqual(0);
+    peer.send(FrameKind.METADATA_RESPONSE, first.correlationId, metadataResponse);
+    const second = await peer.next();
+    peer.send(FrameKind.METADATA_RESPONSE, second.correlationId, metadataResponse);
+    await Promise.all(calls);
+    await conn.close();
+  });
+
+  it("PW-SESS-026/PW-FRAME-022: `checksum` asks for FEATURE_FRAME_CHECKSUM and flags the client's frames; without it the feature is not asked for", async () => {
+    fake = await FakeBroker.start();
+    const plain = await Connection.connect(fake.url);
+    expect((await fake.peer()).hello.features).not.toContain(Feature.FRAME_CHECKSUM);
+    await plain.close();
+    const checked = await Connection.connect(fake.url, { checksum: true });
+    const peer = await fake.peer(1);
+    expect(peer.hello.features).toContain(Feature.FRAME_CHECKSUM);
+    const pending = checked.call(FrameKind.METADATA_REQUEST, {});
+    const frame = await peer.next();
+    expect(frame.flags & 1).toBe(1);
+    peer.send(FrameKind.METADATA_RESPONSE, frame.correlationId, metadataResponse);
+    await pending;
+    await checked.close();
+  });
+
+  it("PW-FRAME-016: a connection-level Error naming a reused correlation id closes the connection and says which id", async () => {
+    fake = await FakeBroker.start();
+    const conn = await Connection.connect(fake.url);
+    const peer = await fake.peer();
+    const pending = conn.call(FrameKind.METADATA_REQUEST, {});
+    const frame = await peer.next();
+    peer.send(FrameKind.ERROR, 0, toBinary(ErrorSchema, create(ErrorSchema, { code: ErrorCode.INVALID_ARGUMENT, message: "reused", requestCorrelationId: frame.correlationId })));
+    peer.socket.end();
+    const failure = await pending.catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: "CONNECTION_LOST" });
+    expect(String((failure as PolywireError).message)).toContain(`request correlation id ${frame.correlationId}`);
   });
 
   it("PW-SESS-010: a broker Ping is answered with a Pong of the same nonce and correlation id", async () => {

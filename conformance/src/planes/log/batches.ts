@@ -221,5 +221,53 @@ const bomb: ConformanceCase = {
   },
 };
 
+/** Length of a zigzag varint (the batch encoding of PW-BATCH-010). */
+function zigzagLength(n: number): number {
+  let v = 2 * n;
+  let bytes = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    bytes++;
+  }
+  return bytes;
+}
+
+/** Records-section length of one record with no key, no headers and a `v`-byte value (§5.2). */
+function sectionLength(v: number): number {
+  // attributes, timestamp delta, offset delta, type id, null key, value length, value, header count.
+  const body = 5 + zigzagLength(v) + v + 1;
+  return zigzagLength(body) + body;
+}
+
+const uncompressedLimit: ConformanceCase = {
+  id: "log/max-uncompressed-batch-size",
+  title: "A compressed batch whose uncompressed_size is exactly max_uncompressed_batch_size is stored; one byte more is DECOMPRESSION_LIMIT (limit set) and nothing is stored",
+  plane: "log",
+  clauses: ["PW-COMP-006", "PW-LIM-001", "PW-ERR-003", "PW-LOG-001"],
+  features: [Feature.LOG],
+  needs: ["admin"],
+  timeoutMs: 60_000,
+  async run(ctx) {
+    const limit = ctx.welcome.limits?.maxUncompressedBatchSize ?? 64 * 1024 * 1024;
+    const topic = await ctx.topic(1, { "max.message.bytes": "2147483647" });
+    const session = await ctx.connect();
+    let v = Math.max(0, limit - 32);
+    while (sectionLength(v) < limit) v++;
+    if (sectionLength(v) !== limit) throw new Error(`no one-record section is exactly ${limit} bytes`);
+    const record = { key: null, value: new Uint8Array(v), headers: [], typeId: 0n, timestamp: BigInt(Date.now()) };
+    // Zeros compress to next to nothing: the batch is far below max_batch_size.
+    const exact = encodeBatch([record], { codec: "gzip" });
+    const view = new DataView(exact.buffer, exact.byteOffset);
+    if (view.getUint32(53) !== limit) throw new Error(`the suite's encoder wrote uncompressed_size ${view.getUint32(53)}, not ${limit}`);
+    const { message } = await session.call(FrameKind.PRODUCE_REQUEST, { topic, partition: 0, acks: Acks.LEADER }, exact, { timeoutMs: 30_000 });
+    checkEqual("PW-COMP-006", message.baseOffset, 0n, `base offset of a gzip batch whose uncompressed_size is exactly max_uncompressed_batch_size (${limit})`);
+    const over = exact.slice();
+    new DataView(over.buffer).setUint32(53, limit + 1);
+    const error = await expectBrokerError("PW-COMP-006", session.call(FrameKind.PRODUCE_REQUEST, { topic, partition: 0, acks: Acks.LEADER }, resealBatch(over)), ErrorCode.DECOMPRESSION_LIMIT, `uncompressed_size ${limit + 1}, one above the advertised limit`);
+    checkEqual("PW-LIM-001", error.limit, BigInt(limit), "Error.limit of DECOMPRESSION_LIMIT against the advertised max_uncompressed_batch_size");
+    checkEqual("PW-LOG-001", await highWatermark(session, topic, 0), 1n, "high watermark after the batch at the limit and the one above it");
+  },
+};
+
 /** Record batches and compression (§5). */
-export const batchCases: readonly ConformanceCase[] = [...invalidCases, validVectors, acceptedVectors, codecs, bomb];
+export const batchCases: readonly ConformanceCase[] = [...invalidCases, validVectors, acceptedVectors, codecs, bomb, uncompressedLimit];

@@ -146,22 +146,28 @@ const longPoll: ConformanceCase = {
 
 const clientFrameLimit: ConformanceCase = {
   id: "log/client-max-frame-size",
-  title: "Fetch answers fit the client's Hello.max_frame_size; a batch that cannot fit in any frame the client accepts is BATCH_TOO_LARGE for its partition, with no records",
+  title: "A fetch answer of exactly the client's Hello.max_frame_size is sent; for a client accepting one byte less, the batch that cannot fit is BATCH_TOO_LARGE for its partition, with no records",
   plane: "log",
-  clauses: ["PW-LOG-018", "PW-FRAME-007"],
+  clauses: ["PW-LOG-018", "PW-FRAME-007", "PW-FRAME-020"],
   features: [Feature.LOG],
   needs: ["admin"],
   async run(ctx) {
     const topic = await ctx.topic(1);
     const producer = await ctx.connect();
-    await fill(producer, topic, 0, 4, 1500);
-    await fill(producer, topic, 0, 1, 9000);
-    // The session's own splitter enforces 4096 on everything the broker sends (PW-FRAME-007).
-    const small = await ctx.connect({ hello: { maxFrameSize: 4096 } });
-    const first = await fetchOnce(small, topic, 0, 0n, { maxBytes: 0 });
-    check("PW-LOG-018", first.records.length >= 1 && first.records.length <= 2, `a fetch by a client accepting 4096-byte frames returned ${first.records.length} batches of ~1.5 KB`);
-    const big = await fetchOnce(small, topic, 0, 4n, { maxBytes: 0 });
-    checkEqual("PW-LOG-018", [codeName(big.result.errorCode), big.result.recordsSize], [codeName(ErrorCode.BATCH_TOO_LARGE), 0], "fetch of a 9 KB batch by a client accepting 4096-byte frames");
+    // One batch a little above the smallest limit a client may advertise (PW-FRAME-020).
+    await fill(producer, topic, 0, 1, 70_000);
+    const request = { partitions: [{ topic, partition: 0, offset: 0n }], maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20 };
+    const probe = await producer.call(FrameKind.FETCH_REQUEST, request);
+    // The answer's size as the broker frames it; the same fetch gets the same answer while the partition is unchanged.
+    const size = 16 + probe.frame.message.length + probe.frame.payload.length + (probe.frame.checksum ? 4 : 0);
+    check("PW-LOG-018", probe.frame.payload.length > 70_000, `the probe fetch returned ${probe.frame.payload.length} bytes of batches`);
+    // The session's own splitter enforces the advertised limit on everything the broker sends (PW-FRAME-007).
+    const exact = await ctx.connect({ hello: { maxFrameSize: size } });
+    const fitted = await exact.call(FrameKind.FETCH_REQUEST, request);
+    checkEqual("PW-FRAME-007", [codeName(fitted.message.partitions[0]?.errorCode ?? 0), fitted.frame.payload.length], [codeName(ErrorCode.UNSPECIFIED), probe.frame.payload.length], `the fetch by a client accepting exactly the ${size}-byte answer`);
+    const under = await ctx.connect({ hello: { maxFrameSize: size - 1 } });
+    const refused = await fetchOnce(under, topic, 0, 0n, { maxBytes: 1 << 20 });
+    checkEqual("PW-LOG-018", [codeName(refused.result.errorCode), refused.result.recordsSize], [codeName(ErrorCode.BATCH_TOO_LARGE), 0], `the fetch by a client accepting ${size - 1}-byte frames, one byte short of the answer`);
   },
 };
 

@@ -4,7 +4,7 @@ import { ErrorCode, Feature, FrameKind, PingSchema } from "@polywire/proto/sessi
 import type { ConformanceCase } from "../../runner/case.js";
 import { check, checkEqual } from "../../runner/violation.js";
 import { encodeRawFrame, fromHex } from "../../wire/frame.js";
-import { decodeError, encode, kindName } from "../../wire/messages.js";
+import { encode } from "../../wire/messages.js";
 import { expectErrorFrame, expectServing, sleep } from "../expect.js";
 
 interface FrameVector {
@@ -101,39 +101,40 @@ const checksums: ConformanceCase = {
 
 const evenCorrelationId: ConformanceCase = {
   id: "session/even-correlation-id",
-  title: "A request with an even correlation id is INVALID_ARGUMENT with that id; the connection stays",
+  title: "A request, or a Ping, with an even correlation id is INVALID_ARGUMENT with that id; the connection stays",
   plane: "session",
-  clauses: ["PW-FRAME-010", "PW-FRAME-016"],
+  clauses: ["PW-FRAME-010", "PW-FRAME-016", "PW-SESS-024"],
   async run(ctx) {
     const session = await ctx.connect();
     session.expectAnswer(4, FrameKind.METADATA_REQUEST);
     session.sendFrame({ kind: FrameKind.METADATA_REQUEST, correlationId: 4, message: new Uint8Array(0) });
     await expectErrorFrame(session, "PW-FRAME-016", { code: ErrorCode.INVALID_ARGUMENT, correlationId: 4, connection: "stays" }, "a MetadataRequest with correlation id 4");
+    session.expectAnswer(6, FrameKind.PING);
+    session.sendFrame({ kind: FrameKind.PING, correlationId: 6, message: encode(PingSchema, { nonce: 6n }) });
+    await expectErrorFrame(session, "PW-SESS-024", { code: ErrorCode.INVALID_ARGUMENT, correlationId: 6, connection: "stays" }, "a client's Ping with correlation id 6");
   },
 };
 
 const duplicateCorrelationId: ConformanceCase = {
   id: "session/duplicate-correlation-id",
-  title: "A request reusing the id of a request still awaiting its answer is INVALID_ARGUMENT with that id; the first request is still answered",
+  title: "A request reusing the id of a request still awaiting its answer gets a connection-level INVALID_ARGUMENT naming that id, then close; neither request is answered on that id",
   plane: "session",
-  clauses: ["PW-FRAME-011", "PW-FRAME-016"],
+  clauses: ["PW-FRAME-011", "PW-FRAME-016", "PW-ERR-003"],
   features: [Feature.LOG],
   needs: ["admin"],
   async run(ctx) {
     const topic = await ctx.topic(1);
+    const bystander = await ctx.connect();
     const session = await ctx.connect();
-    // A long poll keeps id 7 awaiting its answer while a second request reuses it; both go raw, and the answers are read in arrival order.
+    // A long poll keeps id 7 awaiting its answer while a second request reuses it.
     session.expectAnswer(7, FrameKind.FETCH_REQUEST);
     session.sendFrame({ kind: FrameKind.FETCH_REQUEST, correlationId: 7, message: encode(FetchRequestSchema, { partitions: [{ topic, partition: 0, offset: 0n }], maxWaitMs: 1500, minBytes: 1 }) });
     await sleep(100);
-    session.expectAnswer(7, FrameKind.METADATA_REQUEST);
     session.sendFrame({ kind: FrameKind.METADATA_REQUEST, correlationId: 7, message: new Uint8Array(0) });
-    const refused = await session.nextFrame(1200).catch(() => undefined);
-    check("PW-FRAME-016", refused !== undefined && refused.kind === FrameKind.ERROR && refused.correlationId === 7 && decodeError(refused).code === ErrorCode.INVALID_ARGUMENT,
-      () => `a second request with the id of a long poll in flight must get INVALID_ARGUMENT with id 7 at once, got ${refused === undefined ? "nothing" : `${kindName(refused.kind)} (${refused.correlationId})`}`);
-    const answer = await session.nextFrame(5000).catch(() => undefined);
-    check("PW-FRAME-011", answer !== undefined && answer.kind === FrameKind.FETCH_RESPONSE && answer.correlationId === 7, "the long poll with id 7 was not answered after the refused duplicate");
-    await expectServing(session, "PW-FRAME-016", "after a refused duplicate id");
+    const error = await expectErrorFrame(session, "PW-FRAME-016", { code: ErrorCode.INVALID_ARGUMENT, correlationId: 0, connection: "closes", timeoutMs: 1200 }, "a second request with the id of a long poll in flight");
+    checkEqual("PW-FRAME-016", error.requestCorrelationId, 7, "Error.request_correlation_id of the connection-level error for a reused id");
+    check("PW-FRAME-016", !session.received.some((f) => f.correlationId === 7), "an answer on the reused correlation id 7 was sent");
+    await expectServing(bystander, "PW-FRAME-016", "another connection, after a connection was closed for a reused id");
   },
 };
 

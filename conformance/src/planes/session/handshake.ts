@@ -6,14 +6,14 @@ import { check, checkEqual } from "../../runner/violation.js";
 import { encodeRawFrame, fromHex } from "../../wire/frame.js";
 import { BrokerError, codeName, decode, decodeError, encode, kindName } from "../../wire/messages.js";
 import { ALL_FEATURES, helloBytes } from "../../wire/session.js";
-import { expectErrorFrame, expectServing, sleep } from "../expect.js";
+import { expectErrorFrame, expectServing } from "../expect.js";
 import { highWatermark } from "../log/io.js";
 
 const welcome: ConformanceCase = {
   id: "session/welcome",
   title: "Hello is answered by a Welcome on correlation id 1 that picks the highest common version and grants a subset of the features asked",
   plane: "session",
-  clauses: ["PW-TRANS-001", "PW-SESS-001", "PW-SESS-003", "PW-SESS-005", "PW-SESS-009", "PW-FRAME-001", "PW-FRAME-002", "PW-LIM-001"],
+  clauses: ["PW-TRANS-001", "PW-SESS-001", "PW-SESS-003", "PW-SESS-005", "PW-SESS-009", "PW-FRAME-001", "PW-FRAME-002", "PW-FRAME-020", "PW-LIM-001"],
   async run(ctx) {
     for (const versions of [{ min: 1, max: 1 }, { min: 1, max: 9 }]) {
       const session = await ctx.connect({ hello: { versions } });
@@ -23,6 +23,7 @@ const welcome: ConformanceCase = {
       check("PW-SESS-005", w.features.every((f) => asked.has(f)), `Welcome grants ${w.features.join(",")}, not all asked for`);
       const l = w.limits;
       check("PW-LIM-001", l !== undefined && l.maxFrameSize > 0 && l.maxBatchSize > 0 && l.idempotenceWindow > 0 && l.maxInFlight > 0 && l.maxUncompressedBatchSize > 0, `Welcome.limits must advertise every limit, got ${JSON.stringify(l)}`);
+      check("PW-FRAME-020", (l?.maxFrameSize ?? 0) >= 65_536, `Welcome.limits.max_frame_size ${l?.maxFrameSize} is below the minimum 65536`);
       session.destroy();
     }
     for (const features of [[Feature.LOG], [], [Feature.LOG, Feature.DRAIN_NOTICE]]) {
@@ -86,9 +87,9 @@ const handshakeRequired: ConformanceCase = {
 
 const authBeforeWelcome: ConformanceCase = {
   id: "session/no-request-before-welcome",
-  title: "With authentication configured, a request pipelined behind the Hello is not processed before Welcome; failed authentication is AUTHENTICATION_FAILED and close",
+  title: "With authentication configured, a request pipelined behind the Hello is served after Welcome when authentication succeeds and never processed when it fails; failed authentication is AUTHENTICATION_FAILED and close",
   plane: "session",
-  clauses: ["PW-SESS-007", "PW-AUTH-002", "PW-AUTH-003", "PW-AUTH-004"],
+  clauses: ["PW-SESS-007", "PW-SESS-023", "PW-AUTH-002", "PW-AUTH-003", "PW-AUTH-004"],
   features: [Feature.LOG],
   needs: ["variants"],
   async run(ctx) {
@@ -110,22 +111,27 @@ const authBeforeWelcome: ConformanceCase = {
     const wrong = await ctx.connectTo(variant.url, { handshake: false });
     wrong.write(hello("wrong"));
     await expectErrorFrame(wrong, "PW-AUTH-003", { code: ErrorCode.AUTHENTICATION_FAILED, correlationId: 1, connection: "closes" }, "a Hello with a wrong token");
-    // A Produce pipelined behind a Hello must not be executed before Welcome: refused, or served after it.
-    for (const [token, what] of [["wrong", "a wrong token"], ["s3cret", "the right token"]] as const) {
+    // A Produce pipelined behind a Hello: held until Welcome and then served, or never processed if authentication fails (PW-SESS-023).
+    let appended = 0n;
+    for (const [token, what, ok] of [["wrong", "a wrong token", false], ["s3cret", "the right token", true]] as const) {
       const session = await ctx.connectTo(variant.url, { handshake: false });
       session.expectAnswer(1, FrameKind.HELLO);
       session.expectAnswer(3, FrameKind.PRODUCE_REQUEST);
       session.writeFrames([hello(token), produceFrame(3)]);
-      await session.waitEnd(1000);
-      const log = session.received;
-      const welcomeAt = log.findIndex((f) => f.kind === FrameKind.WELCOME);
-      const producedAt = log.findIndex((f) => f.kind === FrameKind.PRODUCE_RESPONSE);
-      check("PW-SESS-007", producedAt < 0 || (welcomeAt >= 0 && welcomeAt < producedAt), `with ${what}, the Produce pipelined behind the Hello was answered before any Welcome`);
+      const first = await session.nextFrame(5000);
       const reader = await ctx.connectTo(variant.url, { hello: { authMechanism: "TOKEN", authInitialResponse: new TextEncoder().encode("s3cret") } });
-      const hw = await highWatermark(reader, "guarded", 0);
-      const served = log.some((f) => f.kind === FrameKind.PRODUCE_RESPONSE);
-      check("PW-SESS-007", served || hw === 0n, `with ${what}, the Produce pipelined behind the Hello was appended without being answered (high watermark ${hw})`);
-      if (served) ctx.note(`with ${what}, the broker served the pipelined Produce after Welcome`);
+      if (!ok) {
+        check("PW-AUTH-003", first.kind === FrameKind.ERROR && decodeError(first).code === ErrorCode.AUTHENTICATION_FAILED, `with ${what}, the first answer was ${kindName(first.kind)}`);
+        await session.waitEnd(2000);
+        check("PW-SESS-007", !session.received.some((f) => f.correlationId === 3), `with ${what}, the Produce pipelined behind the Hello was answered`);
+        checkEqual("PW-SESS-007", await highWatermark(reader, "guarded", 0), appended, `high watermark after a Produce pipelined behind a Hello that failed authentication`);
+      } else {
+        checkEqual("PW-SESS-023", kindName(first.kind), kindName(FrameKind.WELCOME), `with ${what}, the answer to the Hello`);
+        const answer = await session.nextFrame(5000, (f) => f.correlationId === 3);
+        check("PW-SESS-023", answer.kind === FrameKind.PRODUCE_RESPONSE, () => `with ${what}, the Produce pipelined behind the Hello was answered with ${answer.kind === FrameKind.ERROR ? codeName(decodeError(answer).code) : kindName(answer.kind)}, not served after Welcome`);
+        appended += 1n;
+        checkEqual("PW-SESS-023", await highWatermark(reader, "guarded", 0), appended, "high watermark after a Produce pipelined behind an accepted Hello");
+      }
       session.destroy();
     }
   },

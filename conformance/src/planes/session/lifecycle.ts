@@ -86,8 +86,10 @@ const drain: ConformanceCase = {
     await variant.createTopic("drained", 1);
     const notified = await ctx.connectTo(variant.url);
     const plain = await ctx.connectTo(variant.url, { hello: { features: [Feature.LOG] } });
-    notified.expectAnswer(3, FrameKind.FETCH_REQUEST);
-    notified.sendFrame({ kind: FrameKind.FETCH_REQUEST, correlationId: 3, message: encode(FetchRequestSchema, { partitions: [{ topic: "drained", partition: 0, offset: 0n }], maxWaitMs: 3000, minBytes: 1 }) });
+    // A fresh id: the produce below must not reuse the long poll's while it is in flight (PW-FRAME-016).
+    const pollId = notified.nextId();
+    notified.expectAnswer(pollId, FrameKind.FETCH_REQUEST);
+    notified.sendFrame({ kind: FrameKind.FETCH_REQUEST, correlationId: pollId, message: encode(FetchRequestSchema, { partitions: [{ topic: "drained", partition: 0, offset: 0n }], maxWaitMs: 3000, minBytes: 1 }) });
     await sleep(50);
     const closing = variant.close();
     const drainFrame = await notified.nextFrame(3000, (f) => f.kind === FrameKind.DRAIN).catch(() => undefined);
@@ -104,7 +106,7 @@ const drain: ConformanceCase = {
       checkEqual("PW-SESS-015", codeName(error.code), codeName(ErrorCode.SHUTTING_DOWN), "error for new work after Drain");
       check("PW-SESS-015", error.error.retriable, "SHUTTING_DOWN must be retriable");
     }
-    const answered = await notified.nextFrame(5000, (f) => f.correlationId === 3).catch(() => undefined);
+    const answered = await notified.nextFrame(5000, (f) => f.correlationId === pollId).catch(() => undefined);
     check("PW-SESS-015", answered !== undefined && (answered.kind === FrameKind.FETCH_RESPONSE || (answered.kind === FrameKind.ERROR && decodeError(answered).code === ErrorCode.SHUTTING_DOWN)), "the long poll in flight at Drain was not answered");
     const end = await notified.waitEnd(5000);
     check("PW-SESS-015", end !== undefined, "the broker did not close the connection after the drain deadline");

@@ -1,5 +1,5 @@
 import { Acks, FetchRequestSchema, ProduceRequestSchema } from "@polywire/proto/log";
-import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
+import { ErrorCode, Feature, FrameKind, PingSchema } from "@polywire/proto/session";
 import { encodeBatch, textRecord } from "../../batch/batch.js";
 import type { ConformanceCase } from "../../runner/case.js";
 import { check, checkEqual } from "../../runner/violation.js";
@@ -31,9 +31,9 @@ const defaults: ConformanceCase = {
 
 const inFlight: ConformanceCase = {
   id: "session/max-in-flight",
-  title: "The request that would exceed max_in_flight is TOO_MANY_IN_FLIGHT (retriable, limit set), the connection stays, and ACKS_NONE produces do not count",
+  title: "max_in_flight requests awaiting answers are all served; the one more is TOO_MANY_IN_FLIGHT (retriable, limit set), the connection stays, and neither ACKS_NONE produces nor Pings count",
   plane: "session",
-  clauses: ["PW-LIM-002", "PW-LIM-001", "PW-ERR-003"],
+  clauses: ["PW-LIM-002", "PW-LIM-001", "PW-ERR-003", "PW-SESS-025"],
   features: [Feature.LOG],
   needs: ["admin"],
   timeoutMs: 60_000,
@@ -56,12 +56,18 @@ const inFlight: ConformanceCase = {
     frames.push(encodeRawFrame({ kind: FrameKind.FETCH_REQUEST, correlationId: extra, message: poll }));
     // An ACKS_NONE produce expects no answer and does not take a slot: it must still be appended.
     frames.push(encodeRawFrame({ kind: FrameKind.PRODUCE_REQUEST, correlationId: session.nextId(), message: encode(ProduceRequestSchema, { topic, partition: 0, acks: Acks.NONE }), payload: encodeBatch([textRecord("acks-none")]) }));
+    // Nor does a Ping: it is answered at once, while every slot is taken (PW-SESS-025).
+    const ping = session.nextId();
+    session.expectAnswer(ping, FrameKind.PING);
+    frames.push(encodeRawFrame({ kind: FrameKind.PING, correlationId: ping, message: encode(PingSchema, { nonce: 25n }) }));
     session.writeFrames(frames);
     const error = await expectErrorFrame(session, "PW-LIM-002", { code: ErrorCode.TOO_MANY_IN_FLIGHT, correlationId: extra, connection: "stays", timeoutMs: 5000 }, `request ${max + 1} with ${max} long polls awaiting answers`).catch(async (e: unknown) => {
       const answers = session.received.filter((f) => ids.includes(f.correlationId)).length;
       throw Object.assign(e as Error, { message: `${(e as Error).message} (${answers} of the long polls answered meanwhile)` });
     });
     check("PW-LIM-002", error.retriable, "TOO_MANY_IN_FLIGHT must be retriable");
+    const pong = await session.nextFrame(2000, (f) => f.correlationId === ping).catch(() => undefined);
+    check("PW-SESS-025", pong !== undefined && pong.kind === FrameKind.PONG, `a Ping sent while ${max} requests held every slot was ${pong === undefined ? "not answered within 2 s" : `answered with ${kindName(pong.kind)}`}`);
     checkEqual("PW-LIM-001", error.limit, BigInt(max), "Error.limit of TOO_MANY_IN_FLIGHT against the advertised max_in_flight");
     const reader = await ctx.connect();
     const deadline = performance.now() + 3000;

@@ -34,7 +34,9 @@ const (
 // receiver which message the frame's protobuf section holds. Values are
 // grouped by plane: 1-31 session, 32-63 log, 64-95 groups, 96-127 pub/sub,
 // 128-159 request/reply. A receiver that gets a kind it does not know answers
-// with ERROR_CODE_UNKNOWN_FRAME_KIND and keeps the connection open.
+// with ERROR_CODE_UNKNOWN_FRAME_KIND and keeps the connection open. The
+// table of spec §3.5 (spec/vectors/frame-kinds.json) says which end sends
+// each kind, which kind answers it and which features it belongs to.
 type FrameKind int32
 
 const (
@@ -228,6 +230,9 @@ const (
 	// Request/reply with registered responders.
 	Feature_FEATURE_REQUEST_REPLY Feature = 5
 	// The broker may set the CHECKSUM flag on frames it sends.
+	// Granted, the broker sets CHECKSUM on every frame it sends from Welcome
+	// on (PW-SESS-026); a broker grants it only if it will. A client may set
+	// CHECKSUM on its own frames with or without it (PW-FRAME-022).
 	Feature_FEATURE_FRAME_CHECKSUM Feature = 6
 	// The broker sends Drain notices before shutting down.
 	Feature_FEATURE_DRAIN_NOTICE Feature = 7
@@ -618,6 +623,8 @@ type Hello struct {
 	// The mechanism's initial response, if it has one.
 	AuthInitialResponse []byte `protobuf:"bytes,6,opt,name=auth_initial_response,json=authInitialResponse,proto3" json:"auth_initial_response,omitempty"`
 	// The largest frame the client accepts; 0 means the protocol default.
+	// Otherwise at least 65,536 (PW-FRAME-020): a smaller value is refused
+	// with ERROR_CODE_INVALID_ARGUMENT on correlation id 1.
 	MaxFrameSize  uint32 `protobuf:"varint,7,opt,name=max_frame_size,json=maxFrameSize,proto3" json:"max_frame_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -834,7 +841,8 @@ func (x *Welcome) GetAdminUrl() string {
 // exceeds one fails with the error code the spec names for it.
 type Limits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Largest frame, header included, the broker accepts.
+	// Largest frame, header included, the broker accepts; at least 65,536
+	// (PW-FRAME-020).
 	MaxFrameSize uint32 `protobuf:"varint,1,opt,name=max_frame_size,json=maxFrameSize,proto3" json:"max_frame_size,omitempty"`
 	// Largest record batch (as sent, compressed) the broker accepts.
 	MaxBatchSize uint32 `protobuf:"varint,2,opt,name=max_batch_size,json=maxBatchSize,proto3" json:"max_batch_size,omitempty"`
@@ -1005,6 +1013,8 @@ func (x *AuthResponse) GetResponse() []byte {
 }
 
 // Ping asks the peer to answer with a Pong carrying the same nonce.
+// A client's Ping carries an odd correlation id, a broker's an even one
+// (PW-SESS-024); Pings do not count towards max_in_flight (PW-SESS-025).
 type Ping struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Nonce         uint64                 `protobuf:"varint,1,opt,name=nonce,proto3" json:"nonce,omitempty"`
@@ -1108,9 +1118,15 @@ type Error struct {
 	// With ERROR_CODE_UNSUPPORTED_VERSION: the versions the broker speaks.
 	SupportedVersions *VersionRange `protobuf:"bytes,5,opt,name=supported_versions,json=supportedVersions,proto3" json:"supported_versions,omitempty"`
 	// With a limit error: the limit that was exceeded.
-	Limit         uint64 `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// With the ERROR_CODE_INVALID_ARGUMENT answering a Hello whose
+	// max_frame_size is below the minimum: that minimum, 65,536 (PW-FRAME-020).
+	Limit uint64 `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
+	// On a connection-level Error (correlation id 0) caused by a request that
+	// reused the correlation id of a request still awaiting its response: that
+	// id (PW-FRAME-016). 0 otherwise.
+	RequestCorrelationId uint32 `protobuf:"varint,7,opt,name=request_correlation_id,json=requestCorrelationId,proto3" json:"request_correlation_id,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Error) Reset() {
@@ -1181,6 +1197,13 @@ func (x *Error) GetSupportedVersions() *VersionRange {
 func (x *Error) GetLimit() uint64 {
 	if x != nil {
 		return x.Limit
+	}
+	return 0
+}
+
+func (x *Error) GetRequestCorrelationId() uint32 {
+	if x != nil {
+		return x.RequestCorrelationId
 	}
 	return 0
 }
@@ -1350,14 +1373,15 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\x04Ping\x12\x14\n" +
 	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\x1c\n" +
 	"\x04Pong\x12\x14\n" +
-	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xf1\x01\n" +
+	"\x05nonce\x18\x01 \x01(\x04R\x05nonce\"\xa7\x02\n" +
 	"\x05Error\x12*\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x16.polywire.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
 	"\tretriable\x18\x03 \x01(\bR\tretriable\x12$\n" +
 	"\x0eretry_after_ms\x18\x04 \x01(\rR\fretryAfterMs\x12H\n" +
 	"\x12supported_versions\x18\x05 \x01(\v2\x19.polywire.v1.VersionRangeR\x11supportedVersions\x12\x14\n" +
-	"\x05limit\x18\x06 \x01(\x04R\x05limit\"g\n" +
+	"\x05limit\x18\x06 \x01(\x04R\x05limit\x124\n" +
+	"\x16request_correlation_id\x18\a \x01(\rR\x14requestCorrelationId\"g\n" +
 	"\x05Drain\x12\x1f\n" +
 	"\vdeadline_ms\x18\x01 \x01(\rR\n" +
 	"deadlineMs\x12\x16\n" +

@@ -324,20 +324,22 @@ class Pong(_message.Message):
     def __init__(self, nonce: _Optional[int] = ...) -> None: ...
 
 class Error(_message.Message):
-    __slots__ = ("code", "message", "retriable", "retry_after_ms", "supported_versions", "limit")
+    __slots__ = ("code", "message", "retriable", "retry_after_ms", "supported_versions", "limit", "request_correlation_id")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     RETRIABLE_FIELD_NUMBER: _ClassVar[int]
     RETRY_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
     SUPPORTED_VERSIONS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     code: ErrorCode
     message: str
     retriable: bool
     retry_after_ms: int
     supported_versions: VersionRange
     limit: int
-    def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ..., retriable: bool = ..., retry_after_ms: _Optional[int] = ..., supported_versions: _Optional[_Union[VersionRange, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+    request_correlation_id: int
+    def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ..., retriable: bool = ..., retry_after_ms: _Optional[int] = ..., supported_versions: _Optional[_Union[VersionRange, _Mapping]] = ..., limit: _Optional[int] = ..., request_correlation_id: _Optional[int] = ...) -> None: ...
 
 class Drain(_message.Message):
     __slots__ = ("deadline_ms", "reason", "alternate_urls")

@@ -27,7 +27,9 @@ export const protobufFileName = "polywire/v1/session.proto";
  * receiver which message the frame's protobuf section holds. Values are
  * grouped by plane: 1-31 session, 32-63 log, 64-95 groups, 96-127 pub/sub,
  * 128-159 request/reply. A receiver that gets a kind it does not know answers
- * with ERROR_CODE_UNKNOWN_FRAME_KIND and keeps the connection open.
+ * with ERROR_CODE_UNKNOWN_FRAME_KIND and keeps the connection open. The
+ * table of spec §3.5 (spec/vectors/frame-kinds.json) says which end sends
+ * each kind, which kind answers it and which features it belongs to.
  */
 export enum FrameKind {
   FRAME_KIND_UNSPECIFIED = 0,
@@ -331,7 +333,12 @@ export enum Feature {
   FEATURE_PUBSUB = 4,
   /** FEATURE_REQUEST_REPLY - Request/reply with registered responders. */
   FEATURE_REQUEST_REPLY = 5,
-  /** FEATURE_FRAME_CHECKSUM - The broker may set the CHECKSUM flag on frames it sends. */
+  /**
+   * FEATURE_FRAME_CHECKSUM - The broker may set the CHECKSUM flag on frames it sends.
+   * Granted, the broker sets CHECKSUM on every frame it sends from Welcome
+   * on (PW-SESS-026); a broker grants it only if it will. A client may set
+   * CHECKSUM on its own frames with or without it (PW-FRAME-022).
+   */
   FEATURE_FRAME_CHECKSUM = 6,
   /** FEATURE_DRAIN_NOTICE - The broker sends Drain notices before shutting down. */
   FEATURE_DRAIN_NOTICE = 7,
@@ -786,7 +793,11 @@ export interface Hello {
   authMechanism: string;
   /** The mechanism's initial response, if it has one. */
   authInitialResponse: Uint8Array;
-  /** The largest frame the client accepts; 0 means the protocol default. */
+  /**
+   * The largest frame the client accepts; 0 means the protocol default.
+   * Otherwise at least 65,536 (PW-FRAME-020): a smaller value is refused
+   * with ERROR_CODE_INVALID_ARGUMENT on correlation id 1.
+   */
   maxFrameSize: number;
 }
 
@@ -826,7 +837,10 @@ export interface Welcome {
  * exceeds one fails with the error code the spec names for it.
  */
 export interface Limits {
-  /** Largest frame, header included, the broker accepts. */
+  /**
+   * Largest frame, header included, the broker accepts; at least 65,536
+   * (PW-FRAME-020).
+   */
   maxFrameSize: number;
   /** Largest record batch (as sent, compressed) the broker accepts. */
   maxBatchSize: number;
@@ -851,7 +865,11 @@ export interface AuthResponse {
   response: Uint8Array;
 }
 
-/** Ping asks the peer to answer with a Pong carrying the same nonce. */
+/**
+ * Ping asks the peer to answer with a Pong carrying the same nonce.
+ * A client's Ping carries an odd correlation id, a broker's an even one
+ * (PW-SESS-024); Pings do not count towards max_in_flight (PW-SESS-025).
+ */
 export interface Ping {
   nonce: bigint;
 }
@@ -877,8 +895,18 @@ export interface Error {
   supportedVersions:
     | VersionRange
     | undefined;
-  /** With a limit error: the limit that was exceeded. */
+  /**
+   * With a limit error: the limit that was exceeded.
+   * With the ERROR_CODE_INVALID_ARGUMENT answering a Hello whose
+   * max_frame_size is below the minimum: that minimum, 65,536 (PW-FRAME-020).
+   */
   limit: bigint;
+  /**
+   * On a connection-level Error (correlation id 0) caused by a request that
+   * reused the correlation id of a request still awaiting its response: that
+   * id (PW-FRAME-016). 0 otherwise.
+   */
+  requestCorrelationId: number;
 }
 
 /**
@@ -1969,7 +1997,15 @@ export const Pong: MessageFns<Pong> = {
 };
 
 function createBaseError(): Error {
-  return { code: 0, message: "", retriable: false, retryAfterMs: 0, supportedVersions: undefined, limit: 0n };
+  return {
+    code: 0,
+    message: "",
+    retriable: false,
+    retryAfterMs: 0,
+    supportedVersions: undefined,
+    limit: 0n,
+    requestCorrelationId: 0,
+  };
 }
 
 export const Error: MessageFns<Error> = {
@@ -1994,6 +2030,9 @@ export const Error: MessageFns<Error> = {
         throw new globalThis.Error("value provided for field message.limit of type uint64 too large");
       }
       writer.uint32(48).uint64(message.limit);
+    }
+    if (message.requestCorrelationId !== 0) {
+      writer.uint32(56).uint32(message.requestCorrelationId);
     }
     return writer;
   },
@@ -2059,6 +2098,14 @@ export const Error: MessageFns<Error> = {
             message.limit = reader.uint64() as bigint;
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.requestCorrelationId = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2087,6 +2134,11 @@ export const Error: MessageFns<Error> = {
         ? VersionRange.fromJSON(object.supported_versions)
         : undefined,
       limit: isSet(object.limit) ? BigInt(object.limit) : 0n,
+      requestCorrelationId: isSet(object.requestCorrelationId)
+        ? globalThis.Number(object.requestCorrelationId)
+        : isSet(object.request_correlation_id)
+        ? globalThis.Number(object.request_correlation_id)
+        : 0,
     };
   },
 
@@ -2110,6 +2162,9 @@ export const Error: MessageFns<Error> = {
     if (message.limit !== 0n) {
       obj.limit = message.limit.toString();
     }
+    if (message.requestCorrelationId !== 0) {
+      obj.requestCorrelationId = Math.round(message.requestCorrelationId);
+    }
     return obj;
   },
 
@@ -2126,6 +2181,7 @@ export const Error: MessageFns<Error> = {
       ? VersionRange.fromPartial(object.supportedVersions)
       : undefined;
     message.limit = (object.limit !== undefined && object.limit !== null) ? BigInt(object.limit) : 0n;
+    message.requestCorrelationId = object.requestCorrelationId ?? 0;
     return message;
   },
 };

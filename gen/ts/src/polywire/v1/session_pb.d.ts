@@ -114,6 +114,8 @@ export declare type Hello = Message<"polywire.v1.Hello"> & {
 
   /**
    * The largest frame the client accepts; 0 means the protocol default.
+   * Otherwise at least 65,536 (PW-FRAME-020): a smaller value is refused
+   * with ERROR_CODE_INVALID_ARGUMENT on correlation id 1.
    *
    * @generated from field: uint32 max_frame_size = 7;
    */
@@ -215,7 +217,8 @@ export declare const WelcomeSchema: GenMessage<Welcome>;
  */
 export declare type Limits = Message<"polywire.v1.Limits"> & {
   /**
-   * Largest frame, header included, the broker accepts.
+   * Largest frame, header included, the broker accepts; at least 65,536
+   * (PW-FRAME-020).
    *
    * @generated from field: uint32 max_frame_size = 1;
    */
@@ -295,6 +298,8 @@ export declare const AuthResponseSchema: GenMessage<AuthResponse>;
 
 /**
  * Ping asks the peer to answer with a Pong carrying the same nonce.
+ * A client's Ping carries an odd correlation id, a broker's an even one
+ * (PW-SESS-024); Pings do not count towards max_in_flight (PW-SESS-025).
  *
  * @generated from message polywire.v1.Ping
  */
@@ -371,10 +376,21 @@ export declare type Error = Message<"polywire.v1.Error"> & {
 
   /**
    * With a limit error: the limit that was exceeded.
+   * With the ERROR_CODE_INVALID_ARGUMENT answering a Hello whose
+   * max_frame_size is below the minimum: that minimum, 65,536 (PW-FRAME-020).
    *
    * @generated from field: uint64 limit = 6;
    */
   limit: bigint;
+
+  /**
+   * On a connection-level Error (correlation id 0) caused by a request that
+   * reused the correlation id of a request still awaiting its response: that
+   * id (PW-FRAME-016). 0 otherwise.
+   *
+   * @generated from field: uint32 request_correlation_id = 7;
+   */
+  requestCorrelationId: number;
 };
 
 /**
@@ -447,7 +463,9 @@ export declare const CloseSchema: GenMessage<Close>;
  * receiver which message the frame's protobuf section holds. Values are
  * grouped by plane: 1-31 session, 32-63 log, 64-95 groups, 96-127 pub/sub,
  * 128-159 request/reply. A receiver that gets a kind it does not know answers
- * with ERROR_CODE_UNKNOWN_FRAME_KIND and keeps the connection open.
+ * with ERROR_CODE_UNKNOWN_FRAME_KIND and keeps the connection open. The
+ * table of spec §3.5 (spec/vectors/frame-kinds.json) says which end sends
+ * each kind, which kind answers it and which features it belongs to.
  *
  * @generated from enum polywire.v1.FrameKind
  */
@@ -734,6 +752,9 @@ export enum Feature {
 
   /**
    * The broker may set the CHECKSUM flag on frames it sends.
+   * Granted, the broker sets CHECKSUM on every frame it sends from Welcome
+   * on (PW-SESS-026); a broker grants it only if it will. A client may set
+   * CHECKSUM on its own frames with or without it (PW-FRAME-022).
    *
    * @generated from enum value: FEATURE_FRAME_CHECKSUM = 6;
    */
