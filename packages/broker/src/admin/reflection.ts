@@ -29,7 +29,7 @@ class DescriptorIndex {
   readonly #encoded = new Map<DescFile, Uint8Array>();
 
   constructor(services: readonly DescService[]) {
-    this.services = services.map((s) => s.typeName);
+    this.services = services.map((s) => s.typeName).sort();
     for (const service of services) this.#add(service.file);
   }
 
