@@ -39,16 +39,31 @@ const RESET_AFTER_MS = 1_000;
 /**
  * Says that `response` answers before `request`'s body has been read (a
  * refusal decided from the headers, or a body over a limit), so the rest of
- * the body is not wanted: over HTTP/1.1 the answer carries `Connection:
- * close` and the connection closes once it is sent, instead of reading the
- * body to its end to reach the next request; over HTTP/2 the stream is
- * reset with NO_ERROR shortly after the answer (RFC 9113 §8.1), and flow
+ * the body is not wanted. Over HTTP/1.1, a body of at most `discardUpTo`
+ * bytes is read and thrown away, so that a client still sending a small
+ * body gets its answer and keeps the connection; a larger one (declared,
+ * or counted as a chunked body arrives) is not read: the answer carries
+ * `Connection: close` and the connection closes once it is sent, or, for a
+ * chunked body that outgrows the allowance, is cut. Over HTTP/2 the stream
+ * is reset with NO_ERROR shortly after the answer (RFC 9113 §8.1), and flow
  * control keeps the client from sending more than a window meanwhile. Call
  * it before the response's headers are sent.
  */
-export function refuseRestOfBody(request: HttpRequest, response: HttpResponse): void {
+export function refuseRestOfBody(request: HttpRequest, response: HttpResponse, discardUpTo: number): void {
   if (!("stream" in request)) {
-    if (!response.headersSent && !request.complete) response.setHeader("connection", "close");
+    if (request.complete || response.headersSent) return;
+    const declared = request.headers["content-length"];
+    if (declared === undefined && discardUpTo > 0) {
+      let seen = 0;
+      request.on("data", (chunk: Buffer) => {
+        seen += chunk.byteLength;
+        if (seen > discardUpTo) request.socket.destroy();
+      });
+      return;
+    }
+    // Node's HTTP/1.1 server reads and discards an unread body of a kept-alive connection itself.
+    if (declared !== undefined && Number(declared) <= discardUpTo) return;
+    response.setHeader("connection", "close");
     return;
   }
   const stream = request.stream;

@@ -4,7 +4,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { ServerReflection as ServerReflectionV1Alpha } from "@polywire/proto/grpc/reflection/v1alpha/reflection";
+import { ServerReflection as ServerReflectionV1Alpha, type ServerReflectionResponse } from "@polywire/proto/grpc/reflection/v1alpha/reflection";
 import { Feature } from "@polywire/proto/session";
 import { Connection } from "@polywire/runtime";
 import { describe, expect, it } from "vitest";
@@ -163,7 +163,7 @@ describe("third-party gRPC clients of the admin listener", () => {
         { host: "", messageRequest: { case: "fileContainingSymbol" as const, value: "polywire.v1.NoSuchThing" } },
         { host: "", messageRequest: { case: "allExtensionNumbersOfType" as const, value: "polywire.v1.CreateTopicRequest" } },
       ];
-      const answers = [];
+      const answers: Array<ServerReflectionResponse["messageResponse"]> = [];
       for await (const answer of client.serverReflectionInfo((async function* () {
         yield* requests;
       })())) answers.push(answer.messageResponse);

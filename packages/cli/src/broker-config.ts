@@ -15,7 +15,8 @@ export interface BrokerConfigFile {
   fsync?: "always" | "interval" | "never";
   /** `"name:partitions"` or `{ name, partitions, config }`. */
   topics?: Array<string | { name: string; partitions: number; config?: Record<string, string> }>;
-  http?: { host?: string; port: number };
+  /** The admin/HTTP listener; `maxRequestBytes` is the largest admin request message read (the broker checks its range). */
+  http?: { host?: string; port: number; maxRequestBytes?: number };
   tls?: { cert: string; key: string; ca?: string };
   brokerId?: string;
   clusterId?: string;
@@ -114,12 +115,13 @@ export function readBrokerConfig(path: string): BrokerConfigFile {
       return { name, partitions, ...(topicConfig === undefined ? {} : { config: topicConfig }) };
     });
   }
-  const http = object(path, "http", root.http, ["host", "port"]);
+  const http = object(path, "http", root.http, ["host", "port", "maxRequestBytes"]);
   if (http !== undefined) {
     const port = number(path, "http.port", http.port);
     if (port === undefined || !Number.isInteger(port) || port > 65_535) fail(path, "http.port must be a port number (0 picks a free one)");
     const host = string(path, "http.host", http.host);
-    config.http = { port, ...(host === undefined ? {} : { host }) };
+    const maxRequestBytes = number(path, "http.maxRequestBytes", http.maxRequestBytes);
+    config.http = { port, ...(host === undefined ? {} : { host }), ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }) };
   }
   const tls = object(path, "tls", root.tls, ["cert", "key", "ca"]);
   if (tls !== undefined) {

@@ -94,7 +94,7 @@ export function adminHandler(context: AdminContext, options: AdminHandlerOptions
     const refused = await refusal(route, request);
     if (refused !== undefined) {
       context.metrics.adminRequest(service.name, method.name, codeName(refused.code), (performance.now() - started) / 1000);
-      answerError(request, response, refused);
+      answerError(request, response, refused, options.maxRequestBytes);
       return;
     }
     const universal = universalRequestFromNodeRequest(request, response, undefined, undefined);
@@ -102,12 +102,13 @@ export function adminHandler(context: AdminContext, options: AdminHandlerOptions
       try {
         await checkGetMessage(new URL(universal.url), method.input, options.maxRequestBytes);
       } catch (error) {
-        answerError(request, response, ConnectError.from(error));
+        answerError(request, response, ConnectError.from(error), options.maxRequestBytes);
         return;
       }
     }
     try {
-      const checked = checkedRequest(universal, method.input, options.maxRequestBytes, () => refuseRestOfBody(request, response));
+      // A refused body is over the limit or malformed: none of the rest is worth reading.
+      const checked = checkedRequest(universal, method.input, options.maxRequestBytes, () => refuseRestOfBody(request, response, 0));
       await universalResponseToNodeResponse(await route.handler(checked), response);
     } catch (error) {
       // The client went away mid-answer: nothing left to tell it.
@@ -125,7 +126,8 @@ export function adminHandler(context: AdminContext, options: AdminHandlerOptions
     const protocol = rpcProtocolOf(request);
     // Connect clients read an HTTP 404 as `unimplemented`; gRPC clients need the status itself, trailers-only.
     if (protocol !== "grpc" && protocol !== "grpc-web") return false;
-    answerError(request, response, new ConnectError(`unknown method ${path}: this admin listener serves ${[...new Set([...routes.values()].map((r) => r.handler.service.typeName))].join(", ")}`, Code.Unimplemented));
+    const served = [...new Set([...routes.values()].map((r) => r.handler.service.typeName))].join(", ");
+    answerError(request, response, new ConnectError(`unknown method ${path}: this admin listener serves ${served}`, Code.Unimplemented), options.maxRequestBytes);
     return true;
   };
 }

@@ -23,13 +23,14 @@ export function rpcProtocolOf(request: HttpRequest): RpcProtocol {
 /**
  * Answers a request with `error` in the request's own protocol without
  * reading its body, for refusals decided from the path and headers alone
- * (PW-ADMIN-050, PW-ADMIN-053): a Connect unary error (JSON, with the
+ * (PW-ADMIN-050, PW-ADMIN-053); at most `discardUpTo` bytes of the body are
+ * read and thrown away (see {@link refuseRestOfBody}). A Connect unary error (JSON, with the
  * code's HTTP status), a Connect end-of-stream message, or for gRPC and
  * gRPC-Web a trailers-only response (the status in the headers, no body),
  * which every gRPC client reads as the call's status.
  */
-export function answerError(request: HttpRequest, response: HttpResponse, error: ConnectError): void {
-  refuseRestOfBody(request, response);
+export function answerError(request: HttpRequest, response: HttpResponse, error: ConnectError, discardUpTo: number): void {
+  refuseRestOfBody(request, response, discardUpTo);
   const protocol = rpcProtocolOf(request);
   if (protocol === "grpc" || protocol === "grpc-web") {
     const headers = setTrailerStatus(new Headers({ "content-type": contentType(request).split(";")[0] as string }), error);
