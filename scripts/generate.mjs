@@ -1,17 +1,34 @@
 #!/usr/bin/env node
 // Regenerates everything derived from proto/ and spec/: the bindings in gen/
-// (protobuf-es, ts-proto, Go with connect-go, Python), the clause index of the
-// spec (spec/INDEX.md, spec/clauses.json) and the test vectors in
-// spec/vectors/. Generation must be reproducible on a fresh machine, so the
+// (protobuf-es, ts-proto, Go with connect-go, Python with gRPC stubs), the
+// TypeScript bindings of the standard gRPC health and reflection services the
+// broker serves, the clause index of the spec (spec/INDEX.md,
+// spec/clauses.json) and the test vectors in spec/vectors/. Generation must be reproducible on a fresh machine, so the
 // plugin versions are pinned (scripts/toolchain.mjs) and installed into
 // git-ignored folders (.cache/bin, .venv) when missing.
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { ensureGoPlugins, ensurePython, root, run } from "./toolchain.mjs";
+import { join, relative } from "node:path";
+import { ensureGoPlugins, ensurePython, python, root, run } from "./toolchain.mjs";
 
 // Each output folder buf writes into, wiped before generating so that a file
 // removed from proto/ disappears from gen/ too.
 const OUTPUTS = ["gen/ts/src", "gen/ts-proto/src", "gen/go/polywire", "gen/python/polywire"];
+
+// The gRPC project's own .proto files of the health (grpc.health.v1) and
+// reflection (grpc.reflection.v1, v1alpha) services, from its npm packages
+// (devDependencies), each generated into gen/ts/src/grpc/<service>/.
+const GRPC_INPUTS = [
+  { dir: "node_modules/grpc-health-check/proto", out: "gen/ts/src/grpc", paths: [] },
+  { dir: "node_modules/@grpc/reflection/build/proto", out: "gen/ts/src", paths: ["grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto"] },
+];
+
+// Files of proto/ that declare a service, found by their text.
+function serviceFiles() {
+  return [...walk(join(root, "proto"))]
+    .filter((file) => file.endsWith(".proto") && /^service /m.test(readFileSync(file, "utf8")))
+    .map((file) => relative(join(root, "proto"), file))
+    .sort();
+}
 
 function* walk(dir) {
   for (const entry of readdirSync(dir)) {
@@ -39,6 +56,14 @@ ensureGoPlugins();
 ensurePython();
 for (const dir of OUTPUTS) rmSync(join(root, dir), { recursive: true, force: true });
 run("npx", ["--no-install", "buf", "generate"]);
+for (const input of GRPC_INPUTS) {
+  const paths = input.paths.flatMap((p) => ["--path", join(input.dir, p)]);
+  run("npx", ["--no-install", "buf", "generate", input.dir, ...paths, "--template", "buf.gen.grpc.yaml", "--output", input.out]);
+}
+// The `*_pb2_grpc.py` stubs, from grpcio-tools' own protoc and its built-in
+// grpc_python generator (buf calls only protoc's built-in generators by
+// name, and grpcio-tools ships this one inside its protoc, not as a plugin).
+run(python, ["-m", "grpc_tools.protoc", "-Iproto", "--grpc_python_out=gen/python", ...serviceFiles()]);
 markGenerated();
 run(process.execPath, ["scripts/spec-index.mjs"]);
 run(process.execPath, ["scripts/vectors/generate.mjs"]);

@@ -3,7 +3,7 @@ import { HealthStatus } from "@polywire/proto/admin";
 import { ErrorCode, Feature } from "@polywire/proto/session";
 import { frameKindTable, PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
 import { init as initCodec } from "@polywire/wasm-codec";
-import { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
+import { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, resolveMaxRequestBytes, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
 import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
 import { AdminHttpServer, sendText } from "./http.js";
 import { resolveLimits, type BrokerLimits } from "./limits.js";
@@ -39,10 +39,12 @@ export interface BrokerOptions {
   topics?: readonly TopicSpec[];
   /**
    * The HTTP listener for the admin services (§11: Connect, gRPC and
-   * gRPC-Web over HTTP/1.1 and h2c), `/metrics`, `/healthz` and `/readyz`.
-   * Default: none. Port 0 picks a free port.
+   * gRPC-Web over HTTP/1.1 and h2c, with gRPC health checking and server
+   * reflection), `/metrics`, `/healthz` and `/readyz`. Default: none. Port 0
+   * picks a free port. `maxRequestBytes` is the largest admin request
+   * message read (PW-ADMIN-051), 1 KiB to 4 GiB - 1, default 4 MiB.
    */
-  http?: { host?: string; port: number };
+  http?: { host?: string; port: number; maxRequestBytes?: number };
   /**
    * Bearer-token authentication of the admin services (PW-ADMIN-003,
    * PW-ADMIN-046); `/metrics`, `/healthz` and `/readyz` stay open. Default:
@@ -117,6 +119,7 @@ export class Broker implements AsyncDisposable {
   #sweep: ReturnType<typeof setInterval> | undefined;
   readonly #options: BrokerOptions;
   readonly #host: SessionHost;
+  readonly #maxRequestBytes: number;
 
   private constructor(options: BrokerOptions, storage: Storage) {
     this.#options = options;
@@ -126,6 +129,7 @@ export class Broker implements AsyncDisposable {
     this.metrics.countProducerIdsWith(() => storage.producerCount());
     this.limits = resolveLimits(options.limits);
     this.#mechanisms = buildMechanisms(options.auth);
+    this.#maxRequestBytes = resolveMaxRequestBytes(options.http?.maxRequestBytes);
     this.http = options.http === undefined ? undefined : new AdminHttpServer();
     const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 30_000;
     const broker = this;
@@ -231,7 +235,11 @@ export class Broker implements AsyncDisposable {
         }
         return false;
       });
-      this.http.use(adminHandler(admin, this.#options.adminAuth));
+      this.http.use(adminHandler(admin, {
+        ...(this.#options.adminAuth === undefined ? {} : { auth: this.#options.adminAuth }),
+        maxRequestBytes: this.#maxRequestBytes,
+        shutdownSignal: this.http.shutdownSignal,
+      }));
       await this.http.listen(this.#options.http.host ?? "127.0.0.1", this.#options.http.port);
     }
     for (const url of this.#options.listeners ?? ["tcp://127.0.0.1:7420"]) {

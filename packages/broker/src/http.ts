@@ -1,5 +1,5 @@
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
+import { constants as http2Constants, createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 
 /** A request on the broker's HTTP listener, over HTTP/1.1 or HTTP/2. */
@@ -32,6 +32,51 @@ export interface HttpCloseOptions {
 // it; an HTTP/1.x request never does.
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
+// How long an HTTP/2 stream refused before its body was read stays open
+// after the answer, so that the answer's trailers go out first.
+const RESET_AFTER_MS = 1_000;
+
+/**
+ * Says that `response` answers before `request`'s body has been read (a
+ * refusal decided from the headers, or a body over a limit), so the rest of
+ * the body is not wanted. Over HTTP/1.1, a body of at most `discardUpTo`
+ * bytes is read and thrown away, so that a client still sending a small
+ * body gets its answer and keeps the connection; a larger one (declared,
+ * or counted as a chunked body arrives) is not read: the answer carries
+ * `Connection: close` and the connection closes once it is sent, or, for a
+ * chunked body that outgrows the allowance, is cut. Over HTTP/2 the stream
+ * is reset with NO_ERROR shortly after the answer (RFC 9113 §8.1), and flow
+ * control keeps the client from sending more than a window meanwhile. Call
+ * it before the response's headers are sent.
+ */
+export function refuseRestOfBody(request: HttpRequest, response: HttpResponse, discardUpTo: number): void {
+  if (!("stream" in request)) {
+    if (request.complete || response.headersSent) return;
+    const declared = request.headers["content-length"];
+    if (declared === undefined && discardUpTo > 0) {
+      let seen = 0;
+      request.on("data", (chunk: Buffer) => {
+        seen += chunk.byteLength;
+        if (seen > discardUpTo) request.socket.destroy();
+      });
+      return;
+    }
+    // Node's HTTP/1.1 server reads and discards an unread body of a kept-alive connection itself.
+    if (declared !== undefined && Number(declared) <= discardUpTo) return;
+    response.setHeader("connection", "close");
+    return;
+  }
+  const stream = request.stream;
+  const reset = (): void => {
+    if (stream.state.remoteClose === 1) return;
+    setTimeout(() => {
+      if (!stream.closed && !stream.destroyed) stream.close(http2Constants.NGHTTP2_NO_ERROR);
+    }, RESET_AFTER_MS).unref();
+  };
+  if (stream.writableFinished) reset();
+  else stream.once("finish", reset);
+}
+
 /** Writes a small plain-text answer, over either HTTP version. */
 export function sendText(response: HttpResponse, status: number, body: string, contentType = "text/plain; charset=utf-8"): void {
   response.statusCode = status;
@@ -62,6 +107,7 @@ export class AdminHttpServer {
   readonly #http1Active = new Map<Socket, number>();
   readonly #sessions = new Set<Http2Session>();
   readonly #firstBytesTimeoutMs: number;
+  readonly #shutdown = new AbortController();
   #closing = false;
   #url = "";
 
@@ -76,6 +122,11 @@ export class AdminHttpServer {
   /** Mounts a handler; handlers run in mount order. */
   use(handler: HttpHandler): void {
     this.#handlers.push(handler);
+  }
+
+  /** Aborted when {@link close} starts, so that long-lived streams can end instead of holding the listener open. */
+  get shutdownSignal(): AbortSignal {
+    return this.#shutdown.signal;
   }
 
   /** The bound base URL, `http://host:port`. */
@@ -172,12 +223,13 @@ export class AdminHttpServer {
   }
 
   /**
-   * Stops accepting connections, closes idle HTTP/1.1 connections, sends
-   * HTTP/2 GOAWAY, lets requests in progress finish for up to `graceMs`,
-   * then cuts whatever is left. Idempotent.
+   * Stops accepting connections, signals {@link shutdownSignal}, closes idle
+   * HTTP/1.1 connections, sends HTTP/2 GOAWAY, lets requests in progress
+   * finish for up to `graceMs`, then cuts whatever is left. Idempotent.
    */
   async close(options: HttpCloseOptions = {}): Promise<void> {
     this.#closing = true;
+    this.#shutdown.abort();
     const stopped = new Promise<void>((resolve) => {
       if (this.#listener.listening) this.#listener.close(() => resolve());
       else resolve();

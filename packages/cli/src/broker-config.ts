@@ -15,8 +15,8 @@ export interface BrokerConfigFile {
   fsync?: "always" | "interval" | "never";
   /** `"name:partitions"` or `{ name, partitions, config }`. */
   topics?: Array<string | { name: string; partitions: number; config?: Record<string, string> }>;
-  /** The admin listener; false serves none (default `{ port: 7421 }`, PW-ADMIN-062). */
-  http?: { host?: string; port: number } | false;
+  /** The admin listener; false serves none (default `{ port: 7421 }`, PW-ADMIN-062). `maxRequestBytes` is the largest admin request message read (the broker checks its range). */
+  http?: { host?: string; port: number; maxRequestBytes?: number } | false;
   tls?: { cert: string; key: string; ca?: string };
   brokerId?: string;
   clusterId?: string;
@@ -115,13 +115,14 @@ export function readBrokerConfig(path: string): BrokerConfigFile {
       return { name, partitions, ...(topicConfig === undefined ? {} : { config: topicConfig }) };
     });
   }
-  const http = root.http === false ? undefined : object(path, "http", root.http, ["host", "port"]);
+  const http = root.http === false ? undefined : object(path, "http", root.http, ["host", "port", "maxRequestBytes"]);
   if (root.http === false) config.http = false;
   if (http !== undefined) {
     const port = number(path, "http.port", http.port);
     if (port === undefined || !Number.isInteger(port) || port > 65_535) fail(path, "http.port must be a port number (0 picks a free one)");
     const host = string(path, "http.host", http.host);
-    config.http = { port, ...(host === undefined ? {} : { host }) };
+    const maxRequestBytes = number(path, "http.maxRequestBytes", http.maxRequestBytes);
+    config.http = { port, ...(host === undefined ? {} : { host }), ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }) };
   }
   const tls = object(path, "tls", root.tls, ["cert", "key", "ca"]);
   if (tls !== undefined) {

@@ -369,7 +369,7 @@ describe("polywire broker --config", () => {
     const dir = tempDir("cli-config");
     try {
       const config = join(dir.path, "broker.json");
-      writeFileSync(config, JSON.stringify({ memory: true, listen: ["tcp://127.0.0.1:0"], http: { port: 0 }, topics: ["from-file:2", { name: "with-config", partitions: 1, config: { "retention.ms": "1000" } }], brokerId: "file-broker" }));
+      writeFileSync(config, JSON.stringify({ memory: true, listen: ["tcp://127.0.0.1:0"], http: { port: 0, maxRequestBytes: 2048 }, topics: ["from-file:2", { name: "with-config", partitions: 1, config: { "retention.ms": "1000" } }], brokerId: "file-broker" }));
       const child = await spawnBroker(["--config", config, "--topic", "from-flag:1", "--broker-id", "flag-broker"]);
       try {
         const http = /^ {2}http +(\S+)$/m.exec(child.output())?.[1] as string;
@@ -378,6 +378,9 @@ describe("polywire broker --config", () => {
         expect(list.topics.map((t) => [t.name, t.partitions])).toEqual([["from-file", 2], ["from-flag", 1], ["with-config", 1]]);
         const described = JSON.parse((await polywire(["topic", "describe", "with-config", "--json", "--admin", http])).stdout) as { config: { entries: Record<string, string> } };
         expect(described.config.entries["retention.ms"]).toBe("1000");
+        // PW-ADMIN-051: the file's http.maxRequestBytes reaches the broker.
+        const big = await fetch(`${http}/polywire.v1.TopicService/ListTopics`, { method: "POST", headers: { "content-type": "application/json", "connect-protocol-version": "1" }, body: JSON.stringify({ padding: "x".repeat(2048) }) });
+        expect([big.status, ((await big.json()) as { code: string }).code]).toEqual([429, "resource_exhausted"]);
       } finally {
         child.child.kill("SIGTERM");
         expect(await child.exited).toBe(0);
@@ -390,6 +393,10 @@ describe("polywire broker --config", () => {
       writeFileSync(config, JSON.stringify({ memory: true, limits: { maxConnections: 0 } }));
       const limits = await polywire(["broker", "--config", config]);
       expect([limits.code, limits.stderr]).toEqual([2, expect.stringContaining("limits.maxConnections must be a positive 32-bit integer")]);
+      // PW-ADMIN-051: the broker checks the admin request limit's range, the file only its type.
+      writeFileSync(config, JSON.stringify({ memory: true, listen: ["tcp://127.0.0.1:0"], http: { port: 0, maxRequestBytes: 512 } }));
+      const tooSmall = await polywire(["broker", "--config", config]);
+      expect([tooSmall.code, tooSmall.stderr]).toEqual([2, expect.stringContaining("http.maxRequestBytes must be a whole number of bytes from 1024")]);
     } finally {
       dir.remove();
     }

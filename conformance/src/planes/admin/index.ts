@@ -13,9 +13,12 @@ import { Unsupported } from "../../target/target.js";
 import { expectBrokerError } from "../expect.js";
 import { highWatermark, produce } from "../log/io.js";
 import { numbered } from "../log/records.js";
+import { adminHeaders, adminUrl } from "./access.js";
 import { adminAuthentication } from "./auth.js";
 import { discoveryCases } from "./discovery.js";
+import { grpcServiceCases } from "./grpc-services.js";
 import { metricLabelCases } from "./metric-labels.js";
+import { requestCases } from "./requests.js";
 import { retentionCases } from "./retention.js";
 
 /** The topic config keys of §11.3, exactly. */
@@ -25,18 +28,6 @@ function admin(ctx: CaseContext): NonNullable<CaseContext["target"]["admin"]> {
   const client = ctx.target.admin;
   if (client === undefined) throw new Unsupported("the admin plane needs the admin URL (--admin)");
   return client;
-}
-
-function adminUrl(ctx: CaseContext): string {
-  const url = ctx.target.adminUrl;
-  if (url === undefined) throw new Unsupported("the admin plane needs the admin URL (--admin)");
-  return url;
-}
-
-/** The headers of every raw admin request: the target's bearer token, if it needs one (PW-ADMIN-046). */
-function adminHeaders(ctx: CaseContext): Record<string, string> {
-  const token = ctx.target.adminToken;
-  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
 let names = 0;
@@ -289,4 +280,4 @@ const metrics: ConformanceCase = {
 };
 
 /** The admin plane (§11). */
-export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics, ...metricLabelCases, adminAuthentication, ...retentionCases, ...discoveryCases];
+export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics, ...metricLabelCases, adminAuthentication, ...requestCases, ...grpcServiceCases, ...retentionCases, ...discoveryCases];

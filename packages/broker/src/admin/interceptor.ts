@@ -1,22 +1,19 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { adminAuthenticator, type AdminAuthOptions } from "./auth.js";
 import type { AdminContext } from "./context.js";
 import { adminError, toConnectError } from "./errors.js";
 
 /**
- * Wraps every admin RPC: with `auth`, refuses a request without valid
- * credentials (`unauthenticated`) or whose principal may not call the
- * method (`permission_denied`) before anything else (PW-ADMIN-003,
- * PW-ADMIN-046); refuses state changes unless the broker is running
- * (PW-ADMIN-002: `unavailable` while draining); turns whatever a handler
- * throws into the ConnectError it answers with; and records the RPC's
- * latency and outcome in `polywire_admin_request_duration_seconds` and
+ * Wraps every RPC of the polywire admin services, once the handler has
+ * checked credentials from the headers (PW-ADMIN-050): refuses state
+ * changes unless the broker is running (PW-ADMIN-002: `unavailable` while
+ * draining); turns whatever a handler throws into the ConnectError it
+ * answers with; and records the RPC's latency and outcome in
+ * `polywire_admin_request_duration_seconds` and
  * `polywire_admin_requests_total`.
  */
-export function adminInterceptor(context: AdminContext, auth?: AdminAuthOptions): Interceptor {
-  const authenticate = auth === undefined ? undefined : adminAuthenticator(auth);
+export function adminInterceptor(context: AdminContext): Interceptor {
   return (next) => async (request) => {
     const started = performance.now();
     const service = request.service.name;
@@ -25,13 +22,6 @@ export function adminInterceptor(context: AdminContext, auth?: AdminAuthOptions)
     const changesState = request.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
     let code = "ok";
     try {
-      if (authenticate !== undefined) {
-        const result = await authenticate(request.header.get("authorization"));
-        if (!result.ok) throw adminError(Code.Unauthenticated, "AUTHENTICATION_FAILED", `${service}.${method}: ${result.reason}`);
-        if (changesState && result.principal.role !== "admin") {
-          throw adminError(Code.PermissionDenied, "NOT_AUTHORIZED", `${service}.${method} changes state; principal ${JSON.stringify(result.principal.principal)} has role ${result.principal.role} and may only call read-only RPCs`);
-        }
-      }
       if (changesState && context.state() !== "running") {
         throw adminError(Code.Unavailable, "SHUTTING_DOWN", `broker is ${context.state()}: ${service}.${method} changes state and is refused; retry against a running broker`);
       }
@@ -47,6 +37,6 @@ export function adminInterceptor(context: AdminContext, auth?: AdminAuthOptions)
 }
 
 /** The Connect code's wire name, e.g. `invalid_argument`. */
-function codeName(code: Code): string {
+export function codeName(code: Code): string {
   return (Code[code] ?? "Unknown").replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`));
 }

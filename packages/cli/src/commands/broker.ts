@@ -40,10 +40,10 @@ URLs, then "ready".
 
 config file (JSON, every key optional; relative paths are relative to the file):
   {
-    "listen": ["tcp://0.0.0.0:7420", "ws://0.0.0.0:7421/polywire"],
+    "listen": ["tcp://0.0.0.0:7420", "ws://0.0.0.0:7422/polywire"],
     "dataDir": "data", "fsync": "interval",
     "topics": ["events:6", { "name": "audit", "partitions": 1, "config": { "retention.ms": "-1" } }],
-    "http": { "host": "127.0.0.1", "port": 7421 },   (false: no admin listener)
+    "http": { "host": "127.0.0.1", "port": 7421, "maxRequestBytes": 4194304 },   (false: no admin listener)
     "tls": { "cert": "server.pem", "key": "server.key", "ca": "clients-ca.pem" },
     "brokerId": "b1", "clusterId": "c1", "drainMs": 5000,
     "limits": { "maxConnections": 1000, "maxBatchSize": 8388608 },
@@ -56,7 +56,9 @@ config file (JSON, every key optional; relative paths are relative to the file):
   }
   adminAuth: admin RPCs then need "Authorization: Bearer <token>" (clients:
   --admin-token or $POLYWIRE_ADMIN_TOKEN); a viewer may only call read-only
-  RPCs; /metrics, /healthz and /readyz stay open.
+  RPCs; /metrics, /healthz, /readyz and grpc.health.v1.Health stay open.
+  http.maxRequestBytes: the largest admin request message read (default
+  4 MiB); a larger one is refused with resource_exhausted.
 
 examples:
   polywire broker --memory --topic demo:3
@@ -148,7 +150,9 @@ export function brokerOptions(argv: readonly string[]): BrokerOptions {
     ...(file.adminAuth === undefined ? {} : { adminAuth: file.adminAuth }),
     ...(values["broker-id"] ?? file.brokerId) === undefined ? {} : { brokerId: (values["broker-id"] ?? file.brokerId) as string },
     ...(values["cluster-id"] ?? file.clusterId) === undefined ? {} : { clusterId: (values["cluster-id"] ?? file.clusterId) as string },
-    ...(httpPort === undefined ? {} : { http: { host: httpHost, port: httpPort } }),
+    ...(httpPort === undefined
+      ? {}
+      : { http: { host: httpHost, port: httpPort, ...(file.http === false || file.http?.maxRequestBytes === undefined ? {} : { maxRequestBytes: file.http.maxRequestBytes }) } }),
     ...(tlsFiles === undefined
       ? {}
       : {
