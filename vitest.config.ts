@@ -12,6 +12,7 @@ export default defineConfig({
       "packages/*/test/**/*.test.ts",
       "packages/*/src/**/*.test.ts",
       "conformance/test/**/*.test.ts",
+      "scripts/test/**/*.test.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -4,20 +4,27 @@
 // them. To add a suite, add one line to SUITES. Arguments select suites by
 // name: `npm test -- go python` runs only the suites whose name contains
 // "go" or "python".
+//
+// A suite lists in `needs` the pinned tools it uses (scripts/toolchain.mjs);
+// each is installed, or found already installed, once, before the first
+// selected suite that needs it, so a fresh clone needs nothing but
+// `npm ci && npm test`.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { ensurePython, python, root } from "./toolchain.mjs";
+import { ensureGoModules, ensureGoTools, ensurePython, python, root } from "./toolchain.mjs";
 
 const SUITES = [
   // First, so that the CLI tests spawn a `polywire` built from these sources.
   { name: "tsc -b (build and type-check every package)", cmd: ["npx", "--no-install", "tsc", "-b"] },
-  { name: "vitest (TypeScript: spec, bindings, packages, conformance)", cmd: ["npx", "--no-install", "vitest", "run"] },
+  // admin-polyglot.test.ts runs the Go and Python examples, and the snippet
+  // test the examples' READMEs.
+  { name: "vitest (TypeScript: spec, bindings, packages, conformance, README snippets)", cmd: ["npx", "--no-install", "vitest", "run"], needs: [ensurePython, ensureGoModules, ensureGoTools] },
   { name: "tsc (types of spec/test and gen/test)", cmd: ["npx", "--no-install", "tsc", "-p", "scripts/tsconfig.tests.json"] },
   { name: "tsc (types of conformance tests and mutants)", cmd: ["npx", "--no-install", "tsc", "-p", "conformance/tsconfig.check.json"] },
   { name: "cargo test (wasm-codec on the host: unit and property tests)", cmd: ["cargo", "test", "--release", "--locked"], cwd: "packages/wasm-codec" },
   { name: "wasm-codec loader in Node, Chromium, Deno, Bun, workerd and bundlers", cmd: ["node", "test/runtimes/run.mjs"], cwd: "packages/wasm-codec" },
-  { name: "go test (Go bindings, gen/test/go)", cmd: ["go", "test", "-count=1", "./..."], cwd: "gen/test/go" },
-  { name: "pytest (Python bindings, gen/test/python)", cmd: [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "gen/test/python"], before: ensurePython },
+  { name: "go test (Go bindings, gen/test/go)", cmd: ["go", "test", "-count=1", "./..."], cwd: "gen/test/go", needs: [ensureGoModules] },
+  { name: "pytest (Python bindings, gen/test/python)", cmd: [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "gen/test/python"], needs: [ensurePython] },
 ];
 
 const filters = process.argv.slice(2);
@@ -27,13 +34,28 @@ if (selected.length === 0) {
   process.exit(2);
 }
 
+// Each tool's install runs once; its failure fails every suite that needs it.
+const installs = new Map();
+function install(ensure) {
+  if (!installs.has(ensure)) {
+    try {
+      ensure();
+      installs.set(ensure, null);
+    } catch (error) {
+      installs.set(ensure, error);
+    }
+  }
+  const error = installs.get(ensure);
+  if (error !== null) throw error;
+}
+
 const results = [];
 for (const suite of selected) {
   console.log(`\n=== ${suite.name}`);
   const started = Date.now();
   let status;
   try {
-    suite.before?.();
+    for (const ensure of suite.needs ?? []) install(ensure);
     const [cmd, ...args] = suite.cmd;
     const child = spawnSync(cmd, args, {
       cwd: join(root, suite.cwd ?? "."),
@@ -42,7 +64,7 @@ for (const suite of selected) {
     });
     status = child.error ? `could not start: ${child.error.message}` : child.status === 0 ? "ok" : `exit ${child.status ?? child.signal}`;
   } catch (error) {
-    status = `setup failed: ${error.message}`;
+    status = `pinned tools: ${error.message}`;
   }
   results.push({ name: suite.name, status, seconds: ((Date.now() - started) / 1000).toFixed(1) });
 }
