@@ -141,6 +141,11 @@ export class DiskPartition implements PartitionEngine {
     return this.#options.partition;
   }
 
+  /** The idempotent-producer state, for inspection (tests of PW-IDEM-011); only the partition changes it. */
+  get producers(): ProducerStateTable {
+    return this.#producers;
+  }
+
   get #directory(): string {
     return this.#options.directory;
   }
