@@ -11,6 +11,8 @@
  *   create <topic> <partitions>   ok | error <code> <message>   (Broker.createTopic)
  *   grow <topic> <partitions>     ok | error <code> <message>   (alterTopic)
  *   list                          topics <name>:<partitions> ...
+ *   append <topic> <p> <value>    started; later, when it completes: appended <topic>/<p> <offset> | append error <code> <message>
+ *   read <topic> <p>              values <v>,<v>,... | error <code> <message>
  *   exhaust                       exhausted <n>: opens /dev/null until the process is out of descriptors
  *   release                       released <n>: closes them again
  *
@@ -18,6 +20,7 @@
  */
 import { closeSync, openSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { decodeBatch, encodeBatch, splitBatches, verifyBatch } from "@polywire/wasm-codec";
 import { Broker } from "../src/broker.js";
 import { StorageError } from "../src/storage/errors.js";
 
@@ -43,8 +46,28 @@ function failure(error: unknown): string {
 }
 
 async function answer(line: string): Promise<string> {
-  const [command, name, count] = line.trim().split(/\s+/);
+  const [command, name, count, value] = line.trim().split(/\s+/);
   switch (command) {
+    case "append": {
+      // Answered twice: now, and when the append completes, which may be after later commands.
+      const batch = encodeBatch([{ value: new TextEncoder().encode(value) }]);
+      broker.storage
+        .partition(name as string, Number(count))
+        .append(batch, verifyBatch(batch))
+        .then(
+          (result) => process.stdout.write(`appended ${name}/${count} ${result.baseOffset}\n`),
+          (error: unknown) => process.stdout.write(`append ${failure(error)}\n`),
+        );
+      return "started";
+    }
+    case "read":
+      return broker.storage
+        .partition(name as string, Number(count))
+        .read(0n, 1 << 20)
+        .then(
+          (read) => `values ${read.chunks.flatMap((chunk) => splitBatches(chunk).flatMap((b) => decodeBatch(b).records.map((r) => new TextDecoder().decode(r.value ?? undefined)))).join(",")}`,
+          failure,
+        );
     case "create":
       return broker.createTopic(name as string, { partitions: Number(count) }).then(() => "ok", failure);
     case "grow":

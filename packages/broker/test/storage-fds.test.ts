@@ -42,6 +42,8 @@ interface Child {
   readonly startMs: number;
   /** Sends one command line and resolves with the child's one-line answer. */
   command(line: string): Promise<string>;
+  /** The child's next line (a late answer). */
+  next(): Promise<string>;
   /** Open descriptors of the child now, from /proc. */
   fds(): Promise<number>;
   stop(signal: "SIGTERM" | "SIGKILL"): Promise<number | string>;
@@ -91,6 +93,7 @@ async function startChild(directory: string, maxOpenFiles = MAX_OPEN_FILES): Pro
       child.stdin.write(`${line}\n`);
       return nextLine();
     },
+    next: nextLine,
     fds: async () => (await readdir(`/proc/${child.pid}/fd`)).length,
     stop: (signal) => {
       child.kill(signal);
@@ -190,7 +193,7 @@ describe("file descriptors (issue 12: one per partition)", () => {
   );
 
   it(
-    "PW-ADMIN-011 PW-ADMIN-016: a create or grow that fails for want of descriptors (real EMFILE) is STORAGE, leaves nothing behind and the broker restarts",
+    "PW-ADMIN-011 PW-ADMIN-016 PW-ERR-001: out of descriptors (real EMFILE), a create or grow is STORAGE and leaves nothing behind, an append waits for one and lands, idle files are closed to make room for appends and reads; the broker restarts with it all",
     { timeout: 120_000 },
     async () => {
       const dir = tempDir("fds-atomic");
@@ -206,6 +209,21 @@ describe("file descriptors (issue 12: one per partition)", () => {
         expect(await readdir(join(dir.path, "topics"))).toEqual(before);
         expect(JSON.parse(await readFile(join(dir.path, "topics", "keep", "topic.json"), "utf8"))).toMatchObject({ partitions: 3 });
         expect(await child.command("list")).toBe("topics keep:3");
+        // An append that finds no descriptor, and no idle file storage could
+        // close for one, waits for one rather than fail: its offset is
+        // given, and failing it would fence the partition until a restart.
+        expect(await child.command("append keep 0 first")).toBe("started");
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(await child.command("release")).toMatch(/^released \d+$/);
+        expect(await child.next()).toBe("appended keep/0 0");
+        expect(await child.command("append keep 1 one")).toBe("started");
+        expect(await child.next()).toBe("appended keep/1 0");
+        // Out of descriptors again, with two idle logs open: storage closes
+        // one to open what it needs, for appends and reads alike.
+        expect(await child.command("exhaust")).toMatch(/^exhausted \d+$/);
+        expect(await child.command("append keep 2 two")).toBe("started");
+        expect(await child.next()).toBe("appended keep/2 0");
+        for (const [p, value] of [[0, "first"], [1, "one"], [2, "two"]] as const) expect(await child.command(`read keep ${p}`)).toBe(`values ${value}`);
         expect(await child.command("release")).toMatch(/^released \d+$/);
         // The same calls succeed once descriptors are free again.
         expect(await child.command("create doomed 500")).toBe("ok");
@@ -214,6 +232,7 @@ describe("file descriptors (issue 12: one per partition)", () => {
 
         child = await startChild(dir.path);
         expect(await child.command("list")).toBe("topics doomed:500 keep:8");
+        expect(await child.command("read keep 0")).toBe("values first");
         expect(await child.stop("SIGTERM")).toBe(0);
         child = null;
       } finally {

@@ -6,7 +6,7 @@ import type { TopicSettings } from "./config.js";
 import { CHEAP_REPLAY_BYTES, recoverActiveSegment, recoverProducers, scanPartition, snapshotPath } from "./disk-recovery.js";
 import { DiskSegment, segmentName } from "./disk-segment.js";
 import { StorageError } from "./errors.js";
-import type { FilePool } from "./file-pool.js";
+import { isOutOfDescriptors, type FilePool } from "./file-pool.js";
 import { GroupCommit } from "./group-commit.js";
 import { walkBatches } from "./log-walk.js";
 import { Mutex } from "./mutex.js";
@@ -23,6 +23,13 @@ const MAX_GATHER_BYTES = 16 << 20;
 const LOCATE_CHUNK = 64 << 10;
 /** Producer-state snapshots kept per partition. */
 const SNAPSHOTS_KEPT = 2;
+/**
+ * How often a write or fsync that found the process out of file
+ * descriptors tries again. It waits as long as the partition is open: the
+ * appends were given offsets, so failing them would fence the partition
+ * until a restart, while descriptors come back as connections close.
+ */
+const DESCRIPTOR_RETRY_MS = 100;
 
 interface WriteOp {
   readonly kind: "write";
@@ -107,6 +114,10 @@ export class DiskPartition implements PartitionEngine {
   readonly #io = new Mutex();
   readonly #waiters = new DataWaiters();
   #intervalTimer: NodeJS.Timeout | null = null;
+  /** The writer's next try while the process is out of descriptors. */
+  #stalled: NodeJS.Timeout | null = null;
+  /** A roll is past its first fsync: failing now leaves a half-made segment, so it cannot be retried. */
+  #rolling = false;
   #state: "open" | "closed" | "deleted" = "open";
   #failure: StorageError | null = null;
   #onDisk: boolean;
@@ -264,7 +275,8 @@ export class DiskPartition implements PartitionEngine {
   }
 
   #kick(): void {
-    if (this.#pumping !== null) return;
+    // A stalled writer tries again on its timer, not with every append.
+    if (this.#pumping !== null || this.#stalled !== null) return;
     this.#pumping = this.#pump().finally(() => {
       this.#pumping = null;
       if (this.#queue.length > 0 && this.#failure === null) this.#kick();
@@ -304,6 +316,14 @@ export class DiskPartition implements PartitionEngine {
         this.#completeWrites(segment, ops);
       }
     } catch (error) {
+      // Nothing of the failed write reached the file: it failed opening it.
+      if (isOutOfDescriptors(error) && !this.#rolling && this.#state === "open") {
+        this.#stalled = setTimeout(() => {
+          this.#stalled = null;
+          this.#kick();
+        }, DESCRIPTOR_RETRY_MS);
+        return;
+      }
       this.#fail(error);
     }
   }
@@ -358,16 +378,24 @@ export class DiskPartition implements PartitionEngine {
       const segment = this.#active;
       const offsetEntries = segment.index.length;
       const timeEntries = segment.times.length;
-      try {
-        await segment.useLog((handle) => handle.datasync());
-        if (!this.#entriesSynced) {
-          await this.#pool.syncDirectory(this.#directory);
-          await this.#pool.syncDirectory(dirname(this.#directory));
-          this.#entriesSynced = true;
+      for (;;) {
+        try {
+          await segment.useLog((handle) => handle.datasync());
+          if (!this.#entriesSynced) {
+            await this.#pool.syncDirectory(this.#directory);
+            await this.#pool.syncDirectory(dirname(this.#directory));
+            this.#entriesSynced = true;
+          }
+          await segment.flushActiveIndexes(offsetEntries, timeEntries);
+          return;
+        } catch (error) {
+          // Written but not yet durable: every step may be repeated.
+          if (isOutOfDescriptors(error) && this.#state === "open") {
+            await new Promise((resolve) => setTimeout(resolve, DESCRIPTOR_RETRY_MS));
+            continue;
+          }
+          throw this.#fail(error);
         }
-        await segment.flushActiveIndexes(offsetEntries, timeEntries);
-      } catch (error) {
-        throw this.#fail(error);
       }
     });
   }
@@ -379,6 +407,7 @@ export class DiskPartition implements PartitionEngine {
    */
   async #roll(baseOffset: number, snapshot: Uint8Array): Promise<void> {
     await this.#commit.sync();
+    this.#rolling = true;
     await this.#io.run(async () => {
       await this.#active.sealAndSync();
       const fresh = await DiskSegment.create(this.#pool, this.#directory, baseOffset, this.#options.indexInterval);
@@ -387,6 +416,7 @@ export class DiskPartition implements PartitionEngine {
       this.#noteSnapshot(baseOffset);
       this.#segments = [...this.#segments, fresh];
     });
+    this.#rolling = false;
     await this.#pruneSnapshots();
   }
 
@@ -599,7 +629,16 @@ export class DiskPartition implements PartitionEngine {
     if (removed) await this.#pool.syncDirectory(this.#directory);
   }
 
+  /**
+   * Waits for the writer to stop. A writer waiting for descriptors tries
+   * once more (the state is no longer open, so it fails rather than waits).
+   */
   async #drain(): Promise<void> {
+    if (this.#stalled !== null) {
+      clearTimeout(this.#stalled);
+      this.#stalled = null;
+      this.#kick();
+    }
     while (this.#pumping !== null) await this.#pumping;
   }
 

@@ -25,6 +25,17 @@ export function checkMaxOpenFiles(n: number | undefined): void {
   }
 }
 
+/**
+ * Whether `error` is the pool's "out of file descriptors" (the process, not
+ * the pool, ran out, and the pool had no idle file to close): a condition
+ * that passes when sockets or other files close, unlike an I/O error.
+ */
+export function isOutOfDescriptors(error: unknown): boolean {
+  if (!(error instanceof StorageError)) return false;
+  const code = errno(error.cause);
+  return code === "EMFILE" || code === "ENFILE";
+}
+
 /** Read-write, created if missing, never truncated (positional writes need no O_APPEND). */
 const READ_WRITE_CREATE = constants.O_RDWR | constants.O_CREAT;
 
