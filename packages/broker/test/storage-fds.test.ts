@@ -11,6 +11,7 @@ import { decodeBatch, encodeBatch, init, splitBatches } from "@polywire/wasm-cod
 import { describe, expect, it } from "vitest";
 import { openDiskStorage } from "../src/storage/disk.js";
 import { StorageError } from "../src/storage/errors.js";
+import { OPEN_FILES_MARGIN } from "../src/storage/file-pool.js";
 import { tempDir } from "./helpers.js";
 import { makeBatch, recordsOf, tempDirectory } from "./storage-fixtures.js";
 
@@ -168,15 +169,15 @@ describe("file descriptors (issue 12: one per partition)", () => {
         for (let t = 0; t < TOPICS; t++) await topics.createTopic({ name: topicName(t), partitions: PARTITIONS });
         await produceEverywhere(child.tcpUrl, 0);
         // Storage's descriptors beside an idle broker's: at most the setting
-        // plus the documented margin (4 directory reads inside the libuv
+        // plus the documented margin (directory reads inside the libuv
         // pool), and sockets of the test's connections still closing.
-        expect(await child.fds()).toBeLessThanOrEqual(idle + MAX_OPEN_FILES + 4 + SOCKETS);
+        expect(await child.fds()).toBeLessThanOrEqual(idle + MAX_OPEN_FILES + OPEN_FILES_MARGIN + SOCKETS);
         expect(await child.stop("SIGTERM")).toBe(0);
 
         child = await startChild(dir.path);
         expectRounds(await readEverything(child.tcpUrl), 1);
         await produceEverywhere(child.tcpUrl, 1);
-        expect(await child.fds()).toBeLessThanOrEqual(idle + MAX_OPEN_FILES + 4 + SOCKETS);
+        expect(await child.fds()).toBeLessThanOrEqual(idle + MAX_OPEN_FILES + OPEN_FILES_MARGIN + SOCKETS);
         expect(await child.stop("SIGKILL")).toBe("SIGKILL");
 
         // After a crash every partition is recovered (its tail checked), still within the limit.

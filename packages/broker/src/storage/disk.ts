@@ -33,7 +33,7 @@ const LOAD_CONCURRENCY = 16;
  * `<base offset>.log|.index|.timeindex` segments and `.snapshot` producer
  * state; a partition's directory appears with its first append. Recovers
  * every written partition before resolving, holding at most
- * `maxOpenFiles` descriptors (plus {@link OPEN_FILES_MARGIN}) throughout.
+ * `maxOpenFiles` descriptors (plus `OPEN_FILES_MARGIN`) throughout.
  */
 export async function openDiskStorage(options: DiskStorageOptions): Promise<Storage> {
   await init();
