@@ -22,6 +22,13 @@ export type StorageConfig =
      * 86 400 000 (one day); -1 never forgets.
      */
     readonly producerIdExpirationMs?: number;
+    /**
+     * Most file descriptors storage holds at once (segment files LRU-cached,
+     * reopened on demand), 4 to 1 048 576; default 256. Storage never holds
+     * more than this plus 4; keep it well below `ulimit -n`, which
+     * connections share.
+     */
+    readonly maxOpenFiles?: number;
   }
   | {
     readonly engine: "memory";
@@ -51,5 +58,5 @@ export function openStorage(config: StorageConfig, idempotenceWindow?: number): 
     return openMemoryStorage({ ...window, ...(config.topicDefaults === undefined ? {} : { topicDefaults: config.topicDefaults }) });
   }
   const topicDefaults = { ...config.topicDefaults, ...(config.fsync === undefined ? {} : { "fsync.policy": config.fsync }) };
-  return openDiskStorage({ directory: config.dir, topicDefaults, ...window });
+  return openDiskStorage({ directory: config.dir, topicDefaults, ...window, ...(config.maxOpenFiles === undefined ? {} : { maxOpenFiles: config.maxOpenFiles }) });
 }

@@ -50,3 +50,30 @@ describe.each(configs)("broker storage config ($name engine)", ({ config }) => {
     await storage.close();
   });
 });
+
+describe("broker storage config (disk engine): maxOpenFiles", () => {
+  it("rejects a maxOpenFiles that is not an integer from 4 to 1048576 with INVALID_ARGUMENT before storage opens, and takes one that is", async () => {
+    await using dir = await tempDirectory();
+    for (const bad of [0, 3, 4.5, Number.NaN, 1_048_577]) {
+      const error = await openStorage({ engine: "disk", dir: dir.path, maxOpenFiles: bad }).then(async (s) => {
+        await s.close();
+        return undefined;
+      }, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as StorageError).code).toBe("INVALID_ARGUMENT");
+      expect((error as StorageError).message).toContain("maxOpenFiles");
+    }
+    // A refused value must not leave the directory locked, and the smallest allowed works.
+    const storage = await openStorage({ engine: "disk", dir: dir.path, maxOpenFiles: 4, retentionCheckIntervalMs: 0 });
+    try {
+      await storage.createTopic("t", { partitions: 20 });
+      for (let p = 0; p < 20; p++) {
+        const b = makeBatch({ values: [`v${p}`] });
+        await storage.partition("t", p).append(b.bytes, b.header, { durability: "synced" });
+      }
+      for (let p = 0; p < 20; p++) expect((await storage.partition("t", p).read(0n, 1 << 20)).size).toBeGreaterThan(0);
+    } finally {
+      await storage.close();
+    }
+  });
+});

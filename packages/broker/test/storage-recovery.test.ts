@@ -220,10 +220,11 @@ describe("disk storage recovery", () => {
     await using dir = await tempDirectory();
     await seed(dir.path, 10, 1);
     const part = partitionDir(dir.path);
-    // The next segment was created, the previous one's index files never written.
+    // The next segment was created, the previous one's index files never
+    // written (a segment this small may have had none yet).
     await writeFile(join(part, `${"10".padStart(20, "0")}.log`), new Uint8Array(0));
-    await rm(join(part, `${SEGMENT}.index`));
-    await rm(join(part, `${SEGMENT}.timeindex`));
+    await rm(join(part, `${SEGMENT}.index`), { force: true });
+    await rm(join(part, `${SEGMENT}.timeindex`), { force: true });
     await forgetCleanShutdown(dir.path);
     const storage = await open(dir.path);
     try {

@@ -1,21 +1,15 @@
-import { readFile } from "node:fs/promises";
+import { rm, type FileHandle } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { crc32c } from "@polywire/wasm-codec";
-import { CRC_START } from "./batch-layout.js";
-import type { DiskSegment } from "./disk-segment.js";
+import { CRC_START, readProducerFields } from "./batch-layout.js";
+import { segmentName, type DiskSegment } from "./disk-segment.js";
+import type { FilePool } from "./file-pool.js";
 import { walkBatches } from "./log-walk.js";
+import { ProducerStateTable } from "./producer-state.js";
 import { OffsetIndex, TimeIndex } from "./segment-index.js";
 
 const RECOVERY_CHUNK = 1 << 20;
 const PROBE_CHUNK = 64 << 10;
-
-async function readOptional(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Uint8Array(0);
-    throw error;
-  }
-}
 
 /** What recovery did to the active segment. */
 export interface RecoveryReport {
@@ -23,12 +17,14 @@ export interface RecoveryReport {
   readonly truncatedBytes: number;
   /** Position recovery started validating from. */
   readonly validatedFrom: number;
+  /** When the log file was created (0 where the file system does not say), for `segment.ms`. */
+  readonly birthtimeMs: number;
 }
 
 /** True when a whole, CRC-valid batch with base offset `expected` starts at `position`. */
-async function validBatchAt(segment: DiskSegment, position: number, expected: number, fileSize: number): Promise<boolean> {
+async function validBatchAt(handle: FileHandle, position: number, expected: number, fileSize: number): Promise<boolean> {
   let valid = false;
-  await walkBatches(await segment.file(), position, fileSize, { wantBytes: true, chunkSize: PROBE_CHUNK }, (batch, _p, _v, _a, whole) => {
+  await walkBatches(handle, position, fileSize, { wantBytes: true, chunkSize: PROBE_CHUNK }, (batch, _p, _v, _a, whole) => {
     valid = batch.baseOffset === expected && whole !== null && crc32c(whole.subarray(CRC_START)) === batch.crc;
     return false;
   });
@@ -42,20 +38,46 @@ async function validBatchAt(segment: DiskSegment, position: number, expected: nu
  * resume; from there every batch is checked for structure, offset
  * continuity and (after an unclean shutdown) CRC, and the log is cut at the
  * first one that fails: a torn or corrupt tail is dropped, the valid prefix
- * kept. Indexes are then rebuilt for the walked part and rewritten.
+ * kept. Index files are then brought up to date: rewritten when recovery
+ * dropped or rebuilt entries, else only the entries the walk added are
+ * appended (none after a clean shutdown), so a clean start writes nothing.
  */
-export async function recoverActiveSegment(segment: DiskSegment, clean: boolean): Promise<RecoveryReport> {
-  const handle = await segment.file();
-  const fileSize = (await handle.stat()).size;
-  const offsets = OffsetIndex.decode(await readOptional(segment.indexPath), fileSize).index;
-  const times = TimeIndex.decode(await readOptional(segment.timeIndexPath), Number.MAX_SAFE_INTEGER).index;
+export async function recoverActiveSegment(segment: DiskSegment, pool: FilePool, clean: boolean, files: PartitionFiles): Promise<RecoveryReport> {
+  // Read before the log is opened: the log's descriptor is held through the
+  // walk, and a holder never asks the pool for a second one. Index files
+  // the directory listing did not show are not looked for.
+  const read = (path: string): Promise<Uint8Array> => (files.indexes.has(basename(path)) ? pool.readOptional(path) : Promise.resolve(new Uint8Array(0)));
+  const offsetBytes = await read(segment.indexPath);
+  const timeBytes = await read(segment.timeIndexPath);
+  const recovered = await segment.useLog((handle) => recoverLog(segment, handle, offsetBytes, timeBytes, clean));
+  if (recovered.rewrite) await segment.rewriteIndexes();
+  else await segment.flushActiveIndexes(segment.index.length, segment.times.length);
+  return recovered.report;
+}
+
+async function recoverLog(
+  segment: DiskSegment,
+  handle: FileHandle,
+  offsetBytes: Uint8Array,
+  timeBytes: Uint8Array,
+  clean: boolean,
+): Promise<{ report: RecoveryReport; rewrite: boolean }> {
+  const info = await handle.stat();
+  const fileSize = info.size;
+  const decodedOffsets = OffsetIndex.decode(offsetBytes, fileSize);
+  const decodedTimes = TimeIndex.decode(timeBytes, Number.MAX_SAFE_INTEGER);
+  const offsets = decodedOffsets.index;
+  const times = decodedTimes.index;
+  const onDisk = { offsets: offsets.length, times: times.length };
   if (!clean) {
     while (offsets.length > 0) {
       const last = offsets.length - 1;
-      if (await validBatchAt(segment, offsets.positionAt(last), segment.baseOffset + offsets.relativeAt(last), fileSize)) break;
+      if (await validBatchAt(handle, offsets.positionAt(last), segment.baseOffset + offsets.relativeAt(last), fileSize)) break;
       offsets.length = last;
     }
   }
+  // Files whose entries were all kept, with nothing after them, only need the walk's new entries appended.
+  let rewrite = !decodedOffsets.intact || !decodedTimes.intact || offsets.length < onDisk.offsets;
 
   // Resume where the time index's last entry can be checked: every batch
   // before its batch is covered by its running max.
@@ -71,7 +93,7 @@ export async function recoverActiveSegment(segment: DiskSegment, clean: boolean)
       }
     }
   }
-  segment.resetIndexes(offsets, times, start);
+  segment.resetIndexes(offsets, times, start, onDisk);
   segment.size = start;
   segment.endOffset = expected;
 
@@ -103,9 +125,123 @@ export async function recoverActiveSegment(segment: DiskSegment, clean: boolean)
       return true;
     });
     end = rebuilt.end;
+    rewrite = true;
   }
-  if (end < fileSize) await handle.truncate(end);
+  if (end < fileSize) {
+    await handle.truncate(end);
+    rewrite = true;
+  }
+  // The walk's index entries may only reach the files once the data they point at is durable.
   if (!clean || end < fileSize) await handle.datasync();
-  await segment.rewriteIndexes();
-  return { truncatedBytes: fileSize - end, validatedFrom: start };
+  return { report: { truncatedBytes: fileSize - end, validatedFrom: start, birthtimeMs: info.birthtimeMs }, rewrite };
+}
+
+const FILE_NAME = /^(\d{20})\.(log|index|timeindex|snapshot)$/;
+const REPLAY_CHUNK = 1 << 20;
+/** Log bytes replayed in one read: below this, replaying is cheaper than reading a snapshot. */
+export const CHEAP_REPLAY_BYTES = REPLAY_CHUNK;
+
+/** A partition directory's segment and snapshot files, by base offset. */
+export interface PartitionFiles {
+  /** Base offsets of `.log` files, ascending. */
+  readonly logs: number[];
+  /** Offsets of `.snapshot` files, descending. */
+  readonly snapshots: number[];
+  /** Names of the index files of those logs. */
+  readonly indexes: ReadonlySet<string>;
+}
+
+/**
+ * Lists a partition directory (none yet: an empty partition) and removes
+ * what an interrupted write left: `.tmp` files, and index files whose log
+ * is gone.
+ */
+export async function scanPartition(pool: FilePool, directory: string): Promise<PartitionFiles> {
+  let names: string[];
+  try {
+    names = await pool.readdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { logs: [], snapshots: [], indexes: new Set() };
+    throw error;
+  }
+  const logs: number[] = [];
+  const snapshots: number[] = [];
+  const others = new Map<number, string[]>();
+  for (const name of names) {
+    if (name.endsWith(".tmp")) {
+      await rm(join(directory, name), { force: true });
+      continue;
+    }
+    const match = FILE_NAME.exec(name);
+    if (match === null) continue;
+    const base = Number(match[1]);
+    if (match[2] === "log") logs.push(base);
+    else if (match[2] === "snapshot") snapshots.push(base);
+    else others.set(base, [...(others.get(base) ?? []), name]);
+  }
+  logs.sort((a, b) => a - b);
+  const indexes = new Set<string>();
+  for (const [base, names] of others) {
+    for (const name of names) {
+      if (logs.includes(base)) indexes.add(name);
+      else await rm(join(directory, name), { force: true });
+    }
+  }
+  return { logs, snapshots: snapshots.sort((a, b) => b - a), indexes };
+}
+
+export function snapshotPath(directory: string, offset: number): string {
+  return join(directory, `${segmentName(offset)}.snapshot`);
+}
+
+/**
+ * Rebuilds idempotent-producer state (PW-IDEM-006): the newest intact
+ * snapshot at or below the high watermark, then every later batch's
+ * producer fields replayed from the log. Snapshots past the high watermark
+ * are deleted. Resolves with the state, the offset of the snapshot it
+ * started from (-1 for none) and the snapshots left, descending.
+ */
+export async function recoverProducers(
+  pool: FilePool,
+  directory: string,
+  window: number,
+  segments: readonly DiskSegment[],
+  snapshots: readonly number[],
+): Promise<{ state: ProducerStateTable; snapshotAt: number; kept: number[] }> {
+  const logStart = (segments[0] as DiskSegment).baseOffset;
+  const hw = (segments[segments.length - 1] as DiskSegment).endOffset;
+  let table: ProducerStateTable | null = null;
+  let snapshotAt = -1;
+  let from = logStart;
+  for (const offset of snapshots) {
+    const path = snapshotPath(directory, offset);
+    if (offset > hw || table !== null) {
+      if (offset > hw) await rm(path, { force: true });
+      continue;
+    }
+    table = ProducerStateTable.decode(await pool.readOptional(path), window);
+    if (table !== null) {
+      from = Math.max(offset, logStart);
+      snapshotAt = offset;
+    }
+  }
+  const state = table ?? new ProducerStateTable(window);
+  for (const segment of segments) {
+    if (segment.endOffset <= from) continue;
+    let position = 0;
+    if (segment.baseOffset < from) {
+      await segment.loadIndexes();
+      position = segment.index.lookup(from - segment.baseOffset);
+    }
+    await segment.useLog((handle) =>
+      walkBatches(handle, position, segment.size, { wantBytes: false, chunkSize: REPLAY_CHUNK }, (batch, _p, view, at) => {
+        if (batch.baseOffset >= from) {
+          const fields = readProducerFields(view, at);
+          if (fields.producerId >= 0n) state.record(fields.producerId, fields.producerEpoch, fields.baseSequence, batch.recordCount, batch.baseOffset);
+        }
+        return true;
+      }),
+    );
+  }
+  return { state, snapshotAt, kept: snapshots.filter((offset) => offset <= hw) };
 }

@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, statfs } from "node:fs/promises";
+import { mkdir, rename, rm, rmdir, statfs } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { init } from "@polywire/wasm-codec";
-import { syncDirectory, writeFileAtomic } from "./atomic-file.js";
-import { CatalogStorage, checkProducerIdExpiration, checkRetentionInterval, type TopicMeta } from "./catalog.js";
+import { CatalogStorage, checkProducerIdExpiration, checkRetentionInterval, type CatalogTopic, type TopicMeta } from "./catalog.js";
+import { forEachLimit } from "./concurrency.js";
 import { checkConfigKeys, type TopicSettings } from "./config.js";
 import { lockDirectory } from "./directory-lock.js";
-import { DiskPartition } from "./disk-partition.js";
+import { DiskPartition, type DiskPartitionOptions } from "./disk-partition.js";
 import { StorageError } from "./errors.js";
+import { checkMaxOpenFiles, DEFAULT_MAX_OPEN_FILES, FilePool } from "./file-pool.js";
 import { GroupOffsetStore } from "./offset-store.js";
-import type { PartitionEngine } from "./partition-engine.js";
 import { ProducerRegistry, type RegistryState } from "./producer-registry.js";
 import { RecordLog } from "./record-log.js";
 import type { DiskStorageOptions, Storage, StorageUsage } from "./storage.js";
@@ -18,15 +18,11 @@ import type { DiskStorageOptions, Storage, StorageUsage } from "./storage.js";
 const FORMAT = 1;
 const DEFAULT_INDEX_INTERVAL = 4096;
 const DEFAULT_IDEMPOTENCE_WINDOW = 5;
-
-async function readText(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
-}
+/**
+ * Partitions recovered at once while opening: enough to keep libuv's four
+ * I/O threads busy; each holds at most one descriptor at a time.
+ */
+const LOAD_CONCURRENCY = 16;
 
 /**
  * Opens (creating if needed) the disk engine in `options.directory`.
@@ -35,7 +31,9 @@ async function readText(path: string): Promise<string | null> {
  * producer id and every remembered id's epoch and last activity), `group-offsets.log` (committed offsets journal), and
  * `topics/<name>/topic.json` with one directory per partition holding
  * `<base offset>.log|.index|.timeindex` segments and `.snapshot` producer
- * state. Recovers every partition before resolving.
+ * state; a partition's directory appears with its first append. Recovers
+ * every written partition before resolving, holding at most
+ * `maxOpenFiles` descriptors (plus `OPEN_FILES_MARGIN`) throughout.
  */
 export async function openDiskStorage(options: DiskStorageOptions): Promise<Storage> {
   await init();
@@ -44,19 +42,32 @@ export async function openDiskStorage(options: DiskStorageOptions): Promise<Stor
 
 class DiskStorage extends CatalogStorage {
   readonly engine = "disk";
+  readonly directory: string;
+  readonly offsets: GroupOffsetStore;
+  readonly #journal: RecordLog;
+  readonly #unlock: () => Promise<void>;
+  readonly #options: DiskStorageOptions;
+  readonly #pool: FilePool;
 
   private constructor(
-    readonly directory: string,
-    readonly offsets: GroupOffsetStore,
-    private readonly journal: RecordLog,
-    private readonly unlock: () => Promise<void>,
-    private readonly options: DiskStorageOptions,
+    directory: string,
+    offsets: GroupOffsetStore,
+    journal: RecordLog,
+    unlock: () => Promise<void>,
+    options: DiskStorageOptions,
     registry: ProducerRegistry,
+    pool: FilePool,
   ) {
     super(options.topicDefaults ?? {}, registry, options.producerIdExpirationMs);
+    this.directory = directory;
+    this.offsets = offsets;
+    this.#journal = journal;
+    this.#unlock = unlock;
+    this.#options = options;
+    this.#pool = pool;
   }
 
-  private get topicsDirectory(): string {
+  get #topicsDirectory(): string {
     return join(this.directory, "topics");
   }
 
@@ -64,6 +75,7 @@ class DiskStorage extends CatalogStorage {
     checkConfigKeys(options.topicDefaults ?? {});
     checkRetentionInterval(options.retentionCheckIntervalMs);
     checkProducerIdExpiration(options.producerIdExpirationMs);
+    checkMaxOpenFiles(options.maxOpenFiles);
     const window = options.idempotenceWindow ?? DEFAULT_IDEMPOTENCE_WINDOW;
     const interval = options.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL;
     if (!Number.isInteger(window) || window < 1 || window > 1000) throw new StorageError("INVALID_ARGUMENT", `idempotenceWindow must be 1..1000, got ${window}`);
@@ -71,33 +83,34 @@ class DiskStorage extends CatalogStorage {
     const directory = resolve(options.directory);
     await mkdir(join(directory, "topics"), { recursive: true });
     const unlock = await lockDirectory(directory);
+    const pool = new FilePool(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     let journal: RecordLog | null = null;
     try {
-      const format = await readText(join(directory, "storage.json"));
+      const format = await pool.readText(join(directory, "storage.json"));
       if (format === null) {
-        await writeFileAtomic(join(directory, "storage.json"), JSON.stringify({ format: FORMAT }));
+        await pool.writeFileAtomic(join(directory, "storage.json"), JSON.stringify({ format: FORMAT }));
       } else if ((JSON.parse(format) as { format?: unknown }).format !== FORMAT) {
         throw new StorageError("STORAGE", `data directory ${directory} has layout ${format.trim()}, this broker reads format ${FORMAT}`);
       }
       const marker = join(directory, "clean-shutdown");
-      const clean = (await readText(marker)) !== null;
+      const clean = (await pool.readText(marker)) !== null;
       if (clean) {
         // Gone before anything is written, so a crash from here on is
         // recovered as unclean.
         await rm(marker);
-        await syncDirectory(directory);
+        await pool.syncDirectory(directory);
       }
-      const registryText = await readText(join(directory, "producers.json"));
+      const registryText = await pool.readText(join(directory, "producers.json"));
       // After a crash, activity since the registry was last written is
       // unknown, so every remembered id starts a full expiration period
       // again rather than risk forgetting one that was busy (PW-IDEM-011).
       const registryState = registryText === null ? ProducerRegistry.empty() : ProducerRegistry.decode(registryText, Date.now(), !clean);
-      const registry = new ProducerRegistry(registryState, (state: RegistryState) => writeFileAtomic(join(directory, "producers.json"), ProducerRegistry.encode(state)));
-      const opened = await RecordLog.open(join(directory, "group-offsets.log"));
+      const registry = new ProducerRegistry(registryState, (state: RegistryState) => pool.writeFileAtomic(join(directory, "producers.json"), ProducerRegistry.encode(state)));
+      const opened = await RecordLog.open(join(directory, "group-offsets.log"), pool);
       journal = opened.log;
       const offsets = GroupOffsetStore.journaled(opened.log, opened.records);
-      const storage = new DiskStorage(directory, offsets, opened.log, unlock, { ...options, idempotenceWindow: window, indexIntervalBytes: interval }, registry);
-      await storage.loadTopics(clean);
+      const storage = new DiskStorage(directory, offsets, opened.log, unlock, { ...options, idempotenceWindow: window, indexIntervalBytes: interval }, registry, pool);
+      await storage.#loadTopics(clean);
       storage.startRetention(options.retentionCheckIntervalMs);
       return storage;
     } catch (error) {
@@ -107,86 +120,137 @@ class DiskStorage extends CatalogStorage {
     }
   }
 
-  private async loadTopics(clean: boolean): Promise<void> {
-    for (const name of (await readdir(this.topicsDirectory)).sort()) {
-      const path = join(this.topicsDirectory, name);
+  /**
+   * Reads every topic's metadata and recovers its written partitions, a
+   * bounded number at a time; a partition without a directory was never
+   * written and opens empty, with no I/O.
+   */
+  async #loadTopics(clean: boolean): Promise<void> {
+    const loads: { topic: string; partition: number; options: DiskPartitionOptions }[] = [];
+    const loaded = new Map<string, { draft: CatalogTopic; partitions: DiskPartition[] }>();
+    for (const name of (await this.#pool.readdir(this.#topicsDirectory)).sort()) {
+      const path = join(this.#topicsDirectory, name);
       if (name.startsWith(".")) {
+        // A deletion or creation interrupted by a crash.
         await rm(path, { recursive: true, force: true });
         continue;
       }
-      const text = await readText(join(path, "topic.json"));
+      const text = await this.#pool.readText(join(path, "topic.json"));
       if (text === null) {
-        // A creation interrupted before its metadata was written.
+        // A creation interrupted before its metadata was written (older layouts created in place).
         await rm(path, { recursive: true, force: true });
         continue;
       }
       const meta = JSON.parse(text) as TopicMeta;
       const draft = this.resolveTopic(meta.name, meta.overrides, []);
-      const partitions = await this.openPartitionsWith(meta.name, 0, meta.partitions, draft.settings, clean);
-      this.topics.set(meta.name, { ...draft, partitions });
-    }
-  }
-
-  protected openPartitions(name: string, from: number, to: number, settings: TopicSettings): Promise<PartitionEngine[]> {
-    return this.openPartitionsWith(name, from, to, settings, false);
-  }
-
-  private async openPartitionsWith(name: string, from: number, to: number, settings: TopicSettings, clean: boolean): Promise<PartitionEngine[]> {
-    const partitions: PartitionEngine[] = [];
-    try {
-      for (let p = from; p < to; p++) {
-        partitions.push(
-          await DiskPartition.open({
-            directory: join(this.topicsDirectory, name, String(p)),
-            topic: name,
-            partition: p,
-            settings,
-            indexInterval: this.options.indexIntervalBytes as number,
-            idempotenceWindow: this.options.idempotenceWindow as number,
-            epochs: this.registry.currentEpoch,
-            touch: this.registry.touch,
-            clean,
-          }),
-        );
+      const written = new Set<number>();
+      for (const entry of await this.#pool.readdir(path)) {
+        if (!/^(0|[1-9][0-9]*)$/.test(entry)) continue;
+        const partition = Number(entry);
+        // A directory past the partition count was never part of the topic.
+        if (partition >= meta.partitions) await rm(join(path, entry), { recursive: true, force: true });
+        else written.add(partition);
       }
-      await syncDirectory(join(this.topicsDirectory, name));
+      const partitions: DiskPartition[] = [];
+      for (let p = 0; p < meta.partitions; p++) {
+        const options = this.#partitionOptions(meta.name, path, p, draft.settings, clean);
+        if (written.has(p)) loads.push({ topic: meta.name, partition: p, options });
+        else partitions[p] = DiskPartition.empty(options);
+      }
+      loaded.set(meta.name, { draft, partitions });
+    }
+    try {
+      await forEachLimit(loads, LOAD_CONCURRENCY, async ({ topic, partition, options }) => {
+        (loaded.get(topic) as { partitions: DiskPartition[] }).partitions[partition] = await DiskPartition.open(options);
+      });
     } catch (error) {
-      for (const partition of partitions) await partition.close().catch(() => undefined);
+      // Release the descriptors of those that opened.
+      for (const { partitions } of loaded.values()) {
+        for (const partition of partitions) await partition?.close().catch(() => undefined);
+      }
       throw error;
     }
-    return partitions;
+    for (const [name, { draft, partitions }] of loaded) this.topics.set(name, { ...draft, partitions });
   }
 
+  #partitionOptions(name: string, topicDirectory: string, partition: number, settings: TopicSettings, clean: boolean): DiskPartitionOptions {
+    return {
+      // Not path.join, whose result is a string of many small pieces: a
+      // partition keeps its directory for life.
+      directory: `${topicDirectory}/${partition}`,
+      topic: name,
+      partition,
+      settings,
+      indexInterval: this.#options.indexIntervalBytes as number,
+      idempotenceWindow: this.#options.idempotenceWindow as number,
+      epochs: this.registry.currentEpoch,
+      touch: this.registry.touch,
+      clean,
+      pool: this.#pool,
+    };
+  }
+
+  /** New partitions are empty and touch no file until their first append. */
+  protected openPartitions(name: string, from: number, to: number, settings: TopicSettings): Promise<DiskPartition[]> {
+    const partitions: DiskPartition[] = [];
+    const topicDirectory = join(this.#topicsDirectory, name);
+    for (let p = from; p < to; p++) partitions.push(DiskPartition.empty(this.#partitionOptions(name, topicDirectory, p, settings, false)));
+    return Promise.resolve(partitions);
+  }
+
+  /**
+   * A new topic is built in a hidden staging directory and renamed into
+   * place once its metadata is durable, so it appears whole or not at all;
+   * a failure removes what was made without needing a descriptor (the
+   * usual failure being that there are none left). A change rewrites
+   * `topic.json` atomically.
+   */
   protected async saveTopic(meta: TopicMeta, created: boolean): Promise<void> {
-    const path = join(this.topicsDirectory, meta.name);
-    await mkdir(path, { recursive: true });
-    await writeFileAtomic(join(path, "topic.json"), JSON.stringify(meta));
-    if (created) await syncDirectory(this.topicsDirectory);
+    const path = join(this.#topicsDirectory, meta.name);
+    if (!created) {
+      await this.#pool.writeFileAtomic(join(path, "topic.json"), JSON.stringify(meta));
+      return;
+    }
+    const staging = join(this.#topicsDirectory, `.creating-${randomUUID()}`);
+    let placed = false;
+    try {
+      await mkdir(staging);
+      await this.#pool.writeFileAtomic(join(staging, "topic.json"), JSON.stringify(meta));
+      await rename(staging, path);
+      placed = true;
+      await this.#pool.syncDirectory(this.#topicsDirectory);
+    } catch (error) {
+      // Back under the staging name, which the next open removes should the removal below fail too.
+      if (placed) await rename(path, staging).catch(() => undefined);
+      for (const file of ["topic.json", "topic.json.tmp"]) await rm(join(staging, file), { force: true }).catch(() => undefined);
+      await rmdir(staging).catch(() => undefined);
+      throw error;
+    }
   }
 
   protected async removeTopic(name: string): Promise<void> {
     // The doomed name must not grow with the topic name: a 249-character
     // topic plus any prefix would pass the 255-byte file name limit.
-    const doomed = join(this.topicsDirectory, `.deleted-${randomUUID()}`);
-    await rename(join(this.topicsDirectory, name), doomed);
-    await syncDirectory(this.topicsDirectory);
+    const doomed = join(this.#topicsDirectory, `.deleted-${randomUUID()}`);
+    await rename(join(this.#topicsDirectory, name), doomed);
+    await this.#pool.syncDirectory(this.#topicsDirectory);
     await rm(doomed, { recursive: true, force: true });
   }
 
   protected async closeEngine(partitionsClosedCleanly: boolean): Promise<void> {
     try {
       await this.offsets.settle();
-      await this.journal.close();
+      await this.#journal.close();
       // Last activity of appends lives in memory; a clean close keeps it exact.
       await this.registry.flush();
-      if (partitionsClosedCleanly) await writeFileAtomic(join(this.directory, "clean-shutdown"), String(Date.now()));
+      if (partitionsClosedCleanly) await this.#pool.writeFileAtomic(join(this.directory, "clean-shutdown"), String(Date.now()));
     } finally {
-      await this.unlock();
+      await this.#unlock();
     }
   }
 
   async usage(): Promise<StorageUsage> {
-    let usedBytes = this.journal.size;
+    let usedBytes = this.#journal.size;
     for (const topic of this.topics.values()) {
       for (const partition of topic.partitions) usedBytes += partition.stats().sizeBytes;
     }

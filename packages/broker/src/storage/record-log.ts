@@ -1,8 +1,7 @@
-import { open, type FileHandle } from "node:fs/promises";
-import { crc32c } from "@polywire/wasm-codec";
-import { syncDirectory, writeFileAtomic } from "./atomic-file.js";
-import { GroupCommit } from "./group-commit.js";
 import { dirname } from "node:path";
+import { crc32c } from "@polywire/wasm-codec";
+import type { FilePool, PooledFile } from "./file-pool.js";
+import { GroupCommit } from "./group-commit.js";
 
 const FRAME = 8;
 
@@ -19,32 +18,48 @@ function frame(payload: Uint8Array): Uint8Array {
  * A small durable journal: records framed as u32 length, u32 CRC-32C,
  * payload. Appends resolve once fsynced (concurrent appends share fsyncs);
  * opening replays the valid prefix and cuts a torn tail; `compact` swaps in
- * a rewritten file atomically.
+ * a rewritten file atomically. Its descriptor comes from the storage's
+ * {@link FilePool}, so it counts against `maxOpenFiles` like any other.
  */
 export class RecordLog {
-  private chain: Promise<unknown> = Promise.resolve();
-  private readonly commit: GroupCommit;
+  #chain: Promise<unknown> = Promise.resolve();
+  readonly #commit: GroupCommit;
+  readonly #path: string;
+  readonly #pool: FilePool;
+  readonly #file: PooledFile;
+  #position: number;
 
-  private constructor(
-    private readonly path: string,
-    private handle: FileHandle,
-    private position: number,
-  ) {
-    this.commit = new GroupCommit(() => this.handle.datasync());
+  private constructor(path: string, pool: FilePool, position: number) {
+    this.#path = path;
+    this.#pool = pool;
+    this.#file = pool.file(path);
+    this.#file.keep = true;
+    this.#position = position;
+    this.#commit = new GroupCommit(() => this.#file.use((handle) => handle.datasync()));
   }
 
   /** Bytes in the file. */
   get size(): number {
-    return this.position;
+    return this.#position;
   }
 
   /** Opens or creates the journal, returning it with the payloads of its valid records in order. */
-  static async open(path: string): Promise<{ log: RecordLog; records: Uint8Array[] }> {
-    const handle = await open(path, "a+").then(async (h) => {
-      await h.close();
-      return open(path, "r+");
-    });
-    const bytes = await handle.readFile();
+  static async open(path: string, pool: FilePool): Promise<{ log: RecordLog; records: Uint8Array[] }> {
+    // "a+" creates a missing journal; the later positional writes use "r+".
+    const bytes = await pool.withFile(path, "a+", (handle) => handle.readFile());
+    const { records, at } = RecordLog.#validPrefix(bytes);
+    if (at !== bytes.byteLength) {
+      await pool.withFile(path, "r+", async (handle) => {
+        await handle.truncate(at);
+        await handle.sync();
+      });
+    }
+    await pool.syncDirectory(dirname(path));
+    return { log: new RecordLog(path, pool, at), records };
+  }
+
+  /** The payloads of the valid records at the start of `bytes`, and where they end. */
+  static #validPrefix(bytes: Uint8Array): { records: Uint8Array[]; at: number } {
     const records: Uint8Array[] = [];
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
@@ -56,24 +71,19 @@ export class RecordLog {
       records.push(payload);
       at += FRAME + length;
     }
-    if (at !== bytes.byteLength) {
-      await handle.truncate(at);
-      await handle.sync();
-    }
-    await syncDirectory(dirname(path));
-    return { log: new RecordLog(path, handle, at), records };
+    return { records, at };
   }
 
   /** Appends one record; resolves once it is on stable storage. */
   append(payload: Uint8Array): Promise<void> {
     const bytes = frame(payload);
-    const written = this.chain.then(async () => {
-      const at = this.position;
-      await this.handle.write(bytes, 0, bytes.byteLength, at);
-      this.position = at + bytes.byteLength;
+    const written = this.#chain.then(async () => {
+      const at = this.#position;
+      await this.#file.use((handle) => handle.write(bytes, 0, bytes.byteLength, at));
+      this.#position = at + bytes.byteLength;
     });
-    this.chain = written.catch(() => undefined);
-    return written.then(() => this.commit.sync());
+    this.#chain = written.catch(() => undefined);
+    return written.then(() => this.#commit.sync());
   }
 
   /**
@@ -81,21 +91,21 @@ export class RecordLog {
    * `snapshot` runs after every earlier append is written, so it sees them.
    */
   compact(snapshot: () => readonly Uint8Array[]): Promise<void> {
-    const done = this.chain.then(async () => {
+    const done = this.#chain.then(async () => {
       const framed = snapshot().map(frame);
-      await this.commit.idle();
-      await this.handle.close();
-      await writeFileAtomic(this.path, Buffer.concat(framed));
-      this.handle = await open(this.path, "r+");
-      this.position = framed.reduce((n, f) => n + f.byteLength, 0);
+      await this.#commit.idle();
+      // The next use opens the new file.
+      await this.#file.close();
+      await this.#pool.writeFileAtomic(this.#path, Buffer.concat(framed));
+      this.#position = framed.reduce((n, f) => n + f.byteLength, 0);
     });
-    this.chain = done.catch(() => undefined);
+    this.#chain = done.catch(() => undefined);
     return done;
   }
 
   async close(): Promise<void> {
-    await this.chain;
-    await this.commit.idle();
-    await this.handle.close();
+    await this.#chain;
+    await this.#commit.idle();
+    await this.#file.close();
   }
 }

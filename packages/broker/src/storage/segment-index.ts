@@ -9,32 +9,43 @@ export const OFFSET_ENTRY_SIZE = 8;
 /** `.timeindex` entry: i64 running max timestamp, u32 relative offset of the batch that reached it. */
 export const TIME_ENTRY_SIZE = 12;
 
+// Every index starts on these, never written (capacity 0): a partition with
+// few or no entries holds no arrays of its own, which counts with 100 000
+// partitions.
+const NO_U32 = new Uint32Array(0);
+const NO_F64 = new Float64Array(0);
+
+/** Capacity after `length` entries filled `capacity`. */
+function grown(capacity: number): number {
+  return Math.max(16, capacity * 2);
+}
+
 /** Relative offset → file position of the batch starting there, every `indexIntervalBytes` or so. */
 export class OffsetIndex {
-  private rel = new Uint32Array(16);
-  private pos = new Uint32Array(16);
+  #rel = NO_U32;
+  #pos = NO_U32;
   length = 0;
 
   add(relativeOffset: number, position: number): void {
-    if (this.length === this.rel.length) {
-      const rel = new Uint32Array(this.length * 2);
-      rel.set(this.rel);
-      this.rel = rel;
-      const pos = new Uint32Array(this.length * 2);
-      pos.set(this.pos);
-      this.pos = pos;
+    if (this.length === this.#rel.length) {
+      const rel = new Uint32Array(grown(this.#rel.length));
+      rel.set(this.#rel.subarray(0, this.length));
+      this.#rel = rel;
+      const pos = new Uint32Array(rel.length);
+      pos.set(this.#pos.subarray(0, this.length));
+      this.#pos = pos;
     }
-    this.rel[this.length] = relativeOffset;
-    this.pos[this.length] = position;
+    this.#rel[this.length] = relativeOffset;
+    this.#pos[this.length] = position;
     this.length++;
   }
 
   relativeAt(i: number): number {
-    return this.rel[i] as number;
+    return this.#rel[i] as number;
   }
 
   positionAt(i: number): number {
-    return this.pos[i] as number;
+    return this.#pos[i] as number;
   }
 
   /** Position of the last indexed batch starting at or before `relativeOffset`; 0 (segment start) if none. */
@@ -44,8 +55,8 @@ export class OffsetIndex {
     let found = 0;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.rel[mid] as number) <= relativeOffset) {
-        found = this.pos[mid] as number;
+      if ((this.#rel[mid] as number) <= relativeOffset) {
+        found = this.#pos[mid] as number;
         lo = mid + 1;
       } else {
         hi = mid - 1;
@@ -56,7 +67,7 @@ export class OffsetIndex {
 
   /** Drops entries at or past `position` (after a truncation). */
   truncateAtPosition(position: number): void {
-    while (this.length > 0 && (this.pos[this.length - 1] as number) >= position) this.length--;
+    while (this.length > 0 && (this.#pos[this.length - 1] as number) >= position) this.length--;
   }
 
   /** Big-endian bytes of entries [from, to). */
@@ -64,8 +75,8 @@ export class OffsetIndex {
     const bytes = new Uint8Array((to - from) * OFFSET_ENTRY_SIZE);
     const view = new DataView(bytes.buffer);
     for (let i = from; i < to; i++) {
-      view.setUint32((i - from) * OFFSET_ENTRY_SIZE, this.rel[i] as number);
-      view.setUint32((i - from) * OFFSET_ENTRY_SIZE + 4, this.pos[i] as number);
+      view.setUint32((i - from) * OFFSET_ENTRY_SIZE, this.#rel[i] as number);
+      view.setUint32((i - from) * OFFSET_ENTRY_SIZE + 4, this.#pos[i] as number);
     }
     return bytes;
   }
@@ -102,35 +113,35 @@ export class OffsetIndex {
  * timestamp is below a target is below the target too.
  */
 export class TimeIndex {
-  private ts = new Float64Array(16);
-  private rel = new Uint32Array(16);
+  #ts = NO_F64;
+  #rel = NO_U32;
   length = 0;
 
   add(timestamp: number, relativeOffset: number): void {
-    if (this.length === this.ts.length) {
-      const ts = new Float64Array(this.length * 2);
-      ts.set(this.ts);
-      this.ts = ts;
-      const rel = new Uint32Array(this.length * 2);
-      rel.set(this.rel);
-      this.rel = rel;
+    if (this.length === this.#ts.length) {
+      const ts = new Float64Array(grown(this.#ts.length));
+      ts.set(this.#ts.subarray(0, this.length));
+      this.#ts = ts;
+      const rel = new Uint32Array(ts.length);
+      rel.set(this.#rel.subarray(0, this.length));
+      this.#rel = rel;
     }
-    this.ts[this.length] = timestamp;
-    this.rel[this.length] = relativeOffset;
+    this.#ts[this.length] = timestamp;
+    this.#rel[this.length] = relativeOffset;
     this.length++;
   }
 
   timestampAt(i: number): number {
-    return this.ts[i] as number;
+    return this.#ts[i] as number;
   }
 
   relativeAt(i: number): number {
-    return this.rel[i] as number;
+    return this.#rel[i] as number;
   }
 
   /** Largest timestamp recorded, -Infinity if none. */
   get lastTimestamp(): number {
-    return this.length === 0 ? -Infinity : (this.ts[this.length - 1] as number);
+    return this.length === 0 ? -Infinity : (this.#ts[this.length - 1] as number);
   }
 
   /** Relative offset of the last entry whose timestamp is below `timestamp`, or -1: a search for it may start after that batch. */
@@ -140,8 +151,8 @@ export class TimeIndex {
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.ts[mid] as number) < timestamp) {
-        found = this.rel[mid] as number;
+      if ((this.#ts[mid] as number) < timestamp) {
+        found = this.#rel[mid] as number;
         lo = mid + 1;
       } else {
         hi = mid - 1;
@@ -152,15 +163,15 @@ export class TimeIndex {
 
   /** Drops entries for batches at or past `relativeOffset`. */
   truncateAtRelative(relativeOffset: number): void {
-    while (this.length > 0 && (this.rel[this.length - 1] as number) >= relativeOffset) this.length--;
+    while (this.length > 0 && (this.#rel[this.length - 1] as number) >= relativeOffset) this.length--;
   }
 
   encode(from: number, to: number): Uint8Array {
     const bytes = new Uint8Array((to - from) * TIME_ENTRY_SIZE);
     const view = new DataView(bytes.buffer);
     for (let i = from; i < to; i++) {
-      view.setBigInt64((i - from) * TIME_ENTRY_SIZE, BigInt(this.ts[i] as number));
-      view.setUint32((i - from) * TIME_ENTRY_SIZE + 8, this.rel[i] as number);
+      view.setBigInt64((i - from) * TIME_ENTRY_SIZE, BigInt(this.#ts[i] as number));
+      view.setUint32((i - from) * TIME_ENTRY_SIZE + 8, this.#rel[i] as number);
     }
     return bytes;
   }

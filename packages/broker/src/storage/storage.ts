@@ -299,4 +299,15 @@ export interface DiskStorageOptions extends StorageOptions {
   readonly directory: string;
   /** Bytes of log between two sparse index entries; default 4096. */
   readonly indexIntervalBytes?: number;
+  /**
+   * Most file descriptors the engine holds at once, 4 to 1 048 576; default
+   * 256. Segment logs stay open while idle and are closed least recently
+   * used first when a descriptor is needed (the active segments of
+   * partitions being written last), and reopened on their next use; index
+   * files, snapshots and metadata are opened only while read or written. At
+   * most 4 more are open at any moment (`fs.rm` reading directories in
+   * libuv's thread pool when a topic is deleted). Keep it well below the
+   * process's `ulimit -n`, which connections share.
+   */
+  readonly maxOpenFiles?: number;
 }
