@@ -162,6 +162,12 @@ pub fn decompress(codec: Codec, data: &[u8], expected: usize, max: usize, out: &
             check_len(codec, n, expected)
         }
         Codec::Lz4 => {
+            // The block format writes empty input as the single byte 00, and
+            // liblz4 takes nothing else for it; lz4_flex also takes a lone token
+            // 01-0f. Refuse those too, so both accept the same blocks.
+            if expected == 0 && data != [0] {
+                return Err(corrupt(codec, "an empty LZ4 block must be the single byte 00"));
+            }
             out.resize(expected, 0);
             let n = lz4_flex::block::decompress_into(data, out).map_err(|e| corrupt(codec, e))?;
             check_len(codec, n, expected)
@@ -228,6 +234,28 @@ mod tests {
                 assert_eq!(e.code(), ErrorCode::CorruptBatch, "{codec:?} {wrong}");
             }
         }
+    }
+
+    #[test]
+    fn pw_comp_011_lz4_match_offset_zero_is_corrupt() {
+        // RUSTSEC-2026-0041: lz4_flex before 0.11.6 decoded this block "successfully",
+        // copying 17 bytes of stale memory where the match points at itself.
+        let block = b"\x1d\x20\x00\x00\xf0\x13GNU LIBRARY GENERAL PUBLIC LICENSE";
+        let mut out = Vec::new();
+        let e = decompress(Codec::Lz4, block, 52, 1 << 20, &mut out).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::CorruptBatch, "{e}");
+    }
+
+    #[test]
+    fn lz4_empty_block_is_only_the_byte_00() {
+        let mut out = Vec::new();
+        decompress(Codec::Lz4, &[0], 0, 16, &mut out).unwrap();
+        for block in [&[0x01u8][..], &[0x0f], &[0, 0], &[]] {
+            assert_eq!(decompress(Codec::Lz4, block, 0, 16, &mut out).unwrap_err().code(), ErrorCode::CorruptBatch, "{block:?}");
+        }
+        let mut packed = Vec::new();
+        compress(Codec::Lz4, &[], None, &mut packed).unwrap();
+        assert_eq!(packed, [0]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ import {
   splitBatches,
   verifyBatch,
 } from "@polywire/wasm-codec";
+import { lz4OffsetPositions } from "./differential/mutate.js";
 
 beforeAll(() => init());
 
@@ -302,6 +303,23 @@ describe("record batches", () => {
     expect(codeOf(() => decodeBatch(b, { maxUncompressedSize: size - 1 }))).toBe("DECOMPRESSION_LIMIT");
     expect(codeOf(() => verifyBatch(b, { maxUncompressedSize: size - 1 }))).toBe("DECOMPRESSION_LIMIT");
     expect(decodeBatch(b, { maxUncompressedSize: size }).records).toHaveLength(100);
+  });
+
+  it("PW-COMP-011: a batch with a correct CRC whose LZ4 block has a match offset of 0 fails verifyBatch with CORRUPT_BATCH", () => {
+    // Zeroed inside a repeating value: whatever a lenient decoder copies there
+    // (liblz4: zeros; lz4_flex < 0.11.6: stale memory), the section still
+    // parses as a valid record, so only the offset check can reject it.
+    const records = [{ key: te.encode("license"), value: te.encode("GNU LIBRARY GENERAL PUBLIC LICENSE ".repeat(3)), timestamp: 1_700_000_000_000, typeId: 0 }];
+    const batch = encodeBatch(records, { compression: "lz4", minCompressSize: 0 });
+    expect(readBatchHeader(batch).compression).toBe("lz4");
+    expect(verifyBatch(batch).recordCount).toBe(1);
+    const offset = 57 + (lz4OffsetPositions(batch.subarray(57))[0] as number);
+    batch[offset] = 0;
+    batch[offset + 1] = 0;
+    resign(batch);
+    expect(codeOf(() => verifyBatch(batch))).toBe("CORRUPT_BATCH");
+    expect(codeOf(() => decodeBatch(batch))).toBe("CORRUPT_BATCH");
+    expect(codeOf(() => openBatch(batch))).toBe("CORRUPT_BATCH");
   });
 
   it("decodeBatch copy:false returns views into wasm memory; copy:true owns its bytes", () => {

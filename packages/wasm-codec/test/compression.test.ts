@@ -6,6 +6,7 @@ import snappyjs from "snappyjs";
 import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from "snappy";
 import { init as initZstdWasm, compress as zstdWasmCompress, decompress as zstdWasmDecompress } from "@bokuweb/zstd-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { CompressStream } from "zstd-napi";
 import { CodecError, type Compression, compress, crc32c, decompress, init, murmur2, partitionForKey } from "@polywire/wasm-codec";
 
 beforeAll(async () => {
@@ -39,6 +40,24 @@ function corpus(size: number, seed = 1): Uint8Array {
   }
   return te.encode(lines.join("")).subarray(0, size);
 }
+
+/**
+ * `data` through libzstd's streaming compressor with Window_Log `windowLog`,
+ * as a Java producer's zstd-jni output stream writes it: the size is unknown
+ * up front, so the header declares the window and no content size.
+ */
+async function zstdStreamed(data: Uint8Array, windowLog: number): Promise<Uint8Array> {
+  const stream = new CompressStream({ windowLog, checksumFlag: true });
+  const chunks: Buffer[] = [];
+  stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const done = new Promise((resolve, reject) => stream.on("end", resolve).on("error", reject));
+  stream.end(data);
+  await done;
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** The LZ4 block of RUSTSEC-2026-0041: its first match has offset 0; 52 bytes declared. */
+export const LZ4_OFFSET_ZERO = Uint8Array.from(Buffer.from("1d200000f013474e55204c4942524152592047454e4552414c205055424c4943204c4943454e5345", "hex"));
 
 const lz4Block = {
   // lz4js returns 0 ("store it raw") for inputs too short to hold a match,
@@ -118,6 +137,29 @@ describe("compression", () => {
     expect((fhd & 0xc0) !== 0 || (fhd & 0x20) !== 0).toBe(true);
     const two = new Uint8Array([...frame, ...frame]);
     expect(codeOf(() => decompress("zstd", two, { uncompressedSize: data.length }))).toBe("CORRUPT_BATCH");
+  });
+
+  it("PW-COMP-010: a zstd frame declaring Window_Log up to 31 decodes into uncompressedSize; a larger window is CORRUPT_BATCH", async () => {
+    const data = corpus(300_000, 3);
+    for (const windowLog of [27, 30, 31]) {
+      const frame = await zstdStreamed(data, windowLog);
+      expect(frame[4]! & 0xe0, "no content size, not single-segment").toBe(0);
+      expect(frame[5]! >> 3, "the declared Window_Log").toBe(windowLog - 10);
+      expect(Buffer.compare(decompress("zstd", frame, { uncompressedSize: data.length }), data), `Window_Log ${windowLog}`).toBe(0);
+    }
+    const frame = await zstdStreamed(data, 31);
+    frame[5] = (32 - 10) << 3;
+    expect(codeOf(() => decompress("zstd", frame, { uncompressedSize: data.length }))).toBe("CORRUPT_BATCH");
+  });
+
+  it("PW-COMP-011: an LZ4 match offset of 0 or one reaching before the output is CORRUPT_BATCH (RUSTSEC-2026-0041)", () => {
+    expect(codeOf(() => decompress("lz4", LZ4_OFFSET_ZERO, { uncompressedSize: 52 }))).toBe("CORRUPT_BATCH");
+    // token 0x10: one literal "a", then a 4-byte match at offset 2 (only 1 byte of output before it), then 1 literal.
+    const beforeStart = Uint8Array.of(0x10, 0x61, 0x02, 0x00, 0x10, 0x62);
+    expect(codeOf(() => decompress("lz4", beforeStart, { uncompressedSize: 6 }))).toBe("CORRUPT_BATCH");
+    // The same with offset 1 is valid: "a" repeated, then "b".
+    const valid = Uint8Array.of(0x10, 0x61, 0x01, 0x00, 0x10, 0x62);
+    expect(new TextDecoder().decode(decompress("lz4", valid, { uncompressedSize: 6 }))).toBe("aaaaab");
   });
 
   it("PW-COMP-005: output longer or shorter than declared is CORRUPT_BATCH for every codec", () => {

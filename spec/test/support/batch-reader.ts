@@ -3,7 +3,8 @@
 // are decoded by strict decoders of this folder, gzip by node:zlib and zstd by
 // fzstd: none of it shares code with the generator in scripts/vectors.
 import { gunzipSync } from "node:zlib";
-import { decompress as zstdDecompress } from "fzstd";
+import { decompress as fzstdDecompress } from "fzstd";
+import { Decompressor } from "zstd-napi";
 import { crc32c } from "./crc32c.js";
 import { lz4BlockDecode } from "./lz4-block.js";
 import { snappyRawDecode } from "./snappy-raw.js";
@@ -75,6 +76,21 @@ class Cursor {
     if (n < -1n) throw corrupt(`${what} length ${n}`);
     return n === -1n ? null : this.take(Number(n));
   }
+}
+
+/**
+ * fzstd does not verify a Content_Checksum (PW-COMP-012) and computes a
+ * frame's window in 32-bit signed arithmetic, so cannot take Window_Log 31
+ * (PW-COMP-010): such frames go to libzstd's native build (zstd-napi),
+ * allowed Window_Log 31; every other frame to fzstd.
+ */
+function zstdDecompress(data: Uint8Array): Uint8Array {
+  const checksum = data.length > 4 && (data[4]! & 4) !== 0;
+  const windowLog31 = data.length > 5 && (data[4]! & 0x20) === 0 && data[5]! >> 3 === 31 - 10;
+  if (!checksum && !windowLog31) return fzstdDecompress(data);
+  const decoder = new Decompressor();
+  decoder.setParameters({ windowLogMax: 31 });
+  return decoder.decompress(data);
 }
 
 function decompress(codec: number, data: Uint8Array, size: number): Uint8Array {

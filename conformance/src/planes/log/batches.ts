@@ -66,7 +66,7 @@ const validVectors: ConformanceCase = {
   id: "log/batch-vectors-valid",
   title: "Every valid batch and compression vector is accepted, stored and served byte for byte (base offset assigned), and decodes to the vector's records",
   plane: "log",
-  clauses: ["PW-COMP-001", "PW-COMP-002", "PW-COMP-003", "PW-COMP-008", "PW-COMP-009", "PW-BATCH-001", "PW-BATCH-003", "PW-BATCH-010", "PW-BATCH-013"],
+  clauses: ["PW-COMP-001", "PW-COMP-002", "PW-COMP-003", "PW-COMP-008", "PW-COMP-009", "PW-COMP-010", "PW-COMP-012", "PW-BATCH-001", "PW-BATCH-003", "PW-BATCH-010", "PW-BATCH-013"],
   features: [Feature.LOG, Feature.IDEMPOTENCE],
   needs: ["admin"],
   async run(ctx) {
