@@ -28,7 +28,7 @@ target:
   --tls-ca <file>          CA (PEM) for a tls:// or wss:// broker
   --insecure               accept any certificate from a tls:// or wss:// broker
   --client <cmd|ts|none>   client under test: the command line of its adapter (stdin/stdout, see
-                           conformance/README.md), "ts" for the reference TypeScript client, or
+                           packages/conformance/README.md), "ts" for the reference TypeScript client, or
                            "none" (default: ts with the embedded broker, none with --broker)
 
 what to run:
@@ -38,10 +38,10 @@ what to run:
   --seed <n>               seed of the property, race and history cases (printed in their names)
   --path <path>            with --seed and --only: replay a failure's shrunk sequence
   --expectations <file>    known-failing and known-flaky globs (default for the embedded broker:
-                           conformance/expectations/reference.json)
+                           packages/conformance/expectations/reference.json)
 
 output:
-  --out <dir>              write report.json, junit.xml and report.html here (default conformance/reports)
+  --out <dir>              write report.json, junit.xml and report.html here (default packages/conformance/reports)
   --no-report              write no report files
   --json                   print the JSON report on stdout instead of the summary
 

@@ -20,7 +20,7 @@ interface FrameKindsFile {
 }
 
 // Read from the spec's vectors, not a list of our own: the table is normative (PW-SESS-021).
-const FILE = JSON.parse(readFileSync(new URL("../../../spec/vectors/frame-kinds.json", import.meta.url), "utf8")) as FrameKindsFile;
+const FILE = JSON.parse(readFileSync(new URL("../../../../spec/vectors/frame-kinds.json", import.meta.url), "utf8")) as FrameKindsFile;
 
 function featureValue(name: string): Feature {
   const value = Feature[name.replace(/^FEATURE_/, "") as keyof typeof Feature];

@@ -7,7 +7,7 @@ import { failsRun } from "../src/runner/results.js";
 import { runSuite } from "../src/suite.js";
 
 // The CLI's TypeScript entry point, run from sources whatever has been built.
-const BIN = fileURLToPath(new URL("../../packages/cli/src/bin.ts", import.meta.url));
+const BIN = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url));
 
 function polywire(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const child = spawnSync(process.execPath, ["--import", "tsx", "--conditions=@polywire/source", BIN, "conformance", ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } });

@@ -32,7 +32,7 @@ interface BatchVectors {
 }
 
 function vectors(file: string): BatchVectors {
-  return JSON.parse(readFileSync(new URL(`../../../../spec/vectors/${file}.json`, import.meta.url), "utf8")) as BatchVectors;
+  return JSON.parse(readFileSync(new URL(`../../../../../spec/vectors/${file}.json`, import.meta.url), "utf8")) as BatchVectors;
 }
 
 const BATCHES = vectors("batches");

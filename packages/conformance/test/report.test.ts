@@ -10,7 +10,7 @@ import { runSuite, type ReportFiles } from "../src/suite.js";
 // headline must speak of the whole spec, not of what the run selected or
 // what the target implements.
 const SELECTED = ["session/welcome", "log/list-offsets", "admin/protocol"];
-const specClauses = JSON.parse(readFileSync(new URL("../../spec/clauses.json", import.meta.url), "utf8")) as { clauses: Array<{ id: string; level: string }> };
+const specClauses = JSON.parse(readFileSync(new URL("../../../spec/clauses.json", import.meta.url), "utf8")) as { clauses: Array<{ id: string; level: string }> };
 const mustInSpec = specClauses.clauses.filter((c) => c.level === "MUST").length;
 const UNIMPLEMENTED = ["Consumer groups", "Pub/sub", "Request/reply"];
 

@@ -18,7 +18,7 @@ interface FrameVector {
   readonly hex: string;
 }
 
-const VECTORS = JSON.parse(readFileSync(new URL("../../../../spec/vectors/frames.json", import.meta.url), "utf8")) as { invalid: FrameVector[] };
+const VECTORS = JSON.parse(readFileSync(new URL("../../../../../spec/vectors/frames.json", import.meta.url), "utf8")) as { invalid: FrameVector[] };
 
 function errorCode(name: string): ErrorCode {
   return ErrorCode[name.replace(/^ERROR_CODE_/, "") as keyof typeof ErrorCode];

@@ -19,7 +19,7 @@ interface Vector {
 }
 
 function vectors(file: string): { valid: Vector[]; invalid: Vector[] } {
-  return JSON.parse(readFileSync(new URL(`../../spec/vectors/${file}.json`, import.meta.url), "utf8")) as { valid: Vector[]; invalid: Vector[] };
+  return JSON.parse(readFileSync(new URL(`../../../spec/vectors/${file}.json`, import.meta.url), "utf8")) as { valid: Vector[]; invalid: Vector[] };
 }
 
 beforeAll(async () => {

@@ -132,7 +132,7 @@ interface BatchVector {
 }
 
 function vectorBatches(): Uint8Array[] {
-  const read = (f: string): BatchVector[] => (JSON.parse(readFileSync(new URL(`../../../spec/vectors/${f}.json`, import.meta.url), "utf8")) as { valid: BatchVector[] }).valid;
+  const read = (f: string): BatchVector[] => (JSON.parse(readFileSync(new URL(`../../../../spec/vectors/${f}.json`, import.meta.url), "utf8")) as { valid: BatchVector[] }).valid;
   return [...read("batches"), ...read("compression")].map((v) => fromHex(v.hex)).filter((b) => new DataView(b.buffer).getBigInt64(39) === -1n);
 }
 
@@ -322,7 +322,7 @@ const keyedPartitioning: ConformanceCase = {
   needs: ["admin"],
   async run(ctx) {
     requires(ctx, Capability.PRODUCE);
-    const vectors = (JSON.parse(readFileSync(new URL("../../../spec/vectors/partitioning.json", import.meta.url), "utf8")) as { vectors: PartitionVector[] }).vectors;
+    const vectors = (JSON.parse(readFileSync(new URL("../../../../spec/vectors/partitioning.json", import.meta.url), "utf8")) as { vectors: PartitionVector[] }).vectors;
     const topic = await ctx.topic(12);
     const { observer, handle } = await connected(ctx);
     const records = vectors.map((v) => ({ key: fromHex(v.keyHex), value: utf8(v.keyHex), headers: [], typeId: 0n, timestamp: BigInt(Date.now()) }));

@@ -9,8 +9,8 @@ export interface Clause {
   readonly summary: string;
 }
 
-// spec/ sits two levels above this file, whether it runs from src/ or dist/.
-const CLAUSES_URL = new URL("../../../spec/clauses.json", import.meta.url);
+// spec/ is at the repository root, four levels above this file whether it runs from src/runner/ or dist/runner/.
+const CLAUSES_URL = new URL("../../../../spec/clauses.json", import.meta.url);
 
 /** Every clause of the spec, in document order, from the generated index. */
 export function loadClauses(url: URL = CLAUSES_URL): Clause[] {
