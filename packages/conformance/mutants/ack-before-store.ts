@@ -4,8 +4,8 @@
  * only once durable) and PW-LOG-005 (answer once appended and visible).
  */
 import { Broker } from "@polywire/broker";
-import type { BrokerImplementation, Mutant } from "../src/target/implementation.js";
-import { delegateLog, interceptPartitions } from "../src/target/intercept.js";
+import type { BrokerImplementation, Mutant } from "../src/embedded/implementation.js";
+import { delegateLog, interceptPartitions } from "../src/embedded/intercept.js";
 
 export const implementation: BrokerImplementation = {
   name: "mutant ack-before-store",

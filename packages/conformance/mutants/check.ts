@@ -1,6 +1,6 @@
+import { REFERENCE_EXPECTATIONS, runEmbeddedSuite } from "../src/embedded/embedded-suite.js";
+import type { Mutant } from "../src/embedded/implementation.js";
 import { failsRun, type CaseResult, type RunReport } from "../src/runner/results.js";
-import { REFERENCE_EXPECTATIONS, runSuite } from "../src/suite.js";
-import type { Mutant } from "../src/target/implementation.js";
 
 /** How the quick profile fared against one mutant. */
 export interface MutantVerdict {
@@ -24,7 +24,7 @@ function onDeclaredClause(mutant: Mutant, result: CaseResult): boolean {
  * plus one bug) until a case fails on one of the clauses it breaks.
  */
 export async function checkMutant(mutant: Mutant, options: { seed?: number } = {}): Promise<MutantVerdict> {
-  const { report } = await runSuite({
+  const { report } = await runEmbeddedSuite({
     implementation: mutant.implementation,
     client: "none",
     profile: "quick",

@@ -8,8 +8,8 @@
  * depends on how many records the cases before it produce.
  */
 import { Broker } from "@polywire/broker";
-import type { BrokerImplementation, Mutant } from "../src/target/implementation.js";
-import { delegateLog, interceptPartitions } from "../src/target/intercept.js";
+import type { BrokerImplementation, Mutant } from "../src/embedded/implementation.js";
+import { delegateLog, interceptPartitions } from "../src/embedded/intercept.js";
 
 export const implementation: BrokerImplementation = {
   name: "mutant drop-every-1000th-record",

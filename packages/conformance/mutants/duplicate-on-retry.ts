@@ -5,8 +5,8 @@
  */
 import { Broker } from "@polywire/broker";
 import { resealBatch } from "../src/batch/batch.js";
-import type { BrokerImplementation, Mutant } from "../src/target/implementation.js";
-import { delegateLog, interceptPartitions } from "../src/target/intercept.js";
+import type { BrokerImplementation, Mutant } from "../src/embedded/implementation.js";
+import { delegateLog, interceptPartitions } from "../src/embedded/intercept.js";
 
 export const implementation: BrokerImplementation = {
   name: "mutant duplicate-on-retry",

@@ -7,8 +7,8 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Broker } from "@polywire/broker";
 import { FrameKind, WelcomeSchema } from "@polywire/proto/session";
-import { FrameProxy } from "../src/target/frame-proxy.js";
-import type { BrokerImplementation, Mutant } from "../src/target/implementation.js";
+import type { BrokerImplementation, Mutant } from "../src/embedded/implementation.js";
+import { FrameProxy } from "../src/wire/frame-proxy.js";
 import { encodeRawFrame } from "../src/wire/frame.js";
 
 const ADVERTISED = 1024 * 1024;

@@ -1,4 +1,4 @@
-import type { Mutant } from "../src/target/implementation.js";
+import type { Mutant } from "../src/embedded/implementation.js";
 import { mutant as ackBeforeStore } from "./ack-before-store.js";
 import { mutant as dropEvery1000th } from "./drop-every-1000th-record.js";
 import { mutant as duplicateOnRetry } from "./duplicate-on-retry.js";

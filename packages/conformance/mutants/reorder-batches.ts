@@ -5,8 +5,8 @@
  * in the opposite order. Breaks PW-LOG-007.
  */
 import { Broker } from "@polywire/broker";
-import type { BrokerImplementation, Mutant } from "../src/target/implementation.js";
-import { delegateLog, interceptPartitions } from "../src/target/intercept.js";
+import type { BrokerImplementation, Mutant } from "../src/embedded/implementation.js";
+import { delegateLog, interceptPartitions } from "../src/embedded/intercept.js";
 
 export const implementation: BrokerImplementation = {
   name: "mutant reorder-batches",

@@ -5,9 +5,9 @@
  *
  *   npm run conformance:mutants -w @polywire/conformance [-- <mutant name> ...]
  */
-import { failsRun } from "../src/runner/results.js";
+import { runEmbeddedSuite } from "../src/embedded/embedded-suite.js";
 import { formatSummary, table } from "../src/report/summary.js";
-import { runSuite } from "../src/suite.js";
+import { failsRun } from "../src/runner/results.js";
 import { checkMutant } from "./check.js";
 import { MUTANTS } from "./index.js";
 
@@ -21,7 +21,7 @@ let ok = true;
 const rows: string[][] = [];
 if (names.length === 0) {
   const started = performance.now();
-  const { report } = await runSuite({ client: "none", profile: "quick", out: null });
+  const { report } = await runEmbeddedSuite({ client: "none", profile: "quick", out: null });
   const failed = report.cases.filter((r) => failsRun(r.status));
   if (!report.ok) {
     ok = false;

@@ -3,8 +3,8 @@
  * fetch results, ListOffsets and Metadata. Breaks PW-LOG-016 and PW-LOG-020.
  */
 import { Broker } from "@polywire/broker";
-import type { BrokerImplementation, Mutant } from "../src/target/implementation.js";
-import { delegateLog, interceptPartitions } from "../src/target/intercept.js";
+import type { BrokerImplementation, Mutant } from "../src/embedded/implementation.js";
+import { delegateLog, interceptPartitions } from "../src/embedded/intercept.js";
 
 export const implementation: BrokerImplementation = {
   name: "mutant wrong-high-watermark",

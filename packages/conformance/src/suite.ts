@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initCompression } from "./batch/compress.js";
-import { AdapterClient, builtinTsAdapter } from "./client/adapter.js";
+import { AdapterClient } from "./client/adapter-client.js";
 import { ALL_CASES } from "./planes/index.js";
 import { toHtml } from "./report/html.js";
 import { toJUnit } from "./report/junit.js";
@@ -10,10 +10,8 @@ import type { ConformanceCase, Profile } from "./runner/case.js";
 import { loadExpectations, NO_EXPECTATIONS, type Expectations } from "./runner/expectations.js";
 import type { CaseResult, RunReport } from "./runner/results.js";
 import { runConformance, type ProgressListener } from "./runner/run.js";
-import { EmbeddedTarget } from "./target/embedded.js";
+import type { Target } from "./runner/target.js";
 import { ExternalTarget } from "./target/external.js";
-import { referenceBroker, type BrokerImplementation } from "./target/implementation.js";
-import type { Target } from "./target/target.js";
 import { usableAdminUrl } from "./wire/admin-url.js";
 import type { DialTls } from "./wire/dial.js";
 import { Monitor } from "./wire/monitor.js";
@@ -21,15 +19,19 @@ import { WireSession } from "./wire/session.js";
 
 const PACKAGE_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
-/** The expectations checked in for the reference broker. */
-export const REFERENCE_EXPECTATIONS = join(PACKAGE_DIR, "expectations", "reference.json");
 /** Where reports go by default (ignored by git). */
 export const DEFAULT_REPORT_DIR = join(PACKAGE_DIR, "reports");
 
-/** Options of {@link runSuite}; every field is optional. */
+/**
+ * Options of {@link runSuite}: the broker under test is `broker` (a URL)
+ * or `target` (started by the suite; the reference broker in this process
+ * comes from `@polywire/conformance/embedded`, which also runs it).
+ */
 export interface SuiteOptions {
-  /** The broker under test (`tcp://`, `tls://`, `unix://`); default: an embedded reference broker started in this process. */
+  /** The URL of the broker under test: `tcp://`, `tls://`, `unix://`, `ws://`, `wss://`. */
   readonly broker?: string;
+  /** Starts the broker under test instead of reaching `broker`; the suite closes it after the run. */
+  readonly target?: () => Promise<Target>;
   /** Its admin listener (`http://host:port`), to create topics; default the one its Welcome advertises (PW-ADMIN-060). */
   readonly admin?: string;
   /** The admin bearer token of an external broker with admin authentication (PW-ADMIN-046). */
@@ -41,24 +43,21 @@ export interface SuiteOptions {
   /** The external broker runs with no configuration (PW-LIM-005). */
   readonly defaultConfig?: boolean;
   readonly tls?: DialTls;
-  /** For the embedded target: the implementation to start (mutants). Default the reference broker. */
-  readonly implementation?: BrokerImplementation;
   /**
-   * The client under test: an adapter command line, `"ts"` for the
-   * reference TypeScript client's adapter, or `"none"`. Default `"ts"` with
-   * the embedded broker (the suite checks both roles of the reference
-   * implementation) and `"none"` with `--broker`.
+   * The client under test: the command line (argv) of its adapter, or
+   * `"none"` (the default). The reference TypeScript client's adapter is
+   * `tsAdapterCommand()` of `@polywire/conformance/ts-adapter`.
    */
-  readonly client?: readonly string[] | "ts" | "none";
+  readonly client?: readonly string[] | "none";
   /** Default "quick". */
   readonly profile?: Profile;
   /** Globs over case ids and clause ids. */
   readonly only?: readonly string[];
   readonly seed?: number;
   readonly path?: string;
-  /** An expectations file, or the expectations themselves. Default: the reference list for the embedded reference broker, none otherwise. */
+  /** An expectations file, or the expectations themselves. Default none. */
   readonly expectations?: string | Expectations;
-  /** Directory for report.json, junit.xml and report.html; null writes none. Default `conformance/reports`. */
+  /** Directory for report.json, junit.xml and report.html; null writes none. Default `packages/conformance/reports`. */
   readonly out?: string | null;
   readonly progress?: ProgressListener;
   /** Stops the run after the first result for which this returns true. */
@@ -109,34 +108,36 @@ async function advertisedAdminUrl(url: string, tls: DialTls | undefined): Promis
   }
 }
 
+/** The external broker of `options.broker`, its admin URL from the options or its Welcome. */
+async function externalTarget(url: string, options: SuiteOptions): Promise<Target> {
+  const admin = options.admin ?? await advertisedAdminUrl(url, options.tls);
+  return new ExternalTarget({
+    url,
+    ...(admin === undefined ? {} : { adminUrl: admin }),
+    ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+    ...(options.adminViewerToken === undefined ? {} : { adminViewerToken: options.adminViewerToken }),
+    ...(options.restartCmd === undefined ? {} : { restartCmd: options.restartCmd }),
+    ...(options.defaultConfig === undefined ? {} : { defaultConfig: options.defaultConfig }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+  });
+}
+
 /**
  * Runs the conformance suite: starts (or reaches) the target broker and the
  * client under test, runs the selected cases, writes the reports, and
  * stops what it started. Resolves with the report; `report.ok` is the
  * verdict.
  */
-export async function runSuite(options: SuiteOptions = {}): Promise<{ report: RunReport; files: ReportFiles | undefined }> {
+export async function runSuite(options: SuiteOptions): Promise<{ report: RunReport; files: ReportFiles | undefined }> {
+  if ((options.broker === undefined) === (options.target === undefined)) {
+    throw new TypeError("runSuite needs exactly one of broker (a URL) and target (a broker it starts, e.g. runEmbeddedSuite of @polywire/conformance/embedded)");
+  }
   await initCompression();
-  const embedded = options.broker === undefined;
-  const admin = embedded ? undefined : options.admin ?? await advertisedAdminUrl(options.broker as string, options.tls);
-  const target: Target = embedded
-    ? await EmbeddedTarget.start(options.implementation ?? referenceBroker)
-    : new ExternalTarget({
-      url: options.broker as string,
-      ...(admin === undefined ? {} : { adminUrl: admin }),
-      ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
-      ...(options.adminViewerToken === undefined ? {} : { adminViewerToken: options.adminViewerToken }),
-      ...(options.restartCmd === undefined ? {} : { restartCmd: options.restartCmd }),
-      ...(options.defaultConfig === undefined ? {} : { defaultConfig: options.defaultConfig }),
-      ...(options.tls === undefined ? {} : { tls: options.tls }),
-    });
+  const target = options.broker === undefined ? await (options.target as () => Promise<Target>)() : await externalTarget(options.broker, options);
   let client: AdapterClient | undefined;
   try {
-    const choice = options.client ?? (embedded ? "ts" : "none");
-    if (choice !== "none") client = await AdapterClient.start(choice === "ts" ? builtinTsAdapter() : choice);
-    const expectations = typeof options.expectations === "string"
-      ? loadExpectations(resolve(options.expectations))
-      : options.expectations ?? (embedded && options.implementation === undefined ? loadExpectations(REFERENCE_EXPECTATIONS) : NO_EXPECTATIONS);
+    if (options.client !== undefined && options.client !== "none") client = await AdapterClient.start(options.client);
+    const expectations = typeof options.expectations === "string" ? loadExpectations(resolve(options.expectations)) : options.expectations ?? NO_EXPECTATIONS;
     const report = await runConformance({
       target,
       ...(client === undefined ? {} : { client }),

@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runEmbeddedSuite } from "../src/embedded/embedded-suite.js";
 import { ANSI, caseLine, formatSummary, table } from "../src/report/summary.js";
 import type { CaseResult, RunReport } from "../src/runner/results.js";
-import { runSuite, type ReportFiles } from "../src/suite.js";
+import type { ReportFiles } from "../src/suite.js";
 
 // One real run, against the embedded reference broker, of a few cases: the
 // headline must speak of the whole spec, not of what the run selected or
@@ -20,7 +21,7 @@ let files: ReportFiles;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pw-report-"));
-  const run = await runSuite({ client: "none", only: SELECTED, out: dir });
+  const run = await runEmbeddedSuite({ client: "none", only: SELECTED, out: dir });
   report = run.report;
   files = run.files as ReportFiles;
 }, 120_000);

@@ -3,8 +3,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { checkMutant } from "../mutants/check.js";
 import { MUTANTS } from "../mutants/index.js";
+import { runEmbeddedSuite } from "../src/embedded/embedded-suite.js";
 import { failsRun } from "../src/runner/results.js";
-import { runSuite } from "../src/suite.js";
 
 // The CLI's TypeScript entry point, run from sources whatever has been built.
 const BIN = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url));
@@ -17,7 +17,7 @@ function polywire(...args: string[]): { status: number | null; stdout: string; s
 // One file, run in order: the reference run and the mutant runs are the suite's own acceptance test, and they share the machine's two cores.
 describe.sequential("the conformance suite against the reference implementation and its mutants", () => {
   it("PW-LOG-*/PW-FRAME-*/PW-SESS-*: the quick profile passes against the embedded reference broker and the reference TypeScript client, covering every MUST clause of the log plane", { timeout: 300_000 }, async () => {
-    const { report } = await runSuite({ profile: "quick", out: null });
+    const { report } = await runEmbeddedSuite({ profile: "quick", out: null });
     const failed = report.cases.filter((r) => failsRun(r.status)).map((r) => `${r.name}: ${r.failure?.message ?? r.reason}`);
     expect(failed).toEqual([]);
     expect(report.ok).toBe(true);
@@ -38,11 +38,11 @@ describe.sequential("the conformance suite against the reference implementation 
   it("PW-LOG-020: a failed model run prints a replay line whose --seed and --path rebuild the shrunk sequence", { timeout: 120_000 }, async () => {
     const mutant = MUTANTS.find((m) => m.name === "wrong-high-watermark");
     const options = { implementation: mutant?.implementation, client: "none", only: ["log/model"], seed: 1234, out: null } as const;
-    const first = (await runSuite(options)).report.cases[0];
+    const first = (await runEmbeddedSuite(options)).report.cases[0];
     expect(first?.status).toBe("failed");
     const path = /--path '([^']+)'/.exec(first?.replay ?? "")?.[1];
     expect(path).toMatch(/^[0-9:]+@/);
-    const again = (await runSuite({ ...options, path })).report.cases[0];
+    const again = (await runEmbeddedSuite({ ...options, path })).report.cases[0];
     expect(again?.status).toBe("failed");
     expect(again?.failure?.clause).toBe(first?.failure?.clause);
     expect(again?.failure?.detail).toBe(first?.failure?.detail);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import type { Feature } from "@polywire/proto/session";
+import { ClauseViolation, PropertyFailure } from "../clause.js";
 import type { CaseContext, ConformanceCase, PlaneId } from "../runner/case.js";
-import { ClauseViolation, PropertyFailure } from "../runner/violation.js";
 import type { WireSession } from "../wire/session.js";
 
 /**

@@ -1,5 +1,5 @@
 import { ErrorCode, FrameKind, type Error as ErrorMessage } from "@polywire/proto/session";
-import { ClauseViolation, check } from "../runner/violation.js";
+import { ClauseViolation, check } from "../clause.js";
 import type { WireFrame } from "../wire/frame.js";
 import { BrokerError, codeName, decodeError, kindName } from "../wire/messages.js";
 import { ConnectionEnded, RequestTimeout, type WireSession } from "../wire/session.js";

@@ -1,4 +1,4 @@
-import { areaOf } from "../planes/areas.js";
+import { areaOf } from "../runner/areas.js";
 import type { CaseResult, ClauseCoverage, RunReport } from "../runner/results.js";
 import { coverageHeadline } from "./summary.js";
 

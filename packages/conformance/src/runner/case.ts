@@ -1,8 +1,8 @@
 import type { Feature, Welcome } from "@polywire/proto/session";
-import type { AdapterClient } from "../client/adapter.js";
-import type { Target, VariantBroker } from "../target/target.js";
+import type { AdapterClient } from "../client/adapter-client.js";
 import type { Monitor } from "../wire/monitor.js";
 import type { SessionOptions, WireSession } from "../wire/session.js";
+import type { Target, VariantBroker } from "./target.js";
 
 /** The planes of the spec, as the report groups them. */
 export type PlaneId = "session" | "log" | "groups" | "pubsub" | "rpc" | "admin";

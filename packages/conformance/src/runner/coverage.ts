@@ -1,5 +1,5 @@
 import { Feature } from "@polywire/proto/session";
-import { areaInfo, NOT_OBSERVABLE_CLAUSES, PLANE_TITLES, SPEC_PROCESS_CLAUSES } from "../planes/areas.js";
+import { areaInfo, NOT_OBSERVABLE_CLAUSES, PLANE_TITLES, SPEC_PROCESS_CLAUSES } from "./areas.js";
 import type { ConformanceCase, PlaneId } from "./case.js";
 import type { Clause } from "./clauses.js";
 import type { CaseResult, ClauseCoverage, ClauseStatus, MustCoverage, PlaneSummary } from "./results.js";

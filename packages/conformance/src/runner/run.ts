@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Feature, type Welcome } from "@polywire/proto/session";
-import type { AdapterClient } from "../client/adapter.js";
-import { Unsupported, type Target, type VariantBroker } from "../target/target.js";
+import { ClauseViolation, PropertyFailure } from "../clause.js";
+import type { AdapterClient } from "../client/adapter-client.js";
 import { BrokerError } from "../wire/messages.js";
 import { Monitor } from "../wire/monitor.js";
 import { WireSession, type SessionOptions } from "../wire/session.js";
@@ -10,7 +10,7 @@ import { loadClauses, type Clause } from "./clauses.js";
 import { clauseCoverage, mustCoverage, planeSummaries } from "./coverage.js";
 import { findExpectation, matchesAny, NO_EXPECTATIONS, type Expectations } from "./expectations.js";
 import { failsRun, type CaseResult, type RunReport } from "./results.js";
-import { ClauseViolation, PropertyFailure } from "./violation.js";
+import { Unsupported, type Target, type VariantBroker } from "./target.js";
 
 /** Receives progress while a run goes on. */
 export interface ProgressListener {
@@ -47,8 +47,13 @@ export interface RunOptions {
 let topicCounter = 0;
 const RUN_TAG = randomBytes(3).toString("hex");
 
+/** How sessions reach the target: its TLS settings and, for brokers in this process, its `memory://` dialer. */
+function reach(target: Target): Pick<SessionOptions, "tls" | "inProcess"> {
+  return { ...(target.tls === undefined ? {} : { tls: target.tls }), ...(target.inProcess === undefined ? {} : { inProcess: target.inProcess }) };
+}
+
 async function probe(target: Target): Promise<Welcome> {
-  const session = await WireSession.open(target.url, { monitor: new Monitor(), ...(target.tls === undefined ? {} : { tls: target.tls }) });
+  const session = await WireSession.open(target.url, { monitor: new Monitor(), ...reach(target) });
   const welcome = session.welcome;
   session.destroy();
   return welcome;
@@ -78,9 +83,8 @@ async function execute(c: ConformanceCase, env: { target: Target; welcome: Welco
   const notes: string[] = [];
   const sessions: WireSession[] = [];
   const started = performance.now();
-  const tls = env.target.tls;
   const open = async (url: string, options: Partial<SessionOptions> = {}): Promise<WireSession> => {
-    const session = await WireSession.open(url, { monitor, ...(tls === undefined ? {} : { tls }), ...options });
+    const session = await WireSession.open(url, { monitor, ...reach(env.target), ...options });
     sessions.push(session);
     return session;
   };

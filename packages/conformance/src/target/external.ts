@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { createAdminClient, type AdminClient } from "@polywire/runtime";
+import { Unsupported, type AdminCredentials, type CrashableBroker, type Target, type TargetCapabilities, type VariantBroker } from "../runner/target.js";
+import { createAdminClient, type AdminClient } from "../wire/admin-client.js";
 import type { DialTls } from "../wire/dial.js";
 import { Monitor } from "../wire/monitor.js";
 import { WireSession } from "../wire/session.js";
-import { Unsupported, type AdminCredentials, type CrashableBroker, type Target, type TargetCapabilities, type VariantBroker } from "./target.js";
 
 /** Options of {@link ExternalTarget}. */
 export interface ExternalTargetOptions {

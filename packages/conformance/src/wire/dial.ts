@@ -1,7 +1,6 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { dial as dialTransport, type Transport } from "@polywire/runtime";
-import type { ClauseViolation } from "../runner/violation.js";
+import type { ClauseViolation } from "../clause.js";
 import { WebSocketStream } from "./websocket.js";
 
 /** TLS settings for `tls://` and `wss://` targets. */
@@ -40,9 +39,18 @@ export interface ByteStream {
   destroy(): unknown;
 }
 
+/**
+ * Opens a byte stream to a broker in the runner's own process (a
+ * `memory://` URL): only a target that starts brokers in this process
+ * has one.
+ */
+export type InProcessDialer = (url: string) => Promise<ByteStream>;
+
 /** Options of {@link dial}. */
 export interface DialOptions {
   readonly tls?: DialTls;
+  /** Opens `memory://` URLs; without it they are refused. */
+  readonly inProcess?: InProcessDialer;
   readonly timeoutMs?: number;
   /** Receives the broker's breaches of WebSocket message rules (PW-TRANS-003). */
   readonly onViolation?: (violation: ClauseViolation) => void;
@@ -110,55 +118,12 @@ function dialSocket(address: DialAddress, url: string, options: DialOptions): Pr
   });
 }
 
-/**
- * An in-process `memory://` connection of the runtime as a byte stream: the
- * broker under test must be in this process (the embedded target).
- */
-class MemoryStream {
-  readonly #transport: Transport;
-  readonly #listeners = { data: [] as Array<(chunk: Buffer) => void>, error: [] as Array<(error: Error) => void>, close: [] as Array<() => void> };
-
-  constructor(transport: Transport) {
-    this.#transport = transport;
-    transport.attach({
-      onData: (chunk) => {
-        for (const l of this.#listeners.data) l(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      },
-      onDrain: () => undefined,
-      onInvalid: () => undefined,
-      onClose: (error) => {
-        if (error !== undefined) for (const l of this.#listeners.error) l(error);
-        for (const l of this.#listeners.close) l();
-      },
-    });
-  }
-
-  get destroyed(): boolean {
-    return this.#transport.closed;
-  }
-
-  on(event: "data" | "error" | "close", listener: never): this {
-    (this.#listeners[event] as unknown[]).push(listener);
-    return this;
-  }
-
-  write(bytes: Uint8Array): void {
-    // The transport takes ownership of what it is given; the caller may reuse its buffer.
-    this.#transport.write(bytes.slice());
-  }
-
-  end(): void {
-    this.#transport.end();
-  }
-
-  destroy(): void {
-    this.#transport.destroy();
-  }
-}
-
 /** Opens a byte stream to `url`; rejects on connection failure or after `timeoutMs`. */
 export async function dial(url: string, options: DialOptions = {}): Promise<ByteStream> {
-  if (url.startsWith("memory://")) return new MemoryStream(await dialTransport(url)) as ByteStream;
+  if (url.startsWith("memory://")) {
+    if (options.inProcess === undefined) throw new TypeError(`${url}: memory:// reaches only a broker in the runner's process (the embedded target)`);
+    return options.inProcess(url);
+  }
   const address = parseDialUrl(url);
   const socket = await dialSocket(address, url, options);
   if (address.scheme !== "ws" && address.scheme !== "wss") return socket;

@@ -1,8 +1,8 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ErrorCode, ErrorSchema, Feature, FrameKind } from "@polywire/proto/session";
-import { ClauseViolation } from "../runner/violation.js";
-import { HEADER_SIZE, type WireFrame } from "./frame.js";
+import { ClauseViolation } from "../clause.js";
 import { FRAME_KINDS } from "./frame-kinds.js";
+import { HEADER_SIZE, type WireFrame } from "./frame.js";
 import { codeName, kindName, LIMIT_CODES, RETRIABLE_CODES } from "./messages.js";
 
 /** Unsolicited kinds allowed with correlation id 0 (PW-FRAME-010). */

@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Feature, FrameKind, HelloSchema, WelcomeSchema, type Welcome } from "@polywire/proto/session";
-import { ClauseViolation } from "../runner/violation.js";
-import { dial, type ByteStream, type DialTls } from "./dial.js";
+import { ClauseViolation } from "../clause.js";
+import { dial, type ByteStream, type DialTls, type InProcessDialer } from "./dial.js";
 import { DEFAULT_MAX_FRAME_SIZE, encodeRawFrame, FrameFormatError, FrameSplitter, type RawFrameInit, type WireFrame } from "./frame.js";
 import { BrokerError, decode, decodeError, encode, kindName, RPCS, type RpcInit, type RpcKind, type RpcReply } from "./messages.js";
 import type { Monitor } from "./monitor.js";
@@ -35,6 +35,8 @@ export interface SessionOptions {
   /** Set CHECKSUM on every frame the session sends. */
   readonly checksum?: boolean;
   readonly tls?: DialTls;
+  /** Opens `memory://` URLs (brokers in the runner's process). */
+  readonly inProcess?: InProcessDialer;
   /** Connect and handshake deadline, ms. Default 5 000. */
   readonly timeoutMs?: number;
   /** Largest frame the session accepts from the broker. Default the Hello's max_frame_size. */
@@ -98,7 +100,12 @@ export class WireSession {
   /** Dials `url` and, unless `handshake` is false, completes Hello/Welcome. */
   static async open(url: string, options: SessionOptions): Promise<WireSession> {
     const timeoutMs = options.timeoutMs ?? 5000;
-    const socket = await dial(url, { timeoutMs, onViolation: (v) => options.monitor.record(v), ...(options.tls === undefined ? {} : { tls: options.tls }) });
+    const socket = await dial(url, {
+      timeoutMs,
+      onViolation: (v) => options.monitor.record(v),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.inProcess === undefined ? {} : { inProcess: options.inProcess }),
+    });
     const session = new WireSession(url, socket, options);
     if (options.handshake === false) return session;
     try {

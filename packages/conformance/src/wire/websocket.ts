@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { ClauseViolation } from "../runner/violation.js";
+import { ClauseViolation } from "../clause.js";
 
 /** RFC 6455 opcodes the runner uses. */
 export const WsOpcode = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;

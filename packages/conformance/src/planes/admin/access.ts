@@ -1,5 +1,5 @@
 import type { CaseContext } from "../../runner/case.js";
-import { Unsupported } from "../../target/target.js";
+import { Unsupported } from "../../runner/target.js";
 
 /** The target's admin listener (`http://host:port`); a case without one does not apply. */
 export function adminUrl(ctx: CaseContext): string {

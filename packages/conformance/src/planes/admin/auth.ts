@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createAdminClient } from "@polywire/runtime";
+import { check, checkEqual, ClauseViolation } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual, ClauseViolation } from "../../runner/violation.js";
+import { createAdminClient } from "../../wire/admin-client.js";
 
 /** A Connect unary call with the fetch API and JSON, an optional `authorization` header: the Connect error code and message, or the answer. */
 async function call(base: string, path: string, body: unknown, authorization: string | undefined): Promise<{ status: number; code: string | undefined; message: string; json: unknown }> {
@@ -71,7 +71,7 @@ export const adminAuthentication: ConformanceCase = {
       check("PW-ADMIN-003", !(await listed()).includes(name), "CreateTopic with the read-only token was refused but created the topic");
     }
 
-    // The same header as gRPC metadata: the runtime's admin client over gRPC (HTTP/2).
+    // The same header as gRPC metadata: the runner's admin client over gRPC (HTTP/2).
     await using grpc = createAdminClient(url, { protocol: "grpc", token: adminToken });
     await using anonymous = createAdminClient(url, { protocol: "grpc" });
     try {

@@ -1,6 +1,6 @@
 import { Feature, FrameKind } from "@polywire/proto/session";
+import { check, checkEqual } from "../../clause.js";
 import type { CaseContext, ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { usableAdminUrl } from "../../wire/admin-url.js";
 
 function headers(ctx: CaseContext): Record<string, string> {

@@ -4,8 +4,8 @@ import { HealthCheckRequestSchema, HealthCheckResponse_ServingStatus as ServingS
 import * as reflectionV1 from "@polywire/proto/grpc/reflection/v1/reflection";
 import * as reflectionV1Alpha from "@polywire/proto/grpc/reflection/v1alpha/reflection";
 import { Feature } from "@polywire/proto/session";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { adminHeaders, adminUrl } from "./access.js";
 import { grpcCall, grpcServerStream } from "./raw-grpc.js";
 

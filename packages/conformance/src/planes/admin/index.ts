@@ -7,9 +7,9 @@ import {
 import { Acks } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch } from "../../batch/batch.js";
+import { check, checkEqual, ClauseViolation } from "../../clause.js";
 import type { CaseContext, ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual, ClauseViolation } from "../../runner/violation.js";
-import { Unsupported } from "../../target/target.js";
+import { Unsupported } from "../../runner/target.js";
 import { expectBrokerError } from "../expect.js";
 import { highWatermark, produce } from "../log/io.js";
 import { numbered } from "../log/records.js";

@@ -1,7 +1,7 @@
 import { ErrorCode, FrameKindSchema, FrameKind } from "@polywire/proto/session";
+import { check } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check } from "../../runner/violation.js";
-import { Unsupported } from "../../target/target.js";
+import { Unsupported } from "../../runner/target.js";
 import { expectErrorFrame } from "../expect.js";
 
 /** The `kind` label values PW-ADMIN-045 allows: FrameKind value names as session.proto spells them, and `unknown`. */

@@ -1,8 +1,8 @@
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ListTopicsRequestSchema } from "@polywire/proto/admin";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { adminHeaders, adminUrl } from "./access.js";
 import { connectError, envelope, envelopeHeader, grpcStatus, http1Post, http2Post, type RawAnswer, type RawBody } from "./raw-http.js";
 

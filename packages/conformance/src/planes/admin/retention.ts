@@ -1,10 +1,10 @@
-import type { AdminClient } from "@polywire/runtime";
 import { Acks, OffsetSpec } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch, recordDifference, type TestRecord } from "../../batch/batch.js";
+import { check, checkEqual } from "../../clause.js";
 import type { CaseContext, ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
-import { Unsupported } from "../../target/target.js";
+import { Unsupported } from "../../runner/target.js";
+import type { AdminClient } from "../../wire/admin-client.js";
 import { codeName } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";
 import { sleep } from "../expect.js";

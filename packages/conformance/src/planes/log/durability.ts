@@ -1,11 +1,11 @@
 import { Acks } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch, type TestRecord } from "../../batch/batch.js";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { expectBrokerError, sleep } from "../expect.js";
-import { highWatermark, readAll } from "./io.js";
 import { initProducer } from "./idempotence.js";
+import { highWatermark, readAll } from "./io.js";
 import { checkRecords } from "./produce.js";
 import { numbered } from "./records.js";
 

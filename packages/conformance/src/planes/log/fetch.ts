@@ -1,8 +1,8 @@
 import { Acks } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch } from "../../batch/batch.js";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { codeName } from "../../wire/messages.js";
 import { expectBrokerError, sleep } from "../expect.js";
 import { fetchOnce, produce, splitFetch } from "./io.js";

@@ -1,10 +1,10 @@
 import { Acks } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch } from "../../batch/batch.js";
+import { ClauseViolation } from "../../clause.js";
 import { checkHistory } from "../../history/checker.js";
 import { HistoryRecorder, type HistoryEvent, type PollValue, type SendValue } from "../../history/history.js";
 import type { CaseContext, ConformanceCase } from "../../runner/case.js";
-import { ClauseViolation } from "../../runner/violation.js";
 import { BrokerError, RETRIABLE_CODES } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";
 import { sleep } from "../expect.js";

@@ -1,9 +1,9 @@
 import { Acks } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch, type TestRecord } from "../../batch/batch.js";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
-import { Unsupported } from "../../target/target.js";
+import { Unsupported } from "../../runner/target.js";
 import type { WireSession } from "../../wire/session.js";
 import { expectBrokerError } from "../expect.js";
 import { highWatermark } from "./io.js";

@@ -1,7 +1,7 @@
 import { Acks, OffsetSpec, type FetchPartitionResult, type FetchResponse, type ProduceResponse } from "@polywire/proto/log";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import { BatchError, decodeBatch, encodeBatch, splitSection, type BatchHeader, type EncodeOptions, type StoredRecord, type TestRecord } from "../../batch/batch.js";
-import { check, ClauseViolation } from "../../runner/violation.js";
+import { check, ClauseViolation } from "../../clause.js";
 import { codeName } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";
 

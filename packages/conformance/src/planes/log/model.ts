@@ -3,11 +3,11 @@ import { Acks, OffsetSpec } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch, recordDifference, type TestRecord } from "../../batch/batch.js";
 import { CODEC_NAMES, type CodecName } from "../../batch/compress.js";
+import { check, checkEqual, ClauseViolation } from "../../clause.js";
 import { modelCase, planeModel, planeReal, type ModelPlugin, type World, type WorldCommand, type WorldModel } from "../../model/framework.js";
-import { check, checkEqual, ClauseViolation } from "../../runner/violation.js";
 import { BrokerError, codeName } from "../../wire/messages.js";
-import { fetchOnce, listOffset } from "./io.js";
 import type { ProducerId } from "./idempotence.js";
+import { fetchOnce, listOffset } from "./io.js";
 
 const KEY = "log";
 const PARTITIONS = 3;

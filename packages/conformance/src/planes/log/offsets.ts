@@ -1,7 +1,7 @@
 import { OffsetSpec } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { codeName } from "../../wire/messages.js";
 import { produce } from "./io.js";
 import { utf8 } from "./records.js";

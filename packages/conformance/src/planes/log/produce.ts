@@ -1,8 +1,8 @@
 import { Acks, ProduceRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch, recordDifference, type StoredRecord, type TestRecord } from "../../batch/batch.js";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { encode } from "../../wire/messages.js";
 import { expectBrokerError, expectServing, sleep } from "../expect.js";
 import { highWatermark, produce, readAll } from "./io.js";

@@ -1,6 +1,6 @@
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { expectBrokerError } from "../expect.js";
 import { initProducer, sendIdempotent } from "./idempotence.js";
 import { highWatermark } from "./io.js";

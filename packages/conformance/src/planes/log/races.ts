@@ -2,11 +2,11 @@ import fc from "fast-check";
 import { Acks, OffsetSpec } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch } from "../../batch/batch.js";
+import { check, ClauseViolation, PropertyFailure } from "../../clause.js";
+import { renderCommands, replayArgument, splitReplayPath } from "../../model/framework.js";
 import type { CaseContext, ConformanceCase } from "../../runner/case.js";
-import { check, ClauseViolation, PropertyFailure } from "../../runner/violation.js";
 import { BrokerError, codeName } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";
-import { renderCommands, replayArgument, splitReplayPath } from "../../model/framework.js";
 import type { ProducerId } from "./idempotence.js";
 import { fetchOnce, readAll } from "./io.js";
 

@@ -1,8 +1,8 @@
 import { Acks, MetadataRequestSchema, ProduceRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind, PingSchema } from "@polywire/proto/session";
 import { encodeBatch } from "../../batch/batch.js";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import type { RawFrameInit } from "../../wire/frame.js";
 import { codeName, encode, LIMIT_CODES, RETRIABLE_CODES } from "../../wire/messages.js";
 import { expectErrorFrame } from "../expect.js";

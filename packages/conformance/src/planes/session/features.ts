@@ -1,6 +1,6 @@
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { FEATURES, FRAME_KINDS } from "../../wire/frame-kinds.js";
 import { codeName, decodeError, kindName } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";

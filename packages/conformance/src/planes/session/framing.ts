@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { FetchRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind, PingSchema } from "@polywire/proto/session";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { encodeRawFrame, fromHex } from "../../wire/frame.js";
 import { encode } from "../../wire/messages.js";
 import { expectErrorFrame, expectServing, sleep } from "../expect.js";

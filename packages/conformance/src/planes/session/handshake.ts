@@ -1,8 +1,8 @@
 import { Acks, ProduceRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind, WelcomeSchema } from "@polywire/proto/session";
 import { encodeBatch, textRecord } from "../../batch/batch.js";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { encodeRawFrame, fromHex } from "../../wire/frame.js";
 import { BrokerError, codeName, decode, decodeError, encode, kindName } from "../../wire/messages.js";
 import { ALL_FEATURES, helloBytes } from "../../wire/session.js";

@@ -1,7 +1,7 @@
 import { InitProducerRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { encode, kindName } from "../../wire/messages.js";
 import { helloBytes } from "../../wire/session.js";
 import { expectErrorFrame } from "../expect.js";

@@ -1,8 +1,8 @@
 import { Acks, FetchRequestSchema } from "@polywire/proto/log";
 import { CloseSchema, DrainSchema, ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch, textRecord } from "../../batch/batch.js";
+import { check, checkEqual, ClauseViolation } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual, ClauseViolation } from "../../runner/violation.js";
 import type { WireFrame } from "../../wire/frame.js";
 import { BrokerError, codeName, decode, decodeError, encode, kindName } from "../../wire/messages.js";
 import { expectBrokerError, sleep } from "../expect.js";

@@ -1,14 +1,14 @@
 import { Acks, FetchRequestSchema, ProduceRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind, PingSchema } from "@polywire/proto/session";
 import { encodeBatch, textRecord } from "../../batch/batch.js";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
-import { Unsupported } from "../../target/target.js";
+import { Unsupported } from "../../runner/target.js";
 import { encodeRawFrame } from "../../wire/frame.js";
 import { decodeError, encode, kindName } from "../../wire/messages.js";
+import { helloBytes } from "../../wire/session.js";
 import { expectBrokerError, expectErrorFrame, expectServing } from "../expect.js";
 import { highWatermark } from "../log/io.js";
-import { helloBytes } from "../../wire/session.js";
 
 /** Most requests the runner pipelines to exhaust max_in_flight; a broker advertising more is not checked. */
 const MAX_EXHAUSTIBLE_IN_FLIGHT = 8192;

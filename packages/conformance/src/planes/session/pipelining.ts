@@ -1,8 +1,8 @@
 import { Acks, MetadataRequestSchema, ProduceRequestSchema } from "@polywire/proto/log";
 import { AuthResponseSchema, ErrorCode, Feature, FrameKind, PingSchema } from "@polywire/proto/session";
 import { encodeBatch, textRecord } from "../../batch/batch.js";
+import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, checkEqual } from "../../runner/violation.js";
 import { encodeRawFrame } from "../../wire/frame.js";
 import { codeName, decodeError, encode, kindName } from "../../wire/messages.js";
 import { helloBytes, type HelloInit } from "../../wire/session.js";

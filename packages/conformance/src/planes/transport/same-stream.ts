@@ -1,9 +1,9 @@
 import { Acks, OffsetSpec } from "@polywire/proto/log";
 import { Feature, FrameKind } from "@polywire/proto/session";
 import { encodeBatch, type TestRecord } from "../../batch/batch.js";
+import { ClauseViolation, same, show } from "../../clause.js";
 import type { CaseContext, ConformanceCase } from "../../runner/case.js";
-import { ClauseViolation, same, show } from "../../runner/violation.js";
-import type { ListenerScheme } from "../../target/target.js";
+import type { ListenerScheme } from "../../runner/target.js";
 import { BrokerError, codeName } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";
 import { readAll } from "../log/io.js";

@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ErrorCode, ErrorSchema, Feature, FrameKind } from "@polywire/proto/session";
+import { check, ClauseViolation } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { check, ClauseViolation } from "../../runner/violation.js";
 import { dial, type ByteStream, type DialTls } from "../../wire/dial.js";
 import { encodeRawFrame, FrameSplitter } from "../../wire/frame.js";
 import { helloBytes } from "../../wire/session.js";

@@ -1,6 +1,6 @@
 import { ErrorCode, FrameKind, PingSchema } from "@polywire/proto/session";
+import { check } from "../../clause.js";
 import type { CaseContext, ConformanceCase } from "../../runner/case.js";
-import { check } from "../../runner/violation.js";
 import { encodeRawFrame } from "../../wire/frame.js";
 import { codeName, decodeError, encode, kindName } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";

@@ -1,12 +1,12 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Acks, MetadataResponseSchema, ProduceRequestSchema, type MetadataResponse } from "@polywire/proto/log";
 import { FrameKind, HelloSchema, WelcomeSchema } from "@polywire/proto/session";
-import { BatchError, decodeBatch, readHeader } from "../batch/batch.js";
-import type { CaseContext } from "../runner/case.js";
-import { ClauseViolation } from "../runner/violation.js";
-import { FrameProxy, type FrameVerdict, type ProxiedConnection, type ProxyHooks } from "../target/frame-proxy.js";
-import { encodeRawFrame, HEADER_SIZE, type WireFrame } from "../wire/frame.js";
-import { kindName } from "../wire/messages.js";
+import { BatchError, decodeBatch, readHeader } from "../../batch/batch.js";
+import { ClauseViolation } from "../../clause.js";
+import type { CaseContext } from "../../runner/case.js";
+import { FrameProxy, type FrameVerdict, type ProxiedConnection, type ProxyHooks } from "../../wire/frame-proxy.js";
+import { encodeRawFrame, HEADER_SIZE, type WireFrame } from "../../wire/frame.js";
+import { kindName } from "../../wire/messages.js";
 
 /** A produce the client sent, as the proxy saw it. */
 export interface ObservedProduce {

@@ -1,9 +1,9 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ErrorCode, ErrorSchema, FrameKind } from "@polywire/proto/session";
-import type { ConformanceCase } from "../runner/case.js";
-import { check } from "../runner/violation.js";
-import { encodeRawFrame } from "../wire/frame.js";
-import { AdapterError, type AdapterClient } from "./adapter.js";
+import { check } from "../../clause.js";
+import { AdapterError, type AdapterClient } from "../../client/adapter-client.js";
+import type { ConformanceCase } from "../../runner/case.js";
+import { encodeRawFrame } from "../../wire/frame.js";
 import { ClientObserver } from "./observer.js";
 
 /**

@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrokerOptions } from "@polywire/broker";
-import { createAdminClient, type AdminClient } from "@polywire/runtime";
+import type { AdminCredentials, CrashableBroker, ListenerScheme, Target, TargetCapabilities, VariantBroker, VariantOptions } from "../runner/target.js";
+import { createAdminClient, type AdminClient } from "../wire/admin-client.js";
 import { ChildBroker } from "./child.js";
 import { referenceBroker, type BrokerImplementation, type RunningBroker } from "./implementation.js";
 import { delegateLog, interceptPartitions } from "./intercept.js";
-import type { AdminCredentials, CrashableBroker, ListenerScheme, Target, TargetCapabilities, VariantBroker, VariantOptions } from "./target.js";
+import { dialInProcess } from "./memory-stream.js";
 
 /** Drain deadline of embedded brokers: short, so restarts and variant shutdowns stay quick. */
 const DRAIN_MS = 300;
@@ -40,6 +41,7 @@ function listenerUrl(scheme: ListenerScheme, dir: string): string {
 export class EmbeddedTarget implements Target {
   readonly capabilities: TargetCapabilities = { restart: true, crash: true, variants: true, defaultConfig: true };
   readonly tls = undefined;
+  readonly inProcess = dialInProcess;
   readonly adminToken = undefined;
   readonly #implementation: BrokerImplementation;
   readonly #dir = tempDir();

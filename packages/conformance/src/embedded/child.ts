@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createAdminClient, type AdminClient } from "@polywire/runtime";
+import type { CrashableBroker } from "../runner/target.js";
+import { createAdminClient, type AdminClient } from "../wire/admin-client.js";
 import type { BrokerImplementation } from "./implementation.js";
-import type { CrashableBroker } from "./target.js";
 
 const HOST = new URL(`./child-host.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url);
 // From sources (tests, the CLI without a build) the child runs TypeScript through tsx, resolving workspace packages to their sources.

@@ -2,17 +2,17 @@ import { readFileSync } from "node:fs";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Acks as WireAcks, ProduceRequestSchema, ProduceResponseSchema } from "@polywire/proto/log";
 import { ErrorCode, ErrorSchema, FrameKind, WelcomeSchema } from "@polywire/proto/session";
-import { BATCH_HEADER_SIZE, decodeBatch, encodeBatch, recordDifference, resealBatch, type StoredRecord, type TestRecord } from "../batch/batch.js";
-import { CODEC_NAMES, type CodecName } from "../batch/compress.js";
+import { BATCH_HEADER_SIZE, decodeBatch, encodeBatch, recordDifference, resealBatch, type StoredRecord, type TestRecord } from "../../batch/batch.js";
+import { CODEC_NAMES, type CodecName } from "../../batch/compress.js";
 import { Acks, Capability, Compression, type ConsumedRecord, type RecordSchema } from "@polywire/proto/conformance/adapter";
-import { produce, readAll } from "../planes/log/io.js";
-import { numbered, utf8 } from "../planes/log/records.js";
-import type { CaseContext, ConformanceCase } from "../runner/case.js";
-import { check, checkEqual } from "../runner/violation.js";
-import { Unsupported } from "../target/target.js";
-import { encodeRawFrame, fromHex } from "../wire/frame.js";
-import { codeName } from "../wire/messages.js";
-import type { AdapterClient } from "./adapter.js";
+import { check, checkEqual } from "../../clause.js";
+import type { AdapterClient } from "../../client/adapter-client.js";
+import type { CaseContext, ConformanceCase } from "../../runner/case.js";
+import { Unsupported } from "../../runner/target.js";
+import { encodeRawFrame, fromHex } from "../../wire/frame.js";
+import { codeName } from "../../wire/messages.js";
+import { produce, readAll } from "../log/io.js";
+import { numbered, utf8 } from "../log/records.js";
 import { ClientObserver, type CaseHooks } from "./observer.js";
 import { refusedCertificate } from "./refusal.js";
 
@@ -132,7 +132,7 @@ interface BatchVector {
 }
 
 function vectorBatches(): Uint8Array[] {
-  const read = (f: string): BatchVector[] => (JSON.parse(readFileSync(new URL(`../../../../spec/vectors/${f}.json`, import.meta.url), "utf8")) as { valid: BatchVector[] }).valid;
+  const read = (f: string): BatchVector[] => (JSON.parse(readFileSync(new URL(`../../../../../spec/vectors/${f}.json`, import.meta.url), "utf8")) as { valid: BatchVector[] }).valid;
   return [...read("batches"), ...read("compression")].map((v) => fromHex(v.hex)).filter((b) => new DataView(b.buffer).getBigInt64(39) === -1n);
 }
 
@@ -322,7 +322,7 @@ const keyedPartitioning: ConformanceCase = {
   needs: ["admin"],
   async run(ctx) {
     requires(ctx, Capability.PRODUCE);
-    const vectors = (JSON.parse(readFileSync(new URL("../../../../spec/vectors/partitioning.json", import.meta.url), "utf8")) as { vectors: PartitionVector[] }).vectors;
+    const vectors = (JSON.parse(readFileSync(new URL("../../../../../spec/vectors/partitioning.json", import.meta.url), "utf8")) as { vectors: PartitionVector[] }).vectors;
     const topic = await ctx.topic(12);
     const { observer, handle } = await connected(ctx);
     const records = vectors.map((v) => ({ key: fromHex(v.keyHex), value: utf8(v.keyHex), headers: [], typeId: 0n, timestamp: BigInt(Date.now()) }));

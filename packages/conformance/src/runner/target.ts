@@ -1,6 +1,5 @@
-import type { BrokerLimits } from "@polywire/broker";
-import type { AdminClient } from "@polywire/runtime";
-import type { DialTls } from "../wire/dial.js";
+import type { AdminClient } from "../wire/admin-client.js";
+import type { DialTls, InProcessDialer } from "../wire/dial.js";
 
 /** What a target can do beyond serving clients; cases that need more are skipped with the reason. */
 export interface TargetCapabilities {
@@ -25,9 +24,20 @@ export interface VariantTls {
   readonly ca?: string;
 }
 
+/** Limits of §4 a variant may set (the reference broker's `BrokerLimits` names). */
+export interface VariantLimits {
+  readonly maxFrameSize?: number;
+  readonly maxBatchSize?: number;
+  readonly maxUncompressedBatchSize?: number;
+  readonly idempotenceWindow?: number;
+  readonly maxInFlight?: number;
+  /** Open client connections (PW-LIM-004). */
+  readonly maxConnections?: number;
+}
+
 /** Settings of a {@link Target.variant}; absent fields keep the broker defaults. */
 export interface VariantOptions {
-  readonly limits?: Partial<BrokerLimits>;
+  readonly limits?: VariantLimits;
   readonly handshakeTimeoutMs?: number;
   readonly drainDeadlineMs?: number;
   /** Memory storage instead of disk (fast InitProducer rounds). */
@@ -103,6 +113,8 @@ export interface Target {
   readonly url: string;
   /** TLS settings for `tls://` URLs. */
   readonly tls: DialTls | undefined;
+  /** Opens the `memory://` URLs of brokers it starts in the runner's process (the embedded target's variants). */
+  readonly inProcess?: InProcessDialer;
   readonly capabilities: TargetCapabilities;
   /** Creates a topic with `partitions` partitions and config overrides. */
   createTopic(name: string, partitions: number, config?: Record<string, string>): Promise<void>;

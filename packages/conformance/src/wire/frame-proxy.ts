@@ -1,6 +1,6 @@
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from "node:net";
-import { FrameFormatError, FrameSplitter, type WireFrame } from "../wire/frame.js";
-import { parseDialUrl } from "../wire/dial.js";
+import { parseDialUrl } from "./dial.js";
+import { FrameFormatError, FrameSplitter, type WireFrame } from "./frame.js";
 
 /** What a hook does with a frame: forward it (possibly changed), drop it, or drop the connection. */
 export type FrameVerdict = { readonly forward: Uint8Array } | "drop" | "kill";

@@ -20,14 +20,7 @@ export class AdapterError extends Error {
   }
 }
 
-const BUILTIN_TS = new URL(`../adapters/ts-adapter.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url);
 const PACKAGE_DIR = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-
-/** The command line of the adapter for the reference TypeScript client (`--client ts`). */
-export function builtinTsAdapter(): string[] {
-  const path = fileURLToPath(BUILTIN_TS);
-  return path.endsWith(".ts") ? [process.execPath, "--import", "tsx", "--conditions=@polywire/source", path] : [process.execPath, path];
-}
 
 /**
  * The runner's side of the client adapter protocol

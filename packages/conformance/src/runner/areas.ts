@@ -1,5 +1,5 @@
 import { Feature } from "@polywire/proto/session";
-import type { PlaneId } from "../runner/case.js";
+import type { PlaneId } from "./case.js";
 
 /** Where a clause area belongs: its plane, and the feature a broker grants when it implements it. */
 export interface AreaInfo {
