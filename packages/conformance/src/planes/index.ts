@@ -1,6 +1,6 @@
 import type { ConformanceCase } from "../runner/case.js";
 import { adminCases } from "./admin/index.js";
-import { clientCases } from "./client/cases.js";
+import { clientCases } from "./client/index.js";
 import { logCases } from "./log/index.js";
 import { sessionCases } from "./session/index.js";
 import { transportCases } from "./transport/index.js";

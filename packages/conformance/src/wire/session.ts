@@ -55,6 +55,25 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/**
+ * `resolve` and `reject` that first clear a timer, which rejects with
+ * `expired()` after `ms`: a pending request or frame wait that cannot
+ * outlive its deadline.
+ */
+function withTimeout(ms: number, resolve: (frame: WireFrame) => void, reject: (error: Error) => void, expired: () => Error): { resolve(frame: WireFrame): void; reject(error: Error): void } {
+  const timer = setTimeout(() => reject(expired()), ms);
+  return {
+    resolve: (frame) => {
+      clearTimeout(timer);
+      resolve(frame);
+    },
+    reject: (error) => {
+      clearTimeout(timer);
+      reject(error);
+    },
+  };
+}
+
 /** How a session ended: the time, and why if the runner's own splitter failed. */
 export interface SessionEnd {
   readonly at: number;
@@ -100,12 +119,8 @@ export class WireSession {
   /** Dials `url` and, unless `handshake` is false, completes Hello/Welcome. */
   static async open(url: string, options: SessionOptions): Promise<WireSession> {
     const timeoutMs = options.timeoutMs ?? 5000;
-    const socket = await dial(url, {
-      timeoutMs,
-      onViolation: (v) => options.monitor.record(v),
-      ...(options.tls === undefined ? {} : { tls: options.tls }),
-      ...(options.inProcess === undefined ? {} : { inProcess: options.inProcess }),
-    });
+    const { tls, inProcess } = options;
+    const socket = await dial(url, { timeoutMs, onViolation: (v) => options.monitor.record(v), ...(tls === undefined ? {} : { tls }), ...(inProcess === undefined ? {} : { inProcess }) });
     const session = new WireSession(url, socket, options);
     if (options.handshake === false) return session;
     try {
@@ -227,19 +242,9 @@ export class WireSession {
     const id = options.correlationId ?? this.nextId();
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise<WireFrame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new RequestTimeout(`no answer to ${kindName(kind)} (correlation id ${id}) within ${timeoutMs} ms`, kind, id));
-      }, timeoutMs);
       const entry: Pending = {
         kind,
-        resolve: (frame) => {
-          clearTimeout(timer);
-          resolve(frame);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
+        ...withTimeout(timeoutMs, resolve, reject, () => new RequestTimeout(`no answer to ${kindName(kind)} (correlation id ${id}) within ${timeoutMs} ms`, kind, id)),
       };
       const list = this.#pending.get(id) ?? [];
       list.push(entry);
@@ -284,20 +289,12 @@ export class WireSession {
     if (index >= 0) return Promise.resolve(this.#unclaimed.splice(index, 1)[0] as WireFrame);
     if (this.#ended !== undefined) return Promise.reject(this.#endedError());
     return new Promise<WireFrame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new RequestTimeout(`no matching frame within ${timeoutMs} ms`, 0, 0));
-      }, timeoutMs);
       const waiter: Waiter = {
         filter,
-        resolve: (frame) => {
-          clearTimeout(timer);
-          resolve(frame);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
+        ...withTimeout(timeoutMs, resolve, reject, () => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          return new RequestTimeout(`no matching frame within ${timeoutMs} ms`, 0, 0);
+        }),
       };
       this.#waiters.push(waiter);
     });
