@@ -19,7 +19,7 @@ export interface RunningBroker {
 
 /**
  * A broker implementation the runner can start in-process: the reference
- * broker, or one of the mutants in `conformance/mutants/`. `module` and
+ * broker, or one of the mutants in `packages/conformance/mutants/`. `module` and
  * `exportName` let a child process load the same implementation, for the
  * cases that kill a broker process (PW-LOG-006, PW-LOG-034).
  */
