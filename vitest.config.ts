@@ -11,7 +11,6 @@ export default defineConfig({
       "spec/test/**/*.test.ts",
       "packages/*/test/**/*.test.ts",
       "packages/*/src/**/*.test.ts",
-      "conformance/test/**/*.test.ts",
       "scripts/test/**/*.test.ts",
     ],
     testTimeout: 30_000,

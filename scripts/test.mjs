@@ -20,7 +20,7 @@ const SUITES = [
   // test the examples' READMEs.
   { name: "vitest (TypeScript: spec, bindings, packages, conformance, README snippets)", cmd: ["npx", "--no-install", "vitest", "run"], needs: [ensurePython, ensureGoModules, ensureGoTools] },
   { name: "tsc (types of spec/test and gen/test)", cmd: ["npx", "--no-install", "tsc", "-p", "scripts/tsconfig.tests.json"] },
-  { name: "tsc (types of conformance tests and mutants)", cmd: ["npx", "--no-install", "tsc", "-p", "conformance/tsconfig.check.json"] },
+  { name: "tsc (types of conformance tests and mutants)", cmd: ["npx", "--no-install", "tsc", "-p", "packages/conformance/tsconfig.check.json"] },
   { name: "cargo test (wasm-codec on the host: unit and property tests)", cmd: ["cargo", "test", "--release", "--locked"], cwd: "packages/wasm-codec" },
   { name: "wasm-codec loader in Node, Chromium, Deno, Bun, workerd and bundlers", cmd: ["node", "test/runtimes/run.mjs"], cwd: "packages/wasm-codec" },
   { name: "go test (Go bindings, gen/test/go)", cmd: ["go", "test", "-count=1", "./..."], cwd: "gen/test/go", needs: [ensureGoModules] },

@@ -246,5 +246,5 @@ export class ReadmeRun {
 
 /** Whether the packages are built: README snippets import their dist/. */
 export function built(): boolean {
-  return ["packages/ts-runtime", "packages/broker", "packages/cli", "conformance"].every((p) => existsSync(join(ROOT, p, "dist/index.js")));
+  return ["packages/ts-runtime", "packages/broker", "packages/cli", "packages/conformance"].every((p) => existsSync(join(ROOT, p, "dist/index.js")));
 }

@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { ListTopicsRequestSchema, ListTopicsResponseSchema } from "@polywire/proto/admin";
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { connectError, envelope, envelopeHeader, grpcStatus, http1Post, http2Post, type RawAnswer, type RawBody } from "../../../conformance/src/planes/admin/raw-http.js";
+import { connectError, envelope, envelopeHeader, grpcStatus, http1Post, http2Post, type RawAnswer, type RawBody } from "../../conformance/src/planes/admin/raw-http.js";
 import { Broker, type AdminAuthOptions } from "../src/index.js";
 import { ADMIN_VARIANTS, adminClients, connectFailure } from "./admin-clients.js";
 

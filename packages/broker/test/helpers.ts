@@ -12,7 +12,7 @@ export function tempDir(prefix: string): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export { makeCerts, type TestCerts } from "../../../conformance/src/planes/transport/certs.js";
+export { makeCerts, type TestCerts } from "../../conformance/src/planes/transport/certs.js";
 
 /** Encodes a protobuf message and wraps it in a frame. */
 export function frameOf<S extends DescMessage>(kind: number, correlationId: number, schema: S, init: MessageInitShape<S>, payload?: Uint8Array): Uint8Array {

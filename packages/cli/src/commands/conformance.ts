@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { formatSummary, progressListener, runSuite, type SuiteOptions } from "@polywire/conformance";
+import { runEmbeddedSuite, type EmbeddedSuiteOptions } from "@polywire/conformance/embedded";
+import { tsAdapterCommand } from "@polywire/conformance/ts-adapter";
 import { integerFlag, parseFlags, UsageError } from "../args.js";
 import { palette } from "../colors.js";
 import type { Command, CommandIO } from "../command.js";
@@ -28,7 +30,7 @@ target:
   --tls-ca <file>          CA (PEM) for a tls:// or wss:// broker
   --insecure               accept any certificate from a tls:// or wss:// broker
   --client <cmd|ts|none>   client under test: the command line of its adapter (stdin/stdout, see
-                           conformance/README.md), "ts" for the reference TypeScript client, or
+                           packages/conformance/README.md), "ts" for the reference TypeScript client, or
                            "none" (default: ts with the embedded broker, none with --broker)
 
 what to run:
@@ -38,10 +40,10 @@ what to run:
   --seed <n>               seed of the property, race and history cases (printed in their names)
   --path <path>            with --seed and --only: replay a failure's shrunk sequence
   --expectations <file>    known-failing and known-flaky globs (default for the embedded broker:
-                           conformance/expectations/reference.json)
+                           packages/conformance/expectations/reference.json)
 
 output:
-  --out <dir>              write report.json, junit.xml and report.html here (default conformance/reports)
+  --out <dir>              write report.json, junit.xml and report.html here (default packages/conformance/reports)
   --no-report              write no report files
   --json                   print the JSON report on stdout instead of the summary
 
@@ -76,8 +78,8 @@ const FLAGS = {
 } as const;
 
 function clientChoice(value: string | undefined): SuiteOptions["client"] {
-  if (value === undefined) return undefined;
-  if (value === "ts" || value === "none") return value;
+  if (value === undefined || value === "none") return value;
+  if (value === "ts") return tsAdapterCommand();
   // An adapter command line, run by the shell (exec: the adapter itself gets stdin's end and signals).
   return ["sh", "-c", `exec ${value}`];
 }
@@ -106,14 +108,15 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const p = palette(io.color ?? false);
   const interrupted = io.interrupt?.();
   const client = clientChoice(values.client);
-  const options: SuiteOptions = {
-    ...(values.broker === undefined ? {} : { broker: values.broker }),
+  const external: Partial<SuiteOptions> = {
     ...(values.admin === undefined ? {} : { admin: values.admin }),
     ...(token === undefined ? {} : { adminToken: token }),
     ...(values["admin-viewer-token"] === undefined ? {} : { adminViewerToken: values["admin-viewer-token"] }),
     ...(values["restart-cmd"] === undefined ? {} : { restartCmd: values["restart-cmd"] }),
     ...(values["default-config"] === true ? { defaultConfig: true } : {}),
     ...(ca === undefined && values.insecure !== true ? {} : { tls: { ...(ca === undefined ? {} : { ca }), insecure: values.insecure === true } }),
+  };
+  const options: EmbeddedSuiteOptions = {
     ...(client === undefined ? {} : { client }),
     profile: values.full === true ? "full" : "quick",
     ...(values.only === undefined ? {} : { only: values.only }),
@@ -131,7 +134,8 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   };
   let result;
   try {
-    result = await runSuite(options);
+    // Without --broker: the reference broker in this process, with the TypeScript client's adapter unless --client says otherwise.
+    result = values.broker === undefined ? await runEmbeddedSuite(options) : await runSuite({ ...options, ...external, broker: values.broker });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/ECONNREFUSED|could not connect|ENOTFOUND|EHOSTUNREACH|timed out|TIMEOUT/i.test(message)) {

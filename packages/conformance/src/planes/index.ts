@@ -1,0 +1,13 @@
+import type { ConformanceCase } from "../runner/case.js";
+import { adminCases } from "./admin/index.js";
+import { clientCases } from "./client/index.js";
+import { logCases } from "./log/index.js";
+import { sessionCases } from "./session/index.js";
+import { transportCases } from "./transport/index.js";
+
+/**
+ * Every case of the suite, plane by plane. A new plane adds a folder under
+ * `planes/` with its cases (and, for model-based runs, a `ModelPlugin`) and
+ * one line here.
+ */
+export const ALL_CASES: readonly ConformanceCase[] = [...sessionCases, ...transportCases, ...logCases, ...adminCases, ...clientCases];
