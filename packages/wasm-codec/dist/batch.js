@@ -1,6 +1,6 @@
 import { COMPRESSIONS, DEFAULT_MAX_UNCOMPRESSED_SIZE, compressionId, levelArgs } from "./compression.js";
 import { CodecError, invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
+import { MAX_CODEC_INPUT, check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
 /** Bytes of the fixed batch header. */
 export const BATCH_HEADER_SIZE = 57;
 const NULL_LEN = 0xffff_ffff;
@@ -86,9 +86,10 @@ export function splitBatches(bytes) {
     }
     return out;
 }
+// Decompressed sections above the codec's per-call limit are DECOMPRESSION_LIMIT, whatever the caller allows.
 function maxSizeOf(value) {
     const max = requireInteger(value ?? DEFAULT_MAX_UNCOMPRESSED_SIZE, "maxUncompressedSize", 0, Number.MAX_SAFE_INTEGER);
-    return Math.min(max, 0xffff_ffff);
+    return Math.min(max, MAX_CODEC_INPUT);
 }
 /**
  * Encodes records into one batch (spec §5) in a single call into WASM:

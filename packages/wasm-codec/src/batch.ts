@@ -1,6 +1,6 @@
 import { type Compression, COMPRESSIONS, DEFAULT_MAX_UNCOMPRESSED_SIZE, compressionId, levelArgs } from "./compression.js";
 import { CodecError, invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
+import { MAX_CODEC_INPUT, check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
 
 /** A record header; keys repeat and keep their order (PW-BATCH-012). */
 export interface RecordHeader {
@@ -154,9 +154,10 @@ export function splitBatches(bytes: Uint8Array): Uint8Array[] {
   return out;
 }
 
+// Decompressed sections above the codec's per-call limit are DECOMPRESSION_LIMIT, whatever the caller allows.
 function maxSizeOf(value: unknown): number {
   const max = requireInteger(value ?? DEFAULT_MAX_UNCOMPRESSED_SIZE, "maxUncompressedSize", 0, Number.MAX_SAFE_INTEGER);
-  return Math.min(max, 0xffff_ffff);
+  return Math.min(max, MAX_CODEC_INPUT);
 }
 
 /**
