@@ -1,5 +1,5 @@
 import { CodecError, requireBytes, requireInteger } from "./errors.js";
-import { MAX_CODEC_INPUT, check, outputCopy, outputView, wasm, writeInput } from "./wasm.js";
+import { MAX_CODEC_INPUT, check, failed, outputCopy, outputView, wasm, writeInput } from "./wasm.js";
 /** Codec names indexed by their attribute code. */
 export const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "zstd"];
 /** Default cap on a declared uncompressed size: 64 MiB (PW-LIM-005). */
@@ -29,8 +29,13 @@ export function compress(codec, data, options = {}) {
     const id = compressionId(codec);
     requireBytes(data, "data");
     const [level, hasLevel] = levelArgs(options.level);
-    check(w.pw_compress(id, writeInput(data), level, hasLevel));
-    return options.copy === false ? outputView() : outputCopy();
+    try {
+        check(w.pw_compress(id, writeInput(data), level, hasLevel));
+        return options.copy === false ? outputView() : outputCopy();
+    }
+    catch (error) {
+        return failed(error, "compress");
+    }
 }
 /**
  * Decompresses `data`, which must decode to exactly `uncompressedSize` bytes
@@ -49,7 +54,12 @@ export function decompress(codec, data, options) {
     if (size > max) {
         throw new CodecError("DECOMPRESSION_LIMIT", `uncompressed size ${size} exceeds the limit of ${max} bytes (PW-COMP-006)`);
     }
-    check(w.pw_decompress(id, writeInput(data), size, max));
-    return options.copy === false ? outputView() : outputCopy();
+    try {
+        check(w.pw_decompress(id, writeInput(data), size, max));
+        return options.copy === false ? outputView() : outputCopy();
+    }
+    catch (error) {
+        return failed(error, "decompress");
+    }
 }
 //# sourceMappingURL=compression.js.map

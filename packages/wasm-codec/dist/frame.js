@@ -1,5 +1,5 @@
 import { invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, reserveInput, wasm } from "./wasm.js";
+import { check, failed, memory, outputCopy, reserveInput, wasm } from "./wasm.js";
 /** Bytes of the v1 frame header, `length` field included. */
 export const FRAME_HEADER_SIZE = 16;
 /** Flag bit 0: the frame ends with a CRC-32C of every byte before it (PW-FRAME-004). */
@@ -13,12 +13,17 @@ export function encodeFrame(frame) {
     const correlationId = requireInteger(frame.correlationId, "correlationId", 0, 0xffff_ffff);
     const message = requireBytes(frame.message, "message");
     const payload = frame.payload === undefined ? new Uint8Array(0) : requireBytes(frame.payload, "payload");
-    const ptr = reserveInput(message.length + payload.length);
-    const mem = memory();
-    mem.set(message, ptr);
-    mem.set(payload, ptr + message.length);
-    check(w.pw_encode_frame(kind, correlationId, message.length, payload.length, frame.checksum === true ? 1 : 0));
-    return outputCopy();
+    try {
+        const ptr = reserveInput(message.length + payload.length);
+        const mem = memory();
+        mem.set(message, ptr);
+        mem.set(payload, ptr + message.length);
+        check(w.pw_encode_frame(kind, correlationId, message.length, payload.length, frame.checksum === true ? 1 : 0));
+        return outputCopy();
+    }
+    catch (error) {
+        return failed(error, "encodeFrame");
+    }
 }
 /**
  * The start of a frame without CHECKSUM: the 16-byte header (PW-FRAME-001/002)

@@ -24,6 +24,17 @@ export interface CodecExports {
  */
 export declare const MAX_CODEC_INPUT: number;
 /**
+ * For the catch block around a function's calls into WASM: a CodecError
+ * (bad input, a limit) goes on as it is; anything else means the module
+ * failed internally (a trap: its allocator aborting, an out-of-bounds
+ * access). After a trap its state (Rust's allocator, borrowed cells)
+ * cannot be trusted and keeping it would fail every later call, so the
+ * module is replaced at once and the failure reported as INTERNAL. A
+ * try/catch in the caller costs nothing until something is thrown; a
+ * wrapper around every export cost tens of ns per call.
+ */
+export declare function failed(error: unknown, where: string): never;
+/**
  * Installs an instantiated module; later calls keep the first one. With
  * `source`, the module it came from, the codec can replace a failed or
  * bloated instance (see {@link trimMemory}).

@@ -18,31 +18,8 @@ let restarts = 0;
 // Set while the codec cannot be used: the failure, and no instance to call.
 let broken;
 let bytes = new Uint8Array(0);
-// Every export, wrapped so that a trap (the module failed internally) is
-// reported as INTERNAL and the module is replaced at once: after a trap its
-// state (Rust's allocator, borrowed cells) cannot be trusted, and keeping
-// it would fail every later call.
-function guard(instance) {
-    const wrapped = {};
-    for (const [name, value] of Object.entries(instance.exports)) {
-        if (typeof value !== "function") {
-            wrapped[name] = value;
-            continue;
-        }
-        const fn = value;
-        wrapped[name] = (...args) => {
-            try {
-                return fn(...args);
-            }
-            catch (error) {
-                throw recover(error, name);
-            }
-        };
-    }
-    return wrapped;
-}
 function install(instance) {
-    exports = guard(instance);
+    exports = instance.exports;
     baseline = exports.memory.buffer.byteLength;
     broken = undefined;
 }
@@ -62,6 +39,21 @@ function reinstantiate() {
         broken = error instanceof Error ? error : new Error(String(error));
         return false;
     }
+}
+/**
+ * For the catch block around a function's calls into WASM: a CodecError
+ * (bad input, a limit) goes on as it is; anything else means the module
+ * failed internally (a trap: its allocator aborting, an out-of-bounds
+ * access). After a trap its state (Rust's allocator, borrowed cells)
+ * cannot be trusted and keeping it would fail every later call, so the
+ * module is replaced at once and the failure reported as INTERNAL. A
+ * try/catch in the caller costs nothing until something is thrown; a
+ * wrapper around every export cost tens of ns per call.
+ */
+export function failed(error, where) {
+    if (error instanceof CodecError)
+        throw error;
+    throw recover(error, where);
 }
 function recover(error, where) {
     const reason = error instanceof Error ? error.message : String(error);

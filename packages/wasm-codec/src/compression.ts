@@ -1,5 +1,5 @@
 import { CodecError, requireBytes, requireInteger } from "./errors.js";
-import { MAX_CODEC_INPUT, check, outputCopy, outputView, wasm, writeInput } from "./wasm.js";
+import { MAX_CODEC_INPUT, check, failed, outputCopy, outputView, wasm, writeInput } from "./wasm.js";
 
 /** A record-batch compression codec; the batch attribute codes are 0..4 in this order (spec §5.1). */
 export type Compression = "none" | "gzip" | "snappy" | "lz4" | "zstd";
@@ -35,8 +35,12 @@ export function compress(codec: Compression, data: Uint8Array, options: { level?
   const id = compressionId(codec);
   requireBytes(data, "data");
   const [level, hasLevel] = levelArgs(options.level);
-  check(w.pw_compress(id, writeInput(data), level, hasLevel));
-  return options.copy === false ? outputView() : outputCopy();
+  try {
+    check(w.pw_compress(id, writeInput(data), level, hasLevel));
+    return options.copy === false ? outputView() : outputCopy();
+  } catch (error) {
+    return failed(error, "compress");
+  }
 }
 
 /**
@@ -60,6 +64,10 @@ export function decompress(
   if (size > max) {
     throw new CodecError("DECOMPRESSION_LIMIT", `uncompressed size ${size} exceeds the limit of ${max} bytes (PW-COMP-006)`);
   }
-  check(w.pw_decompress(id, writeInput(data), size, max));
-  return options.copy === false ? outputView() : outputCopy();
+  try {
+    check(w.pw_decompress(id, writeInput(data), size, max));
+    return options.copy === false ? outputView() : outputCopy();
+  } catch (error) {
+    return failed(error, "decompress");
+  }
 }

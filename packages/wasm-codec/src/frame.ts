@@ -1,5 +1,5 @@
 import { invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, reserveInput, wasm } from "./wasm.js";
+import { check, failed, memory, outputCopy, reserveInput, wasm } from "./wasm.js";
 
 /**
  * A decoded frame (spec §2). `message` and `payload` are views: into the
@@ -37,12 +37,16 @@ export function encodeFrame(frame: FrameInput): Uint8Array {
   const correlationId = requireInteger(frame.correlationId, "correlationId", 0, 0xffff_ffff);
   const message = requireBytes(frame.message, "message");
   const payload = frame.payload === undefined ? new Uint8Array(0) : requireBytes(frame.payload, "payload");
-  const ptr = reserveInput(message.length + payload.length);
-  const mem = memory();
-  mem.set(message, ptr);
-  mem.set(payload, ptr + message.length);
-  check(w.pw_encode_frame(kind, correlationId, message.length, payload.length, frame.checksum === true ? 1 : 0));
-  return outputCopy();
+  try {
+    const ptr = reserveInput(message.length + payload.length);
+    const mem = memory();
+    mem.set(message, ptr);
+    mem.set(payload, ptr + message.length);
+    check(w.pw_encode_frame(kind, correlationId, message.length, payload.length, frame.checksum === true ? 1 : 0));
+    return outputCopy();
+  } catch (error) {
+    return failed(error, "encodeFrame");
+  }
 }
 
 /**

@@ -50,31 +50,8 @@ let restarts = 0;
 let broken: Error | undefined;
 let bytes = new Uint8Array(0);
 
-// Every export, wrapped so that a trap (the module failed internally) is
-// reported as INTERNAL and the module is replaced at once: after a trap its
-// state (Rust's allocator, borrowed cells) cannot be trusted, and keeping
-// it would fail every later call.
-function guard(instance: WebAssembly.Instance): CodecExports {
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(instance.exports)) {
-    if (typeof value !== "function") {
-      wrapped[name] = value;
-      continue;
-    }
-    const fn = value as (...args: unknown[]) => unknown;
-    wrapped[name] = (...args: unknown[]): unknown => {
-      try {
-        return fn(...args);
-      } catch (error) {
-        throw recover(error, name);
-      }
-    };
-  }
-  return wrapped as unknown as CodecExports;
-}
-
 function install(instance: WebAssembly.Instance): void {
-  exports = guard(instance);
+  exports = instance.exports as unknown as CodecExports;
   baseline = exports.memory.buffer.byteLength;
   broken = undefined;
 }
@@ -93,6 +70,21 @@ function reinstantiate(): boolean {
     broken = error instanceof Error ? error : new Error(String(error));
     return false;
   }
+}
+
+/**
+ * For the catch block around a function's calls into WASM: a CodecError
+ * (bad input, a limit) goes on as it is; anything else means the module
+ * failed internally (a trap: its allocator aborting, an out-of-bounds
+ * access). After a trap its state (Rust's allocator, borrowed cells)
+ * cannot be trusted and keeping it would fail every later call, so the
+ * module is replaced at once and the failure reported as INTERNAL. A
+ * try/catch in the caller costs nothing until something is thrown; a
+ * wrapper around every export cost tens of ns per call.
+ */
+export function failed(error: unknown, where: string): never {
+  if (error instanceof CodecError) throw error;
+  throw recover(error, where);
 }
 
 function recover(error: unknown, where: string): CodecError {

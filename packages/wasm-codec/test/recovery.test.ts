@@ -58,7 +58,7 @@ describe("codec robustness", () => {
     }
     expect(error).toBeInstanceOf(CodecError);
     expect((error as CodecError).code).toBe("INTERNAL");
-    expect((error as Error).message).toMatch(/failed in pw_encode_frame .*restarted with a fresh instance/);
+    expect((error as Error).message).toMatch(/failed in encodeFrame .*restarted with a fresh instance/);
     expect(codecMemory().restarts).toBe(restarts + 1);
     expect(codecMemory().bytes).toBe(codecMemory().baselineBytes);
     expect(crc32c(te.encode("123456789"))).toBe(0xe3069283);
