@@ -191,8 +191,7 @@ export class FrameDecoder {
       this.#hold(chunk);
       return chunk.length;
     }
-    this.#hold(chunk.subarray(0, need));
-    const whole = this.#join();
+    const whole = this.#join(chunk.subarray(0, need));
     this.#reset();
     frames.push(frameAt(whole, 0, whole.length));
     return need;
@@ -204,6 +203,11 @@ export class FrameDecoder {
     if (piece.length >= KEEP_VIEW_FROM && piece.length * 2 >= piece.buffer.byteLength) {
       this.#seal();
       this.#parts.push(piece);
+      return;
+    }
+    if (this.#held === piece.length) {
+      // A frame's first bytes (the end of a read, usually): an exact copy.
+      this.#parts.push(piece.slice());
       return;
     }
     if (this.#scratch === undefined || this.#scratch.length - this.#scratchUsed < piece.length) {
@@ -223,16 +227,18 @@ export class FrameDecoder {
     this.#scratchUsed = 0;
   }
 
-  // The held frame as one buffer: all of it has arrived, so its size is what was received.
-  #join(): Uint8Array {
+  // The held frame and its `last` bytes as one buffer: all of it has
+  // arrived, so its size is what was received. The last piece is copied
+  // straight in, never through the scratch.
+  #join(last: Uint8Array): Uint8Array {
     this.#seal();
-    if (this.#parts.length === 1) return this.#parts[0]!;
-    const whole = new Uint8Array(this.#held);
+    const whole = new Uint8Array(this.#held + last.length);
     let at = 0;
     for (const part of this.#parts) {
       whole.set(part, at);
       at += part.length;
     }
+    whole.set(last, at);
     return whole;
   }
 
