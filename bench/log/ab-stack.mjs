@@ -1,25 +1,22 @@
 #!/usr/bin/env node
-// Before/after of a codec change in one run: the @polywire/wasm-codec
-// sources (and .wasm) of a git revision against the working tree's. The
-// codec sits on both ends, so each side is a working-tree broker process
-// (memory storage, TCP; broker-at.mjs) and a working-tree client in this
-// process, each on its own codec; the two sides are interleaved in every
-// round with ab.mjs's tests.
+// Before/after of a change to the codec, or to codec, runtime and broker
+// together, in one run: the @polywire/wasm-codec (sources and .wasm),
+// @polywire/runtime and broker sources of a git revision against the
+// working tree's. Each side is a broker process (memory storage, TCP;
+// broker-at.mjs) and a client in this process; the base side's runtime and
+// broker import the base codec (codec-hook.mjs). The two sides are
+// interleaved in every round with ab.mjs's tests.
 //
-//   node --expose-gc bench/log/ab-codec.mjs --base <git-revision> [--runs 6] [--seconds 2]
+//   node --expose-gc bench/log/ab-stack.mjs --base <git-revision> [--runs 6] [--seconds 2]
 //                                           [--only p100,p1k,c,cb,lat]
-import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { fillTopics, interleave, prepare, root } from "./ab-common.mjs";
 
 const { revision, copy, runs, runMs, only, remove } = prepare({
-  name: "ab-codec",
-  sources: "packages/wasm-codec/src packages/wasm-codec/dist/polywire_codec.wasm",
+  name: "ab-stack",
+  sources: "packages/wasm-codec/src packages/wasm-codec/dist/polywire_codec.wasm packages/ts-runtime/src packages/broker/src",
   only: "p100,p1k,c,cb",
 });
-// Working-tree runtime and broker next to the old codec; codec-hook.mjs
-// points their "@polywire/wasm-codec" at it.
-for (const dir of ["packages/ts-runtime/src", "packages/broker/src"]) cpSync(join(root, dir), join(copy, dir), { recursive: true });
 process.env.POLYWIRE_CODEC_AT = copy;
 await import("./codec-hook.mjs");
 const servers = await import("./servers.mjs");
@@ -39,7 +36,7 @@ try {
     sides[name] = { client: await runtimes[name].connect(broker.tcp), admin: admin(broker.http) };
     await fillTopics(sides[name].client, sides[name].admin);
   }
-  await interleave({ sides, only, runs, runMs, label: "codec " });
+  await interleave({ sides, only, runs, runMs, label: "stack " });
 } finally {
   for (const side of Object.values(sides)) {
     await side.client.close();

@@ -4,18 +4,20 @@
 // connections to host:port and misbehaves on each as `mode` says, opening a
 // new connection whenever the broker closes one, until told to stop.
 //
-//   node hostile-attacker.mjs <mode> <host> <port> <count> [hex]
+//   node hostile-attacker.mjs <mode> <host> <port> <count> [hex] [--once]
 //
 // Modes: partial (3 bytes of a frame header, then nothing), huge (a header
 // announcing a 16 MiB frame, then nothing), hello-then-huge (the Hello in
 // <hex>, and after the Welcome such a header), silent (nothing: on a tls:// port, a TLS
 // handshake that never starts), slowloris (the Hello in <hex>, one byte
-// every 500 ms). Commands on stdin, one per line: "report" prints one JSON
+// every 500 ms). With --once a connection the broker closes is not opened
+// again. Commands on stdin, one per line: "report" prints one JSON
 // line of counters; "stop" closes everything, reports and exits.
 import { connect } from "node:net";
 import { createInterface } from "node:readline";
 
-const [mode, host, portText, countText, hex = ""] = process.argv.slice(2);
+const once = process.argv.includes("--once");
+const [mode, host, portText, countText, hex = ""] = process.argv.slice(2).filter((a) => a !== "--once");
 const port = Number(portText);
 const count = Number(countText);
 const hello = Buffer.from(hex, "hex");
@@ -66,7 +68,7 @@ function open() {
     stats.closedByBroker++;
     stats.lifetimesMs.push(Math.round(performance.now() - started));
     // Come back, as an attacker would, a little later so as not to spin.
-    setTimeout(open, 250);
+    if (!once) setTimeout(open, 250);
   });
 }
 
