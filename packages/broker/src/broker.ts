@@ -3,15 +3,19 @@ import { HealthStatus } from "@polywire/proto/admin";
 import { ErrorCode, Feature } from "@polywire/proto/session";
 import { frameKindTable, PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
 import { init as initCodec } from "@polywire/wasm-codec";
+import type { Socket } from "node:net";
 import { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, resolveMaxRequestBytes, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
 import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
 import { AdminHttpServer, sendText } from "./http.js";
 import { resolveLimits, type BrokerLimits } from "./limits.js";
 import { listen, type BrokerTlsOptions, type Listener } from "./listeners.js";
+import { InboundBudget } from "./inbound-budget.js";
 import { logPlaneRoutes } from "./log-plane.js";
+import { MemoryUpkeep } from "./memory-upkeep.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { Route } from "./route.js";
 import { ServerSession, type SessionHost } from "./session.js";
+import { SocketGate, type Admission } from "./socket-gate.js";
 import { openStorage, type StorageConfig } from "./storage-config.js";
 import type { CreateTopicOptions, Storage, TopicInfo } from "./storage/storage.js";
 
@@ -110,13 +114,16 @@ export class Broker implements AsyncDisposable {
   readonly http: AdminHttpServer | undefined;
   #listeners: Listener[] = [];
   #sessions = new Set<ServerSession>();
-  #admitted = new Set<ServerSession>();
+  #admissions = new Map<ServerSession, Admission>();
+  readonly #gate: SocketGate;
+  readonly #inbound: InboundBudget<ServerSession>;
   #routes = new Map<number, Route>();
   #mechanisms: Map<string, ServerSaslMechanism>;
   #state: BrokerState = "running";
   #closing: Promise<void> | undefined;
   readonly #startedAt = performance.now();
   #sweep: ReturnType<typeof setInterval> | undefined;
+  #upkeep: MemoryUpkeep | undefined;
   readonly #options: BrokerOptions;
   readonly #host: SessionHost;
   readonly #maxRequestBytes: number;
@@ -130,6 +137,8 @@ export class Broker implements AsyncDisposable {
     this.limits = resolveLimits(options.limits);
     this.#mechanisms = buildMechanisms(options.auth);
     this.#maxRequestBytes = resolveMaxRequestBytes(options.http?.maxRequestBytes);
+    this.#gate = new SocketGate(this.limits.maxConnections);
+    this.#inbound = new InboundBudget(this.limits.maxBufferedInboundBytes);
     this.http = options.http === undefined ? undefined : new AdminHttpServer();
     const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 30_000;
     const broker = this;
@@ -149,18 +158,19 @@ export class Broker implements AsyncDisposable {
       get adminUrl() {
         return broker.httpUrl ?? "";
       },
+      // The slot was taken when the connection was accepted (PW-TRANS-007).
       admit: (session) => {
-        if (this.#admitted.size >= this.limits.maxConnections) {
-          this.metrics.connectionsRejected.labels(session.transport.scheme, "limit").inc();
-          return false;
-        }
-        this.#admitted.add(session);
-        return true;
+        if (this.#admissions.get(session)?.slot === true) return true;
+        this.metrics.connectionsRejected.labels(session.transport.scheme, "limit").inc();
+        return false;
       },
       release: (session) => {
-        this.#admitted.delete(session);
+        this.#admissions.get(session)?.release();
+        this.#admissions.delete(session);
+        this.#inbound.remove(session);
         if (this.#sessions.delete(session)) this.metrics.connections.labels(session.transport.scheme).dec();
       },
+      holdInbound: (session, bytes) => this.#inbound.set(session, bytes),
     };
     for (const [kind, r] of logPlaneRoutes({
       storage,
@@ -210,7 +220,8 @@ export class Broker implements AsyncDisposable {
     const context = {
       tls: this.#options.tls,
       maxFrameSize: this.limits.maxFrameSize,
-      onConnection: (transport: Transport) => this.#accept(transport),
+      admit: (socket: Socket, scheme: Transport["scheme"]) => this.#admitSocket(socket, scheme),
+      onConnection: (transport: Transport, admission: Admission | undefined) => this.#accept(transport, admission),
     };
     // The admin listener is bound first, so that every Welcome can name it (PW-ADMIN-060).
     if (this.http !== undefined && this.#options.http !== undefined) {
@@ -255,6 +266,7 @@ export class Broker implements AsyncDisposable {
       }, Math.max(50, keepalive / 2));
       this.#sweep.unref();
     }
+    this.#upkeep = new MemoryUpkeep(() => this.#gate.takePeak());
   }
 
   #adminContext(): AdminContext {
@@ -275,16 +287,45 @@ export class Broker implements AsyncDisposable {
     };
   }
 
-  #accept(transport: Transport): void {
-    if (this.#state !== "running") {
-      this.metrics.connectionsRejected.labels(transport.scheme, "draining").inc();
+  /**
+   * A socket just accepted, before any TLS handshake or upgrade: it takes
+   * its place in the connection count (PW-TRANS-007), and is closed if it
+   * has not become a session within the handshake timeout (PW-TRANS-008;
+   * from then on the session's own deadline, which started here, applies).
+   */
+  #admitSocket(socket: Socket, scheme: Transport["scheme"]): Admission | undefined {
+    const admission = this.#gate.admit();
+    if (admission === undefined) {
+      this.metrics.connectionsRejected.labels(scheme, "limit").inc();
+      return undefined;
+    }
+    const timer = setTimeout(() => {
+      if (!admission.started) socket.destroy();
+    }, this.#host.handshakeTimeoutMs);
+    timer.unref();
+    socket.once("close", () => {
+      clearTimeout(timer);
+      admission.release();
+    });
+    return admission;
+  }
+
+  #accept(transport: Transport, accepted: Admission | undefined): void {
+    // In-process transports have no socket: they are counted here.
+    const admission = accepted ?? this.#gate.admit();
+    if (this.#state !== "running" || admission === undefined) {
+      admission?.release();
+      this.metrics.connectionsRejected.labels(transport.scheme, admission === undefined ? "limit" : "draining").inc();
       transport.destroy();
       return;
     }
+    admission.started = true;
     const scheme = transport.scheme;
     this.metrics.connectionsAccepted.labels(scheme).inc();
     this.metrics.connections.labels(scheme).inc();
-    this.#sessions.add(new ServerSession(transport, this.#host));
+    const session = new ServerSession(transport, this.#host, admission.acceptedAt);
+    this.#admissions.set(session, admission);
+    this.#sessions.add(session);
   }
 
   /** The URLs of the bound listeners, in the order configured. */
@@ -347,6 +388,7 @@ export class Broker implements AsyncDisposable {
 
   async #teardown(): Promise<void> {
     if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    this.#upkeep?.stop();
     await Promise.all(this.#listeners.map((l) => l.close()));
     for (const session of this.#sessions) session.destroy();
     await this.storage.close();

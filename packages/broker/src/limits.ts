@@ -15,11 +15,21 @@ export interface BrokerLimits {
   readonly idempotenceWindow: number;
   /** Requests awaiting a response per connection. Default 1024. */
   readonly maxInFlight: number;
-  /** Open client connections (PW-LIM-004). Default 10 000. */
+  /** Open client connections, counted from accept (PW-LIM-004, PW-TRANS-007). Default 10 000. */
   readonly maxConnections: number;
+  /**
+   * Bytes of frames not finished reading, across all connections: partial
+   * frames and frames read but not yet served (PW-LIM-006). Over it, the
+   * connections holding the most are closed with RESOURCE_EXHAUSTED.
+   * Default 256 MiB. Not advertised in Welcome.
+   */
+  readonly maxBufferedInboundBytes: number;
 }
 
-/** Defaults of PW-LIM-005, plus a connection limit. */
+/** PW-FRAME-017: the largest frame a broker reads before it has sent Welcome (or its maxFrameSize, if smaller). */
+export const PRE_HANDSHAKE_MAX_FRAME_SIZE = 64 * 1024;
+
+/** Defaults of PW-LIM-005, plus the inbound budget of PW-LIM-006. */
 export const DEFAULT_LIMITS: BrokerLimits = Object.freeze({
   maxFrameSize: 16 * 1024 * 1024,
   maxBatchSize: 8 * 1024 * 1024,
@@ -27,6 +37,7 @@ export const DEFAULT_LIMITS: BrokerLimits = Object.freeze({
   idempotenceWindow: 5,
   maxInFlight: 1024,
   maxConnections: 10_000,
+  maxBufferedInboundBytes: 256 * 1024 * 1024,
 });
 
 /** Fills defaults and checks that every limit is a positive integer. */

@@ -2,13 +2,14 @@ import { existsSync, unlinkSync } from "node:fs";
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { connect, createServer as createNetServer, type AddressInfo, type Server } from "node:net";
+import { connect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import {
   listenMemory, NodeWebSocketTransport, parseTransportUrl, SocketTransport, PolywireError,
   type Transport, type TransportAddress,
 } from "@polywire/runtime";
 import { WebSocketServer } from "ws";
+import type { Admission } from "./socket-gate.js";
 import { certificateRefusal, refuseSocket, refuseWebSocket } from "./tls-refusal.js";
 
 /** TLS settings of a broker's `tls://` and `wss://` listeners (PEM strings or buffers). */
@@ -40,8 +41,56 @@ export interface ListenContext {
   readonly tls: BrokerTlsOptions | undefined;
   /** Largest frame, used as the WebSocket message limit. */
   readonly maxFrameSize: number;
-  /** Receives every accepted connection. */
-  onConnection(transport: Transport): void;
+  /**
+   * Called with every socket the moment it is accepted, before any TLS
+   * handshake or WebSocket upgrade (PW-TRANS-007, PW-TRANS-008); undefined
+   * refuses it and the listener closes it at once.
+   */
+  admit(socket: Socket, scheme: Transport["scheme"]): Admission | undefined;
+  /** Receives every connection whose transport is established, with the admission of its socket. */
+  onConnection(transport: Transport, admission: Admission | undefined): void;
+}
+
+// Admissions of sockets whose TLS handshake or WebSocket upgrade is under
+// way, until the transport built on them arrives. The TLS or HTTP server
+// hands out a new socket object for the same connection, so they are
+// matched by remote address and port, unique among open connections.
+class PendingAdmissions {
+  readonly #byRemote = new Map<string, Admission>();
+
+  static #key(socket: Socket): string {
+    return `${socket.remoteAddress ?? ""}:${socket.remotePort ?? ""}`;
+  }
+
+  accept(raw: Socket, scheme: Transport["scheme"], context: ListenContext): void {
+    const admission = context.admit(raw, scheme);
+    if (admission === undefined) {
+      raw.destroy();
+      return;
+    }
+    const key = PendingAdmissions.#key(raw);
+    this.#byRemote.set(key, admission);
+    raw.once("close", () => {
+      if (this.#byRemote.get(key) === admission) this.#byRemote.delete(key);
+    });
+  }
+
+  take(socket: Socket): Admission | undefined {
+    const key = PendingAdmissions.#key(socket);
+    const admission = this.#byRemote.get(key);
+    this.#byRemote.delete(key);
+    return admission;
+  }
+}
+
+// A plain socket server's connection: admitted, then handed over at once.
+function acceptPlain(socket: Socket, scheme: "tcp" | "unix", context: ListenContext): void {
+  const admission = context.admit(socket, scheme);
+  if (admission === undefined) {
+    socket.destroy();
+    return;
+  }
+  context.onConnection(new SocketTransport(socket, scheme), admission);
 }
 
 function hostForUrl(host: string): string {
@@ -112,6 +161,8 @@ async function listenWebSocket(address: Extract<TransportAddress, { scheme: "ws"
   const server = tls !== undefined ? createHttpsServer(tlsServerOptions(tls)) : createHttpServer();
   const path = address.path.split("?")[0] || "/";
   const wss = new WebSocketServer({ server, path, maxPayload: context.maxFrameSize, perMessageDeflate: false });
+  const pending = new PendingAdmissions();
+  server.on("connection", (raw: Socket) => pending.accept(raw, scheme, context));
   // ws re-emits the HTTP server's errors (EADDRINUSE at listen) on the
   // WebSocketServer; unheard, that throws out of the server's emit before
   // listenServer can reject, crashing the process and hanging the start.
@@ -123,7 +174,7 @@ async function listenWebSocket(address: Extract<TransportAddress, { scheme: "ws"
       return;
     }
     const remote = `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? 0}`;
-    context.onConnection(new NodeWebSocketTransport(socket, scheme, remote));
+    context.onConnection(new NodeWebSocketTransport(socket, scheme, remote), pending.take(request.socket as Socket));
   });
   await listenServer(server, { host: address.host, port: address.port });
   const port = (server.address() as AddressInfo).port;
@@ -144,18 +195,23 @@ export async function listen(url: string, context: ListenContext): Promise<Liste
   const address = parseTransportUrl(url);
   switch (address.scheme) {
     case "tcp": {
-      const server = createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) => context.onConnection(new SocketTransport(socket, "tcp")));
+      const server = createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) => acceptPlain(socket, "tcp", context));
       await listenServer(server, { host: address.host, port: address.port });
       const port = (server.address() as AddressInfo).port;
       return { url: `tcp://${hostForUrl(address.host)}:${port}`, close: () => closeServer(server) };
     }
     case "tls": {
       const tls = requireTls(context, url);
+      const pending = new PendingAdmissions();
       const server = createTlsServer(tlsServerOptions(tls), (socket) => {
+        // The admission leaves the pending map either way; a refused socket releases it when it closes.
+        const admission = pending.take(socket);
         const refusal = certificateRefusal(socket, requestsCert(tls));
-        if (refusal === undefined) context.onConnection(new SocketTransport(socket, "tls"));
+        if (refusal === undefined) context.onConnection(new SocketTransport(socket, "tls"), admission);
         else refuseSocket(socket, refusal);
       });
+      // Counted from accept, before the TLS handshake, which runs against the handshake deadline (PW-TRANS-007, PW-TRANS-008).
+      server.on("connection", (raw: Socket) => pending.accept(raw, "tls", context));
       // Failed handshakes never reach the broker.
       server.on("tlsClientError", () => {});
       await listenServer(server, { host: address.host, port: address.port });
@@ -164,7 +220,7 @@ export async function listen(url: string, context: ListenContext): Promise<Liste
     }
     case "unix": {
       await clearStaleSocket(address.path);
-      const server = createNetServer({ pauseOnConnect: true }, (socket) => context.onConnection(new SocketTransport(socket, "unix")));
+      const server = createNetServer({ pauseOnConnect: true }, (socket) => acceptPlain(socket, "unix", context));
       await listenServer(server, { path: address.path });
       return { url: `unix://${address.path}`, close: () => closeServer(server) };
     }
@@ -172,7 +228,7 @@ export async function listen(url: string, context: ListenContext): Promise<Liste
     case "wss":
       return listenWebSocket(address, context);
     case "memory": {
-      const listener = listenMemory(address.name, (transport) => context.onConnection(transport));
+      const listener = listenMemory(address.name, (transport) => context.onConnection(transport, undefined));
       return { url: listener.url, close: async () => listener.close() };
     }
   }

@@ -9,7 +9,7 @@ import { decodeMessage, frameKindTable, frameSize, MIN_MAX_FRAME_SIZE, PolywireE
 import { encodeFrame, encodeFrameHead, FrameDecoder, type Frame } from "@polywire/wasm-codec";
 import type { SaslExchange, ServerSaslMechanism } from "./auth.js";
 import { toPolywireError } from "./errors.js";
-import type { BrokerLimits } from "./limits.js";
+import { PRE_HANDSHAKE_MAX_FRAME_SIZE, type BrokerLimits } from "./limits.js";
 import type { BrokerMetrics } from "./metrics.js";
 import type { Reply, Route } from "./route.js";
 
@@ -32,6 +32,8 @@ export interface SessionHost {
   admit(session: ServerSession): boolean;
   /** Called once when the session is gone. */
   release(session: ServerSession): void;
+  /** The bytes of unread frames the session holds now (PW-LIM-006); the host may close it, or others, with RESOURCE_EXHAUSTED. */
+  holdInbound(session: ServerSession, bytes: number): void;
 }
 
 type Phase = "hello" | "auth" | "ready" | "closing" | "closed";
@@ -90,6 +92,8 @@ export class ServerSession {
   #paused = false;
   #readBlocked = false;
   #backlog: Frame[] = [];
+  #backlogBytes = 0;
+  #heldReported = 0;
   #writers: Array<() => void> = [];
   #writerTurn = false;
   #drainNoticed = false;
@@ -101,11 +105,13 @@ export class ServerSession {
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
 
-  constructor(transport: Transport, host: SessionHost) {
+  /** `acceptedAt`: `performance.now()` when the connection was accepted, where the handshake deadline starts (PW-TRANS-008). */
+  constructor(transport: Transport, host: SessionHost, acceptedAt = performance.now()) {
     this.id = `${host.brokerId}-${(++sessionCounter).toString(36)}-${Date.now().toString(36)}`;
     this.transport = transport;
     this.#host = host;
-    this.#decoder = new FrameDecoder({ maxFrameSize: host.limits.maxFrameSize });
+    // PW-FRAME-017: until Welcome only a small frame is read; raised in #welcome.
+    this.#decoder = new FrameDecoder({ maxFrameSize: Math.min(PRE_HANDSHAKE_MAX_FRAME_SIZE, host.limits.maxFrameSize) });
     // Every request in flight (up to max_in_flight of them, each a possible
     // long poll) listens on the session's signal: that many listeners is
     // the design, not a leak.
@@ -118,7 +124,7 @@ export class ServerSession {
       if (this.#phase === "hello" || this.#phase === "auth") {
         this.#failConnection(new PolywireError("TIMEOUT", `handshake not completed within ${host.handshakeTimeoutMs} ms (PW-SESS-008)`), this.#phase === "auth" ? 1 : 0);
       }
-    }, host.handshakeTimeoutMs);
+    }, Math.max(0, host.handshakeTimeoutMs - (performance.now() - acceptedAt)));
     transport.attach({
       onData: (chunk) => this.#onData(chunk),
       onDrain: () => this.#onWritable(),
@@ -181,7 +187,7 @@ export class ServerSession {
     } catch (error) {
       // PW-FRAME-013: the stream lost sync; report on correlation id 0 and close.
       const failure = toPolywireError(error);
-      const limit = this.#host.limits.maxFrameSize;
+      const limit = this.#decoder.maxFrameSize;
       this.#failConnection(failure.code === "FRAME_TOO_LARGE" && failure.limit === undefined
         ? new PolywireError("FRAME_TOO_LARGE", failure.message, { cause: failure, limit })
         : failure, 0);
@@ -193,9 +199,25 @@ export class ServerSession {
       const frame = frames[i] as Frame;
       this.#host.metrics.kind(frame.kind).received.inc();
       if (this.#phase !== "ready") this.#onHandshakeFrame(frame);
-      else if (this.#readBlocked || this.#backlog.length > 0) this.#backlog.push(frame);
-      else this.#dispatch(frame);
+      else if (this.#readBlocked || this.#backlog.length > 0) {
+        this.#backlog.push(frame);
+        this.#backlogBytes += frame.message.byteLength + frame.payload.byteLength;
+      } else this.#dispatch(frame);
     }
+    this.#reportHeld();
+  }
+
+  // PW-LIM-006: what this connection holds of frames not yet served.
+  #reportHeld(): void {
+    const held = this.#phase === "closing" || this.#phase === "closed" ? 0 : this.#decoder.buffered + this.#backlogBytes;
+    if (held === this.#heldReported) return;
+    this.#heldReported = held;
+    this.#host.holdInbound(this, held);
+  }
+
+  /** Closes the connection with RESOURCE_EXHAUSTED: the broker is over its inbound budget (PW-LIM-006). */
+  exhaust(budget: number): void {
+    this.#failConnection(new PolywireError("RESOURCE_EXHAUSTED", `the broker holds more than its budget of ${budget} bytes of unread frames; this connection held the most (PW-LIM-006)`, { limit: budget }), 0);
   }
 
   /**
@@ -204,8 +226,11 @@ export class ServerSession {
    */
   #runBacklog(): void {
     while (this.#backlog.length > 0 && !this.#readBlocked && this.#phase === "ready") {
-      this.#dispatch(this.#backlog.shift() as Frame);
+      const frame = this.#backlog.shift() as Frame;
+      this.#backlogBytes -= frame.message.byteLength + frame.payload.byteLength;
+      this.#dispatch(frame);
     }
+    this.#reportHeld();
   }
 
   #onHandshakeFrame(frame: Frame): void {
@@ -357,6 +382,8 @@ export class ServerSession {
       return;
     }
     this.#phase = "ready";
+    // Frames may now be as large as the broker's limit; before Welcome they were held to 64 KiB (PW-FRAME-017).
+    this.#decoder.maxFrameSize = l.maxFrameSize;
     // Granted, every frame from Welcome on carries a CRC-32C; never before it (PW-SESS-026).
     this.#checksum = this.#features.has(Feature.FRAME_CHECKSUM);
     this.writeFrame(FrameKind.WELCOME, 1, bytes);
@@ -593,6 +620,11 @@ export class ServerSession {
     this.#failed = true;
     this.#phase = "closing";
     this.#updateReading();
+    // Nothing more is read: what was held for unread frames goes now (PW-LIM-006).
+    this.#decoder.free();
+    this.#backlog = [];
+    this.#backlogBytes = 0;
+    this.#reportHeld();
     this.#endTransport();
   }
 
@@ -666,6 +698,7 @@ export class ServerSession {
     this.#abort.abort(new PolywireError("CONNECTION_LOST", "the connection closed"));
     for (const release of this.#writers.splice(0)) release();
     this.#decoder.free();
+    this.#reportHeld();
     this.#host.release(this);
     this.#resolveClosed();
   }

@@ -21,6 +21,8 @@ export interface BrokerConfigFile {
   brokerId?: string;
   clusterId?: string;
   drainMs?: number;
+  /** PW-SESS-008, PW-TRANS-008: from accept to Welcome, TLS handshake included, ms (default 10 000). */
+  handshakeTimeoutMs?: number;
   limits?: Record<string, number>;
   topicDefaults?: Record<string, string>;
   health?: { minFreeBytes?: number; minFreeRatio?: number };
@@ -32,8 +34,8 @@ export interface BrokerConfigFile {
   adminAuth?: { tokens: AdminToken[] };
 }
 
-const KEYS = ["listen", "dataDir", "memory", "fsync", "topics", "http", "tls", "brokerId", "clusterId", "drainMs", "limits", "topicDefaults", "health", "adminAuth", "retentionCheckIntervalMs", "producerIdExpirationMs"];
-const LIMIT_KEYS = ["maxFrameSize", "maxBatchSize", "maxUncompressedBatchSize", "idempotenceWindow", "maxInFlight", "maxConnections"];
+const KEYS = ["listen", "dataDir", "memory", "fsync", "topics", "http", "tls", "brokerId", "clusterId", "drainMs", "handshakeTimeoutMs", "limits", "topicDefaults", "health", "adminAuth", "retentionCheckIntervalMs", "producerIdExpirationMs"];
+const LIMIT_KEYS = ["maxFrameSize", "maxBatchSize", "maxUncompressedBatchSize", "idempotenceWindow", "maxInFlight", "maxConnections", "maxBufferedInboundBytes"];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -138,6 +140,11 @@ export function readBrokerConfig(path: string): BrokerConfigFile {
   }
   const drainMs = number(path, "drainMs", root.drainMs);
   if (drainMs !== undefined) config.drainMs = drainMs;
+  const handshakeTimeoutMs = number(path, "handshakeTimeoutMs", root.handshakeTimeoutMs);
+  if (handshakeTimeoutMs !== undefined) {
+    if (!Number.isInteger(handshakeTimeoutMs) || handshakeTimeoutMs < 1) fail(path, "handshakeTimeoutMs must be a positive number of milliseconds");
+    config.handshakeTimeoutMs = handshakeTimeoutMs;
+  }
   const limits = object(path, "limits", root.limits, LIMIT_KEYS);
   if (limits !== undefined) config.limits = Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, number(path, `limits.${k}`, v) as number]));
   const topicDefaults = strings(path, "topicDefaults", root.topicDefaults);

@@ -65,6 +65,7 @@ const retriableCodes: ReadonlySet<PolywireErrorCode> = new Set<PolywireErrorCode
   "TOO_MANY_IN_FLIGHT",
   "SHUTTING_DOWN",
   "STORAGE",
+  "RESOURCE_EXHAUSTED",
   "CONNECTION_LOST",
   "TOO_MANY_CONNECTIONS",
 ]);

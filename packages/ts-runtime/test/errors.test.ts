@@ -4,7 +4,7 @@ import { PolywireError, errorCodeName, isRetriableCode } from "../src/index.js";
 
 describe("PolywireError", () => {
   it("PW-SESS-013: retriable exactly for the retriable codes", () => {
-    const retriable = ["TIMEOUT", "TOO_MANY_CONNECTIONS", "TOO_MANY_IN_FLIGHT", "SHUTTING_DOWN", "STORAGE", "CONNECTION_LOST"];
+    const retriable = ["TIMEOUT", "TOO_MANY_CONNECTIONS", "TOO_MANY_IN_FLIGHT", "SHUTTING_DOWN", "STORAGE", "RESOURCE_EXHAUSTED", "CONNECTION_LOST"];
     for (const [name, value] of Object.entries(ErrorCode)) {
       if (typeof value !== "number" || value === 0) continue;
       const error = new PolywireError(name as never, "x");

@@ -1,6 +1,6 @@
 import { COMPRESSIONS, DEFAULT_MAX_UNCOMPRESSED_SIZE, compressionId, levelArgs } from "./compression.js";
 import { CodecError, invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
+import { MAX_CODEC_INPUT, check, failed, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
 /** Bytes of the fixed batch header. */
 export const BATCH_HEADER_SIZE = 57;
 const NULL_LEN = 0xffff_ffff;
@@ -86,9 +86,10 @@ export function splitBatches(bytes) {
     }
     return out;
 }
+// Decompressed sections above the codec's per-call limit are DECOMPRESSION_LIMIT, whatever the caller allows.
 function maxSizeOf(value) {
     const max = requireInteger(value ?? DEFAULT_MAX_UNCOMPRESSED_SIZE, "maxUncompressedSize", 0, Number.MAX_SAFE_INTEGER);
-    return Math.min(max, 0xffff_ffff);
+    return Math.min(max, MAX_CODEC_INPUT);
 }
 /**
  * Encodes records into one batch (spec §5) in a single call into WASM:
@@ -130,48 +131,53 @@ export function encodeBatch(records, options = {}) {
                 size += requireBytes(h.value, "header value").length;
         }
     }
-    const ptr = reserveInput(size);
-    const mem = memory();
-    const dv = new DataView(mem.buffer);
-    const now = Date.now();
-    let pos = ptr;
-    const putBytes = (b) => {
-        if (b == null) {
-            dv.setInt32(pos, -1, true);
+    try {
+        const ptr = reserveInput(size);
+        const mem = memory();
+        const dv = new DataView(mem.buffer);
+        const now = Date.now();
+        let pos = ptr;
+        const putBytes = (b) => {
+            if (b == null) {
+                dv.setInt32(pos, -1, true);
+                pos += 4;
+            }
+            else {
+                dv.setInt32(pos, b.length, true);
+                mem.set(b, pos + 4);
+                pos += 4 + b.length;
+            }
+        };
+        for (const r of records) {
+            const timestamp = r.timestamp ?? now;
+            if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp))
+                invalid(`timestamp must be an integer (Unix ms), got ${String(timestamp)}`);
+            const typeId = r.typeId ?? 0;
+            dv.setFloat64(pos, timestamp, true);
+            if (typeof typeId !== "number" || !Number.isSafeInteger(typeId) || typeId < 0) {
+                invalid(`typeId must be an integer in 0..2^53-1, got ${String(typeId)} (PW-BATCH-014)`);
+            }
+            dv.setUint32(pos + 8, typeId % 4294967296, true);
+            dv.setUint32(pos + 12, Math.floor(typeId / 4294967296), true);
+            pos += 16;
+            putBytes(r.key);
+            putBytes(r.value);
+            const headers = r.headers ?? [];
+            dv.setInt32(pos, headers.length, true);
             pos += 4;
+            for (const h of headers) {
+                const written = putKey(mem, pos + 4, h.key);
+                dv.setInt32(pos, written, true);
+                pos += 4 + written;
+                putBytes(h.value);
+            }
         }
-        else {
-            dv.setInt32(pos, b.length, true);
-            mem.set(b, pos + 4);
-            pos += 4 + b.length;
-        }
-    };
-    for (const r of records) {
-        const timestamp = r.timestamp ?? now;
-        if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp))
-            invalid(`timestamp must be an integer (Unix ms), got ${String(timestamp)}`);
-        const typeId = r.typeId ?? 0;
-        dv.setFloat64(pos, timestamp, true);
-        if (typeof typeId !== "number" || !Number.isSafeInteger(typeId) || typeId < 0) {
-            invalid(`typeId must be an integer in 0..2^53-1, got ${String(typeId)} (PW-BATCH-014)`);
-        }
-        dv.setUint32(pos + 8, typeId % 4294967296, true);
-        dv.setUint32(pos + 12, Math.floor(typeId / 4294967296), true);
-        pos += 16;
-        putBytes(r.key);
-        putBytes(r.value);
-        const headers = r.headers ?? [];
-        dv.setInt32(pos, headers.length, true);
-        pos += 4;
-        for (const h of headers) {
-            const written = putKey(mem, pos + 4, h.key);
-            dv.setInt32(pos, written, true);
-            pos += 4 + written;
-            putBytes(h.value);
-        }
+        check(w.pw_encode_batch(pos - ptr, records.length, codec, level, hasLevel, Math.min(minCompressSize, 0xffff_ffff), baseOffset, producerId, producerEpoch, baseSequence));
+        return outputCopy();
     }
-    check(w.pw_encode_batch(pos - ptr, records.length, codec, level, hasLevel, Math.min(minCompressSize, 0xffff_ffff), baseOffset, producerId, producerEpoch, baseSequence));
-    return outputCopy();
+    catch (error) {
+        return failed(error, "encodeBatch");
+    }
 }
 /**
  * Full validation a broker does before storing a batch: length, magic, CRC,
@@ -181,8 +187,13 @@ export function encodeBatch(records, options = {}) {
 export function verifyBatch(batch, options = {}) {
     const w = wasm();
     requireBytes(batch, "batch");
-    check(w.pw_verify_batch(writeInput(batch), maxSizeOf(options.maxUncompressedSize)));
-    return readBatchHeader(batch);
+    try {
+        check(w.pw_verify_batch(writeInput(batch), maxSizeOf(options.maxUncompressedSize)));
+        return readBatchHeader(batch);
+    }
+    catch (error) {
+        return failed(error, "verifyBatch");
+    }
 }
 // Writes a header key as UTF-8 at `at`; returns its length. Short ASCII keys
 // (the usual case) are written by hand: TextEncoder costs more per call.
@@ -329,20 +340,25 @@ export class BatchRecords {
 export function openBatch(batch, options = {}) {
     const w = wasm();
     requireBytes(batch, "batch");
-    const inputPtr = reserveInput(batch.length);
-    memory().set(batch, inputPtr);
-    check(w.pw_decode_batch(batch.length, maxSizeOf(options.maxUncompressedSize), options.verifyCrc === false ? 0 : 1));
-    const header = readBatchHeader(batch);
-    const t = table();
-    const sectionPtr = t[1];
-    const sectionLen = t[2];
-    const records = t.slice(3);
-    if (sectionPtr >= inputPtr && sectionPtr + sectionLen <= inputPtr + batch.length) {
-        // Uncompressed: the section is the batch's own bytes.
-        return new BatchRecords(header, records, batch.buffer, batch.byteOffset - inputPtr);
+    try {
+        const inputPtr = reserveInput(batch.length);
+        memory().set(batch, inputPtr);
+        check(w.pw_decode_batch(batch.length, maxSizeOf(options.maxUncompressedSize), options.verifyCrc === false ? 0 : 1));
+        const header = readBatchHeader(batch);
+        const t = table();
+        const sectionPtr = t[1];
+        const sectionLen = t[2];
+        const records = t.slice(3);
+        if (sectionPtr >= inputPtr && sectionPtr + sectionLen <= inputPtr + batch.length) {
+            // Uncompressed: the section is the batch's own bytes.
+            return new BatchRecords(header, records, batch.buffer, batch.byteOffset - inputPtr);
+        }
+        const section = memory().slice(sectionPtr, sectionPtr + sectionLen);
+        return new BatchRecords(header, records, section.buffer, -sectionPtr);
     }
-    const section = memory().slice(sectionPtr, sectionPtr + sectionLen);
-    return new BatchRecords(header, records, section.buffer, -sectionPtr);
+    catch (error) {
+        return failed(error, "openBatch");
+    }
 }
 /**
  * Decodes one batch in a single call into WASM, with the validation of
@@ -354,34 +370,39 @@ export function openBatch(batch, options = {}) {
 export function decodeBatch(batch, options = {}) {
     const w = wasm();
     requireBytes(batch, "batch");
-    check(w.pw_decode_batch(writeInput(batch), maxSizeOf(options.maxUncompressedSize), options.verifyCrc === false ? 0 : 1));
-    const header = readBatchHeader(batch);
-    const t = table();
-    const mem = memory();
-    const count = t[0];
-    const sectionPtr = t[1];
-    // One copy of the whole records section; records are views into it.
-    const source = options.copy === false ? mem : mem.slice(sectionPtr, sectionPtr + t[2]);
-    const buffer = source.buffer;
-    const shift = options.copy === false ? 0 : -sectionPtr;
-    // The constructor is markedly faster than subarray() (no species lookup).
-    const bytesAt = (ptr, len) => (len === NULL_LEN ? null : new Uint8Array(buffer, ptr + shift, len));
-    const records = new Array(count);
-    let i = 3;
-    for (let n = 0; n < count; n++) {
-        const timestamp = (t[i + 1] | 0) * 4294967296 + t[i];
-        const typeId = (t[i + 3] | 0) * 4294967296 + t[i + 2];
-        const key = bytesAt(t[i + 4], t[i + 5]);
-        const value = bytesAt(t[i + 6], t[i + 7]);
-        const headerCount = t[i + 8];
-        i += 9;
-        const headers = [];
-        for (let h = 0; h < headerCount; h++) {
-            headers.push({ key: decodeKey(mem, t[i], t[i + 1]), value: bytesAt(t[i + 2], t[i + 3]) });
-            i += 4;
+    try {
+        check(w.pw_decode_batch(writeInput(batch), maxSizeOf(options.maxUncompressedSize), options.verifyCrc === false ? 0 : 1));
+        const header = readBatchHeader(batch);
+        const t = table();
+        const mem = memory();
+        const count = t[0];
+        const sectionPtr = t[1];
+        // One copy of the whole records section; records are views into it.
+        const source = options.copy === false ? mem : mem.slice(sectionPtr, sectionPtr + t[2]);
+        const buffer = source.buffer;
+        const shift = options.copy === false ? 0 : -sectionPtr;
+        // The constructor is markedly faster than subarray() (no species lookup).
+        const bytesAt = (ptr, len) => (len === NULL_LEN ? null : new Uint8Array(buffer, ptr + shift, len));
+        const records = new Array(count);
+        let i = 3;
+        for (let n = 0; n < count; n++) {
+            const timestamp = (t[i + 1] | 0) * 4294967296 + t[i];
+            const typeId = (t[i + 3] | 0) * 4294967296 + t[i + 2];
+            const key = bytesAt(t[i + 4], t[i + 5]);
+            const value = bytesAt(t[i + 6], t[i + 7]);
+            const headerCount = t[i + 8];
+            i += 9;
+            const headers = [];
+            for (let h = 0; h < headerCount; h++) {
+                headers.push({ key: decodeKey(mem, t[i], t[i + 1]), value: bytesAt(t[i + 2], t[i + 3]) });
+                i += 4;
+            }
+            records[n] = { offset: header.baseOffset + BigInt(n), timestamp, key, value, headers, typeId };
         }
-        records[n] = { offset: header.baseOffset + BigInt(n), timestamp, key, value, headers, typeId };
+        return { header, records };
     }
-    return { header, records };
+    catch (error) {
+        return failed(error, "decodeBatch");
+    }
 }
 //# sourceMappingURL=batch.js.map

@@ -1,5 +1,5 @@
 import { requireBytes, requireInteger } from "./errors.js";
-import { wasm, writeInput } from "./wasm.js";
+import { failed, wasm, writeInput } from "./wasm.js";
 /**
  * CRC-32C (Castagnoli) of `data` as an unsigned 32-bit number; pass a
  * previous result as `crc` to continue over several chunks.
@@ -8,6 +8,11 @@ export function crc32c(data, crc = 0) {
     const w = wasm();
     requireBytes(data, "data");
     requireInteger(crc, "crc", 0, 0xffff_ffff);
-    return w.pw_crc32c(writeInput(data), crc) >>> 0;
+    try {
+        return w.pw_crc32c(writeInput(data), crc) >>> 0;
+    }
+    catch (error) {
+        return failed(error, "crc32c");
+    }
 }
 //# sourceMappingURL=checksum.js.map

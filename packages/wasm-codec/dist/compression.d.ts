@@ -22,8 +22,8 @@ export declare function compress(codec: Compression, data: Uint8Array, options?:
 /**
  * Decompresses `data`, which must decode to exactly `uncompressedSize` bytes
  * (else CORRUPT_BATCH). Throws DECOMPRESSION_LIMIT before doing anything if
- * `uncompressedSize` exceeds `maxSize` (default 64 MiB), so a decompression
- * bomb is an error, never an out-of-memory. `copy: false` returns a view
+ * `uncompressedSize` exceeds `maxSize` (default 64 MiB; capped at the codec's
+ * 256 MiB per call), so a decompression bomb is an error, never an out-of-memory. `copy: false` returns a view
  * into WASM memory, valid only until the next codec call, instead of a copy
  * (default true).
  */

@@ -1,5 +1,5 @@
 import { CodecError, requireBytes, requireInteger } from "./errors.js";
-import { check, outputCopy, outputView, wasm, writeInput } from "./wasm.js";
+import { MAX_CODEC_INPUT, check, failed, outputCopy, outputView, wasm, writeInput } from "./wasm.js";
 /** Codec names indexed by their attribute code. */
 export const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "zstd"];
 /** Default cap on a declared uncompressed size: 64 MiB (PW-LIM-005). */
@@ -29,14 +29,19 @@ export function compress(codec, data, options = {}) {
     const id = compressionId(codec);
     requireBytes(data, "data");
     const [level, hasLevel] = levelArgs(options.level);
-    check(w.pw_compress(id, writeInput(data), level, hasLevel));
-    return options.copy === false ? outputView() : outputCopy();
+    try {
+        check(w.pw_compress(id, writeInput(data), level, hasLevel));
+        return options.copy === false ? outputView() : outputCopy();
+    }
+    catch (error) {
+        return failed(error, "compress");
+    }
 }
 /**
  * Decompresses `data`, which must decode to exactly `uncompressedSize` bytes
  * (else CORRUPT_BATCH). Throws DECOMPRESSION_LIMIT before doing anything if
- * `uncompressedSize` exceeds `maxSize` (default 64 MiB), so a decompression
- * bomb is an error, never an out-of-memory. `copy: false` returns a view
+ * `uncompressedSize` exceeds `maxSize` (default 64 MiB; capped at the codec's
+ * 256 MiB per call), so a decompression bomb is an error, never an out-of-memory. `copy: false` returns a view
  * into WASM memory, valid only until the next codec call, instead of a copy
  * (default true).
  */
@@ -45,11 +50,16 @@ export function decompress(codec, data, options) {
     const id = compressionId(codec);
     requireBytes(data, "data");
     const size = requireInteger(options?.uncompressedSize, "uncompressedSize", 0, Number.MAX_SAFE_INTEGER);
-    const max = requireInteger(options.maxSize ?? DEFAULT_MAX_UNCOMPRESSED_SIZE, "maxSize", 0, Number.MAX_SAFE_INTEGER);
-    if (size > max || size > 0xffff_ffff) {
+    const max = Math.min(requireInteger(options.maxSize ?? DEFAULT_MAX_UNCOMPRESSED_SIZE, "maxSize", 0, Number.MAX_SAFE_INTEGER), MAX_CODEC_INPUT);
+    if (size > max) {
         throw new CodecError("DECOMPRESSION_LIMIT", `uncompressed size ${size} exceeds the limit of ${max} bytes (PW-COMP-006)`);
     }
-    check(w.pw_decompress(id, writeInput(data), size, Math.min(max, 0xffff_ffff)));
-    return options.copy === false ? outputView() : outputCopy();
+    try {
+        check(w.pw_decompress(id, writeInput(data), size, max));
+        return options.copy === false ? outputView() : outputCopy();
+    }
+    catch (error) {
+        return failed(error, "decompress");
+    }
 }
 //# sourceMappingURL=compression.js.map

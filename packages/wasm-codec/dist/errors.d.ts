@@ -1,5 +1,5 @@
 /** Stable error codes; they match the spec's ErrorCode names without the `ERROR_CODE_` prefix. */
-export type CodecErrorCode = "MALFORMED_FRAME" | "FRAME_TOO_LARGE" | "CHECKSUM_MISMATCH" | "CORRUPT_BATCH" | "UNSUPPORTED_CODEC" | "DECOMPRESSION_LIMIT" | "INVALID_ARGUMENT" | "NOT_INITIALIZED";
+export type CodecErrorCode = "MALFORMED_FRAME" | "FRAME_TOO_LARGE" | "CHECKSUM_MISMATCH" | "CORRUPT_BATCH" | "UNSUPPORTED_CODEC" | "DECOMPRESSION_LIMIT" | "INVALID_ARGUMENT" | "RESOURCE_EXHAUSTED" | "INTERNAL" | "NOT_INITIALIZED";
 /**
  * The one error class of the codec. `code` is stable and safe to switch on;
  * `message` explains the failure (and names the spec clause) for humans.

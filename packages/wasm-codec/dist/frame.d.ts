@@ -1,4 +1,8 @@
-/** A decoded frame (spec §2). `message` and `payload` own their bytes. */
+/**
+ * A decoded frame (spec §2). `message` and `payload` are views: into the
+ * chunk given to `FrameDecoder.push` when the frame arrived inside it, else
+ * into one buffer holding just this frame.
+ */
 export interface Frame {
     kind: number;
     flags: number;
@@ -32,26 +36,4 @@ export declare function encodeFrame(frame: FrameInput): Uint8Array;
  * equal `encodeFrame`'s (its tests check that).
  */
 export declare function encodeFrameHead(kind: number, correlationId: number, message: Uint8Array, payloadLength: number, room?: number): Uint8Array;
-/**
- * Incremental frame decoder: feed arbitrary chunks, get whole frames. Fed one
- * byte at a time or a megabyte at a time, it returns the same frames. It
- * rejects a frame larger than `maxFrameSize` (default 16 MiB, at least 16) as soon as the
- * length field has arrived, without buffering it (PW-FRAME-006), and checks
- * the header and checksum (PW-FRAME-002..005). After it throws, the stream
- * has lost sync: every later `push` throws the same error.
- */
-export declare class FrameDecoder {
-    #private;
-    constructor(options?: {
-        maxFrameSize?: number;
-    });
-    /** Feeds one chunk; returns the frames it completes, in order. */
-    push(chunk: Uint8Array): Frame[];
-    /** Bytes held waiting for the rest of a frame. */
-    get buffered(): number;
-    /** Releases the decoder's WASM memory; idempotent. */
-    free(): void;
-    /** Same as `free()`, for `using`. */
-    [Symbol.dispose](): void;
-}
 //# sourceMappingURL=frame.d.ts.map

@@ -1,5 +1,5 @@
 import { invalid, requireBytes, requireInteger } from "./errors.js";
-import { check, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
+import { check, failed, memory, outputCopy, reserveInput, wasm } from "./wasm.js";
 /** Bytes of the v1 frame header, `length` field included. */
 export const FRAME_HEADER_SIZE = 16;
 /** Flag bit 0: the frame ends with a CRC-32C of every byte before it (PW-FRAME-004). */
@@ -13,12 +13,17 @@ export function encodeFrame(frame) {
     const correlationId = requireInteger(frame.correlationId, "correlationId", 0, 0xffff_ffff);
     const message = requireBytes(frame.message, "message");
     const payload = frame.payload === undefined ? new Uint8Array(0) : requireBytes(frame.payload, "payload");
-    const ptr = reserveInput(message.length + payload.length);
-    const mem = memory();
-    mem.set(message, ptr);
-    mem.set(payload, ptr + message.length);
-    check(w.pw_encode_frame(kind, correlationId, message.length, payload.length, frame.checksum === true ? 1 : 0));
-    return outputCopy();
+    try {
+        const ptr = reserveInput(message.length + payload.length);
+        const mem = memory();
+        mem.set(message, ptr);
+        mem.set(payload, ptr + message.length);
+        check(w.pw_encode_frame(kind, correlationId, message.length, payload.length, frame.checksum === true ? 1 : 0));
+        return outputCopy();
+    }
+    catch (error) {
+        return failed(error, "encodeFrame");
+    }
 }
 /**
  * The start of a frame without CHECKSUM: the 16-byte header (PW-FRAME-001/002)
@@ -48,70 +53,5 @@ export function encodeFrameHead(kind, correlationId, message, payloadLength, roo
     dv.setUint32(12, message.length);
     head.set(message, FRAME_HEADER_SIZE);
     return head;
-}
-// Frees the WASM side of decoders that were dropped without free().
-const finalizer = typeof FinalizationRegistry === "function"
-    ? new FinalizationRegistry((handle) => wasm().pw_frame_decoder_free(handle))
-    : undefined;
-/**
- * Incremental frame decoder: feed arbitrary chunks, get whole frames. Fed one
- * byte at a time or a megabyte at a time, it returns the same frames. It
- * rejects a frame larger than `maxFrameSize` (default 16 MiB, at least 16) as soon as the
- * length field has arrived, without buffering it (PW-FRAME-006), and checks
- * the header and checksum (PW-FRAME-002..005). After it throws, the stream
- * has lost sync: every later `push` throws the same error.
- */
-export class FrameDecoder {
-    #handle;
-    constructor(options = {}) {
-        const w = wasm();
-        // Below the 16-byte header no frame can fit: that is a configuration
-        // mistake, not a limit.
-        const max = requireInteger(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, "maxFrameSize", FRAME_HEADER_SIZE, 0xffff_ffff);
-        this.#handle = w.pw_frame_decoder_new(max);
-        finalizer?.register(this, this.#handle, this);
-    }
-    /** Feeds one chunk; returns the frames it completes, in order. */
-    push(chunk) {
-        const w = wasm();
-        if (this.#handle < 0)
-            invalid("FrameDecoder.push() after free()");
-        requireBytes(chunk, "chunk");
-        check(w.pw_frame_decoder_push(this.#handle, writeInput(chunk)));
-        const t = table();
-        const mem = memory();
-        const frames = [];
-        for (let i = 0; i < t.length; i += 7) {
-            const messagePtr = t[i + 3];
-            const messageLen = t[i + 4];
-            const payloadLen = t[i + 6];
-            // Message and payload are adjacent: one copy owns both.
-            const owned = mem.slice(messagePtr, messagePtr + messageLen + payloadLen);
-            frames.push({
-                kind: t[i],
-                flags: t[i + 1],
-                correlationId: t[i + 2],
-                message: owned.subarray(0, messageLen),
-                payload: owned.subarray(messageLen),
-            });
-        }
-        return frames;
-    }
-    /** Bytes held waiting for the rest of a frame. */
-    get buffered() {
-        return this.#handle < 0 ? 0 : wasm().pw_frame_decoder_buffered(this.#handle);
-    }
-    /** Releases the decoder's WASM memory; idempotent. */
-    free() {
-        if (this.#handle < 0)
-            return;
-        finalizer?.unregister(this);
-        wasm().pw_frame_decoder_free(this.#handle);
-        this.#handle = -1;
-    }
-    /** Same as `free()`, for `using`. */
-    [Symbol.dispose]() {
-        this.free();
-    }
 }
 //# sourceMappingURL=frame.js.map

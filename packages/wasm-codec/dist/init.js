@@ -34,17 +34,17 @@ async function instantiateResponse(response) {
         throw new CodecError("INVALID_ARGUMENT", `fetching the codec module failed: HTTP ${response.status} ${response.url}`);
     }
     if (typeof WebAssembly.instantiateStreaming === "function" && response.headers.get("content-type") === "application/wasm") {
-        return (await WebAssembly.instantiateStreaming(response, {})).instance;
+        return WebAssembly.instantiateStreaming(response, {});
     }
-    return (await WebAssembly.instantiate(await response.arrayBuffer(), {})).instance;
+    return WebAssembly.instantiate(await response.arrayBuffer(), {});
 }
 async function instantiate(source) {
     if (source instanceof WebAssembly.Module)
-        return WebAssembly.instantiate(source, {});
+        return { module: source, instance: await WebAssembly.instantiate(source, {}) };
     if (isResponse(source))
         return instantiateResponse(source);
     if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
-        return (await WebAssembly.instantiate(source, {})).instance;
+        return WebAssembly.instantiate(source, {});
     }
     if (source !== undefined && typeof source !== "string" && !(source instanceof URL)) {
         invalid("init() takes a URL, a path, bytes, a WebAssembly.Module or a Response");
@@ -52,7 +52,7 @@ async function instantiate(source) {
     const location = toLocation(source ?? packagedWasm());
     const fs = fileSystem();
     if (fs !== undefined && (typeof location === "string" || location.protocol === "file:")) {
-        return (await WebAssembly.instantiate(await fs.promises.readFile(location), {})).instance;
+        return WebAssembly.instantiate(await fs.promises.readFile(location), {});
     }
     if (typeof location === "string")
         invalid(`cannot read the file ${location} in this runtime: pass a URL or the bytes`);
@@ -70,7 +70,7 @@ export function init(source) {
         return Promise.resolve();
     pending ??= Promise.resolve(source)
         .then(instantiate)
-        .then(setInstance)
+        .then(({ instance, module }) => setInstance(instance, module))
         .catch((error) => {
         pending = undefined;
         throw error;
@@ -102,6 +102,6 @@ export function initSync(source) {
     else {
         invalid("initSync() takes bytes or a WebAssembly.Module");
     }
-    setInstance(new WebAssembly.Instance(module, {}));
+    setInstance(new WebAssembly.Instance(module, {}), module);
 }
 //# sourceMappingURL=init.js.map

@@ -1,10 +1,15 @@
 import { requireBytes, requireInteger } from "./errors.js";
-import { wasm, writeInput } from "./wasm.js";
+import { failed, wasm, writeInput } from "./wasm.js";
 /** Kafka's `Utils.murmur2` of `key` (seed 0x9747b28c), as a signed 32-bit number (PW-PART-002). */
 export function murmur2(key) {
     const w = wasm();
     requireBytes(key, "key");
-    return w.pw_murmur2(writeInput(key)) | 0;
+    try {
+        return w.pw_murmur2(writeInput(key)) | 0;
+    }
+    catch (error) {
+        return failed(error, "murmur2");
+    }
 }
 /**
  * The partition a non-null key lands on: `(murmur2(key) & 0x7fffffff) % partitions`,

@@ -7,6 +7,8 @@ export type CodecErrorCode =
   | "UNSUPPORTED_CODEC"
   | "DECOMPRESSION_LIMIT"
   | "INVALID_ARGUMENT"
+  | "RESOURCE_EXHAUSTED"
+  | "INTERNAL"
   | "NOT_INITIALIZED";
 
 /**

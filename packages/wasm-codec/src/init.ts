@@ -40,21 +40,25 @@ function toLocation(source: URL | string): URL | string {
   }
 }
 
-async function instantiateResponse(response: Response): Promise<WebAssembly.Instance> {
+// The module is kept with its instance: the codec makes a fresh instance of
+// it after a failure or to release memory (see wasm.ts).
+type Instantiated = WebAssembly.WebAssemblyInstantiatedSource;
+
+async function instantiateResponse(response: Response): Promise<Instantiated> {
   if (!response.ok) {
     throw new CodecError("INVALID_ARGUMENT", `fetching the codec module failed: HTTP ${response.status} ${response.url}`);
   }
   if (typeof WebAssembly.instantiateStreaming === "function" && response.headers.get("content-type") === "application/wasm") {
-    return (await WebAssembly.instantiateStreaming(response, {})).instance;
+    return WebAssembly.instantiateStreaming(response, {});
   }
-  return (await WebAssembly.instantiate(await response.arrayBuffer(), {})).instance;
+  return WebAssembly.instantiate(await response.arrayBuffer(), {});
 }
 
-async function instantiate(source: Exclude<InitSource, Promise<Response>> | undefined): Promise<WebAssembly.Instance> {
-  if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, {});
+async function instantiate(source: Exclude<InitSource, Promise<Response>> | undefined): Promise<Instantiated> {
+  if (source instanceof WebAssembly.Module) return { module: source, instance: await WebAssembly.instantiate(source, {}) };
   if (isResponse(source)) return instantiateResponse(source);
   if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
-    return (await WebAssembly.instantiate(source as BufferSource, {})).instance;
+    return WebAssembly.instantiate(source as BufferSource, {});
   }
   if (source !== undefined && typeof source !== "string" && !(source instanceof URL)) {
     invalid("init() takes a URL, a path, bytes, a WebAssembly.Module or a Response");
@@ -62,7 +66,7 @@ async function instantiate(source: Exclude<InitSource, Promise<Response>> | unde
   const location = toLocation(source ?? packagedWasm());
   const fs = fileSystem();
   if (fs !== undefined && (typeof location === "string" || location.protocol === "file:")) {
-    return (await WebAssembly.instantiate(await fs.promises.readFile(location), {})).instance;
+    return WebAssembly.instantiate(await fs.promises.readFile(location), {});
   }
   if (typeof location === "string") invalid(`cannot read the file ${location} in this runtime: pass a URL or the bytes`);
   return instantiateResponse(await fetch(location));
@@ -80,7 +84,7 @@ export function init(source?: InitSource): Promise<void> {
   if (isInitialized()) return Promise.resolve();
   pending ??= Promise.resolve(source)
     .then(instantiate)
-    .then(setInstance)
+    .then(({ instance, module }) => setInstance(instance, module))
     .catch((error: unknown) => {
       pending = undefined;
       throw error;
@@ -109,5 +113,5 @@ export function initSync(source?: BufferSource | WebAssembly.Module): void {
   } else {
     invalid("initSync() takes bytes or a WebAssembly.Module");
   }
-  setInstance(new WebAssembly.Instance(module, {}));
+  setInstance(new WebAssembly.Instance(module, {}), module);
 }

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CodecError, FLAG_CHECKSUM, FRAME_HEADER_SIZE, FrameDecoder, crc32c, encodeFrame, encodeFrameHead, init } from "@polywire/wasm-codec";
+import { wasm } from "../src/wasm.js";
 
 beforeAll(() => init());
 
@@ -105,11 +106,56 @@ describe("frames", () => {
     d.free();
   });
 
-  it("PW-FRAME-006: a length the receiver cannot allocate is FRAME_TOO_LARGE, not a trap", () => {
+  it("PW-FRAME-006: an announced length reserves nothing: the decoder holds only the bytes that arrived", () => {
     const d = new FrameDecoder({ maxFrameSize: 0xffff_ffff });
-    expect(codeOf(() => d.push(header({ length: 0xffff_fff0, messageLength: 0 })))).toBe("FRAME_TOO_LARGE");
-    // The module is still usable afterwards.
-    expect(new FrameDecoder().push(encodeFrame({ kind: 1, correlationId: 1, message: new Uint8Array(0) }))).toHaveLength(1);
+    const before = wasm().memory.buffer.byteLength;
+    for (let i = 0; i < 1000; i++) {
+      const held = new FrameDecoder({ maxFrameSize: 0xffff_ffff });
+      expect(held.push(header({ length: 0xffff_fff0, messageLength: 0 }))).toEqual([]);
+      expect(held.buffered).toBe(16);
+    }
+    expect(d.push(header({ length: 0xffff_fff0, messageLength: 0 }))).toEqual([]);
+    expect(d.push(new Uint8Array(1000))).toEqual([]);
+    expect(d.buffered).toBe(1016);
+    // A thousand 4 GiB announcements later, codec memory has not grown.
+    expect(wasm().memory.buffer.byteLength).toBe(before);
+  });
+
+  it("PW-FRAME-006: FRAME_TOO_LARGE names the frame's size and the real limit", () => {
+    const d = new FrameDecoder({ maxFrameSize: 65_536 });
+    expect(() => d.push(header({ length: 16 * 1024 * 1024 - 4, messageLength: 0 }))).toThrow(
+      "frame of 16777216 bytes exceeds the maximum frame size of 65536 (PW-FRAME-006)",
+    );
+  });
+
+  it("PW-FRAME-006: maxFrameSize can be raised for the frames that follow", () => {
+    const d = new FrameDecoder({ maxFrameSize: 1024 });
+    expect(d.maxFrameSize).toBe(1024);
+    const big = encodeFrame({ kind: 1, correlationId: 1, message: new Uint8Array(2000) });
+    d.maxFrameSize = 4096;
+    expect(d.push(big)).toHaveLength(1);
+    expect(codeOf(() => {
+      d.maxFrameSize = 15;
+    })).toBe("INVALID_ARGUMENT");
+    expect(d.maxFrameSize).toBe(4096);
+  });
+
+  it("PW-FRAME-001: a frame inside one chunk is handed out as views into that chunk; one spanning chunks is joined once", () => {
+    const a = encodeFrame({ kind: 1, correlationId: 1, message: te.encode("first"), payload: te.encode("p1") });
+    const b = encodeFrame({ kind: 2, correlationId: 3, message: te.encode("second"), payload: te.encode("p2") });
+    const chunk = new Uint8Array(a.length + 5);
+    chunk.set(a);
+    chunk.set(b.subarray(0, 5), a.length);
+    const d = new FrameDecoder();
+    const [first] = d.push(chunk);
+    expect(first!.message.buffer).toBe(chunk.buffer);
+    expect(first!.payload.buffer).toBe(chunk.buffer);
+    expect(first!.payload).toEqual(te.encode("p1"));
+    const rest = b.slice(5);
+    const [second] = d.push(rest);
+    expect(second!.message).toEqual(te.encode("second"));
+    expect(second!.message.buffer).not.toBe(rest.buffer);
+    expect(second!.payload.buffer).toBe(second!.message.buffer);
   });
 
   it("PW-FRAME-013: after a framing error the decoder stays failed", () => {

@@ -319,6 +319,9 @@ const (
 	ErrorCode_ERROR_CODE_CANCELLED              ErrorCode = 16
 	ErrorCode_ERROR_CODE_UNSUPPORTED_MECHANISM  ErrorCode = 17
 	ErrorCode_ERROR_CODE_CONNECTION_LOST        ErrorCode = 18
+	// The broker is over a resource budget (PW-LIM-006: bytes of unread
+	// frames across connections) and closed this connection to stay within it.
+	ErrorCode_ERROR_CODE_RESOURCE_EXHAUSTED ErrorCode = 19
 	// Log (32-63).
 	ErrorCode_ERROR_CODE_UNKNOWN_TOPIC         ErrorCode = 32
 	ErrorCode_ERROR_CODE_UNKNOWN_PARTITION     ErrorCode = 33
@@ -381,6 +384,7 @@ var (
 		16:  "ERROR_CODE_CANCELLED",
 		17:  "ERROR_CODE_UNSUPPORTED_MECHANISM",
 		18:  "ERROR_CODE_CONNECTION_LOST",
+		19:  "ERROR_CODE_RESOURCE_EXHAUSTED",
 		32:  "ERROR_CODE_UNKNOWN_TOPIC",
 		33:  "ERROR_CODE_UNKNOWN_PARTITION",
 		34:  "ERROR_CODE_OFFSET_OUT_OF_RANGE",
@@ -436,6 +440,7 @@ var (
 		"ERROR_CODE_CANCELLED":              16,
 		"ERROR_CODE_UNSUPPORTED_MECHANISM":  17,
 		"ERROR_CODE_CONNECTION_LOST":        18,
+		"ERROR_CODE_RESOURCE_EXHAUSTED":     19,
 		"ERROR_CODE_UNKNOWN_TOPIC":          32,
 		"ERROR_CODE_UNKNOWN_PARTITION":      33,
 		"ERROR_CODE_OFFSET_OUT_OF_RANGE":    34,
@@ -1443,7 +1448,7 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\x15FEATURE_REQUEST_REPLY\x10\x05\x12\x1a\n" +
 	"\x16FEATURE_FRAME_CHECKSUM\x10\x06\x12\x18\n" +
 	"\x14FEATURE_DRAIN_NOTICE\x10\a\x12 \n" +
-	"\x1cFEATURE_SLOW_CONSUMER_NOTICE\x10\b*\xf5\r\n" +
+	"\x1cFEATURE_SLOW_CONSUMER_NOTICE\x10\b*\x98\x0e\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eERROR_CODE_UNSUPPORTED_VERSION\x10\x01\x12\x1e\n" +
@@ -1464,7 +1469,8 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\x1bERROR_CODE_INVALID_ARGUMENT\x10\x0f\x12\x18\n" +
 	"\x14ERROR_CODE_CANCELLED\x10\x10\x12$\n" +
 	" ERROR_CODE_UNSUPPORTED_MECHANISM\x10\x11\x12\x1e\n" +
-	"\x1aERROR_CODE_CONNECTION_LOST\x10\x12\x12\x1c\n" +
+	"\x1aERROR_CODE_CONNECTION_LOST\x10\x12\x12!\n" +
+	"\x1dERROR_CODE_RESOURCE_EXHAUSTED\x10\x13\x12\x1c\n" +
 	"\x18ERROR_CODE_UNKNOWN_TOPIC\x10 \x12 \n" +
 	"\x1cERROR_CODE_UNKNOWN_PARTITION\x10!\x12\"\n" +
 	"\x1eERROR_CODE_OFFSET_OUT_OF_RANGE\x10\"\x12\x1c\n" +

@@ -1,6 +1,7 @@
 import { statfs } from "node:fs/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { HealthStatus, type GetHealthResponseSchema, type HealthCheckSchema } from "@polywire/proto/admin";
+import { codecMemory, crc32c } from "@polywire/wasm-codec";
 import type { AdminContext } from "./context.js";
 
 type Check = MessageInitShape<typeof HealthCheckSchema>;
@@ -34,6 +35,23 @@ function connectionsCheck(context: AdminContext, open: number): Check {
   const detail = `${open} of at most ${context.maxConnections}`;
   // At the limit every new client is turned away (PW-LIM-004): serving, but not well.
   return { name: "connections", status: open >= context.maxConnections ? HealthStatus.DEGRADED : HealthStatus.SERVING, detail };
+}
+
+// CRC-32C of "123456789", the check value of the Castagnoli polynomial.
+const CHECK_INPUT = new TextEncoder().encode("123456789");
+const CHECK_VALUE = 0xe3069283;
+
+// Every produce and fetch goes through the codec: while it fails, the broker cannot serve.
+function codecCheck(): Check {
+  const { bytes: memory, restarts } = codecMemory();
+  const detail = `${bytes(memory)} of WASM memory, ${restarts} restart${restarts === 1 ? "" : "s"}`;
+  try {
+    const value = crc32c(CHECK_INPUT);
+    if (value !== CHECK_VALUE) return { name: "codec", status: HealthStatus.NOT_SERVING, detail: `self-test gave 0x${value.toString(16)}; ${detail}` };
+  } catch (error) {
+    return { name: "codec", status: HealthStatus.NOT_SERVING, detail: `unusable: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  return { name: "codec", status: HealthStatus.SERVING, detail };
 }
 
 async function storageCheck(context: AdminContext): Promise<{ check: Check; used: number; free: number }> {
@@ -72,7 +90,7 @@ async function storageCheck(context: AdminContext): Promise<{ check: Check; used
 export async function checkHealth(context: AdminContext): Promise<Health> {
   const open = context.connections();
   const storage = await storageCheck(context);
-  const checks = [lifecycleCheck(context), listenersCheck(context), storage.check, connectionsCheck(context, open)];
+  const checks = [lifecycleCheck(context), listenersCheck(context), storage.check, connectionsCheck(context, open), codecCheck()];
   const statuses = checks.map((c) => c.status);
   const status = statuses.includes(HealthStatus.NOT_SERVING)
     ? HealthStatus.NOT_SERVING

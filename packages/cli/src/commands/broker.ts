@@ -45,8 +45,8 @@ config file (JSON, every key optional; relative paths are relative to the file):
     "topics": ["events:6", { "name": "audit", "partitions": 1, "config": { "retention.ms": "-1" } }],
     "http": { "host": "127.0.0.1", "port": 7421, "maxRequestBytes": 4194304 },   (false: no admin listener)
     "tls": { "cert": "server.pem", "key": "server.key", "ca": "clients-ca.pem" },
-    "brokerId": "b1", "clusterId": "c1", "drainMs": 5000,
-    "limits": { "maxConnections": 1000, "maxBatchSize": 8388608 },
+    "brokerId": "b1", "clusterId": "c1", "drainMs": 5000, "handshakeTimeoutMs": 10000,
+    "limits": { "maxConnections": 1000, "maxBatchSize": 8388608, "maxBufferedInboundBytes": 268435456 },
     "topicDefaults": { "retention.ms": "86400000" },
     "health": { "minFreeBytes": 1073741824, "minFreeRatio": 0.1 },
     "retentionCheckIntervalMs": 60000, "producerIdExpirationMs": 86400000,
@@ -146,6 +146,7 @@ export function brokerOptions(argv: readonly string[]): BrokerOptions {
     topics,
     drainDeadlineMs: values["drain-ms"] === undefined ? (file.drainMs ?? 5_000) : integerFlag("drain-ms", values["drain-ms"], 5_000),
     ...(Object.keys(limits).length === 0 ? {} : { limits }),
+    ...(file.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: file.handshakeTimeoutMs }),
     ...(file.health === undefined ? {} : { health: file.health }),
     ...(file.adminAuth === undefined ? {} : { adminAuth: file.adminAuth }),
     ...(values["broker-id"] ?? file.brokerId) === undefined ? {} : { brokerId: (values["broker-id"] ?? file.brokerId) as string },

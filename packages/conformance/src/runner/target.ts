@@ -33,6 +33,8 @@ export interface VariantLimits {
   readonly maxInFlight?: number;
   /** Open client connections (PW-LIM-004). */
   readonly maxConnections?: number;
+  /** Bytes of unread frames held across all connections (PW-LIM-006). */
+  readonly maxBufferedInboundBytes?: number;
 }
 
 /** Settings of a {@link Target.variant}; absent fields keep the broker defaults. */

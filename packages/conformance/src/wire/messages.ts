@@ -35,7 +35,7 @@ export function decode<S extends DescMessage>(schema: S, bytes: Uint8Array): Mes
 
 /** The codes PW-SESS-013 and the table of §12 mark retriable. */
 export const RETRIABLE_CODES: ReadonlySet<number> = new Set([
-  ErrorCode.TIMEOUT, ErrorCode.TOO_MANY_CONNECTIONS, ErrorCode.TOO_MANY_IN_FLIGHT, ErrorCode.SHUTTING_DOWN, ErrorCode.STORAGE, ErrorCode.CONNECTION_LOST,
+  ErrorCode.TIMEOUT, ErrorCode.TOO_MANY_CONNECTIONS, ErrorCode.TOO_MANY_IN_FLIGHT, ErrorCode.SHUTTING_DOWN, ErrorCode.STORAGE, ErrorCode.RESOURCE_EXHAUSTED, ErrorCode.CONNECTION_LOST,
 ]);
 
 /** The codes that must carry `Error.limit` (PW-ERR-003). */

@@ -435,6 +435,11 @@ export enum ErrorCode {
   ERROR_CODE_CANCELLED = 16,
   ERROR_CODE_UNSUPPORTED_MECHANISM = 17,
   ERROR_CODE_CONNECTION_LOST = 18,
+  /**
+   * ERROR_CODE_RESOURCE_EXHAUSTED - The broker is over a resource budget (PW-LIM-006: bytes of unread
+   * frames across connections) and closed this connection to stay within it.
+   */
+  ERROR_CODE_RESOURCE_EXHAUSTED = 19,
   /** ERROR_CODE_UNKNOWN_TOPIC - Log (32-63). */
   ERROR_CODE_UNKNOWN_TOPIC = 32,
   ERROR_CODE_UNKNOWN_PARTITION = 33,
@@ -535,6 +540,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 18:
     case "ERROR_CODE_CONNECTION_LOST":
       return ErrorCode.ERROR_CODE_CONNECTION_LOST;
+    case 19:
+    case "ERROR_CODE_RESOURCE_EXHAUSTED":
+      return ErrorCode.ERROR_CODE_RESOURCE_EXHAUSTED;
     case 32:
     case "ERROR_CODE_UNKNOWN_TOPIC":
       return ErrorCode.ERROR_CODE_UNKNOWN_TOPIC;
@@ -684,6 +692,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_UNSUPPORTED_MECHANISM";
     case ErrorCode.ERROR_CODE_CONNECTION_LOST:
       return "ERROR_CODE_CONNECTION_LOST";
+    case ErrorCode.ERROR_CODE_RESOURCE_EXHAUSTED:
+      return "ERROR_CODE_RESOURCE_EXHAUSTED";
     case ErrorCode.ERROR_CODE_UNKNOWN_TOPIC:
       return "ERROR_CODE_UNKNOWN_TOPIC";
     case ErrorCode.ERROR_CODE_UNKNOWN_PARTITION:

@@ -886,6 +886,14 @@ export enum ErrorCode {
   CONNECTION_LOST = 18,
 
   /**
+   * The broker is over a resource budget (PW-LIM-006: bytes of unread
+   * frames across connections) and closed this connection to stay within it.
+   *
+   * @generated from enum value: ERROR_CODE_RESOURCE_EXHAUSTED = 19;
+   */
+  RESOURCE_EXHAUSTED = 19,
+
+  /**
    * Log (32-63).
    *
    * @generated from enum value: ERROR_CODE_UNKNOWN_TOPIC = 32;

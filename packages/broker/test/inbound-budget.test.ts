@@ -1,0 +1,64 @@
+import { ErrorCode, FrameKind, PingSchema } from "@polywire/proto/session";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Broker } from "../src/index.js";
+import { frameOf, RawClient } from "./helpers.js";
+
+const BUDGET = 300_000;
+
+// A Ping of `size` bytes (its payload pads it; a Ping's payload is not read).
+function ping(id: number, size: number): Uint8Array {
+  const head = frameOf(FrameKind.PING, id, PingSchema, { nonce: BigInt(id) });
+  return frameOf(FrameKind.PING, id, PingSchema, { nonce: BigInt(id) }, new Uint8Array(size - head.length));
+}
+
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 300));
+}
+
+describe("the inbound budget (PW-LIM-006)", () => {
+  let broker: Broker;
+  let url: string;
+
+  beforeAll(async () => {
+    broker = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" }, limits: { maxBufferedInboundBytes: BUDGET } });
+    url = broker.urls[0] as string;
+  });
+
+  afterAll(() => broker.close());
+
+  it("PW-LIM-006: over the budget the connection holding the most unread bytes is closed with RESOURCE_EXHAUSTED (retriable, limit set), whichever sent the last byte; the others are served", async () => {
+    const [a, b, c, d, e] = await Promise.all([0, 1, 2, 3, 4].map(async () => (await RawClient.ready(url)).client));
+    const frames = { a: ping(3, 160_000), b: ping(3, 100_000), c: ping(3, 40_000), d: ping(3, 20_000), e: ping(3, 150_000) };
+    a!.send(frames.a.subarray(0, 150_000));
+    b!.send(frames.b.subarray(0, 99_000));
+    c!.send(frames.c.subarray(0, 39_000));
+    await settle();
+    // 288,000 bytes held: within the budget.
+    expect([a, b, c].map((x) => x!.isClosed)).toEqual([false, false, false]);
+    d!.send(frames.d.subarray(0, 19_000));
+    const first = await a!.nextError();
+    expect([first.correlationId, first.error.code, first.error.retriable, first.error.limit]).toEqual([0, ErrorCode.RESOURCE_EXHAUSTED, true, BigInt(BUDGET)]);
+    await a!.expectClosed();
+    // 157,000 held; E brings it to 306,000 and is itself the largest.
+    e!.send(frames.e.subarray(0, 149_000));
+    expect((await e!.nextError()).error.code).toBe(ErrorCode.RESOURCE_EXHAUSTED);
+    await e!.expectClosed();
+    for (const [client, frame, sent] of [[b, frames.b, 99_000], [c, frames.c, 39_000], [d, frames.d, 19_000]] as const) {
+      client!.send(frame.subarray(sent));
+      expect((await client!.next()).kind).toBe(FrameKind.PONG);
+      client!.close();
+    }
+  });
+
+  it("PW-FRAME-017/PW-FRAME-006: before Welcome a frame above 64 KiB is FRAME_TOO_LARGE naming the real limit, with limit set", async () => {
+    const client = await RawClient.connect(url);
+    const header = new Uint8Array(16);
+    new DataView(header.buffer).setUint32(0, 16 * 1024 * 1024 - 4);
+    header[4] = 16;
+    client.send(header);
+    const { correlationId, error } = await client.nextError();
+    expect([correlationId, error.code, error.limit]).toEqual([0, ErrorCode.FRAME_TOO_LARGE, 65_536n]);
+    expect(error.message).toBe("frame of 16777216 bytes exceeds the maximum frame size of 65536 (PW-FRAME-006)");
+    await client.expectClosed();
+  });
+});
