@@ -1,7 +1,7 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { openStorage, type StorageConfig } from "../src/storage-config.js";
+import { openStorage, type StorageConfig } from "../src/storage/engine-config.js";
 import { openDiskStorage } from "../src/storage/disk.js";
 import { StorageError } from "../src/storage/errors.js";
 import { ProducerStateTable } from "../src/storage/producer-state.js";

@@ -1,6 +1,6 @@
 import { StorageError } from "./errors.js";
 import type { CommittedOffset, OffsetCommit, OffsetStore, TopicPartition } from "./storage.js";
-import type { RecordLog } from "./record-log.js";
+import type { Journal } from "./journal.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -17,7 +17,7 @@ const COMPACT_MIN_BYTES = 1 << 20;
 
 /**
  * Committed group offsets in memory, optionally journaled to a
- * {@link RecordLog} for durability. Commits update memory at once and
+ * {@link Journal} for durability. Commits update memory at once and
  * resolve once journaled; opening replays the journal.
  */
 export class GroupOffsetStore implements OffsetStore {
@@ -26,7 +26,7 @@ export class GroupOffsetStore implements OffsetStore {
   private compacting: Promise<void> | null = null;
   private broken: unknown = null;
 
-  private constructor(private readonly journal: RecordLog | null) {}
+  private constructor(private readonly journal: Journal | null) {}
 
   /** An offset store without a journal (memory storage). */
   static inMemory(): GroupOffsetStore {
@@ -34,7 +34,7 @@ export class GroupOffsetStore implements OffsetStore {
   }
 
   /** An offset store that replays `records` and journals to `journal`. */
-  static journaled(journal: RecordLog, records: readonly Uint8Array[]): GroupOffsetStore {
+  static journaled(journal: Journal, records: readonly Uint8Array[]): GroupOffsetStore {
     const store = new GroupOffsetStore(journal);
     for (const record of records) {
       let entry: Entry;
