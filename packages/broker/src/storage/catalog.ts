@@ -3,6 +3,7 @@ import { checkConfigKeys, checkPartitionCount, checkTopicName, effectiveConfig, 
 import { StorageError } from "./errors.js";
 import { Mutex } from "./mutex.js";
 import type { PartitionEngine } from "./partition-engine.js";
+import { PartitionFront } from "./partition-front.js";
 import type { ProducerRegistry } from "./producer-registry.js";
 import type {
   AlterTopicOptions,
@@ -21,7 +22,7 @@ export interface CatalogTopic {
   readonly overrides: Readonly<Record<string, string>>;
   readonly config: Readonly<Record<string, string>>;
   readonly settings: TopicSettings;
-  readonly partitions: readonly PartitionEngine[];
+  readonly partitions: readonly PartitionFront[];
 }
 
 /** What an engine persists of a topic: its name, partition count and overrides. */
@@ -68,7 +69,9 @@ export function checkProducerIdExpiration(ms: number | undefined): void {
  * Topic bookkeeping shared by both engines: validation, the name → topic
  * map, serialized admin changes, producer ids and their expiry, the
  * retention timer (which also expires idle producer ids). Engines
- * supply partitions and persistence through the abstract hooks.
+ * supply partitions and persistence through the abstract hooks; every
+ * partition is handed out behind a {@link PartitionFront}, which applies
+ * the protocol's append rules the same way over every engine.
  */
 export abstract class CatalogStorage implements Storage {
   abstract readonly engine: string;
@@ -104,10 +107,15 @@ export abstract class CatalogStorage implements Storage {
   abstract usage(): Promise<StorageUsage>;
 
   /** Validates a topic's overrides and derives its config and settings. */
-  protected resolveTopic(name: string, overrides: Readonly<Record<string, string>>, partitions: readonly PartitionEngine[]): CatalogTopic {
+  protected resolveTopic(name: string, overrides: Readonly<Record<string, string>>, partitions: readonly PartitionFront[]): CatalogTopic {
     checkConfigKeys(overrides);
     const config = effectiveConfig(this.#brokerDefaults, overrides);
     return { name, overrides: { ...overrides }, config, settings: parseSettings(config), partitions };
+  }
+
+  /** The partition handle over an engine's partition: the append rules, with this storage's producer ids. */
+  protected front(engine: PartitionEngine, settings: TopicSettings): PartitionFront {
+    return new PartitionFront(engine, settings, this.registry.currentEpoch, this.registry.touch);
   }
 
   /** Starts periodic retention and producer-id expiry; engines call it once open. */
@@ -148,7 +156,7 @@ export abstract class CatalogStorage implements Storage {
       const draft = this.resolveTopic(name, overrides, []);
       // Saving the metadata is the commit point (PW-ADMIN-011): on any
       // failure nothing is registered and the engine has left nothing.
-      const partitions = await this.openPartitions(name, 0, options.partitions, draft.settings);
+      const partitions = (await this.openPartitions(name, 0, options.partitions, draft.settings)).map((engine) => this.front(engine, draft.settings));
       try {
         await this.saveTopic({ name, partitions: options.partitions, overrides: draft.overrides }, true);
       } catch (error) {
@@ -176,7 +184,7 @@ export abstract class CatalogStorage implements Storage {
       }
       checkPartitionCount(count);
       const draft = this.resolveTopic(name, overrides, current.partitions);
-      const added = await this.openPartitions(name, current.partitions.length, count, draft.settings);
+      const added = (await this.openPartitions(name, current.partitions.length, count, draft.settings)).map((engine) => this.front(engine, draft.settings));
       try {
         await this.saveTopic({ name, partitions: count, overrides: draft.overrides }, false);
       } catch (error) {

@@ -170,7 +170,7 @@ class DiskStorage extends CatalogStorage {
       }
       throw error;
     }
-    for (const [name, { draft, partitions }] of loaded) this.topics.set(name, { ...draft, partitions });
+    for (const [name, { draft, partitions }] of loaded) this.topics.set(name, { ...draft, partitions: partitions.map((engine) => this.front(engine, draft.settings)) });
   }
 
   #partitionOptions(name: string, topicDirectory: string, partition: number, settings: TopicSettings, clean: boolean): DiskPartitionOptions {
@@ -183,8 +183,6 @@ class DiskStorage extends CatalogStorage {
       settings,
       indexInterval: this.#options.indexIntervalBytes as number,
       idempotenceWindow: this.#options.idempotenceWindow as number,
-      epochs: this.registry.currentEpoch,
-      touch: this.registry.touch,
       clean,
       pool: this.#pool,
     };

@@ -45,7 +45,7 @@ class MemoryStorage extends CatalogStorage {
 
   protected openPartitions(name: string, from: number, to: number, settings: TopicSettings): Promise<PartitionEngine[]> {
     const partitions: PartitionEngine[] = [];
-    for (let p = from; p < to; p++) partitions.push(new MemoryPartition(name, p, settings, this.#window, this.registry.currentEpoch, this.registry.touch));
+    for (let p = from; p < to; p++) partitions.push(new MemoryPartition(name, p, settings, this.#window));
     return Promise.resolve(partitions);
   }
 
