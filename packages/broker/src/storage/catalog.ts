@@ -84,7 +84,6 @@ export abstract class CatalogStorage implements Storage {
   #retentionTimer: NodeJS.Timeout | null = null;
   #retentionRun: Promise<void> | null = null;
   readonly #producerIdExpirationMs: number;
-
   readonly #brokerDefaults: Readonly<Record<string, string>>;
 
   protected constructor(

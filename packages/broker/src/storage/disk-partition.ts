@@ -5,7 +5,7 @@ import { DiskSegment, segmentName } from "./disk-segment.js";
 import { DiskWriter } from "./disk-writer.js";
 import { StorageError } from "./errors.js";
 import type { FilePool } from "./file-pool.js";
-import type { PartitionEngine, Placement, StoredBatches } from "./partition-engine.js";
+import type { PartitionEngine, StoredBatches } from "./partition-engine.js";
 import { CHEAP_REPLAY_BYTES, ProducerSnapshots, recoverProducers } from "./producer-snapshots.js";
 import { ProducerStateTable } from "./producer-state.js";
 import { SegmentList } from "./segment-list.js";
@@ -150,8 +150,7 @@ export class DiskPartition implements PartitionEngine {
     this.#writer.settings = settings;
   }
 
-  place(batch: Uint8Array, header: AppendHeader, placement: Placement): Promise<AppendResult> {
-    const { baseOffset, appendTimeMs } = placement;
+  place(batch: Uint8Array, header: AppendHeader, baseOffset: number, appendTimeMs: number, synced: boolean): Promise<AppendResult> {
     this.#nextOffset = baseOffset + header.recordCount;
     if (
       this.#pendingActiveBytes > 0 &&
@@ -164,7 +163,7 @@ export class DiskPartition implements PartitionEngine {
     this.#pendingActiveBytes += batch.byteLength;
     // After the roll took its snapshot: the state as of `baseOffset` excludes this batch.
     if (header.producerId >= 0n) this.#producers.record(header.producerId, header.producerEpoch, header.baseSequence, header.recordCount, baseOffset);
-    return this.#writer.write(batch, header, placement);
+    return this.#writer.write(batch, header, baseOffset, appendTimeMs, synced);
   }
 
   /** Queues a roll at `baseOffset`, snapshotting the producer state as of there. */

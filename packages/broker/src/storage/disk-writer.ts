@@ -6,7 +6,6 @@ import { StorageError } from "./errors.js";
 import { isOutOfDescriptors, type FilePool } from "./file-pool.js";
 import { GroupCommit } from "./group-commit.js";
 import { Mutex } from "./mutex.js";
-import type { Placement } from "./partition-engine.js";
 import type { ProducerSnapshots } from "./producer-snapshots.js";
 import type { SegmentList } from "./segment-list.js";
 import type { AppendHeader, AppendResult } from "./storage.js";
@@ -110,10 +109,9 @@ export class DiskWriter {
     return this.#onDisk;
   }
 
-  /** Queues a batch placed at `placement.baseOffset`; resolves as {@link PartitionEngine.place} says. */
-  write(batch: Uint8Array, header: AppendHeader, placement: Placement): Promise<AppendResult> {
+  /** Queues a batch placed at `baseOffset`; resolves as `PartitionEngine.place` says. */
+  write(batch: Uint8Array, header: AppendHeader, baseOffset: number, appendTimeMs: number, synced: boolean): Promise<AppendResult> {
     return new Promise<AppendResult>((resolve, reject) => {
-      const { baseOffset, appendTimeMs, synced } = placement;
       this.#queue.push({ kind: "write", batch, baseOffset, recordCount: header.recordCount, maxTimestamp: header.maxTimestamp, appendTimeMs, synced, resolve, reject });
       this.#kick();
     });

@@ -1,6 +1,6 @@
 import type { TopicSettings } from "./config.js";
 import type { StorageError } from "./errors.js";
-import type { PartitionEngine, Placement, StoredBatches } from "./partition-engine.js";
+import type { PartitionEngine, StoredBatches } from "./partition-engine.js";
 import { ProducerStateTable } from "./producer-state.js";
 import type { AppendHeader, AppendResult, PartitionStats, TimestampOffset } from "./storage.js";
 import { firstRecordAtOrAfter } from "./timestamp-search.js";
@@ -81,8 +81,7 @@ export class MemoryPartition implements PartitionEngine {
     this.#settings = settings;
   }
 
-  place(batch: Uint8Array, header: AppendHeader, placement: Placement): Promise<AppendResult> {
-    const { baseOffset, appendTimeMs } = placement;
+  place(batch: Uint8Array, header: AppendHeader, baseOffset: number, appendTimeMs: number): Promise<AppendResult> {
     let active = this.#active;
     if (active.bytes > 0 && (active.bytes + batch.byteLength > this.#settings.segmentBytes || appendTimeMs - active.createdMs >= this.#settings.segmentMs)) {
       active = newSegment(baseOffset);

@@ -3,16 +3,6 @@ import type { StorageError } from "./errors.js";
 import type { ProducerStateTable } from "./producer-state.js";
 import type { AppendHeader, AppendResult, PartitionStats, TimestampOffset } from "./storage.js";
 
-/** Where the front put an admitted batch, and how far its append must go before it resolves. */
-export interface Placement {
-  /** The batch's first offset, already written into its `base_offset`: always the engine's `nextOffset`. */
-  readonly baseOffset: number;
-  /** Broker time of the append, Unix ms. */
-  readonly appendTimeMs: number;
-  /** The append asked for durability (`"synced"`, PW-LOG-006). */
-  readonly synced: boolean;
-}
-
 /** Whole stored batches, as a read serves them. */
 export interface StoredBatches {
   /** Concatenated, the batches; views the caller must not modify. */
@@ -53,15 +43,18 @@ export interface PartitionEngine {
   highWatermark(): number;
 
   /**
-   * Stores `batch` (its header fields in `header`) at `placement.baseOffset`.
+   * Stores `batch` (its header fields in `header`) at `baseOffset`, which
+   * the front wrote into its `base_offset` and is always `nextOffset`;
    * `nextOffset` moves past it before this returns, so batches land in call
    * order (PW-LOG-007); an idempotent batch is recorded in `producers`.
-   * Resolves once the batch is readable and, if `placement.synced` or the
-   * topic's `fsync.policy` is `always`, durable (PW-LOG-005, PW-LOG-006,
-   * PW-ADMIN-022). An I/O failure rejects it, and everything placed after
-   * it, with `STORAGE`, and sets `failure`.
+   * Resolves once the batch is readable and, if `synced` (the append asked
+   * for durability) or the topic's `fsync.policy` is `always`, durable
+   * (PW-LOG-005, PW-LOG-006, PW-ADMIN-022), with `appendTimeMs` (broker
+   * time of the append) in the result. An I/O failure rejects it, and
+   * everything placed after it, with `STORAGE`, and sets `failure`.
+   * (Arguments rather than an options object: this runs for every batch.)
    */
-  place(batch: Uint8Array, header: AppendHeader, placement: Placement): Promise<AppendResult>;
+  place(batch: Uint8Array, header: AppendHeader, baseOffset: number, appendTimeMs: number, synced: boolean): Promise<AppendResult>;
 
   /**
    * Whole batches from the one holding `offset`, which is in

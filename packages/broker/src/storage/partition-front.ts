@@ -69,8 +69,7 @@ export class PartitionFront implements PartitionLog {
   }
 
   append(batch: Uint8Array, header: AppendHeader, options?: AppendOptions): Promise<AppendResult> {
-    const unavailable = this.#unavailable();
-    if (unavailable !== null) return Promise.reject(unavailable);
+    if (this.#state !== "open" || this.#engine.failure !== null) return Promise.reject(this.#unavailable());
     const limit = this.#settings.maxMessageBytes;
     if (batch.byteLength > limit) {
       return Promise.reject(new StorageError("BATCH_TOO_LARGE", `batch of ${batch.byteLength} bytes exceeds max.message.bytes ${limit} of topic ${this.topic}`, { limit }));
@@ -92,7 +91,7 @@ export class PartitionFront implements PartitionLog {
     }
     const baseOffset = this.#engine.nextOffset;
     setBaseOffset(batch, BigInt(baseOffset));
-    return this.#engine.place(batch, header, { baseOffset, appendTimeMs: now, synced });
+    return this.#engine.place(batch, header, baseOffset, now, synced);
   }
 
   /**
