@@ -3,7 +3,7 @@
 // PartitionLog.append throughput of the disk engine (as append.mjs measures
 // it) and of the memory engine, before vs after a change.
 //
-//   node bench/storage/ab.mjs A_DIR B_DIR [--rounds 11] [--reps 3] [--mib 64] [--appends 40000] [--clock cpu|wall]
+//   node bench/storage/ab.mjs A_DIR B_DIR [--rounds 11] [--reps 3] [--mib 64] [--appends 40000] [--clock cpu|wall] [--cases memory,disk-never,...]
 //
 // A_DIR, B_DIR: copies of packages/broker/src/storage (each with disk.ts and
 // memory.ts), e.g. `git archive <commit> packages/broker/src/storage`
@@ -36,10 +36,12 @@ const { values: args, positionals } = parseArgs({
     appends: { type: "string", default: "40000" },
     "in-flight": { type: "string", default: "256" },
     clock: { type: "string", default: "cpu" },
+    cases: { type: "string" },
     child: { type: "string" },
   },
 });
-const CASES = ["disk-never", "disk-interval", "disk-always", "memory", "memory-idempotent"];
+const ALL_CASES = ["disk-never", "disk-interval", "disk-always", "memory", "memory-idempotent"];
+const CASES = args.cases === undefined ? ALL_CASES : args.cases.split(",");
 const LABELS = {
   "disk-never": "disk, fsync=never, MB/s",
   "disk-interval": "disk, fsync=interval, MB/s",
@@ -52,8 +54,8 @@ if (args.child !== undefined) await child(positionals[0], args.child);
 else main();
 
 function main() {
-  if (positionals.length !== 2 || !["cpu", "wall"].includes(args.clock)) {
-    throw new Error("usage: ab.mjs A_DIR B_DIR [--rounds N] [--reps N] [--mib M] [--appends N] [--in-flight N] [--clock cpu|wall]");
+  if (positionals.length !== 2 || !["cpu", "wall"].includes(args.clock) || CASES.some((name) => !ALL_CASES.includes(name))) {
+    throw new Error(`usage: ab.mjs A_DIR B_DIR [--rounds N] [--reps N] [--mib M] [--appends N] [--in-flight N] [--clock cpu|wall] [--cases ${ALL_CASES.join(",")}]`);
   }
   const rounds = Number(args.rounds);
   const measure = (dir, name) => {

@@ -52,7 +52,10 @@ export class DiskPartition implements PartitionEngine {
   readonly #segments: SegmentList;
   readonly #producers: ProducerStateTable;
   readonly #snapshots: ProducerSnapshots;
-  readonly #writer: DiskWriter;
+  /** Started by the first write or roll: a partition only read (or empty) holds none. */
+  #writer: DiskWriter | null = null;
+  /** The partition's directory and active log existed when it was opened. */
+  readonly #onDisk: boolean;
   readonly #waiters = new DataWaiters();
   /** Offset the next placed batch gets (queued writes included). */
   #nextOffset: number;
@@ -71,17 +74,13 @@ export class DiskPartition implements PartitionEngine {
     this.#nextOffset = active.endOffset;
     this.#pendingActiveBytes = active.size;
     this.#activeCreatedMs = recovered.activeCreatedMs;
-    this.#writer = new DiskWriter({
-      name: `${options.topic}/${options.partition}`,
-      directory: options.directory,
-      pool: options.pool,
-      indexInterval: options.indexInterval,
-      settings: options.settings,
-      segments: this.#segments,
-      snapshots: recovered.snapshots,
-      waiters: this.#waiters,
-      onDisk: recovered.onDisk,
-    });
+    this.#onDisk = recovered.onDisk;
+  }
+
+  /** The writer, started now if it was not: 100 000 partitions that are never written cost no writer each. */
+  get #writing(): DiskWriter {
+    this.#writer ??= new DiskWriter(this.#options, this.#settings, this.#segments, this.#snapshots, this.#waiters, this.#onDisk);
+    return this.#writer;
   }
 
   get topic(): string {
@@ -101,7 +100,7 @@ export class DiskPartition implements PartitionEngine {
   }
 
   get failure(): StorageError | null {
-    return this.#writer.failure;
+    return this.#writer?.failure ?? null;
   }
 
   /** A new, empty partition: nothing on disk until its first write. */
@@ -147,7 +146,7 @@ export class DiskPartition implements PartitionEngine {
 
   configure(settings: TopicSettings): void {
     this.#settings = settings;
-    this.#writer.settings = settings;
+    if (this.#writer !== null) this.#writer.settings = settings;
   }
 
   place(batch: Uint8Array, header: AppendHeader, baseOffset: number, appendTimeMs: number, synced: boolean): Promise<AppendResult> {
@@ -163,13 +162,13 @@ export class DiskPartition implements PartitionEngine {
     this.#pendingActiveBytes += batch.byteLength;
     // After the roll took its snapshot: the state as of `baseOffset` excludes this batch.
     if (header.producerId >= 0n) this.#producers.record(header.producerId, header.producerEpoch, header.baseSequence, header.recordCount, baseOffset);
-    return this.#writer.write(batch, header, baseOffset, appendTimeMs, synced);
+    return this.#writing.write(batch, header, baseOffset, appendTimeMs, synced);
   }
 
   /** Queues a roll at `baseOffset`, snapshotting the producer state as of there. */
   #queueRoll(baseOffset: number): Promise<void> {
     this.#pendingActiveBytes = 0;
-    return this.#writer.roll(baseOffset, this.#producers.encode());
+    return this.#writing.roll(baseOffset, this.#producers.encode());
   }
 
   read(offset: number, maxBytes: number): Promise<StoredBatches> {
@@ -185,7 +184,8 @@ export class DiskPartition implements PartitionEngine {
   }
 
   sync(): Promise<void> {
-    return this.#writer.sync();
+    // Nothing written since opening: nothing to make durable.
+    return this.#writer?.sync() ?? Promise.resolve();
   }
 
   stats(): PartitionStats {
@@ -241,17 +241,18 @@ export class DiskPartition implements PartitionEngine {
   async close(): Promise<void> {
     if (!this.#open) return;
     this.#open = false;
-    await this.#writer.stop();
+    const writer = this.#writer;
+    await writer?.stop();
     this.#waiters.closeAll();
     try {
       // A partition unchanged since its last snapshot (or never written) writes nothing.
-      if (this.failure === null && this.#writer.onDisk) {
-        await this.#writer.sync();
+      if (this.failure === null && (writer?.onDisk ?? this.#onDisk)) {
+        await writer?.sync();
         const hw = this.#segments.highWatermark;
         if (this.#snapshots.at !== hw && !this.#replayIsCheap()) await this.#snapshots.writeAtClose(hw, this.#producers.encode());
       }
     } finally {
-      await this.#writer.idle();
+      await writer?.idle();
       for (const segment of this.#segments.all) await segment.close();
     }
     if (this.failure !== null) throw this.failure;
@@ -259,9 +260,10 @@ export class DiskPartition implements PartitionEngine {
 
   async destroy(): Promise<void> {
     this.#open = false;
-    await this.#writer.stop();
+    const writer = this.#writer;
+    await writer?.stop();
     this.#waiters.closeAll();
-    await this.#writer.idle();
+    await writer?.idle();
     for (const segment of this.#segments.all) await segment.close();
   }
 }

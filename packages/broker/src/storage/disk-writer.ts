@@ -43,20 +43,13 @@ interface RollOp {
   readonly reject: (error: unknown) => void;
 }
 
-/** What a partition's writer works on. */
-export interface WriterOptions {
-  /** `topic/partition`, for messages. */
-  readonly name: string;
+/** The partition a writer writes (a disk partition's options fit). */
+export interface WriterTarget {
+  readonly topic: string;
+  readonly partition: number;
   readonly directory: string;
   readonly pool: FilePool;
   readonly indexInterval: number;
-  readonly settings: TopicSettings;
-  readonly segments: SegmentList;
-  readonly snapshots: ProducerSnapshots;
-  /** Woken as writes become readable; all released when the writer fails. */
-  readonly waiters: DataWaiters;
-  /** The partition's directory and active log exist (an empty partition creates them with its first write). */
-  readonly onDisk: boolean;
 }
 
 /**
@@ -67,8 +60,10 @@ export interface WriterOptions {
  * failure fences the partition: everything queued fails with it.
  */
 export class DiskWriter {
-  readonly #options: WriterOptions;
+  readonly #target: WriterTarget;
   readonly #segments: SegmentList;
+  readonly #snapshots: ProducerSnapshots;
+  readonly #waiters: DataWaiters;
   #settings: TopicSettings;
   #queue: (WriteOp | RollOp)[] = [];
   #pumping: Promise<void> | null = null;
@@ -88,12 +83,19 @@ export class DiskWriter {
   /** Written since the last fsync round started. */
   #dirty = false;
 
-  constructor(options: WriterOptions) {
-    this.#options = options;
-    this.#segments = options.segments;
-    this.#settings = options.settings;
-    this.#onDisk = options.onDisk;
-    this.#entriesSynced = options.onDisk;
+  /**
+   * @param settings the topic's settings now; the `settings` setter changes them
+   * @param waiters woken as writes become readable, all released when the writer fails
+   * @param onDisk the partition's directory and active log exist (an empty partition creates them with its first write)
+   */
+  constructor(target: WriterTarget, settings: TopicSettings, segments: SegmentList, snapshots: ProducerSnapshots, waiters: DataWaiters, onDisk: boolean) {
+    this.#target = target;
+    this.#segments = segments;
+    this.#snapshots = snapshots;
+    this.#waiters = waiters;
+    this.#settings = settings;
+    this.#onDisk = onDisk;
+    this.#entriesSynced = onDisk;
   }
 
   set settings(settings: TopicSettings) {
@@ -158,11 +160,11 @@ export class DiskWriter {
       this.#failure =
         error instanceof StorageError
           ? error
-          : new StorageError("STORAGE", `partition ${this.#options.name} failed (${message}); it takes no appends until the storage is reopened`, { cause: error });
+          : new StorageError("STORAGE", `partition ${this.#target.topic}/${this.#target.partition} failed (${message}); it takes no appends until the storage is reopened`, { cause: error });
       const queued = this.#queue;
       this.#queue = [];
       for (const op of queued) op.reject(this.#failure);
-      this.#options.waiters.closeAll();
+      this.#waiters.closeAll();
     }
     return this.#failure;
   }
@@ -223,7 +225,7 @@ export class DiskWriter {
 
   /** Creates the partition's directory and first log file, before its first write. */
   async #materialize(): Promise<void> {
-    await mkdir(this.#options.directory, { recursive: true });
+    await mkdir(this.#target.directory, { recursive: true });
     await this.#segments.active.useLog(() => Promise.resolve());
     this.#onDisk = true;
   }
@@ -248,7 +250,7 @@ export class DiskWriter {
         op.resolve(result);
       }
     }
-    this.#options.waiters.advance(segment.endOffset);
+    this.#waiters.advance(segment.endOffset);
     if (this.#settings.fsyncPolicy === "interval" && this.#intervalTimer === null) {
       this.#intervalTimer = setTimeout(() => {
         this.#intervalTimer = null;
@@ -271,7 +273,7 @@ export class DiskWriter {
       const segment = this.#segments.active;
       const offsetEntries = segment.index.length;
       const timeEntries = segment.times.length;
-      const { directory, pool } = this.#options;
+      const { directory, pool } = this.#target;
       for (;;) {
         try {
           await segment.useLog((handle) => handle.datasync());
@@ -302,15 +304,15 @@ export class DiskWriter {
   async #roll(baseOffset: number, snapshot: Uint8Array): Promise<void> {
     await this.#commit.sync();
     this.#rolling = true;
-    const { directory, pool, indexInterval, snapshots } = this.#options;
+    const { directory, pool, indexInterval } = this.#target;
     await this.#io.run(async () => {
       await this.#segments.active.sealAndSync();
       const fresh = await DiskSegment.create(pool, directory, baseOffset, indexInterval);
       // Also makes the new log's directory entry durable.
-      await snapshots.writeAtRoll(baseOffset, snapshot);
+      await this.#snapshots.writeAtRoll(baseOffset, snapshot);
       this.#segments.push(fresh);
     });
     this.#rolling = false;
-    await snapshots.prune();
+    await this.#snapshots.prune();
   }
 }
