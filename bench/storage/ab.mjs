@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // A/B of two versions of the broker's storage layer, interleaved:
 // PartitionLog.append throughput of the disk engine (as append.mjs measures
-// it) and of the memory engine, before vs after a change.
+// it) and of the memory engine, and the heap an empty disk partition holds
+// (100 000 of them, as a broker with many partitions keeps), before vs after
+// a change.
 //
 //   node bench/storage/ab.mjs A_DIR B_DIR [--rounds 11] [--reps 3] [--mib 64] [--appends 40000] [--clock cpu|wall] [--cases memory,disk-never,...]
 //
@@ -40,7 +42,7 @@ const { values: args, positionals } = parseArgs({
     child: { type: "string" },
   },
 });
-const ALL_CASES = ["disk-never", "disk-interval", "disk-always", "memory", "memory-idempotent"];
+const ALL_CASES = ["disk-never", "disk-interval", "disk-always", "memory", "memory-idempotent", "empty-partitions"];
 const CASES = args.cases === undefined ? ALL_CASES : args.cases.split(",");
 const LABELS = {
   "disk-never": "disk, fsync=never, MB/s",
@@ -48,6 +50,7 @@ const LABELS = {
   "disk-always": "disk, fsync=always, MB/s",
   memory: "memory, appends/s",
   "memory-idempotent": "memory, idempotent, appends/s",
+  "empty-partitions": "heap bytes per empty disk partition (lower is better)",
 };
 
 if (args.child !== undefined) await child(positionals[0], args.child);
@@ -177,12 +180,29 @@ async function child(dir, name) {
     }
   }
 
+  /** Heap bytes per partition of 100 000 empty ones (10 topics of 10 000), after full collections. */
+  async function emptyPartitions() {
+    const directory = await mkdtemp(join(tmpdir(), "polywire-ab-"));
+    const storage = await openDiskStorage({ directory, retentionCheckIntervalMs: 0 });
+    try {
+      globalThis.gc();
+      const before = process.memoryUsage().heapUsed;
+      for (let t = 0; t < 10; t++) await storage.createTopic(`t${t}`, { partitions: 10_000 });
+      globalThis.gc();
+      return (process.memoryUsage().heapUsed - before) / 100_000;
+    } finally {
+      await storage.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+
   const run = {
     "disk-never": () => diskRun("never", diskBytes),
     "disk-interval": () => diskRun("interval", diskBytes),
     "disk-always": () => diskRun("always", diskBytes / 4),
     memory: () => memoryRun(false),
     "memory-idempotent": () => memoryRun(true),
+    "empty-partitions": emptyPartitions,
   }[name];
   if (run === undefined) throw new Error(`unknown case ${name}`);
   const values = [];
