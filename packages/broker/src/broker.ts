@@ -16,7 +16,7 @@ import { BrokerMetrics } from "./metrics.js";
 import type { Route } from "./route.js";
 import { ServerSession, type SessionHost } from "./session.js";
 import { SocketGate, type Admission } from "./socket-gate.js";
-import { openStorage, type StorageConfig } from "./storage-config.js";
+import { openStorage, type StorageConfig } from "./storage/engine-config.js";
 import type { CreateTopicOptions, Storage, TopicInfo } from "./storage/storage.js";
 
 /** A topic the broker creates at start if it does not exist yet. */

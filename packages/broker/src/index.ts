@@ -9,4 +9,4 @@ export { DEFAULT_LIMITS, resolveLimits } from "./limits.js";
 export type { BrokerLimits } from "./limits.js";
 export type { BrokerTlsOptions } from "./listeners.js";
 export { BrokerMetrics } from "./metrics.js";
-export type { StorageConfig } from "./storage-config.js";
+export type { StorageConfig } from "./storage/engine-config.js";
