@@ -17,9 +17,9 @@ export interface GroupConfig {
   readonly maxRebalanceTimeoutMs: number;
   /** PW-GROUP-012: members per group (reserved static members count). Default unlimited. */
   readonly maxGroupSize: number;
-  /** PW-GROUP-016: groups the broker holds (with members or committed offsets). Default 100,000. */
+  /** PW-GROUP-017: groups the broker holds (with members or committed offsets). Default 100,000. */
   readonly maxGroups: number;
-  /** PW-GROUP-016: members across all groups. Default 100,000. */
+  /** PW-GROUP-017: members across all groups. Default 100,000. */
   readonly maxMembers: number;
   /** PW-GROUP-046: committed offsets of a group empty this long expire. Default 7 days. */
   readonly offsetRetentionMs: number;

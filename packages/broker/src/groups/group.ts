@@ -17,7 +17,7 @@ export interface TopicView {
 /** Why {@link ConsumerGroup.expire} removed a member: PW-GROUP-005 (or -007), or PW-GROUP-023. */
 export type RemovalReason = "session-timeout" | "rebalance-timeout";
 
-/** Members across every group (PW-GROUP-016), kept exact by each group as members come and go. */
+/** Members across every group (PW-GROUP-017), kept exact by each group as members come and go. */
 export class MemberTally {
   #count = 0;
 
@@ -72,7 +72,7 @@ export class ConsumerGroup {
     return this.#emptySinceMs;
   }
 
-  /** Being deleted (GROUP_STATE_DEAD): no heartbeat or commit may use it. */
+  /** Being deleted (GROUP_STATE_DEAD): no join or commit may use it (PW-GROUP-027). */
   get dead(): boolean {
     return this.#dead;
   }

@@ -17,9 +17,9 @@ export interface HeartbeatContext {
   readonly config: GroupConfig;
   readonly topics: TopicView;
   group(groupId: string): ConsumerGroup | undefined;
-  /** Creates an empty group, or returns null when the broker holds its maximum number of groups (PW-GROUP-016). */
+  /** Creates an empty group, or returns null when the broker holds its maximum number of groups (PW-GROUP-017). */
   createGroup(groupId: string, nowMs: number): ConsumerGroup | null;
-  /** Members across every group (PW-GROUP-016). */
+  /** Members across every group (PW-GROUP-017). */
   memberCount(): number;
   /** A member id not used in `group` (PW-GROUP-002). */
   newMemberId(group: ConsumerGroup): string;
@@ -48,7 +48,7 @@ export function heartbeat(ctx: HeartbeatContext, request: GroupHeartbeatRequest,
     return failure("UNKNOWN_MEMBER_ID", `member ${JSON.stringify(request.memberId)} is not in group ${JSON.stringify(request.groupId)} (PW-GROUP-009)`);
   }
   if (member.instanceId !== request.instanceId) {
-    return failure("INVALID_ARGUMENT", `member ${member.memberId} joined with instance_id ${JSON.stringify(member.instanceId)}, not ${JSON.stringify(request.instanceId)} (PW-GROUP-007)`);
+    return failure("INVALID_ARGUMENT", `member ${member.memberId} joined with instance_id ${JSON.stringify(member.instanceId)}, not ${JSON.stringify(request.instanceId)} (PW-GROUP-018)`);
   }
   if (request.memberEpoch === LEAVE_EPOCH) {
     group.remove(member, nowMs);
@@ -63,13 +63,13 @@ export function heartbeat(ctx: HeartbeatContext, request: GroupHeartbeatRequest,
   return beat(ctx, group, member, checked.value, nowMs, clientId);
 }
 
-/** The checks that need no group state: PW-GROUP-001, -002, -007, -015, -030 and topic names. */
+/** The checks that need no group state: PW-GROUP-001, -002, -007, -014, -015, -018 and -030. */
 function check(ctx: HeartbeatContext, request: GroupHeartbeatRequest): Outcome<Checked> {
   if (request.groupId === "") return failure("INVALID_ARGUMENT", "group_id is empty (PW-GROUP-001)");
   const epoch = request.memberEpoch;
-  if (epoch < STATIC_LEAVE_EPOCH) return failure("INVALID_ARGUMENT", `member_epoch ${epoch} is below -2`);
+  if (epoch < STATIC_LEAVE_EPOCH) return failure("INVALID_ARGUMENT", `member_epoch ${epoch} is below -2 (PW-GROUP-018)`);
   if (epoch === STATIC_LEAVE_EPOCH && request.instanceId === "") return failure("INVALID_ARGUMENT", "member_epoch -2 needs an instance_id (PW-GROUP-007)");
-  if (epoch === JOIN_EPOCH && request.memberId !== "") return failure("INVALID_ARGUMENT", "a join (member_epoch 0) must have an empty member_id (PW-GROUP-002)");
+  if (epoch === JOIN_EPOCH && request.memberId !== "") return failure("INVALID_ARGUMENT", "a join (member_epoch 0) must have an empty member_id (PW-GROUP-018)");
   if (epoch !== JOIN_EPOCH && request.memberId === "") return failure("UNKNOWN_MEMBER_ID", "member_id is empty (PW-GROUP-009)");
   if (epoch === JOIN_EPOCH && (request.subscription?.topics.length ?? 0) === 0) {
     return failure("INVALID_ARGUMENT", "a join needs a subscription with at least one topic (PW-GROUP-002)");
@@ -97,7 +97,7 @@ function check(ctx: HeartbeatContext, request: GroupHeartbeatRequest): Outcome<C
 function join(ctx: HeartbeatContext, checked: Checked, nowMs: number, clientId: string): Outcome<GroupHeartbeatResponse> {
   const { request } = checked;
   let group = ctx.group(request.groupId);
-  if (group?.dead === true) return failure("UNKNOWN_GROUP", `group ${JSON.stringify(request.groupId)} is being deleted (PW-GROUP-025)`);
+  if (group?.dead === true) return failure("UNKNOWN_GROUP", `group ${JSON.stringify(request.groupId)} is being deleted (PW-GROUP-027)`);
   group?.expire(nowMs, ctx.config, ctx.topics);
   const subscription = checked.subscription ?? new Set<string>();
   if (group !== undefined && request.instanceId !== "") {
@@ -119,11 +119,11 @@ function join(ctx: HeartbeatContext, checked: Checked, nowMs: number, clientId: 
     return failure("GROUP_MAX_SIZE_REACHED", `group ${JSON.stringify(request.groupId)} has its maximum of ${ctx.config.maxGroupSize} members (PW-GROUP-012)`);
   }
   if (ctx.memberCount() >= ctx.config.maxMembers) {
-    return failure("GROUP_MAX_SIZE_REACHED", `the broker holds its maximum of ${ctx.config.maxMembers} group members (PW-GROUP-016)`);
+    return failure("GROUP_MAX_SIZE_REACHED", `the broker holds its maximum of ${ctx.config.maxMembers} group members (PW-GROUP-017)`);
   }
   if (group === undefined) {
     const created = ctx.createGroup(request.groupId, nowMs);
-    if (created === null) return failure("GROUP_MAX_SIZE_REACHED", `the broker holds its maximum of ${ctx.config.maxGroups} groups (PW-GROUP-016)`);
+    if (created === null) return failure("GROUP_MAX_SIZE_REACHED", `the broker holds its maximum of ${ctx.config.maxGroups} groups (PW-GROUP-017)`);
     group = created;
   }
   const member = new Member({

@@ -1,7 +1,7 @@
 /**
  * Which member holds each partition of a group: it is in the member's
  * assigned set, or was withdrawn from it and the member has not yet reported
- * it released (PW-GROUP-022). The index is the single place that grants a
+ * it released (PW-GROUP-022, PW-GROUP-026). The index is the single place that grants a
  * partition, so two members can never hold one at once.
  */
 export class Holders {

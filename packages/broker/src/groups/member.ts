@@ -100,8 +100,8 @@ export class Member {
 
   /**
    * A heartbeat carried `owned`. Partitions being revoked that it leaves out
-   * are released (PW-GROUP-022). Claims of partitions the broker never gave
-   * the member are ignored, so a confused member cannot block anyone.
+   * are released (PW-GROUP-022, PW-GROUP-026). Claims of partitions the
+   * member does not own are ignored, so a confused member cannot block anyone.
    */
   report(owned: PartitionSet, holders: Holders): void {
     const mine = this.#assigned.clone();

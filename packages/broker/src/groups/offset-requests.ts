@@ -57,11 +57,11 @@ export async function commitOffsets(ctx: OffsetContext, request: OffsetCommitReq
   return success(create(OffsetCommitResponseSchema, { results }));
 }
 
-/** PW-GROUP-041 and PW-GROUP-042: who may commit to the group now. */
+/** PW-GROUP-027, PW-GROUP-041, PW-GROUP-042, PW-GROUP-047: who may commit to the group now. */
 function admit(ctx: OffsetContext, request: OffsetCommitRequest, nowMs: number): Outcome<null> {
-  if (request.groupId === "") return failure("INVALID_ARGUMENT", "group_id is empty");
+  if (request.groupId === "") return failure("INVALID_ARGUMENT", "group_id is empty (PW-GROUP-047)");
   let group = ctx.group(request.groupId);
-  if (group?.dead === true) return failure("UNKNOWN_GROUP", `group ${JSON.stringify(request.groupId)} is being deleted (PW-GROUP-025)`);
+  if (group?.dead === true) return failure("UNKNOWN_GROUP", `group ${JSON.stringify(request.groupId)} is being deleted (PW-GROUP-027)`);
   group?.expire(nowMs, ctx.config, ctx.topics);
   if (request.memberId === "") {
     if (request.memberEpoch !== LEAVE_EPOCH) return failure("INVALID_ARGUMENT", "a commit without member_id must have member_epoch -1 (PW-GROUP-042)");
@@ -69,7 +69,7 @@ function admit(ctx: OffsetContext, request: OffsetCommitRequest, nowMs: number):
       return failure("UNKNOWN_MEMBER_ID", `group ${JSON.stringify(request.groupId)} has members; a commit without member_id needs a group without members (PW-GROUP-042)`);
     }
     group ??= ctx.createGroup(request.groupId, nowMs) ?? undefined;
-    if (group === undefined) return failure("GROUP_MAX_SIZE_REACHED", `the broker holds its maximum of ${ctx.config.maxGroups} groups (PW-GROUP-016)`);
+    if (group === undefined) return failure("GROUP_MAX_SIZE_REACHED", `the broker holds its maximum of ${ctx.config.maxGroups} groups (PW-GROUP-017)`);
     return success(null);
   }
   const member = group?.member(request.memberId);
@@ -83,7 +83,7 @@ function admit(ctx: OffsetContext, request: OffsetCommitRequest, nowMs: number):
 
 /** OffsetFetchRequest (PW-GROUP-044, PW-GROUP-045). */
 export function fetchOffsets(ctx: OffsetContext, request: OffsetFetchRequest): Outcome<OffsetFetchResponse> {
-  if (request.groupId === "") return failure("INVALID_ARGUMENT", "group_id is empty");
+  if (request.groupId === "") return failure("INVALID_ARGUMENT", "group_id is empty (PW-GROUP-047)");
   const lists = PartitionSet.fromWire(request.partitions);
   if (typeof lists === "string") return failure("INVALID_ARGUMENT", `partitions: ${lists} (PW-GROUP-015)`);
   const offsets: CommittedOffset[] = [];

@@ -32,7 +32,7 @@ describe("membership and epochs (§8.1)", () => {
     expect(shown(second)).toEqual([]);
   });
 
-  test("PW-GROUP-002: a join without a subscription, with an empty one, or with a member_id fails with INVALID_ARGUMENT", () => {
+  test("PW-GROUP-002, PW-GROUP-018: a join without a subscription, with an empty one, or with a member_id fails with INVALID_ARGUMENT", () => {
     const { coordinator } = setup({ t: 2 });
     failed(coordinator.heartbeat(request({}), 0), "INVALID_ARGUMENT");
     failed(coordinator.heartbeat(request({ subscription: [] }), 0), "INVALID_ARGUMENT");
@@ -213,7 +213,7 @@ describe("membership and epochs (§8.1)", () => {
     ok(coordinator.heartbeat(request({ groupId: "h", subscription: ["t"] }), 0));
   });
 
-  test("PW-GROUP-016: joins that would take the broker above its groups or members fail with GROUP_MAX_SIZE_REACHED; an empty group without offsets makes room", () => {
+  test("PW-GROUP-017: joins that would take the broker above its groups or members fail with GROUP_MAX_SIZE_REACHED; an empty group without offsets makes room", () => {
     const { coordinator } = setup({ t: 2 }, { maxGroups: 2, maxMembers: 3 });
     const a = new Client(coordinator, { groupId: "g1", subscription: ["t"] });
     a.join(0);
@@ -240,6 +240,9 @@ describe("membership and epochs (§8.1)", () => {
     expect(quiet.memberId).toBe(c.memberId);
     expect(quiet.memberEpoch).toBe(c.epoch);
     expect(quiet.heartbeatIntervalMs).toBe(5000);
+    // PW-GROUP-016: in v1 failures are Error frames; a response never carries one.
+    expect(quiet.errorCode).toBe(0);
+    expect(quiet.errorMessage).toBe("");
     topics.set("a", 2);
     // The whole set, not the difference.
     expect(shown(c.beat(2))).toEqual(["B/0", "a/0", "a/1", "b/0", "b/1"]);
@@ -264,6 +267,15 @@ describe("membership and epochs (§8.1)", () => {
     twice.owned = { $typeName: "polywire.v1.OwnedPartitions", partitions: [{ $typeName: "polywire.v1.TopicPartitions", topic: "t", partitions: [0] }, { $typeName: "polywire.v1.TopicPartitions", topic: "t", partitions: [1] }] };
     failed(coordinator.heartbeat(twice, 1), "INVALID_ARGUMENT");
     failed(coordinator.heartbeat(request({ memberId: c.memberId, memberEpoch: c.epoch, owned: ["t/0", "t/0"] }), 1), "INVALID_ARGUMENT");
+  });
+
+  test("PW-GROUP-018: member_epoch below -2 fails with INVALID_ARGUMENT and changes nothing", () => {
+    const { coordinator } = setup({ t: 1 });
+    const a = new Client(coordinator, { subscription: ["t"] });
+    a.join(0);
+    failed(coordinator.heartbeat(request({ memberId: a.memberId, memberEpoch: -3 }), 1), "INVALID_ARGUMENT");
+    expect(coordinator.describe("g")?.members).toBe(1);
+    expect(a.beat(2).assignment).toBeUndefined();
   });
 
   test("PW-GROUP-030: an unsupported assignor fails with UNSUPPORTED_ASSIGNOR; a change of the majority's assignor bumps the epoch and recomputes the target", () => {

@@ -104,7 +104,7 @@ describe("committed offsets (§8.4)", () => {
     ok(await s.coordinator.commit(commit("g", next.memberId, next.epoch, [["t", 0, 1n]]), 4));
   });
 
-  test("PW-GROUP-042: a manual-assignment commit (empty member_id, epoch -1) is accepted only while the group has no members, and creates the group", async () => {
+  test("PW-GROUP-042, PW-GROUP-047: a manual-assignment commit (empty member_id, epoch -1) is accepted only while the group has no members, and creates the group", async () => {
     const s = setup({ t: 1 });
     ok(await s.coordinator.commit(commit("manual", "", -1, [["t", 0, 3n]]), 1));
     expect(s.coordinator.list().map((g) => g.groupId)).toEqual(["manual"]);
@@ -143,7 +143,7 @@ describe("committed offsets (§8.4)", () => {
     expect(rows(s, "g", ["t/0", "t/1"]).map((r) => r[2])).toEqual([1_000_000n, 9n]);
   });
 
-  test("PW-GROUP-044: one answer per requested partition in request order, or every committed one ordered; -1 where nothing is committed", async () => {
+  test("PW-GROUP-044, PW-GROUP-047: one answer per requested partition in request order, or every committed one ordered; -1 where nothing is committed", async () => {
     const s = setup({ b: 2, a: 1, B: 1 });
     ok(await s.coordinator.commit(commit("g", "", -1, [["b", 1, 4n], ["a", 0, 2n], ["B", 0, 1n], ["b", 0, 3n]]), 7));
     const none = [-1n, "", ErrorCode.UNSPECIFIED, -1n];
@@ -215,7 +215,7 @@ describe("committed offsets (§8.4)", () => {
     for (const g of ["g", "h"]) expect(rows(fromSnapshot, g)).toEqual(rows(s, g));
   });
 
-  test("PW-ADMIN-035, PW-GROUP-025: deleting a group needs it empty and known; while DEAD, joins and commits fail with UNKNOWN_GROUP; a failed write leaves it as it was", async () => {
+  test("PW-ADMIN-035, PW-GROUP-025, PW-GROUP-027: deleting a group needs it empty and known; while DEAD, joins and commits fail with UNKNOWN_GROUP; a failed write leaves it as it was", async () => {
     const log = new GatedLog();
     const s = setup({ t: 1 }, {}, { log });
     failed(await s.coordinator.deleteGroup("g"), "UNKNOWN_GROUP");
@@ -237,6 +237,9 @@ describe("committed offsets (§8.4)", () => {
     ok(await deleting);
     expect(rows(s, "g")).toEqual([]);
     expect(s.coordinator.describe("g")).toBeUndefined();
+    // The id is free again: a join creates the group anew.
+    new Client(s.coordinator, { subscription: ["t"] }).join(4);
+    expect(s.coordinator.describe("g")?.groupEpoch).toBe(1);
   });
 });
 

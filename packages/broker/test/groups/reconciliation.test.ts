@@ -44,7 +44,7 @@ describe("incremental reconciliation (§8.2)", () => {
     expect(coordinator.describe("g")?.state).toBe(GroupState.STABLE);
   });
 
-  test("PW-GROUP-022: an omitted owned releases nothing, and claims of partitions never given are ignored", () => {
+  test("PW-GROUP-022, PW-GROUP-026: an omitted owned releases nothing, and claims of partitions never given are ignored", () => {
     const { coordinator, a, b } = twoMembers();
     a.beat(2);
     ok(coordinator.heartbeat(request({ memberId: a.memberId, memberEpoch: a.epoch }), 3));

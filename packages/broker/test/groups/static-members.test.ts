@@ -22,7 +22,7 @@ describe("static membership (PW-GROUP-007, PW-GROUP-008)", () => {
     expect(shown(b.beat(4))).toBeNull();
   });
 
-  test("PW-GROUP-007: -2 without an instance_id fails with INVALID_ARGUMENT; a heartbeat with another instance_id than the member's too", () => {
+  test("PW-GROUP-007, PW-GROUP-018: -2 without an instance_id fails with INVALID_ARGUMENT; a heartbeat with another instance_id than the member's too", () => {
     const { coordinator } = setup({ t: 1 });
     const a = new Client(coordinator, { subscription: ["t"] });
     a.join(0);
