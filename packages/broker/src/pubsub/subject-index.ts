@@ -49,11 +49,6 @@ class Node<S> {
   }
 }
 
-interface CacheEntry<S> {
-  readonly tokens: readonly string[];
-  readonly match: Match<S>;
-}
-
 /** Subjects remembered by default: as NATS's sublist, a small cache covers the hot subjects. */
 export const DEFAULT_CACHE_SIZE = 1024;
 
@@ -66,7 +61,8 @@ const NO_MATCH: Match<never> = Object.freeze({ plain: Object.freeze([]), groups:
  * grows with the subject's length and the number of matching patterns, not
  * with the number of subscriptions.
  *
- * Results are cached per subject (a bounded map, oldest entry out first).
+ * Results are cached per subject seen twice (a bounded map, the oldest
+ * quarter out when full).
  * A change invalidates exactly the cached subjects the changed pattern
  * matches: one map delete for a literal pattern (the common case, and the
  * one that churns, e.g. reply inboxes), a scan of the cache for a wildcard
@@ -75,7 +71,12 @@ const NO_MATCH: Match<never> = Object.freeze({ plain: Object.freeze([]), groups:
  */
 export class SubjectIndex<S extends Indexed> {
   #root = new Node<S>();
-  #cache = new Map<string, CacheEntry<S>>();
+  #cache = new Map<string, Match<S>>();
+  // Subjects that missed once since this set was last cleared: a subject
+  // is cached on its second miss, so one-off subjects (reply inboxes,
+  // per-entity subjects) neither evict hot entries nor leave results that
+  // live just long enough to be promoted by the garbage collector.
+  #seenOnce = new Set<string>();
   #cacheSize: number;
   #count = 0;
 
@@ -188,8 +189,11 @@ export class SubjectIndex<S extends Indexed> {
       this.#cache.delete(pattern.text);
       return;
     }
-    for (const [subject, entry] of this.#cache) {
-      if (patternMatches(pattern.tokens, entry.tokens)) this.#cache.delete(subject);
+    // Cached subjects are valid, so a plain split gives their tokens.
+    // Splitting here rather than keeping each entry's tokens keeps a miss
+    // from retaining five more objects for the collector to promote.
+    for (const subject of this.#cache.keys()) {
+      if (patternMatches(pattern.tokens, subject.split("."))) this.#cache.delete(subject);
     }
   }
 
@@ -201,7 +205,7 @@ export class SubjectIndex<S extends Indexed> {
    */
   match(subject: string): Match<S> {
     const hit = this.#cache.get(subject);
-    if (hit !== undefined) return hit.match;
+    if (hit !== undefined) return hit;
     const tokens = subjectTokens(subject);
     const plain: S[] = [];
     const groups: QueueGroup<S>[] = [];
@@ -209,14 +213,29 @@ export class SubjectIndex<S extends Indexed> {
     const reserved = (tokens[0] as string).charCodeAt(0) === 0x24;
     collect(this.#root, tokens, 0, plain, groups, reserved);
     const match: Match<S> = plain.length === 0 && groups.length === 0 ? NO_MATCH : { plain, groups };
-    if (this.#cacheSize > 0) {
-      if (this.#cache.size >= this.#cacheSize) {
-        const oldest = this.#cache.keys().next();
-        if (oldest.done !== true) this.#cache.delete(oldest.value);
-      }
-      this.#cache.set(subject, { tokens, match });
-    }
+    if (this.#cacheSize > 0) this.#admit(subject, match);
     return match;
+  }
+
+  #admit(subject: string, match: Match<S>): void {
+    if (!this.#seenOnce.delete(subject)) {
+      if (this.#seenOnce.size >= 4 * this.#cacheSize) this.#seenOnce.clear();
+      this.#seenOnce.add(subject);
+      return;
+    }
+    if (this.#cache.size >= this.#cacheSize) this.#evict();
+    this.#cache.set(subject, match);
+  }
+
+  // Drops the oldest quarter of the cache in one pass. One entry per miss
+  // would make every miss walk past the deleted entries at the front of
+  // the Map (they stay until it rehashes); a batch pays that walk once.
+  #evict(): void {
+    let drop = Math.max(1, this.#cacheSize >> 2);
+    for (const subject of this.#cache.keys()) {
+      this.#cache.delete(subject);
+      if (--drop === 0) break;
+    }
   }
 }
 

@@ -125,6 +125,20 @@ describe("the subject index (§9.1, §9.2)", () => {
     }), { numRuns: 300 });
   });
 
+  it("a subject is cached on its second match, so one-off subjects never evict hot ones", () => {
+    const index = new SubjectIndex<Entry>({ cacheSize: 4 });
+    index.add(entry("inbox.>"));
+    index.match("hot.a");
+    expect(index.cached).toBe(0);
+    index.match("hot.a");
+    expect(index.cached).toBe(1);
+    for (let i = 0; i < 100; i++) index.match(`inbox.${i}`);
+    expect(index.cached).toBe(1);
+    // Full: the oldest quarter goes, then the newcomer is in.
+    for (const s of ["b", "c", "d", "e"]) for (let k = 0; k < 2; k++) index.match(s);
+    expect(index.cached).toBe(4);
+  });
+
   it("PW-PUBSUB-001: matching an invalid subject throws INVALID_SUBJECT and caches nothing", () => {
     const index = new SubjectIndex<Entry>();
     index.add(entry(">"));
