@@ -4,13 +4,15 @@ import { resolveAdminUrl } from "./admin-url.js";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import type { CallResult, Connection, ConnectionOptions, RequestOptions } from "./connection.js";
 import { Consumer, type ConsumerOptions } from "./consumer.js";
-import { PolywireError, errorCodeName } from "./errors.js";
+import type { ClientContext, ClientResource, OffsetRequest, PartitionOffset } from "./context.js";
+import { PolywireError } from "./errors.js";
 import { Emitter } from "./events.js";
-import { result, type Jsonified } from "./json.js";
+import { result } from "./json.js";
 import type { Link, LinkState } from "./link.js";
 import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
 import { Producer, type ProducerOptions } from "./producer.js";
+import { responseError } from "./response-errors.js";
 import { RECONNECT_DEFAULTS, RetryPolicy, type RetryOptions } from "./retry.js";
 import type { RpcKind, RpcRequestInit } from "./rpc.js";
 import { callSignal, checkTimeout, type CallOptions } from "./signal.js";
@@ -90,50 +92,6 @@ export interface HealthReport {
   readonly inFlight: number;
   /** Connections re-established so far. */
   readonly reconnects: number;
-}
-
-/** Which offset {@link Client.listOffsets} resolves (PW-LOG-020, PW-LOG-021). */
-export type OffsetQuery = "earliest" | "latest" | { readonly timestamp: number | Date };
-
-/** One partition's answer of {@link Client.listOffsets}. */
-export interface PartitionOffset {
-  readonly topic: string;
-  readonly partition: number;
-  /** The offset; -1n for a timestamp no record is that recent for. */
-  readonly offset: bigint;
-  /** The timestamp of the record at `offset` for a timestamp query, else -1. */
-  readonly timestamp: number;
-  /** The same fields with the offset as a decimal string, so that `JSON.stringify` works. */
-  toJSON(): Jsonified<PartitionOffset>;
-}
-
-/** Something a client closes when it closes, and fails when it gives up. */
-export interface ClientResource {
-  close(options?: CallOptions): Promise<void>;
-  fail(error: PolywireError): void;
-}
-
-/**
- * What producers and consumers use of their client. Not part of the public
- * API: obtain producers and consumers with `client.producer()` and
- * `client.consumer()`.
- */
-export interface ClientContext {
-  readonly stats: StatsCollector;
-  readonly retry: RetryPolicy;
-  readonly metadata: MetadataCache;
-  /** True once the client is closing or closed. */
-  readonly closed: boolean;
-  /** The link to the leader of a partition, or undefined when the topic's metadata is not cached. */
-  leaderNow(topic: string, partition: number): Link | undefined;
-  /** The link to the leader of a partition, looking the topic up when needed. */
-  leader(topic: string, partition: number, signal?: AbortSignal): Promise<Link>;
-  /** Sends a request on `connection`, recording latency and errors in the stats. */
-  call<K extends RpcKind>(connection: Connection, kind: K, init: RpcRequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>>;
-  /** Sends a request that is safe to repeat on the primary connection, retried by the policy. */
-  request<K extends RpcKind>(kind: K, init: RpcRequestInit<K>, options?: CallOptions): Promise<CallResult<K>>;
-  listOffsets(queries: ReadonlyArray<{ topic: string; partition: number; query: OffsetQuery }>, options?: CallOptions): Promise<PartitionOffset[]>;
-  track(resource: ClientResource): () => void;
 }
 
 const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
@@ -284,6 +242,10 @@ export class Client extends Emitter<ClientEvents> {
         }
         return this.#linkFor(p.leaderId);
       },
+      limits: (topic, partition) => {
+        const info = this.#metadata.cached(topic)?.partitions[partition];
+        return info === undefined ? undefined : this.#linkFor(info.leaderId).connection?.limits;
+      },
       call: (connection, kind, init, payload, options) => this.#call(connection, kind, init, payload, options),
       request: (kind, init, options) => this.#request(this.#pool.primary, kind, init, options),
       listOffsets: (queries, options) => this.#listOffsets(queries, options),
@@ -375,12 +337,12 @@ export class Client extends Emitter<ClientEvents> {
    * order asked, sending one ListOffsets request per partition leader.
    * Rejects with the first partition's error (UNKNOWN_TOPIC, ...).
    */
-  listOffsets(queries: ReadonlyArray<{ topic: string; partition: number; query: OffsetQuery }>, options: CallOptions = {}): Promise<PartitionOffset[]> {
+  listOffsets(queries: readonly OffsetRequest[], options: CallOptions = {}): Promise<PartitionOffset[]> {
     this.#ensureOpen();
     return this.#listOffsets(queries, options);
   }
 
-  async #listOffsets(queries: ReadonlyArray<{ topic: string; partition: number; query: OffsetQuery }>, options: CallOptions = {}): Promise<PartitionOffset[]> {
+  async #listOffsets(queries: readonly OffsetRequest[], options: CallOptions = {}): Promise<PartitionOffset[]> {
     const signal = callSignal(options);
     const byLink = new Map<Link, number[]>();
     for (let i = 0; i < queries.length; i++) {
@@ -403,11 +365,11 @@ export class Client extends Emitter<ClientEvents> {
         const r = message.partitions[n];
         const q = queries[index] as (typeof queries)[number];
         if (r === undefined) throw new PolywireError("MALFORMED_FRAME", "ListOffsetsResponse has fewer results than requested (PW-LOG-024)");
-        if (r.errorCode !== ErrorCode.UNSPECIFIED) {
+        const failure = responseError(r, { what: `listing offsets of ${q.topic}/${q.partition}` });
+        if (failure !== undefined) {
           if (r.errorCode === ErrorCode.UNKNOWN_TOPIC || r.errorCode === ErrorCode.UNKNOWN_PARTITION) this.#metadata.invalidate(q.topic);
-          const code = errorCodeName(r.errorCode);
-          this.#stats.error(code);
-          throw new PolywireError(code, `listing offsets of ${q.topic}/${q.partition}: ${code}`, { wireCode: r.errorCode });
+          this.#stats.error(failure.code);
+          throw failure;
         }
         results[index] = result({ topic: q.topic, partition: q.partition, offset: r.offset, timestamp: Number(r.timestampMs) });
       });

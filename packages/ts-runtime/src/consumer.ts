@@ -1,7 +1,7 @@
 import type { FetchResponse } from "@polywire/proto/log";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import { openBatch, readBatchHeader, splitBatches, type BatchRecords } from "@polywire/wasm-codec";
-import type { ClientContext, OffsetQuery } from "./client.js";
+import type { ClientContext, OffsetQuery } from "./context.js";
 import { PolywireError, errorCodeName } from "./errors.js";
 import { result, type Jsonified } from "./json.js";
 import type { Link } from "./link.js";

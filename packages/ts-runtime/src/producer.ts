@@ -1,15 +1,16 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Acks as WireAcks, ProduceRequestSchema } from "@polywire/proto/log";
-import { ErrorCode, FrameKind } from "@polywire/proto/session";
+import { FrameKind } from "@polywire/proto/session";
 import { COMPRESSIONS, encodeBatch, type Compression, type EncodeBatchOptions } from "@polywire/wasm-codec";
-import type { ClientContext } from "./client.js";
-import { PolywireError, errorCodeName } from "./errors.js";
+import type { ClientContext } from "./context.js";
+import { PolywireError } from "./errors.js";
 import { Fifo } from "./fifo.js";
 import { KNOWN_PARTITIONERS, Partitioner } from "./partitioner.js";
 import type { TopicInfo } from "./metadata.js";
 import { prepareRecord, type PreparedRecord, type ProducerRecord } from "./record.js";
 import { result, type Jsonified } from "./json.js";
 import { recordTooLarge, type BatchLimits } from "./record-limits.js";
+import { throwIfError } from "./response-errors.js";
 import { ReportStream, StoredRecord, type DeliveryReport, type ReportHold } from "./reports.js";
 import { RetryPolicy, type RetryOptions } from "./retry.js";
 import { abortError, callSignal, raceSignal, type CallOptions } from "./signal.js";
@@ -617,11 +618,11 @@ export class Producer implements AsyncDisposable {
 
   /** Every limit on a batch to a partition that the producer knows (for error messages). */
   #limits(topic: string, partition: number): BatchLimits {
-    const connection = this.#ctx.leaderNow(topic, partition)?.connection;
+    const session = this.#ctx.limits(topic, partition);
     const topicLimit = this.#topicLimits.get(topic);
     const known = { topic, maxMessageBytes: this.#maxMessageBytes, ...(topicLimit === undefined ? {} : { topicLimit }) };
-    if (connection === undefined) return known;
-    const { maxBatchSize, maxFrameSize } = connection.limits;
+    if (session === undefined) return known;
+    const { maxBatchSize, maxFrameSize } = session;
     return { ...known, broker: { maxBatchSize, maxFrameSize, frameRoom: this.#frameRoom(topic, maxFrameSize) } };
   }
 
@@ -638,11 +639,8 @@ export class Producer implements AsyncDisposable {
   /** The largest batch that may go to a partition: the smallest of {@link #limits}, without building them. */
   #recordLimit(topic: string, partition: number): number {
     let limit = this.#maxMessageBytes;
-    const connection = this.#ctx.leaderNow(topic, partition)?.connection;
-    if (connection !== undefined) {
-      const l = connection.limits;
-      limit = Math.min(limit, l.maxBatchSize, this.#frameRoom(topic, l.maxFrameSize));
-    }
+    const session = this.#ctx.limits(topic, partition);
+    if (session !== undefined) limit = Math.min(limit, session.maxBatchSize, this.#frameRoom(topic, session.maxFrameSize));
     const learned = this.#topicLimits.get(topic);
     return learned === undefined ? limit : Math.min(limit, learned);
   }
@@ -701,7 +699,7 @@ export class Producer implements AsyncDisposable {
 
   #inFlightLimit(ps: PartitionState): number {
     if (!this.#idempotent) return this.#maxInFlight;
-    const window = this.#ctx.leaderNow(ps.topic, ps.partition)?.connection?.limits.idempotenceWindow ?? 5;
+    const window = this.#ctx.limits(ps.topic, ps.partition)?.idempotenceWindow ?? 5;
     return Math.min(this.#maxInFlight, window);
   }
 
@@ -730,7 +728,7 @@ export class Producer implements AsyncDisposable {
     this.#identityPending = true;
     this.#ctx.request(FrameKind.INIT_PRODUCER_REQUEST, { producerId: -1n, producerEpoch: -1 }, { signal: this.#stop.signal }).then(
       ({ message }) => {
-        if (message.errorCode !== ErrorCode.UNSPECIFIED) throw new PolywireError(errorCodeName(message.errorCode), "InitProducer failed", { wireCode: message.errorCode });
+        throwIfError(message, { what: "InitProducer failed" });
         this.#identity = { producerId: message.producerId, producerEpoch: message.producerEpoch };
       },
     ).catch((error: unknown) => {
@@ -792,9 +790,7 @@ export class Producer implements AsyncDisposable {
         acks: this.#wireAcks,
         timeoutMs: this.#requestTimeoutMs,
       }, bytes, { timeoutMs: this.#requestTimeoutMs + 2_000 });
-      if (message.errorCode !== ErrorCode.UNSPECIFIED) {
-        throw new PolywireError(errorCodeName(message.errorCode), message.errorMessage || errorCodeName(message.errorCode), { wireCode: message.errorCode });
-      }
+      throwIfError(message);
       this.#acknowledged(ps, batch, message.baseOffset);
     } catch (error) {
       this.#failed(ps, batch, PolywireError.from(error));
@@ -984,7 +980,7 @@ export class Producer implements AsyncDisposable {
       throw error;
     });
     bump.then(({ message }) => {
-      if (message.errorCode !== ErrorCode.UNSPECIFIED) throw new PolywireError(errorCodeName(message.errorCode), "InitProducer failed", { wireCode: message.errorCode });
+      throwIfError(message, { what: "InitProducer failed" });
       this.#identity = { producerId: message.producerId, producerEpoch: message.producerEpoch };
       for (const states of this.#partitions.values()) {
         for (const ps of states) {
