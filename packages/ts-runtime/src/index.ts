@@ -25,9 +25,9 @@ export type { DialOptions, TlsClientOptions, Transport, TransportHandlers, Trans
 export { Client, connect } from "./client.js";
 export type { ClientEvents, ClientOptions, ClientState, HealthReport } from "./client.js";
 export type { OffsetQuery, PartitionOffset } from "./context.js";
-export { Producer } from "./producer.js";
-export type { Acks, ProducerOptions, RecordMetadata } from "./producer.js";
-export type { DeliveryReport } from "./reports.js";
+export { Producer } from "./producer/producer.js";
+export type { Acks, ProducerOptions } from "./producer/options.js";
+export type { DeliveryReport, RecordMetadata } from "./producer/reports.js";
 export { Consumer } from "./consumer.js";
 export type { ConsumedBatch, ConsumerOptions, PartitionAssignment, StartPosition, TopicPartition } from "./consumer.js";
 export { ConsumedRecord, Record } from "./record.js";
