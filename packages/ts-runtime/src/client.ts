@@ -3,7 +3,8 @@ import { createAdminClient, type AdminClient, type AdminClientOptions } from "./
 import { resolveAdminUrl } from "./admin-url.js";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import type { CallResult, Connection, ConnectionOptions, RequestOptions } from "./connection.js";
-import { Consumer, type ConsumerOptions } from "./consumer.js";
+import { Consumer } from "./consumer/consumer.js";
+import type { ConsumerOptions } from "./consumer/options.js";
 import type { ClientContext, ClientResource, OffsetRequest, PartitionOffset } from "./context.js";
 import { PolywireError } from "./errors.js";
 import { Emitter } from "./events.js";
