@@ -1,100 +1,24 @@
-import { OffsetSpec } from "@polywire/proto/log";
 import { createAdminClient, type AdminClient, type AdminClientOptions } from "./admin.js";
 import { resolveAdminUrl } from "./admin-url.js";
-import { ErrorCode, FrameKind } from "@polywire/proto/session";
-import type { CallResult, Connection, ConnectionOptions, RequestOptions } from "./connection.js";
+import { FrameKind } from "@polywire/proto/session";
+import type { ClientEvents, ClientOptions, ClientState, HealthReport } from "./client-options.js";
+import type { CallResult, Connection, RequestOptions } from "./connection.js";
 import { Consumer } from "./consumer/consumer.js";
 import type { ConsumerOptions } from "./consumer/options.js";
 import type { ClientContext, ClientResource, OffsetRequest, PartitionOffset } from "./context.js";
 import { PolywireError } from "./errors.js";
 import { Emitter } from "./events.js";
-import { result } from "./json.js";
-import type { Link, LinkState } from "./link.js";
+import type { Link } from "./link.js";
+import { listOffsets } from "./list-offsets.js";
 import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
 import { Producer } from "./producer/producer.js";
 import type { ProducerOptions } from "./producer/options.js";
-import { responseError } from "./response-errors.js";
-import { RECONNECT_DEFAULTS, RetryPolicy, type RetryOptions } from "./retry.js";
+import { RECONNECT_DEFAULTS, RetryPolicy } from "./retry.js";
 import type { RpcKind, RpcRequestInit } from "./rpc.js";
 import { callSignal, checkTimeout, type CallOptions } from "./signal.js";
 import { StatsCollector, type ClientStats } from "./stats.js";
 import { parseTransportUrl } from "./transport/url.js";
-
-/**
- * The life of a client, following its primary connection: `connecting`,
- * `ready`, `reconnecting` (lost; redialing with backoff), `draining` (the
- * broker announced shutdown; moving to another URL), `closed`.
- */
-export type ClientState = LinkState;
-
-/** Events of a {@link Client}. */
-export interface ClientEvents {
-  [event: string]: (...args: never[]) => void;
-  /** The state changed. */
-  state: (state: ClientState, previous: ClientState) => void;
-  /**
-   * The primary connection is down and the client waits `delayMs` before
-   * redial number `attempt` (1 for the first after the loss); `error` is
-   * the loss or the previous redial's failure (ECONNREFUSED, ...).
-   */
-  reconnecting: (attempt: number, delayMs: number, error: PolywireError) => void;
-  /**
-   * A failure outside any call: a lost connection (the client reconnects),
-   * reconnecting given up (the client closes), a broker error for a request
-   * no one waits for (an acks "none" produce, PW-LOG-004).
-   */
-  error: (error: PolywireError) => void;
-}
-
-/**
- * Options of {@link connect}. Every field is optional; the connection
- * fields (`clientId`, `auth`, `tls`, `requestTimeoutMs`, `keepaliveIntervalMs`,
- * ...) apply to every connection the client makes.
- */
-export interface ClientOptions extends Omit<ConnectionOptions, "signal" | "connectTimeoutMs"> {
-  /**
-   * How long `connect()` may take to make the first connection, in ms:
-   * every pass over the URLs and the backoff between them included. Past
-   * it, `connect()` rejects with the last failure, naming each address and
-   * its cause (ECONNREFUSED, ENOTFOUND, a TLS alert, ...), or TIMEOUT when
-   * nothing answered. Each later dial is bounded by it too. Default 5 000.
-   */
-  connectTimeoutMs?: number;
-  /**
-   * Backoff between dials: while making the first connection (within
-   * `connectTimeoutMs`) and after a connection was lost. Defaults:
-   * `initialDelayMs` 100, `maxDelayMs` 5 000, `multiplier` 2 and
-   * `maxAttempts` Infinity: once connected, the client redials for as long
-   * as it is open, and gives up only on a failure that cannot be retried
-   * (AUTHENTICATION_FAILED, a refused TLS certificate) or after a finite
-   * `maxAttempts`, and then closes.
-   */
-  reconnect?: RetryOptions;
-  /** Backoff and retry policy for produce retries, fetches and lookups (requests; `reconnect` covers dials). */
-  retry?: RetryOptions;
-  /** Topic metadata older than this is fetched again. Default 300 000 ms (Kafka's `metadata.max.age.ms`). */
-  metadataMaxAgeMs?: number;
-  /** Aborts the initial connect. */
-  signal?: AbortSignal;
-}
-
-/** The result of {@link Client.health}. */
-export interface HealthReport {
-  readonly state: ClientState;
-  /** The URL of the primary connection. */
-  readonly url: string;
-  /** The broker the primary connection talks to. */
-  readonly brokerId: string;
-  /** The broker's id for this session (Welcome.session_id). */
-  readonly sessionId: string;
-  /** Round trip of a Ping (PW-SESS-010), in ms. */
-  readonly rttMs: number;
-  /** Requests awaiting a response on the primary connection. */
-  readonly inFlight: number;
-  /** Connections re-established so far. */
-  readonly reconnects: number;
-}
 
 const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -346,37 +270,12 @@ export class Client extends Emitter<ClientEvents> {
 
   async #listOffsets(queries: readonly OffsetRequest[], options: CallOptions = {}): Promise<PartitionOffset[]> {
     const signal = callSignal(options);
-    const byLink = new Map<Link, number[]>();
-    for (let i = 0; i < queries.length; i++) {
-      const q = queries[i] as (typeof queries)[number];
-      const link = await this.#context.leader(q.topic, q.partition, signal);
-      byLink.set(link, [...(byLink.get(link) ?? []), i]);
-    }
-    const results: PartitionOffset[] = new Array<PartitionOffset>(queries.length);
-    await Promise.all([...byLink].map(async ([link, indexes]) => {
-      const partitions = indexes.map((i) => {
-        const { topic, partition, query } = queries[i] as (typeof queries)[number];
-        if (query === "earliest") return { topic, partition, spec: OffsetSpec.EARLIEST };
-        if (query === "latest") return { topic, partition, spec: OffsetSpec.LATEST };
-        const ts = query.timestamp instanceof Date ? query.timestamp.getTime() : query.timestamp;
-        if (!Number.isSafeInteger(ts)) throw new PolywireError("INVALID_ARGUMENT", `an offset query timestamp must be a Date or integer Unix ms, got ${String(query.timestamp)}`);
-        return { topic, partition, spec: OffsetSpec.TIMESTAMP, timestampMs: BigInt(ts) };
-      });
-      const { message } = await this.#request(link, FrameKind.LIST_OFFSETS_REQUEST, { partitions }, signal === undefined ? {} : { signal });
-      indexes.forEach((index, n) => {
-        const r = message.partitions[n];
-        const q = queries[index] as (typeof queries)[number];
-        if (r === undefined) throw new PolywireError("MALFORMED_FRAME", "ListOffsetsResponse has fewer results than requested (PW-LOG-024)");
-        const failure = responseError(r, { what: `listing offsets of ${q.topic}/${q.partition}` });
-        if (failure !== undefined) {
-          if (r.errorCode === ErrorCode.UNKNOWN_TOPIC || r.errorCode === ErrorCode.UNKNOWN_PARTITION) this.#metadata.invalidate(q.topic);
-          this.#stats.error(failure.code);
-          throw failure;
-        }
-        results[index] = result({ topic: q.topic, partition: q.partition, offset: r.offset, timestamp: Number(r.timestampMs) });
-      });
-    }));
-    return results;
+    return listOffsets({
+      leader: (topic, partition, signal) => this.#context.leader(topic, partition, signal),
+      request: (link, init, signal) => this.#request(link, FrameKind.LIST_OFFSETS_REQUEST, init, signal === undefined ? {} : { signal }),
+      metadata: this.#metadata,
+      stats: this.#stats,
+    }, queries, signal);
   }
 
   /** Creates a producer (see {@link ProducerOptions} for batching, acks, idempotence and limits). */

@@ -23,7 +23,7 @@ export { parseTransportUrl } from "./transport/url.js";
 export type { TransportAddress } from "./transport/url.js";
 export type { DialOptions, TlsClientOptions, Transport, TransportHandlers, TransportScheme } from "./transport/transport.js";
 export { Client, connect } from "./client.js";
-export type { ClientEvents, ClientOptions, ClientState, HealthReport } from "./client.js";
+export type { ClientEvents, ClientOptions, ClientState, HealthReport } from "./client-options.js";
 export type { OffsetQuery, PartitionOffset } from "./context.js";
 export { Producer } from "./producer/producer.js";
 export type { Acks, ProducerOptions } from "./producer/options.js";
