@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode, Feature } from "@polywire/proto/session";
-import { frameKindTable, PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
+import { frameKindTable, PROTOCOL_VERSION, type Transport } from "@polywire/runtime/connection";
 import { init as initCodec } from "@polywire/wasm-codec";
 import type { Socket } from "node:net";
 import { adminHandler, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";

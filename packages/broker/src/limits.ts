@@ -1,4 +1,4 @@
-import { MIN_MAX_FRAME_SIZE } from "@polywire/runtime";
+import { MIN_MAX_FRAME_SIZE } from "@polywire/runtime/connection";
 import { badSetting, integerSetting } from "./config/errors.js";
 
 /**

@@ -4,10 +4,8 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { connect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
-import {
-  listenMemory, NodeWebSocketTransport, parseTransportUrl, SocketTransport, PolywireError,
-  type Transport, type TransportAddress,
-} from "@polywire/runtime";
+import { PolywireError } from "@polywire/runtime";
+import { listenMemory, NodeWebSocketTransport, parseTransportUrl, SocketTransport, type Transport, type TransportAddress } from "@polywire/runtime/connection";
 import { WebSocketServer } from "ws";
 import type { Admission } from "./socket-gate.js";
 import { certificateRefusal, refuseSocket, refuseWebSocket } from "./tls-refusal.js";

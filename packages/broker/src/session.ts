@@ -5,7 +5,7 @@ import {
   HelloSchema, PingSchema, PongSchema, WelcomeSchema,
   type Hello,
 } from "@polywire/proto/session";
-import { decodeMessage, frameKindTable, frameSize, MIN_MAX_FRAME_SIZE, PolywireError, PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
+import { decodeMessage, frameKindTable, frameSize, MIN_MAX_FRAME_SIZE, PolywireError, PROTOCOL_VERSION, type Transport } from "@polywire/runtime/connection";
 import { encodeFrame, encodeFrameHead, FrameDecoder, type Frame } from "@polywire/wasm-codec";
 import type { SaslExchange, ServerSaslMechanism } from "./auth.js";
 import { toPolywireError } from "./errors.js";

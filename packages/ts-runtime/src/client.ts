@@ -15,7 +15,7 @@ import { ConnectionPool } from "./pool.js";
 import { Producer } from "./producer/producer.js";
 import type { ProducerOptions } from "./producer/options.js";
 import { RECONNECT_DEFAULTS, RetryPolicy } from "./retry.js";
-import type { RpcKind, RpcRequestInit } from "./rpc.js";
+import type { RequestInit, RequestKind } from "./request-kinds.js";
 import { callSignal, checkTimeout, type CallOptions } from "./signal.js";
 import { StatsCollector, type ClientStats } from "./stats.js";
 import { parseTransportUrl } from "./transport/url.js";
@@ -186,7 +186,7 @@ export class Client extends Emitter<ClientEvents> {
     return this.#pool.link(brokerId, this.#metadata.broker(brokerId)?.urls ?? []);
   }
 
-  async #call<K extends RpcKind>(connection: Connection, kind: K, init: RpcRequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>> {
+  async #call<K extends RequestKind>(connection: Connection, kind: K, init: RequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>> {
     const started = performance.now();
     try {
       const result = await connection.call(kind, init, payload, options);
@@ -202,7 +202,7 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /** One request on `link`, retried by the policy on retriable failures (all these requests are safe to repeat). */
-  #request<K extends RpcKind>(link: Link, kind: K, init: RpcRequestInit<K>, options: CallOptions = {}): Promise<CallResult<K>> {
+  #request<K extends RequestKind>(link: Link, kind: K, init: RequestInit<K>, options: CallOptions = {}): Promise<CallResult<K>> {
     const signal = callSignal(options);
     return this.#retry.run(async () => {
       const connection = await link.acquire(signal);

@@ -8,7 +8,7 @@ import { encodeFrame, encodeFrameHead, FrameDecoder, init as initCodec, type Fra
 import { decodeMessage } from "./decode.js";
 import { PolywireError, errorCodeName } from "./errors.js";
 import { Emitter } from "./events.js";
-import { rpcs, workStartingKinds, type RpcKind, type RpcRequestInit, type RpcResponse } from "./rpc.js";
+import { requestMethods as rpcs, workStartingKinds, type RequestKind as RpcKind, type RequestInit as RpcRequestInit, type ResponseMessage as RpcResponse } from "./request-kinds.js";
 import { toMechanism, type AuthOptions, type SaslMechanism } from "./sasl.js";
 import { dial } from "./transport/dial.js";
 import { tlsError, tlsFailure } from "./transport/dial-error.js";

@@ -4,7 +4,7 @@ import type { Jsonified } from "./json.js";
 import type { Link } from "./link.js";
 import type { MetadataCache } from "./metadata.js";
 import type { RetryPolicy } from "./retry.js";
-import type { RpcKind, RpcRequestInit } from "./rpc.js";
+import type { RequestInit, RequestKind } from "./request-kinds.js";
 import type { CallOptions } from "./signal.js";
 import type { StatsCollector } from "./stats.js";
 
@@ -66,9 +66,9 @@ export interface ClientContext {
    */
   limits(topic: string, partition: number): SessionLimits | undefined;
   /** Sends a request on `connection`, recording latency and errors in the stats. */
-  call<K extends RpcKind>(connection: Connection, kind: K, init: RpcRequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>>;
+  call<K extends RequestKind>(connection: Connection, kind: K, init: RequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>>;
   /** Sends a request that is safe to repeat on the primary connection, retried by the policy. */
-  request<K extends RpcKind>(kind: K, init: RpcRequestInit<K>, options?: CallOptions): Promise<CallResult<K>>;
+  request<K extends RequestKind>(kind: K, init: RequestInit<K>, options?: CallOptions): Promise<CallResult<K>>;
   listOffsets(queries: readonly OffsetRequest[], options?: CallOptions): Promise<PartitionOffset[]>;
   track(resource: ClientResource): () => void;
 }

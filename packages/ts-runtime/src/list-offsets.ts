@@ -7,7 +7,7 @@ import { result } from "./json.js";
 import type { Link } from "./link.js";
 import type { MetadataCache } from "./metadata.js";
 import { responseError } from "./response-errors.js";
-import type { RpcRequestInit } from "./rpc.js";
+import type { RequestInit } from "./request-kinds.js";
 import type { StatsCollector } from "./stats.js";
 
 type ListOffsetsKind = typeof FrameKind.LIST_OFFSETS_REQUEST;
@@ -16,7 +16,7 @@ type ListOffsetsKind = typeof FrameKind.LIST_OFFSETS_REQUEST;
 export interface OffsetsClient {
   leader(topic: string, partition: number, signal?: AbortSignal): Promise<Link>;
   /** Sends a ListOffsets request on `link`, retried by the client's policy. */
-  request(link: Link, init: RpcRequestInit<ListOffsetsKind>, signal: AbortSignal | undefined): Promise<CallResult<ListOffsetsKind>>;
+  request(link: Link, init: RequestInit<ListOffsetsKind>, signal: AbortSignal | undefined): Promise<CallResult<ListOffsetsKind>>;
   readonly metadata: MetadataCache;
   readonly stats: StatsCollector;
 }

@@ -8,7 +8,8 @@ import { file_polywire_v1_pubsub } from "@polywire/proto/pubsub";
 import { file_polywire_v1_rpc } from "@polywire/proto/rpc";
 import { Feature, file_polywire_v1_session, HelloSchema, PingSchema } from "@polywire/proto/session";
 import { describe, expect, it } from "vitest";
-import { checkWireTypes, decodeMessage, frameKindTable, PolywireError } from "../src/index.js";
+import { PolywireError } from "../src/index.js";
+import { checkWireTypes, decodeMessage, frameKindTable } from "../src/entry/connection.js";
 
 const registry = createRegistry(file_polywire_v1_admin, file_polywire_v1_common, file_polywire_v1_groups, file_polywire_v1_log, file_polywire_v1_pubsub, file_polywire_v1_rpc, file_polywire_v1_session);
 const vectors = new URL("../../../spec/vectors/", import.meta.url);

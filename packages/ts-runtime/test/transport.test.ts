@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { dial, listenMemory, PolywireError, SocketTransport, type Transport } from "../src/index.js";
+import { PolywireError } from "../src/index.js";
+import { dial, listenMemory, SocketTransport, type Transport } from "../src/entry/connection.js";
 
 interface Collected {
   data: Uint8Array[];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PolywireError, parseTransportUrl } from "../src/index.js";
+import { PolywireError } from "../src/index.js";
+import { parseTransportUrl } from "../src/entry/connection.js";
 
 describe("transport URLs", () => {
   it("PW-TRANS-001: parses every scheme", () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseTransportUrl } from "@polywire/runtime";
+import { parseTransportUrl } from "@polywire/runtime/connection";
 import { adminTokenProblem, type AdminToken } from "../admin/auth.js";
 import type { BrokerOptions, TopicSpec } from "../broker.js";
 import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, DEFAULT_HTTP_LIMITS, resolveHttpListener, type HttpListenerOptions } from "../http-settings.js";

@@ -1,4 +1,4 @@
-import { dial, type Transport } from "@polywire/runtime";
+import { dial, type Transport } from "@polywire/runtime/connection";
 import type { ByteStream } from "../wire/dial.js";
 
 /**

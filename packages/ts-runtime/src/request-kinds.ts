@@ -19,7 +19,7 @@ import {
 import { FrameKind, PingSchema, PongSchema } from "@polywire/proto/session";
 
 /** One client-initiated request kind: its message schema and its response's. */
-export interface RpcMethod<I extends DescMessage = DescMessage, O extends DescMessage = DescMessage> {
+export interface RequestMethod<I extends DescMessage = DescMessage, O extends DescMessage = DescMessage> {
   readonly requestKind: FrameKind;
   readonly request: I;
   readonly responseKind: FrameKind;
@@ -28,15 +28,17 @@ export interface RpcMethod<I extends DescMessage = DescMessage, O extends DescMe
 
 function method<I extends DescMessage, O extends DescMessage>(
   requestKind: FrameKind, request: I, responseKind: FrameKind, response: O,
-): RpcMethod<I, O> {
+): RequestMethod<I, O> {
   return { requestKind, request, responseKind, response };
 }
 
 /**
- * Every request a client can send and the response it gets, by frame kind.
- * `Connection.call` uses it to encode and decode messages.
+ * Every request a client can send and the response it gets, by frame kind:
+ * the request kinds of every plane (Ping, Produce, Fetch, ...), not only the
+ * request/reply plane's (rpc.proto). `Connection.call` uses it to encode and
+ * decode messages.
  */
-export const rpcs = {
+export const requestMethods = {
   [FrameKind.PING]: method(FrameKind.PING, PingSchema, FrameKind.PONG, PongSchema),
   [FrameKind.PRODUCE_REQUEST]: method(FrameKind.PRODUCE_REQUEST, ProduceRequestSchema, FrameKind.PRODUCE_RESPONSE, ProduceResponseSchema),
   [FrameKind.FETCH_REQUEST]: method(FrameKind.FETCH_REQUEST, FetchRequestSchema, FrameKind.FETCH_RESPONSE, FetchResponseSchema),
@@ -55,13 +57,13 @@ export const rpcs = {
 } as const;
 
 /** A frame kind a client sends as a request and gets a response for. */
-export type RpcKind = keyof typeof rpcs;
-/** The request message type of an {@link RpcKind}. */
-export type RpcRequest<K extends RpcKind> = MessageShape<(typeof rpcs)[K]["request"]>;
-/** What `create` accepts for the request message of an {@link RpcKind}. */
-export type RpcRequestInit<K extends RpcKind> = MessageInitShape<(typeof rpcs)[K]["request"]>;
-/** The response message type of an {@link RpcKind}. */
-export type RpcResponse<K extends RpcKind> = MessageShape<(typeof rpcs)[K]["response"]>;
+export type RequestKind = keyof typeof requestMethods;
+/** The request message type of a {@link RequestKind}. */
+export type RequestMessage<K extends RequestKind> = MessageShape<(typeof requestMethods)[K]["request"]>;
+/** What `create` accepts for the request message of a {@link RequestKind}. */
+export type RequestInit<K extends RequestKind> = MessageInitShape<(typeof requestMethods)[K]["request"]>;
+/** The response message type of a {@link RequestKind}. */
+export type ResponseMessage<K extends RequestKind> = MessageShape<(typeof requestMethods)[K]["response"]>;
 
 /**
  * Requests that start work on the broker and are refused after Drain with
