@@ -1,0 +1,149 @@
+import { createServer, type AddressInfo, type Server } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { dial, listenMemory, PolywireError, SocketTransport, type Transport } from "../src/index.js";
+
+interface Collected {
+  data: Uint8Array[];
+  drains: number;
+  closed: Promise<Error | undefined>;
+  /** Resolves once at least `bytes` bytes have arrived. */
+  received(bytes: number): Promise<void>;
+}
+
+function collect(transport: Transport): Collected {
+  let waiters: Array<() => void> = [];
+  const total = (): number => state.data.reduce((n, c) => n + c.byteLength, 0);
+  const state: Collected = {
+    data: [],
+    drains: 0,
+    closed: undefined as unknown as Promise<Error | undefined>,
+    received: async (bytes) => {
+      while (total() < bytes) await new Promise<void>((resolve) => waiters.push(resolve));
+    },
+  };
+  state.closed = new Promise((resolve) => {
+    transport.attach({
+      onData: (chunk) => {
+        state.data.push(chunk);
+        const w = waiters;
+        waiters = [];
+        for (const resolve of w) resolve();
+      },
+      onDrain: () => state.drains++,
+      onInvalid: () => {},
+      onClose: resolve,
+    });
+  });
+  return state;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+describe("memory transport", () => {
+  const names: string[] = [];
+  afterEach(() => names.splice(0));
+
+  it("PW-TRANS-002: delivers an ordered byte stream both ways and closes both ends", async () => {
+    let server: Transport | undefined;
+    const listener = listenMemory("t-order", (t) => {
+      server = t;
+    });
+    try {
+      const client = await dial("memory://t-order");
+      expect(client.scheme).toBe("memory");
+      const serverSide = collect(server as Transport);
+      const clientSide = collect(client);
+      for (let i = 0; i < 100; i++) client.write(Uint8Array.of(i));
+      (server as Transport).write(Uint8Array.of(200, 201));
+      await new Promise((r) => setImmediate(r));
+      expect([...concat(serverSide.data)]).toEqual([...Array(100).keys()]);
+      expect([...concat(clientSide.data)]).toEqual([200, 201]);
+      client.end();
+      expect(await serverSide.closed).toBeUndefined();
+      expect(await clientSide.closed).toBeUndefined();
+      expect(client.write(Uint8Array.of(1))).toBe(false);
+    } finally {
+      listener.close();
+    }
+  });
+
+  it("PW-TRANS-002: write reports backpressure and drain follows once the reader catches up", async () => {
+    let server: Transport | undefined;
+    const listener = listenMemory("t-backpressure", (t) => {
+      server = t;
+    });
+    try {
+      const client = await dial("memory://t-backpressure");
+      const serverSide = collect(server as Transport);
+      const clientSide = collect(client);
+      (server as Transport).pause();
+      const chunk = new Uint8Array(64 * 1024);
+      let accepted = 0;
+      while (client.write(chunk)) accepted++;
+      expect(accepted).toBeLessThan(32);
+      await new Promise((r) => setImmediate(r));
+      expect(serverSide.data.length).toBe(0);
+      (server as Transport).resume();
+      await new Promise((r) => setImmediate(r));
+      expect(serverSide.data.length).toBe(accepted + 1);
+      expect(clientSide.drains).toBe(1);
+      client.destroy();
+      expect(await serverSide.closed).toBeInstanceOf(Error);
+    } finally {
+      listener.close();
+    }
+  });
+
+  it("PW-TRANS-001: dialing a name nobody listens on fails with CONNECTION_LOST; a taken name is refused", async () => {
+    await expect(dial("memory://nobody-here")).rejects.toMatchObject({ code: "CONNECTION_LOST" });
+    const listener = listenMemory("t-taken", () => {});
+    try {
+      expect(() => listenMemory("t-taken", () => {})).toThrow(PolywireError);
+    } finally {
+      listener.close();
+    }
+    const again = listenMemory("t-taken", () => {});
+    again.close();
+  });
+});
+
+describe("socket transports", () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+    server = undefined;
+  });
+
+  it("PW-TRANS-002: tcp:// carries bytes through SocketTransport on both ends", async () => {
+    const accepted = new Promise<Transport>((resolve) => {
+      server = createServer({ pauseOnConnect: true }, (socket) => resolve(new SocketTransport(socket, "tcp")));
+    });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const port = (server?.address() as AddressInfo).port;
+    const client = await dial(`tcp://127.0.0.1:${port}`);
+    const serverEnd = await accepted;
+    const serverSide = collect(serverEnd);
+    const clientSide = collect(client);
+    const payload = new Uint8Array(300_000).map((_, i) => i % 251);
+    client.write(payload);
+    await serverSide.received(payload.byteLength);
+    expect(Buffer.compare(concat(serverSide.data), payload)).toBe(0);
+    serverEnd.write(Uint8Array.of(9, 8, 7));
+    await clientSide.received(3);
+    client.end();
+    expect(await clientSide.closed).toBeUndefined();
+    expect(await serverSide.closed).toBeUndefined();
+  });
+
+  it("PW-TRANS-001: a refused TCP connection fails with CONNECTION_LOST, an aborted dial with CANCELLED", async () => {
+    server = createServer();
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    server = undefined;
+    await expect(dial(`tcp://127.0.0.1:${port}`)).rejects.toMatchObject({ code: "CONNECTION_LOST" });
+    await expect(dial(`tcp://127.0.0.1:${port}`, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: "CANCELLED" });
+  });
+});
