@@ -1,14 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { HealthStatus } from "@polywire/proto/admin";
 import { ErrorCode, Feature } from "@polywire/proto/session";
-import { frameKindTable, PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
+import { frameKindTable, listen, PROTOCOL_VERSION, type Listener, type TlsServerOptions, type Transport } from "@polywire/core";
 import { init as initCodec } from "@polywire/wasm-codec";
 import type { Socket } from "node:net";
 import { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, resolveMaxRequestBytes, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
 import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
 import { AdminHttpServer, sendText } from "./http.js";
 import { resolveLimits, type BrokerLimits } from "./limits.js";
-import { listen, type BrokerTlsOptions, type Listener } from "./listeners.js";
 import { InboundBudget } from "./inbound-budget.js";
 import { logPlaneRoutes } from "./log-plane.js";
 import { MemoryUpkeep } from "./memory-upkeep.js";
@@ -18,6 +17,9 @@ import { ServerSession, type SessionHost } from "./session.js";
 import { SocketGate, type Admission } from "./socket-gate.js";
 import { openStorage, type StorageConfig } from "./storage-config.js";
 import type { CreateTopicOptions, Storage, TopicInfo } from "./storage/storage.js";
+
+/** TLS settings of a broker's `tls://` and `wss://` listeners (PEM strings or buffers). */
+export type BrokerTlsOptions = TlsServerOptions;
 
 /** A topic the broker creates at start if it does not exist yet. */
 export interface TopicSpec extends CreateTopicOptions {
