@@ -4,7 +4,7 @@ import { encodeBatch, init } from "@polywire/wasm-codec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { delegateLog, interceptPartitions } from "../../conformance/src/embedded/intercept.js";
 import { Broker } from "../src/index.js";
-import { openStorage } from "../src/storage-config.js";
+import { openStorage } from "../src/storage/engine-config.js";
 import { frameOf, RawClient } from "./helpers.js";
 
 const BUDGET = 300_000;
