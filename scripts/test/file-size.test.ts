@@ -14,8 +14,6 @@ const LIMIT = 400;
 
 /** Files over the limit when the check arrived, with their length then. */
 const SHRINKING: Readonly<Record<string, number>> = {
-  "packages/ts-runtime/src/connection.ts": 789,
-  "packages/broker/src/session.ts": 705,
   "packages/wasm-codec/src/batch.rs": 696,
   "packages/wasm-codec/src/batch.ts": 490,
   "packages/wasm-codec/src/abi.rs": 418,

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from "./connection.js";
-import type { PolywireError } from "./errors.js";
+import type { PolywireError } from "@polywire/core";
 import type { LinkState } from "./link.js";
 import type { RetryOptions } from "./retry.js";
 

@@ -1,10 +1,10 @@
 import type { CallResult, Connection, RequestOptions } from "./connection.js";
-import type { PolywireError } from "./errors.js";
+import type { PolywireError } from "@polywire/core";
 import type { Jsonified } from "./json.js";
 import type { Link } from "./link.js";
 import type { MetadataCache } from "./metadata.js";
 import type { RetryPolicy } from "./retry.js";
-import type { RequestInit, RequestKind } from "./request-kinds.js";
+import type { RequestInit, RequestKind } from "@polywire/core";
 import type { CallOptions } from "./signal.js";
 import type { StatsCollector } from "./stats.js";
 

@@ -1,7 +1,8 @@
 // The application API of @polywire/runtime: connect, produce, consume, and
-// the error type. The lower layers (a single Connection, transports, the
-// request table, frame helpers) are on "@polywire/runtime/connection"; the
-// admin client is on "@polywire/runtime/admin".
+// the error type. The lower layers (a single Connection, the request table,
+// frame helpers) are on "@polywire/runtime/connection"; the admin client is
+// on "@polywire/runtime/admin"; transports and the protocol table are
+// @polywire/core's.
 export { Client, connect } from "./client.js";
 export type { ClientEvents, ClientOptions, ClientState, HealthReport } from "./client-options.js";
 export type { OffsetQuery, PartitionOffset } from "./context.js";
@@ -12,10 +13,10 @@ export { Consumer } from "./consumer/consumer.js";
 export type { ConsumedBatch, ConsumerOptions, PartitionAssignment, StartPosition, TopicPartition } from "./consumer/options.js";
 export { ConsumedRecord, Record } from "./record.js";
 export type { ConsumedRecordJson, RecordHeadersInit, HeaderValue, ProducerRecord, RecordOptions } from "./record.js";
-export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "./errors.js";
-export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "./errors.js";
+export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "@polywire/core";
+export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "@polywire/core";
 export type { AuthOptions, PlainCredentials, SaslMechanism, TokenCredentials } from "./sasl.js";
-export type { TlsClientOptions } from "./transport/transport.js";
+export type { TlsClientOptions } from "@polywire/core";
 export type { Jsonified, JsonResult } from "./json.js";
 export type { RetryOptions } from "./retry.js";
 export type { ClientStats, LatencySnapshot } from "./stats.js";

@@ -2,12 +2,12 @@ import { OffsetSpec } from "@polywire/proto/log";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import type { CallResult } from "./connection.js";
 import type { OffsetRequest, PartitionOffset } from "./context.js";
-import { PolywireError } from "./errors.js";
+import { PolywireError } from "@polywire/core";
 import { result } from "./json.js";
 import type { Link } from "./link.js";
 import type { MetadataCache } from "./metadata.js";
 import { responseError } from "./response-errors.js";
-import type { RequestInit } from "./request-kinds.js";
+import type { RequestInit } from "@polywire/core";
 import type { StatsCollector } from "./stats.js";
 
 type ListOffsetsKind = typeof FrameKind.LIST_OFFSETS_REQUEST;

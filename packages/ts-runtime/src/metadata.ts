@@ -1,5 +1,5 @@
 import type { MetadataResponse } from "@polywire/proto/log";
-import { PolywireError } from "./errors.js";
+import { PolywireError } from "@polywire/core";
 import { result, type Jsonified } from "./json.js";
 import { responseError } from "./response-errors.js";
 import { raceSignal } from "./signal.js";

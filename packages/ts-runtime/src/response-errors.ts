@@ -1,5 +1,5 @@
 import { ErrorCode } from "@polywire/proto/session";
-import { PolywireError, errorCodeName } from "./errors.js";
+import { PolywireError, errorCodeName } from "@polywire/core";
 
 /**
  * The outcome fields of a response, or of one result in it (a topic of a

@@ -1,5 +1,5 @@
 import { openBatch, type BatchRecords } from "@polywire/wasm-codec";
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import { result } from "../json.js";
 import { ConsumedRecord } from "../record.js";
 import type { Chunk, Cursor } from "./cursor.js";

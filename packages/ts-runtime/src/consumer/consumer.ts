@@ -1,5 +1,5 @@
 import type { ClientContext } from "../context.js";
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import type { ConsumedRecord } from "../record.js";
 import { callSignal, type CallOptions } from "../signal.js";
 import { RecordBuffer } from "./buffer.js";

@@ -1,5 +1,5 @@
 import type { BatchRecords } from "@polywire/wasm-codec";
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import { checkPartition, type StartPosition, type TopicPartition } from "./options.js";
 
 /** A fetched batch waiting in a partition's buffer. */

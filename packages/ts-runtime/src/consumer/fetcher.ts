@@ -2,7 +2,7 @@ import type { FetchResponse } from "@polywire/proto/log";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import { readBatchHeader, splitBatches } from "@polywire/wasm-codec";
 import type { OffsetQuery } from "../context.js";
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import type { Link } from "../link.js";
 import { responseError } from "../response-errors.js";
 import { anySignal, sleep } from "../signal.js";

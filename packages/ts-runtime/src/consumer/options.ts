@@ -1,4 +1,4 @@
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import type { Jsonified } from "../json.js";
 import type { ConsumedRecord } from "../record.js";
 import { RetryPolicy, type RetryOptions } from "../retry.js";

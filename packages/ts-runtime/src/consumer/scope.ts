@@ -1,5 +1,5 @@
 import type { ClientContext } from "../context.js";
-import type { PolywireError } from "../errors.js";
+import type { PolywireError } from "@polywire/core";
 import { abortError } from "../signal.js";
 import type { Cursors } from "./cursor.js";
 import type { ConsumerSettings } from "./options.js";

@@ -1,4 +1,4 @@
-import type { PolywireError } from "../errors.js";
+import type { PolywireError } from "@polywire/core";
 import type { Pending } from "./pending.js";
 
 /** Bytes of a record batch's header (PW-BATCH-001): a batch's size before its first record. */

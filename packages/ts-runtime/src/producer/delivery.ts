@@ -1,4 +1,4 @@
-import type { PolywireError } from "../errors.js";
+import type { PolywireError } from "@polywire/core";
 import { result } from "../json.js";
 import type { Batch } from "./batch.js";
 import { noop, type Pending } from "./pending.js";

@@ -1,5 +1,5 @@
 import { FrameKind } from "@polywire/proto/session";
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import { throwIfError } from "../response-errors.js";
 import type { Accumulator } from "./accumulator.js";
 import { BATCH_HEADER, Batch, type PartitionState } from "./batch.js";

@@ -1,4 +1,4 @@
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import type { TopicInfo } from "../metadata.js";
 import type { Accumulator } from "./accumulator.js";
 import type { Delivery } from "./delivery.js";

@@ -1,6 +1,6 @@
 import { Acks as WireAcks } from "@polywire/proto/log";
 import { COMPRESSIONS, type Compression, type EncodeBatchOptions } from "@polywire/wasm-codec";
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import { RetryPolicy, type RetryOptions } from "../retry.js";
 import { BATCH_HEADER } from "./batch.js";
 import type { DeliveryReport } from "./reports.js";

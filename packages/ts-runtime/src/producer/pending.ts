@@ -1,4 +1,4 @@
-import type { PolywireError } from "../errors.js";
+import type { PolywireError } from "@polywire/core";
 import type { PreparedRecord, ProducerRecord } from "../record.js";
 import type { RecordMetadata } from "./reports.js";
 

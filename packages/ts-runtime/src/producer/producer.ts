@@ -1,5 +1,5 @@
 import type { ClientContext } from "../context.js";
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import { prepareRecord, type ProducerRecord } from "../record.js";
 import { abortError, callSignal, raceSignal, type CallOptions } from "../signal.js";
 import { Accumulator } from "./accumulator.js";

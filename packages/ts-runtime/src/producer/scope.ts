@@ -1,5 +1,5 @@
 import type { ClientContext } from "../context.js";
-import type { PolywireError } from "../errors.js";
+import type { PolywireError } from "@polywire/core";
 import type { ProducerSettings } from "./options.js";
 
 /** What every part of a producer shares: its client, its settings and its fate. */

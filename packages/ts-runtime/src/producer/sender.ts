@@ -2,7 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { ProduceRequestSchema } from "@polywire/proto/log";
 import { FrameKind } from "@polywire/proto/session";
 import { encodeBatch } from "@polywire/wasm-codec";
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import { throwIfError } from "../response-errors.js";
 import type { Accumulator } from "./accumulator.js";
 import type { Batch, PartitionState } from "./batch.js";

@@ -1,5 +1,5 @@
 import type { ClientContext } from "../context.js";
-import { PolywireError } from "../errors.js";
+import { PolywireError } from "@polywire/core";
 import type { PreparedRecord } from "../record.js";
 import { BATCH_HEADER, type Batch } from "./batch.js";
 import type { Pending } from "./pending.js";

@@ -1,7 +1,6 @@
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { PolywireError } from "../src/index.js";
-import { dial, listenMemory, SocketTransport, type Transport } from "../src/entry/connection.js";
+import { dial, listenMemory, PolywireError, SocketTransport, type Transport } from "../src/index.js";
 
 interface Collected {
   data: Uint8Array[];

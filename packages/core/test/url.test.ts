@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PolywireError } from "../src/index.js";
-import { parseTransportUrl } from "../src/entry/connection.js";
+import { PolywireError, parseTransportUrl } from "../src/index.js";
 
 describe("transport URLs", () => {
   it("PW-TRANS-001: parses every scheme", () => {
