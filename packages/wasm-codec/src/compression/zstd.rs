@@ -4,7 +4,7 @@
 //!
 //! Every `unsafe` block here is a call across the C FFI boundary.
 
-use crate::compression::{check_len, Codec, CompressionError};
+use super::{check_len, Codec, CompressionError};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ffi::CStr;
