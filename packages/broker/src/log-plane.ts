@@ -7,7 +7,7 @@ import {
 } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { PolywireError } from "@polywire/runtime";
-import { verifyBatch, type BatchHeader } from "@polywire/wasm-codec";
+import { BatchField, batchSizeAt, frameSize, verifyBatch, type BatchHeader } from "@polywire/wasm-codec";
 import { toPolywireError } from "./errors.js";
 import { pendingResultSize, resultSize } from "./fetch-size.js";
 import type { BrokerLimits } from "./limits.js";
@@ -39,12 +39,12 @@ function errorCode(error: unknown): ErrorCode {
   return ErrorCode[toPolywireError(error).code];
 }
 
-/** Counts the records of whole batches laid end to end (batch_length at 8, record_count at 19). */
+/** Counts the records of whole batches laid end to end (storage's own bytes: their lengths are trusted). */
 function countRecords(bytes: Uint8Array): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let records = 0;
-  for (let pos = 0; pos + 23 <= bytes.byteLength; pos += 12 + view.getUint32(pos + 8)) {
-    records += view.getUint32(pos + 19);
+  for (let pos = 0; pos + BatchField.recordCount + 4 <= bytes.byteLength; pos += batchSizeAt(view, pos)) {
+    records += view.getUint32(pos + BatchField.recordCount);
   }
   return records;
 }
@@ -204,7 +204,7 @@ function fetchRoute(host: LogPlaneHost): Route {
         named.add(key);
       }
       // The frame header, and the CRC-32C when the session checksums its frames (PW-SESS-026).
-      const frameBudget = session.clientMaxFrameSize - 16 - (session.features.has(Feature.FRAME_CHECKSUM) ? 4 : 0);
+      const frameBudget = session.clientMaxFrameSize - frameSize(0, 0, session.features.has(Feature.FRAME_CHECKSUM));
       const responseMax = Math.max(1, Math.min(message.maxBytes || DEFAULT_FETCH_MAX_BYTES, frameBudget));
       const minBytes = message.minBytes || 1;
       const deadline = performance.now() + message.maxWaitMs;

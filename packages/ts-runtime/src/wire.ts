@@ -14,10 +14,8 @@ export const frameKinds: ReadonlySet<number> = new Set(
   Object.values(FrameKind).filter((v): v is number => typeof v === "number" && v !== 0),
 );
 
-/** The total size of a frame (PW-FRAME-001): header, message, payload and optional checksum. */
-export function frameSize(messageLength: number, payloadLength: number, checksum: boolean): number {
-  return 16 + messageLength + payloadLength + (checksum ? 4 : 0);
-}
+/** The total size of a frame (PW-FRAME-001): the codec owns the wire layout. */
+export { frameSize } from "@polywire/wasm-codec";
 
 /**
  * Turns an Error frame into a `PolywireError`, keeping the numeric code of
