@@ -10,15 +10,43 @@
 // selected suite that needs it, so a fresh clone needs nothing but
 // `npm ci && npm test`.
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureGoModules, ensureGoTools, ensurePython, python, root } from "./toolchain.mjs";
+
+const vitestReport = join(root, "node_modules", ".cache", "polywire-test", "vitest.json");
+
+/** The failed tests of the last vitest run, a line each: file, title, first line of the error. */
+function vitestFailures() {
+  if (!existsSync(vitestReport)) return ["(vitest wrote no report: it stopped before the end)"];
+  const report = JSON.parse(readFileSync(vitestReport, "utf8"));
+  const lines = [];
+  for (const file of report.testResults ?? []) {
+    const path = file.name.startsWith(root) ? file.name.slice(root.length + 1) : file.name;
+    const failed = (file.assertionResults ?? []).filter((t) => t.status === "failed");
+    for (const t of failed) lines.push(`${path}: ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+    if (failed.length === 0 && file.status === "failed") lines.push(`${path}: ${firstLine(file.message)}`);
+  }
+  return lines;
+}
+
+function firstLine(text) {
+  return (text ?? "").split("\n").find((l) => l.trim() !== "")?.trim().slice(0, 300) ?? "";
+}
 
 const SUITES = [
   // First, so that the CLI tests spawn a `polywire` built from these sources.
   { name: "tsc -b (build and type-check every package)", cmd: ["npx", "--no-install", "tsc", "-b"] },
   // admin-polyglot.test.ts runs the Go and Python examples, and the snippet
   // test the examples' READMEs.
-  { name: "vitest (TypeScript: spec, bindings, packages, conformance, README snippets)", cmd: ["npx", "--no-install", "vitest", "run"], needs: [ensurePython, ensureGoModules, ensureGoTools] },
+  // The JSON report lets the summary name the failing tests: a log cut to its
+  // last lines (as CI shows it) then still says what failed.
+  {
+    name: "vitest (TypeScript: spec, bindings, packages, conformance, README snippets)",
+    cmd: ["npx", "--no-install", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestReport}`],
+    needs: [ensurePython, ensureGoModules, ensureGoTools],
+    failures: vitestFailures,
+  },
   { name: "tsc (types of spec/test and gen/test)", cmd: ["npx", "--no-install", "tsc", "-p", "scripts/tsconfig.tests.json"] },
   { name: "tsc (types of conformance tests and mutants)", cmd: ["npx", "--no-install", "tsc", "-p", "packages/conformance/tsconfig.check.json"] },
   { name: "cargo test (wasm-codec on the host: unit and property tests)", cmd: ["cargo", "test", "--release", "--locked"], cwd: "packages/wasm-codec" },
@@ -56,6 +84,10 @@ for (const suite of selected) {
   let status;
   try {
     for (const ensure of suite.needs ?? []) install(ensure);
+    if (suite.failures) {
+      mkdirSync(join(vitestReport, ".."), { recursive: true });
+      rmSync(vitestReport, { force: true });
+    }
     const [cmd, ...args] = suite.cmd;
     const child = spawnSync(cmd, args, {
       cwd: join(root, suite.cwd ?? "."),
@@ -66,11 +98,15 @@ for (const suite of selected) {
   } catch (error) {
     status = `pinned tools: ${error.message}`;
   }
-  results.push({ name: suite.name, status, seconds: ((Date.now() - started) / 1000).toFixed(1) });
+  const failures = status !== "ok" && suite.failures ? suite.failures() : [];
+  results.push({ name: suite.name, status, failures, seconds: ((Date.now() - started) / 1000).toFixed(1) });
 }
 
 console.log("\n=== summary");
-for (const r of results) console.log(`${r.status === "ok" ? "ok  " : "FAIL"} ${r.name} (${r.seconds} s)${r.status === "ok" ? "" : `: ${r.status}`}`);
+for (const r of results) {
+  console.log(`${r.status === "ok" ? "ok  " : "FAIL"} ${r.name} (${r.seconds} s)${r.status === "ok" ? "" : `: ${r.status}`}`);
+  for (const f of r.failures) console.log(`       ${f}`);
+}
 const failed = results.filter((r) => r.status !== "ok").length;
 console.log(`suites: ${results.length - failed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

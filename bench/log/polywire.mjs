@@ -13,6 +13,8 @@ export class PolywireTarget {
   #client;
   #admin;
   #topics = [];
+  /** Partition counts of the topics this target made. */
+  #partitions = new Map();
 
   constructor(url, adminUrl) {
     this.url = url;
@@ -30,35 +32,52 @@ export class PolywireTarget {
     await this.#admin?.close();
   }
 
-  /** A new one-partition topic. */
-  async topic(prefix) {
+  /** A new topic of `partitions` partitions (one by default). */
+  async topic(prefix, partitions = 1) {
     const name = `${prefix}-${process.pid}-${++topicCounter}`;
-    await this.#admin.createTopic(name, { partitions: 1 });
+    await this.#admin.createTopic(name, { partitions });
     this.#topics.push(name);
+    this.#partitions.set(name, partitions);
     return name;
   }
 
   /** Deletes the topics this target made. */
   async dropTopics() {
     const topics = this.#topics.splice(0);
-    for (const name of topics) await this.#admin.deleteTopic(name);
+    for (const name of topics) {
+      await this.#admin.deleteTopic(name);
+      this.#partitions.delete(name);
+    }
   }
 
-  /** The log end offset of partition 0: how many records the topic holds. */
+  /** The partitions of a topic this target made, each `{ topic, partition }`. */
+  #all(topic) {
+    return Array.from({ length: this.#partitions.get(topic) ?? 1 }, (_, partition) => ({ topic, partition }));
+  }
+
+  /** How many records the topic holds: the sum of its partitions' log end offsets. */
   async count(topic) {
-    const [end] = await this.#client.listOffsets([{ topic, partition: 0, query: "latest" }]);
-    return Number(end.offset);
+    const ends = await this.#client.listOffsets(this.#all(topic).map((p) => ({ ...p, query: "latest" })));
+    return ends.reduce((sum, end) => sum + Number(end.offset), 0);
+  }
+
+  /** A record for `topic`: to partition 0 of a one-partition topic, else left to the sticky partitioner. */
+  #record(topic, value) {
+    return (this.#partitions.get(topic) ?? 1) === 1 ? { topic, value, partition: 0 } : { topic, value };
   }
 
   #errors() {
     return Object.values(this.#client.stats().errors ?? {}).reduce((sum, n) => sum + n, 0);
   }
 
-  /** Produce throughput: `send` per record, promises kept, at most `windowRecords` unacknowledged. */
-  async produce({ topic, value, durationMs, windowRecords }) {
-    const producer = this.#client.producer({ acks: "leader" });
+  /**
+   * Produce throughput: `send` per record, promises kept, at most
+   * `windowRecords` unacknowledged; `acks` "leader" (default) or "all".
+   */
+  async produce({ topic, value, durationMs, windowRecords, acks = "leader" }) {
+    const producer = this.#client.producer({ acks });
     const errorsBefore = this.#errors();
-    const record = { topic, value, partition: 0 };
+    const record = this.#record(topic, value);
     try {
       const result = await pump({
         durationMs,
@@ -81,10 +100,10 @@ export class PolywireTarget {
   }
 
   /** Stores `records` records of `value` in a new topic (untimed setup for consume runs). */
-  async fill(prefix, value, records) {
-    const topic = await this.topic(prefix);
+  async fill(prefix, value, records, partitions = 1) {
+    const topic = await this.topic(prefix, partitions);
     const producer = this.#client.producer({ acks: "leader" });
-    const record = { topic, value, partition: 0 };
+    const record = this.#record(topic, value);
     const pending = [];
     for (let sent = 0; sent < records; sent += 1024) {
       pending.push(producer.sendBatch(new Array(Math.min(1024, records - sent)).fill(record)));
@@ -109,7 +128,7 @@ export class PolywireTarget {
     const started = performance.now();
     do {
       const consumer = this.#client.consumer({ autoOffsetReset: "earliest" });
-      consumer.assign([{ topic, partition: 0, from: "earliest" }]);
+      consumer.assign(this.#all(topic).map((p) => ({ ...p, from: "earliest" })));
       let seen = 0;
       if (batches) {
         for await (const batch of consumer.batches()) {

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Log-plane benchmark (issue 5): Polywire's broker and TypeScript client
-// against core NATS, NATS JetStream and Redis Streams, with raw Node
-// loopback TCP as the ceiling, all started here on 127.0.0.1 and measured
-// in one run, interleaved.
+// Log-plane benchmark (issues 5 and 15): Polywire's broker and TypeScript
+// client against core NATS, NATS JetStream, Redis Streams and Apache Kafka
+// (KafkaJS and Kafka's Java perf tools), with raw Node loopback TCP as the
+// ceiling, all started here on 127.0.0.1 and measured in one run,
+// interleaved.
 //
 //   node bench/log/run.mjs [--runs 5] [--seconds 2] [--consume-records 200000]
-//                          [--window 32768] [--json bench/out/log.json]
-//                          [--only produce,consume,latency] [--filter "name|..."] [--profile DIR]
+//                          [--window 32768] [--partitions 32] [--java-consume-records 4000000]
+//                          [--json bench/out/log.json] [--filter "name|..."] [--profile DIR]
+//                          [--only produce,produce-partitions,consume,consume-partitions,latency]
 //
 // Prints the measurements as they come, then a markdown section for
 // bench/RESULTS.md (tables of min/median/max and the ratios against the
@@ -14,7 +16,7 @@
 // `node --cpu-prof` (profiles in DIR); for the client, run this script under
 // `node --cpu-prof`. --only (sections) and --filter (systems whose name
 // contains one of the words) are for profiling: published results use the
-// full run.
+// full run. Kafka is started only when the filter lets a Kafka cell through.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -31,6 +33,9 @@ const { interleave, spread } = await import("./measure.mjs");
 const { PolywireTarget } = await import("./polywire.mjs");
 const { NatsTarget } = await import("./nats.mjs");
 const { RedisTarget } = await import("./redis.mjs");
+const { KafkaTarget } = await import("./kafka.mjs");
+const kafkaCells = await import("./kafka-cells.mjs");
+const { startKafka } = await import("../peers/kafka.mjs");
 const raw = await import("./raw-tcp.mjs");
 const servers = await import("./servers.mjs");
 
@@ -41,6 +46,8 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "2" },
     "consume-records": { type: "string", default: "200000" },
     window: { type: "string", default: "32768" },
+    partitions: { type: "string", default: "32" },
+    "java-consume-records": { type: "string", default: "4000000" },
     "js-window": { type: "string", default: "512" },
     json: { type: "string", default: join(root, "bench/out/log.json") },
     only: { type: "string" },
@@ -54,9 +61,14 @@ const WARM_MS = Math.max(500, RUN_MS / 2);
 const CONSUME_RECORDS = Number(args["consume-records"]);
 const WINDOW = Number(args.window);
 const JS_WINDOW = Number(args["js-window"]);
-const sections = new Set((args.only ?? "produce,consume,latency").split(","));
+const PARTITIONS = Number(args.partitions);
+const JAVA_CONSUME_RECORDS = Number(args["java-consume-records"]);
+const sections = new Set((args.only ?? "produce,produce-partitions,consume,consume-partitions,latency").split(","));
 const filter = args.filter?.split("|");
-for (const [name, value] of Object.entries({ runs: RUNS, seconds: RUN_MS, "consume-records": CONSUME_RECORDS, window: WINDOW, "js-window": JS_WINDOW })) {
+/** Whether --filter lets any of these systems through (untimed setup is skipped for the others). */
+const kept = (...names) => filter === undefined || names.some((name) => filter.some((word) => name.includes(word)));
+const withKafka = kept(...kafkaCells.KAFKA_CELLS);
+for (const [name, value] of Object.entries({ runs: RUNS, seconds: RUN_MS, "consume-records": CONSUME_RECORDS, window: WINDOW, "js-window": JS_WINDOW, partitions: PARTITIONS, "java-consume-records": JAVA_CONSUME_RECORDS })) {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
 }
 
@@ -86,12 +98,13 @@ try {
     started.push(server);
     return server;
   });
-  const [pwMem, pwDisk, nats, redis, peer] = await Promise.all([
+  const [pwMem, pwDisk, nats, redis, peer, kafkaNode] = await Promise.all([
     track(servers.startPolywire({ storage: "memory", socketDir: await dir("mem"), nodeArgs: nodeArgs("memory") })),
     track(servers.startPolywire({ storage: { dir: join(await dir("disk"), "data"), fsync: "interval" }, socketDir: await dir("disk-sock"), nodeArgs: nodeArgs("disk") })),
     track(servers.startNats({ storeDir: await dir("nats") })),
     track(servers.startRedis({ dir: await dir("redis") })),
     track(servers.startTcpPeer()),
+    withKafka ? track(startKafka({ log })) : undefined,
   ]);
   inProcess = await Broker.start({ listeners: [`memory://log-bench-${process.pid}`], storage: { engine: "memory" }, http: { host: "127.0.0.1", port: 0 } });
 
@@ -103,7 +116,8 @@ try {
   };
   const natsTarget = new NatsTarget(nats.url);
   const redisTarget = new RedisTarget(redis.port);
-  for (const t of [...Object.values(pw), natsTarget, redisTarget]) {
+  const kafka = kafkaNode === undefined ? undefined : new KafkaTarget(kafkaNode);
+  for (const t of [...Object.values(pw), natsTarget, redisTarget, ...(kafka === undefined ? [] : [kafka])]) {
     await t.open();
     targets.push(t);
   }
@@ -117,6 +131,11 @@ try {
     redis: redis.version,
     "nats (npm)": (await import("nats/package.json", { with: { type: "json" } })).default.version,
     "ioredis (npm)": (await import("ioredis/package.json", { with: { type: "json" } })).default.version,
+    ...(kafkaNode === undefined ? {} : {
+      kafka: kafkaNode.version,
+      java: servers.versionOf("java"),
+      "kafkajs (npm)": (await import("kafkajs/package.json", { with: { type: "json" } })).default.version,
+    }),
   };
   log(`versions: ${JSON.stringify(versions)}`);
 
@@ -124,7 +143,7 @@ try {
   const mbps = (size) => (r) => `${Math.round(r.rate).toLocaleString("en-US")} rec/s, ${(r.rate * size / 1e6).toFixed(1)} MB/s`;
   const micros = (r) => `p50 ${r.p50.toFixed(0)} µs, p99 ${r.p99.toFixed(0)} µs (${r.samples} round trips)`;
   // Every cell's run(ms): the warm-up runs for WARM_MS, the measured runs for RUN_MS.
-  const withDuration = (cells) => cells.filter((c) => filter === undefined || filter.some((word) => c.name.includes(word))).map((c) => {
+  const withDuration = (cells) => cells.filter((c) => kept(c.name)).map((c) => {
     let warm = true;
     return { ...c, run: () => {
       const ms = warm ? WARM_MS : RUN_MS;
@@ -133,24 +152,33 @@ try {
     } };
   });
 
+  // Polywire's producer over TCP to the memory and the disk broker, a fresh
+  // topic of `partitions` partitions per run; the rows without "acks all"
+  // are acks leader.
+  const polywireProduceCell = ({ name, target, value, label, describe, acks = "leader", partitions = 1 }) => {
+    let topic;
+    return {
+      name,
+      describe,
+      before: async () => {
+        topic = await target.topic(`produce-${label}`, partitions);
+      },
+      run: (durationMs) => target.produce({ topic, value, durationMs, windowRecords: WINDOW, acks }),
+      after: () => target.dropTopics(),
+    };
+  };
+  const acksAllCells = (value, label, describe, partitions) => ["memory", "disk"].map((storage) => polywireProduceCell({
+    name: `polywire tcp, ${storage}, acks all`, target: pw[`polywire tcp, ${storage}`], value, label, describe, acks: "all", partitions,
+  }));
+
   const produceCells = (value, label) => {
     const describe = mbps(value.byteLength);
-    const polywireCell = (name, target) => {
-      let topic;
-      return {
-        name,
-        describe,
-        before: async () => {
-          topic = await target.topic(`produce-${label}`);
-        },
-        run: (durationMs) => target.produce({ topic, value, durationMs, windowRecords: WINDOW }),
-        after: () => target.dropTopics(),
-      };
-    };
+    const polywireCell = (name, target) => polywireProduceCell({ name, target, value, label, describe });
     const cells = [
       polywireCell("polywire tcp, memory", pw["polywire tcp, memory"]),
       polywireCell("polywire tcp, disk", pw["polywire tcp, disk"]),
       ...(label === "100B" ? [
+        ...acksAllCells(value, label, describe, 1),
         polywireCell("polywire unix, memory", pw["polywire unix, memory"]),
         polywireCell("polywire memory://, in-process", pw["polywire memory://, in-process"]),
       ] : []),
@@ -171,28 +199,45 @@ try {
     if (value.byteLength === 1024) {
       cells.push({ name: "raw TCP, 1 KiB writes", describe: (r) => `${r.mbps.toFixed(1)} MB/s`, run: (durationMs) => raw.bandwidth({ port: peer.sinkPort, writeBytes: 1024, durationMs }) });
     }
+    if (label === "100B" && kafka !== undefined) cells.push(...kafkaCells.kafkaProduceCells({ kafka, value, partitions: 1, windowRecords: WINDOW, describe, label }));
     return withDuration(cells);
   };
+  const produceResults = (measured, value) => Object.fromEntries([...measured].map(([name, list]) => [name, {
+    records: spread(list.map((r) => r.rate)),
+    mbps: spread(list.map((r) => r.mbps ?? (r.rate * value.byteLength) / 1e6)),
+  }]));
 
   if (sections.has("produce")) {
     for (const [value, label] of [[value100, "100B"], [value1k, "1KiB"]]) {
       log(`produce ${label}:`);
-      const measured = await interleave(produceCells(value, label), { runs: RUNS, log });
-      results[`produce ${label}`] = Object.fromEntries([...measured].map(([name, list]) => [name, {
-        records: spread(list.map((r) => r.rate)),
-        mbps: spread(list.map((r) => r.mbps ?? (r.rate * value.byteLength) / 1e6)),
-      }]));
+      results[`produce ${label}`] = produceResults(await interleave(produceCells(value, label), { runs: RUNS, log }), value);
     }
   }
 
+  if (sections.has("produce-partitions")) {
+    // 100 B records to a topic of --partitions partitions: Polywire (sticky
+    // partitioner) with acks leader and all, and Kafka.
+    const label = `100B-${PARTITIONS}p`;
+    const describe = mbps(value100.byteLength);
+    const cells = [
+      ...["memory", "disk"].map((storage) => polywireProduceCell({ name: `polywire tcp, ${storage}`, target: pw[`polywire tcp, ${storage}`], value: value100, label, describe, partitions: PARTITIONS })),
+      ...acksAllCells(value100, label, describe, PARTITIONS),
+      ...(kafka === undefined ? [] : kafkaCells.kafkaProduceCells({ kafka, value: value100, partitions: PARTITIONS, windowRecords: WINDOW, describe, label })),
+    ];
+    log(`produce 100B, ${PARTITIONS} partitions:`);
+    results["produce 100B partitions"] = produceResults(await interleave(withDuration(cells), { runs: RUNS, log }), value100);
+  }
+
+  const consume = (target, topic, batches = false) => (durationMs) => target.consume({ topic, records: CONSUME_RECORDS, durationMs, batches });
+
   if (sections.has("consume")) {
     log(`consume: filling ${CONSUME_RECORDS} records of 100 B into each system`);
-    const memTopic = await pw["polywire tcp, memory"].fill("consume", value100, CONSUME_RECORDS);
-    const diskTopic = await pw["polywire tcp, disk"].fill("consume", value100, CONSUME_RECORDS);
-    const inProcessTopic = await pw["polywire memory://, in-process"].fill("consume", value100, CONSUME_RECORDS);
-    await natsTarget.fill({ stream: "CONSUME", subject: "consume.100B", value: value100, records: CONSUME_RECORDS });
-    await redisTarget.fill({ key: "consume-100B", value: value100, records: CONSUME_RECORDS });
-    const consume = (target, topic, batches = false) => (durationMs) => target.consume({ topic, records: CONSUME_RECORDS, durationMs, batches });
+    const memTopic = kept("polywire tcp, memory", "polywire unix, memory") ? await pw["polywire tcp, memory"].fill("consume", value100, CONSUME_RECORDS) : undefined;
+    const diskTopic = kept("polywire tcp, disk") ? await pw["polywire tcp, disk"].fill("consume", value100, CONSUME_RECORDS) : undefined;
+    const inProcessTopic = kept("polywire memory://, in-process") ? await pw["polywire memory://, in-process"].fill("consume", value100, CONSUME_RECORDS) : undefined;
+    if (kept("JetStream ordered consumer")) await natsTarget.fill({ stream: "CONSUME", subject: "consume.100B", value: value100, records: CONSUME_RECORDS });
+    if (kept("Redis XREAD COUNT 5000")) await redisTarget.fill({ key: "consume-100B", value: value100, records: CONSUME_RECORDS });
+    const kafkaTopics = kafka === undefined ? undefined : await kafkaCells.kafkaConsumeTopics({ kafka, value: value100, partitions: 1, records: CONSUME_RECORDS, javaRecords: JAVA_CONSUME_RECORDS, label: "100B" });
     const cells = withDuration([
       { name: "polywire tcp, memory", describe: records, run: consume(pw["polywire tcp, memory"], memTopic) },
       { name: "polywire tcp, memory, batches()", describe: records, run: consume(pw["polywire tcp, memory"], memTopic, true) },
@@ -201,6 +246,7 @@ try {
       { name: "polywire memory://, in-process", describe: records, run: consume(pw["polywire memory://, in-process"], inProcessTopic) },
       { name: "JetStream ordered consumer", describe: records, run: (durationMs) => natsTarget.consume({ subject: "consume.>", records: CONSUME_RECORDS, durationMs }) },
       { name: "Redis XREAD COUNT 5000", describe: records, run: (durationMs) => redisTarget.consume({ key: "consume-100B", records: CONSUME_RECORDS, durationMs, count: 5000 }) },
+      ...(kafkaTopics === undefined ? [] : kafkaCells.kafkaConsumeCells({ kafka, topics: kafkaTopics, describe: records })),
     ]);
     log("consume 100B:");
     const measured = await interleave(cells, { runs: RUNS, log });
@@ -208,6 +254,25 @@ try {
     for (const t of Object.values(pw)) await t.dropTopics();
     await natsTarget.purge("CONSUME");
     await redisTarget.drop("consume-100B");
+    await kafka?.dropTopics();
+  }
+
+  if (sections.has("consume-partitions")) {
+    log(`consume: filling ${CONSUME_RECORDS} records of 100 B into topics of ${PARTITIONS} partitions`);
+    const memTopic = kept("polywire tcp, memory") ? await pw["polywire tcp, memory"].fill("consume", value100, CONSUME_RECORDS, PARTITIONS) : undefined;
+    const diskTopic = kept("polywire tcp, disk") ? await pw["polywire tcp, disk"].fill("consume", value100, CONSUME_RECORDS, PARTITIONS) : undefined;
+    const kafkaTopics = kafka === undefined ? undefined : await kafkaCells.kafkaConsumeTopics({ kafka, value: value100, partitions: PARTITIONS, records: CONSUME_RECORDS, javaRecords: JAVA_CONSUME_RECORDS, label: `100B-${PARTITIONS}p` });
+    const cells = withDuration([
+      { name: "polywire tcp, memory", describe: records, run: consume(pw["polywire tcp, memory"], memTopic) },
+      { name: "polywire tcp, memory, batches()", describe: records, run: consume(pw["polywire tcp, memory"], memTopic, true) },
+      { name: "polywire tcp, disk", describe: records, run: consume(pw["polywire tcp, disk"], diskTopic) },
+      ...(kafkaTopics === undefined ? [] : kafkaCells.kafkaConsumeCells({ kafka, topics: kafkaTopics, describe: records })),
+    ]);
+    log(`consume 100B, ${PARTITIONS} partitions:`);
+    const measured = await interleave(cells, { runs: RUNS, log });
+    results["consume 100B partitions"] = Object.fromEntries([...measured].map(([name, list]) => [name, { records: spread(list.map((r) => r.rate)) }]));
+    for (const t of Object.values(pw)) await t.dropTopics();
+    await kafka?.dropTopics();
   }
 
   if (sections.has("latency")) {
@@ -246,7 +311,7 @@ try {
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release() },
     load: { before: loadBefore, after: loadAfter },
     versions,
-    settings: { runs: RUNS, seconds: RUN_MS / 1000, consumeRecords: CONSUME_RECORDS, window: WINDOW, jsWindow: JS_WINDOW },
+    settings: { runs: RUNS, seconds: RUN_MS / 1000, consumeRecords: CONSUME_RECORDS, window: WINDOW, jsWindow: JS_WINDOW, partitions: PARTITIONS, javaConsumeRecords: JAVA_CONSUME_RECORDS },
     results,
   };
   mkdirSync(dirname(args.json), { recursive: true });

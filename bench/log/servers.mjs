@@ -45,9 +45,9 @@ export function versionOf(command, args = ["--version"]) {
 /**
  * Spawns a server and resolves once its output (stdout and stderr) matches
  * `ready`, with the process and everything it printed. Rejects if it exits
- * or stays silent for `timeoutMs`.
+ * or stays silent for `timeoutMs`. (Also used by bench/peers/.)
  */
-function start(name, command, args, { ready, timeoutMs = 30_000, cwd = root }) {
+export function start(name, command, args, { ready, timeoutMs = 30_000, cwd = root }) {
   const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));

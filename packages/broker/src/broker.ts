@@ -1,22 +1,24 @@
 import { randomUUID } from "node:crypto";
-import { HealthStatus } from "@polywire/proto/admin";
 import { ErrorCode, Feature } from "@polywire/proto/session";
 import { frameKindTable, PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
 import { init as initCodec } from "@polywire/wasm-codec";
 import type { Socket } from "node:net";
-import { adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, resolveMaxRequestBytes, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
+import { adminHandler, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
+import { probeHandler } from "./admin/probes.js";
 import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
-import { AdminHttpServer, sendText } from "./http.js";
+import { checkId, DEFAULT_DATA_DIR, DEFAULT_LISTENERS, resolveHealthThresholds, resolveTimings, type BrokerTimings } from "./config/settings.js";
+import { DataConnections } from "./connections.js";
+import { AdminHttpServer } from "./http.js";
+import { resolveHttpListener, type HttpListenerOptions, type HttpListenerSettings } from "./http-settings.js";
 import { resolveLimits, type BrokerLimits } from "./limits.js";
 import { listen, type BrokerTlsOptions, type Listener } from "./listeners.js";
-import { InboundBudget } from "./inbound-budget.js";
 import { logPlaneRoutes } from "./log-plane.js";
 import { MemoryUpkeep } from "./memory-upkeep.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { Route } from "./route.js";
-import { ServerSession, type SessionHost } from "./session.js";
-import { SocketGate, type Admission } from "./socket-gate.js";
-import { openStorage, type StorageConfig } from "./storage-config.js";
+import type { SessionHost } from "./session.js";
+import type { Admission } from "./socket-gate.js";
+import { openStorage, type StorageConfig } from "./storage/engine-config.js";
 import type { CreateTopicOptions, Storage, TopicInfo } from "./storage/storage.js";
 
 /** A topic the broker creates at start if it does not exist yet. */
@@ -24,8 +26,14 @@ export interface TopicSpec extends CreateTopicOptions {
   readonly name: string;
 }
 
-/** Options of {@link Broker.start}. Every field is optional. */
-export interface BrokerOptions {
+/**
+ * Options of {@link Broker.start}. Every field is optional; each is checked
+ * when the broker starts, a bad one a {@link BrokerConfigError} naming it.
+ * The deadlines (`handshakeTimeoutMs`, `keepaliveIntervalMs`,
+ * `drainDeadlineMs`, `produceTimeoutMs`) are {@link BrokerTimings}. A config
+ * file has the same keys ({@link BrokerConfig}).
+ */
+export interface BrokerOptions extends Partial<BrokerTimings> {
   /**
    * Listener URLs (PW-TRANS-001); port 0 picks a free port. Default
    * `["tcp://127.0.0.1:7420"]`.
@@ -45,10 +53,10 @@ export interface BrokerOptions {
    * The HTTP listener for the admin services (§11: Connect, gRPC and
    * gRPC-Web over HTTP/1.1 and h2c, with gRPC health checking and server
    * reflection), `/metrics`, `/healthz` and `/readyz`. Default: none. Port 0
-   * picks a free port. `maxRequestBytes` is the largest admin request
-   * message read (PW-ADMIN-051), 1 KiB to 4 GiB - 1, default 4 MiB.
+   * picks a free port. Its limits (PW-ADMIN-051, §11.9) are in
+   * {@link HttpListenerOptions}.
    */
-  http?: { host?: string; port: number; maxRequestBytes?: number };
+  http?: HttpListenerOptions;
   /**
    * Bearer-token authentication of the admin services (PW-ADMIN-003,
    * PW-ADMIN-046); `/metrics`, `/healthz` and `/readyz` stay open. Default:
@@ -65,14 +73,6 @@ export interface BrokerOptions {
   brokerId?: string;
   /** Cluster id in metadata. Default: the broker id. */
   clusterId?: string;
-  /** PW-SESS-008 handshake deadline. Default 10 000 ms. */
-  handshakeTimeoutMs?: number;
-  /** `Welcome.keepalive_interval_ms`; silent connections close after twice this. Default 30 000 ms. */
-  keepaliveIntervalMs?: number;
-  /** Drain deadline sent to clients at shutdown (PW-SESS-015). Default 5 000 ms. */
-  drainDeadlineMs?: number;
-  /** ACKS_ALL deadline when a produce says 0 (PW-LOG-008). Default 30 000 ms. */
-  produceTimeoutMs?: number;
   /**
    * Grant FEATURE_FRAME_CHECKSUM to clients that ask for it, and then set
    * the CHECKSUM flag on every frame sent to them from Welcome on
@@ -113,34 +113,29 @@ export class Broker implements AsyncDisposable {
   /** The HTTP listener, when configured; mount more handlers with `http.use`. */
   readonly http: AdminHttpServer | undefined;
   #listeners: Listener[] = [];
-  #sessions = new Set<ServerSession>();
-  #admissions = new Map<ServerSession, Admission>();
-  readonly #gate: SocketGate;
-  readonly #inbound: InboundBudget<ServerSession>;
+  readonly #connections: DataConnections;
   #routes = new Map<number, Route>();
   #mechanisms: Map<string, ServerSaslMechanism>;
   #state: BrokerState = "running";
   #closing: Promise<void> | undefined;
   readonly #startedAt = performance.now();
-  #sweep: ReturnType<typeof setInterval> | undefined;
   #upkeep: MemoryUpkeep | undefined;
   readonly #options: BrokerOptions;
+  readonly #timings: BrokerTimings;
+  readonly #httpSettings: HttpListenerSettings | undefined;
+  readonly #health: HealthThresholds;
   readonly #host: SessionHost;
-  readonly #maxRequestBytes: number;
 
-  private constructor(options: BrokerOptions, storage: Storage) {
+  private constructor(options: BrokerOptions, storage: Storage, settings: Settings) {
     this.#options = options;
+    ({ timings: this.#timings, http: this.#httpSettings, health: this.#health, limits: this.limits } = settings);
     this.id = options.brokerId ?? randomUUID();
     this.clusterId = options.clusterId ?? this.id;
     this.storage = storage;
     this.metrics.countProducerIdsWith(() => storage.producerCount());
-    this.limits = resolveLimits(options.limits);
     this.#mechanisms = buildMechanisms(options.auth);
-    this.#maxRequestBytes = resolveMaxRequestBytes(options.http?.maxRequestBytes);
-    this.#gate = new SocketGate(this.limits.maxConnections);
-    this.#inbound = new InboundBudget(this.limits.maxBufferedInboundBytes);
-    this.http = options.http === undefined ? undefined : new AdminHttpServer();
-    const keepaliveIntervalMs = options.keepaliveIntervalMs ?? 30_000;
+    this.#connections = new DataConnections({ ...this.limits, ...this.#timings }, this.metrics);
+    this.http = this.#httpSettings === undefined ? undefined : new AdminHttpServer(this.#httpSettings);
     const broker = this;
     this.#host = {
       brokerId: this.id,
@@ -150,27 +145,15 @@ export class Broker implements AsyncDisposable {
       mechanisms: this.#mechanisms,
       routes: this.#routes,
       metrics: this.metrics,
-      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
-      keepaliveIntervalMs,
+      handshakeTimeoutMs: this.#timings.handshakeTimeoutMs,
+      keepaliveIntervalMs: this.#timings.keepaliveIntervalMs,
       get draining() {
         return broker.#state !== "running";
       },
       get adminUrl() {
         return broker.httpUrl ?? "";
       },
-      // The slot was taken when the connection was accepted (PW-TRANS-007).
-      admit: (session) => {
-        if (this.#admissions.get(session)?.slot === true) return true;
-        this.metrics.connectionsRejected.labels(session.transport.scheme, "limit").inc();
-        return false;
-      },
-      release: (session) => {
-        this.#admissions.get(session)?.release();
-        this.#admissions.delete(session);
-        this.#inbound.remove(session);
-        if (this.#sessions.delete(session)) this.metrics.connections.labels(session.transport.scheme).dec();
-      },
-      holdInbound: (session, bytes) => this.#inbound.set(session, bytes),
+      ...this.#connections.hostHooks,
     };
     for (const [kind, r] of logPlaneRoutes({
       storage,
@@ -180,7 +163,7 @@ export class Broker implements AsyncDisposable {
       clusterId: this.clusterId,
       urls: () => this.urls,
       adminUrl: () => this.httpUrl ?? "",
-      produceTimeoutMs: options.produceTimeoutMs ?? 30_000,
+      produceTimeoutMs: this.#timings.produceTimeoutMs,
     })) {
       this.#routes.set(kind, r);
     }
@@ -192,16 +175,19 @@ export class Broker implements AsyncDisposable {
   }
 
   /**
-   * Opens storage, creates the configured topics, binds every listener and
-   * the HTTP port, and resolves with a running broker. On failure, anything
-   * already opened is closed again.
+   * Checks every option, opens storage, creates the configured topics,
+   * binds every listener and the HTTP port, and resolves with a running
+   * broker. On failure, anything already opened is closed again.
    */
   static async start(options: BrokerOptions = {}): Promise<Broker> {
+    // Every setting is checked before anything is opened.
+    const settings = resolveSettings(options);
     await initCodec();
     const given = options.storage;
-    const window = resolveLimits(options.limits).idempotenceWindow;
-    const storage = given !== undefined && "partition" in given ? given : await openStorage(given ?? { engine: "disk", dir: "polywire-data" }, window);
-    const broker = new Broker(options, storage);
+    const storage = given !== undefined && "partition" in given
+      ? given
+      : await openStorage(given ?? { engine: "disk", dir: DEFAULT_DATA_DIR }, settings.limits.idempotenceWindow);
+    const broker = new Broker(options, storage, settings);
     try {
       for (const topic of options.topics ?? []) {
         if (!storage.listTopics().some((t: TopicInfo) => t.name === topic.name)) {
@@ -220,53 +206,25 @@ export class Broker implements AsyncDisposable {
     const context = {
       tls: this.#options.tls,
       maxFrameSize: this.limits.maxFrameSize,
-      admit: (socket: Socket, scheme: Transport["scheme"]) => this.#admitSocket(socket, scheme),
-      onConnection: (transport: Transport, admission: Admission | undefined) => this.#accept(transport, admission),
+      admit: (socket: Socket, scheme: Transport["scheme"]) => this.#connections.admitSocket(socket, scheme),
+      onConnection: (transport: Transport, admission: Admission | undefined) => this.#connections.accept(transport, admission, this.#state === "running", this.#host),
     };
     // The admin listener is bound first, so that every Welcome can name it (PW-ADMIN-060).
-    if (this.http !== undefined && this.#options.http !== undefined) {
+    if (this.http !== undefined && this.#httpSettings !== undefined) {
       const admin = this.#adminContext();
-      this.http.use(async (request, response) => {
-        const path = (request.url ?? "/").split("?")[0];
-        if (path === "/metrics") {
-          sendText(response, 200, await this.metrics.registry.metrics(), this.metrics.registry.contentType);
-          return true;
-        }
-        if (path === "/healthz") {
-          sendText(response, 200, "ok\n");
-          return true;
-        }
-        if (path === "/readyz") {
-          // PW-ADMIN-042: ready while SERVING or DEGRADED, from the same checks as GetHealth.
-          const health = await checkHealth(admin);
-          const ready = health.status !== HealthStatus.NOT_SERVING;
-          const failing = health.checks?.filter((c) => c.status === HealthStatus.NOT_SERVING).map((c) => `${c.name}: ${c.detail}`) ?? [];
-          sendText(response, ready ? 200 : 503, ready ? "ready\n" : `not ready\n${failing.join("\n")}\n`);
-          return true;
-        }
-        return false;
-      });
+      this.http.use(probeHandler(admin));
       this.http.use(adminHandler(admin, {
         ...(this.#options.adminAuth === undefined ? {} : { auth: this.#options.adminAuth }),
-        maxRequestBytes: this.#maxRequestBytes,
+        maxRequestBytes: this.#httpSettings.maxRequestBytes,
         shutdownSignal: this.http.shutdownSignal,
       }));
-      await this.http.listen(this.#options.http.host ?? "127.0.0.1", this.#options.http.port);
+      await this.http.listen(this.#httpSettings.host, this.#httpSettings.port);
     }
-    for (const url of this.#options.listeners ?? ["tcp://127.0.0.1:7420"]) {
+    for (const url of this.#options.listeners ?? DEFAULT_LISTENERS) {
       this.#listeners.push(await listen(url, context));
     }
-    const keepalive = this.#host.keepaliveIntervalMs;
-    if (keepalive > 0) {
-      this.#sweep = setInterval(() => {
-        const now = performance.now();
-        for (const session of this.#sessions) {
-          if (session.ready && session.idleFor(now) > 2 * keepalive) session.expireIdle();
-        }
-      }, Math.max(50, keepalive / 2));
-      this.#sweep.unref();
-    }
-    this.#upkeep = new MemoryUpkeep(() => this.#gate.takePeak());
+    this.#connections.startKeepalive();
+    this.#upkeep = new MemoryUpkeep(() => this.#connections.takePeak());
   }
 
   #adminContext(): AdminContext {
@@ -279,53 +237,12 @@ export class Broker implements AsyncDisposable {
       protocolVersions: { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION },
       startedAt: this.#startedAt,
       maxConnections: this.limits.maxConnections,
-      healthThresholds: { ...DEFAULT_HEALTH_THRESHOLDS, ...this.#options.health },
+      healthThresholds: this.#health,
       urls: () => this.urls,
       adminUrl: () => this.httpUrl ?? "",
       state: () => this.#state,
       connections: () => this.connections,
     };
-  }
-
-  /**
-   * A socket just accepted, before any TLS handshake or upgrade: it takes
-   * its place in the connection count (PW-TRANS-007), and is closed if it
-   * has not become a session within the handshake timeout (PW-TRANS-008;
-   * from then on the session's own deadline, which started here, applies).
-   */
-  #admitSocket(socket: Socket, scheme: Transport["scheme"]): Admission | undefined {
-    const admission = this.#gate.admit();
-    if (admission === undefined) {
-      this.metrics.connectionsRejected.labels(scheme, "limit").inc();
-      return undefined;
-    }
-    const timer = setTimeout(() => {
-      if (!admission.started) socket.destroy();
-    }, this.#host.handshakeTimeoutMs);
-    timer.unref();
-    socket.once("close", () => {
-      clearTimeout(timer);
-      admission.release();
-    });
-    return admission;
-  }
-
-  #accept(transport: Transport, accepted: Admission | undefined): void {
-    // In-process transports have no socket: they are counted here.
-    const admission = accepted ?? this.#gate.admit();
-    if (this.#state !== "running" || admission === undefined) {
-      admission?.release();
-      this.metrics.connectionsRejected.labels(transport.scheme, admission === undefined ? "limit" : "draining").inc();
-      transport.destroy();
-      return;
-    }
-    admission.started = true;
-    const scheme = transport.scheme;
-    this.metrics.connectionsAccepted.labels(scheme).inc();
-    this.metrics.connections.labels(scheme).inc();
-    const session = new ServerSession(transport, this.#host, admission.acceptedAt);
-    this.#admissions.set(session, admission);
-    this.#sessions.add(session);
   }
 
   /** The URLs of the bound listeners, in the order configured. */
@@ -345,7 +262,7 @@ export class Broker implements AsyncDisposable {
 
   /** Open client connections. */
   get connections(): number {
-    return this.#sessions.size;
+    return this.#connections.size;
   }
 
   /** Creates a topic (the library form of the admin CreateTopic). */
@@ -372,9 +289,8 @@ export class Broker implements AsyncDisposable {
   async #shutdown(): Promise<void> {
     this.#state = "draining";
     await Promise.all(this.#listeners.map((l) => l.close()));
-    const deadlineMs = this.#options.drainDeadlineMs ?? 5_000;
-    const sessions = [...this.#sessions];
-    await Promise.all(sessions.map(async (session) => {
+    const deadlineMs = this.#timings.drainDeadlineMs;
+    await Promise.all([...this.#connections.sessions()].map(async (session) => {
       if (session.drain(deadlineMs, "broker shutting down")) {
         // PW-SESS-015: keep serving until the deadline unless the client leaves first.
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -387,12 +303,30 @@ export class Broker implements AsyncDisposable {
   }
 
   async #teardown(): Promise<void> {
-    if (this.#sweep !== undefined) clearInterval(this.#sweep);
     this.#upkeep?.stop();
     await Promise.all(this.#listeners.map((l) => l.close()));
-    for (const session of this.#sessions) session.destroy();
+    this.#connections.destroyAll();
     await this.storage.close();
     await this.http?.close();
     this.#state = "closed";
   }
+}
+
+/** Every option of a broker resolved and checked, before anything is opened. */
+interface Settings {
+  readonly limits: BrokerLimits;
+  readonly timings: BrokerTimings;
+  readonly http: HttpListenerSettings | undefined;
+  readonly health: HealthThresholds;
+}
+
+function resolveSettings(options: BrokerOptions): Settings {
+  if (options.brokerId !== undefined) checkId("brokerId", options.brokerId);
+  if (options.clusterId !== undefined) checkId("clusterId", options.clusterId);
+  return {
+    limits: resolveLimits(options.limits),
+    timings: resolveTimings(options),
+    http: options.http === undefined ? undefined : resolveHttpListener(options.http),
+    health: resolveHealthThresholds(options.health),
+  };
 }

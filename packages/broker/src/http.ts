@@ -1,6 +1,8 @@
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from "node:http";
-import { constants as http2Constants, createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
+import { constants as http2Constants, createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { AdminConnections, cancelStream } from "./http-connections.js";
+import { resolveHttpLimits, type AdminHttpLimits } from "./http-settings.js";
 
 /** A request on the broker's HTTP listener, over HTTP/1.1 or HTTP/2. */
 export type HttpRequest = IncomingMessage | Http2ServerRequest;
@@ -15,11 +17,8 @@ export type HttpResponse = ServerResponse | Http2ServerResponse;
  */
 export type HttpHandler = (request: HttpRequest, response: HttpResponse) => boolean | Promise<boolean>;
 
-/** Options of the {@link AdminHttpServer} constructor. */
-export interface AdminHttpServerOptions {
-  /** A connection that sends no bytes within this long is closed, so silent sockets cannot pile up. Default 10 000 ms. */
-  firstBytesTimeoutMs?: number;
-}
+/** Options of the {@link AdminHttpServer} constructor: its resource limits (§11.9), each defaulting as {@link DEFAULT_HTTP_LIMITS} says. */
+export type AdminHttpServerOptions = Partial<AdminHttpLimits>;
 
 /** Options of {@link AdminHttpServer.close}. */
 export interface HttpCloseOptions {
@@ -91,32 +90,28 @@ export function sendText(response: HttpResponse, status: number, body: string, c
  * with prior knowledge) on one port: Node's plaintext HTTP/2 server has no
  * HTTP/1.1 fallback, so each connection's first bytes are compared with the
  * HTTP/2 connection preface and the socket handed to an HTTP/1.1 or an
- * HTTP/2 server accordingly.
+ * HTTP/2 server accordingly. Connections, request heads and bodies, and
+ * HTTP/2 streams are held to its limits (§11.9, {@link AdminConnections}).
  */
 export class AdminHttpServer {
   readonly #listener = createNetServer((socket) => this.#sniff(socket));
+  // Neither server ever listens itself: they get their connections from the
+  // sniffer, so Node's own connection tracking (headersTimeout,
+  // requestTimeout, closeIdleConnections), which starts on "listening",
+  // never runs; AdminConnections does that work for both.
   readonly #http1 = createHttp1Server((request, response) => this.#dispatch(request, response));
-  readonly #http2 = createHttp2Server((request, response) => this.#dispatch(request, response));
+  readonly #http2: Http2Server;
   readonly #handlers: HttpHandler[] = [];
-  readonly #sockets = new Set<Socket>();
-  // Connections whose first bytes have not arrived yet, so no server owns them.
-  readonly #pending = new Set<Socket>();
-  // HTTP/1.1 connections and their requests in progress. Tracked here because
-  // the HTTP/1.1 server never listens itself, so its own idle-connection
-  // bookkeeping (closeIdleConnections) is not set up.
-  readonly #http1Active = new Map<Socket, number>();
-  readonly #sessions = new Set<Http2Session>();
-  readonly #firstBytesTimeoutMs: number;
+  readonly #connections: AdminConnections;
   readonly #shutdown = new AbortController();
   #closing = false;
   #url = "";
 
   constructor(options: AdminHttpServerOptions = {}) {
-    this.#firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
-    this.#http2.on("session", (session: Http2Session) => {
-      this.#sessions.add(session);
-      session.once("close", () => this.#sessions.delete(session));
-    });
+    const limits = resolveHttpLimits(options);
+    this.#connections = new AdminConnections(limits);
+    // PW-ADMIN-073: nghttp2 refuses streams beyond this with RST_STREAM REFUSED_STREAM.
+    this.#http2 = createHttp2Server({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } }, (request, response) => this.#dispatch(request, response));
   }
 
   /** Mounts a handler; handlers run in mount order. */
@@ -134,21 +129,17 @@ export class AdminHttpServer {
     return this.#url;
   }
 
+  /** Connections open now. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
   #sniff(socket: Socket): void {
-    this.#sockets.add(socket);
-    socket.once("close", () => this.#sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    if (this.#closing) {
+    if (this.#closing || !this.#connections.accept(socket)) {
       socket.destroy();
       return;
     }
-    this.#pending.add(socket);
-    socket.once("close", () => this.#pending.delete(socket));
-    const silent = (): void => {
-      socket.destroy();
-    };
-    socket.setTimeout(this.#firstBytesTimeoutMs);
-    socket.once("timeout", silent);
     let seen: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
@@ -156,16 +147,16 @@ export class AdminHttpServer {
       const http2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
       if (http2 && seen.length < PREFACE.length) return;
       socket.removeListener("data", onData);
-      this.#pending.delete(socket);
-      socket.setTimeout(0);
-      socket.removeListener("timeout", silent);
       socket.pause();
       socket.unshift(seen);
       if (http2) {
+        // The server creates the connection's session synchronously, while it handles the event.
+        const identify = (session: Http2Session): void => this.#connections.identify(socket, "http2", session);
+        this.#http2.once("session", identify);
         this.#http2.emit("connection", socket);
+        this.#http2.removeListener("session", identify);
       } else {
-        this.#http1Active.set(socket, 0);
-        socket.once("close", () => this.#http1Active.delete(socket));
+        this.#connections.identify(socket, "http1");
         this.#http1.emit("connection", socket);
         // The HTTP/1.1 parser reads straight from the socket's handle, so
         // the bytes already taken for sniffing must be pushed through the
@@ -177,23 +168,20 @@ export class AdminHttpServer {
   }
 
   #dispatch(request: HttpRequest, response: HttpResponse): void {
-    const socket = request.socket;
-    const active = this.#http1Active.get(socket);
-    if (active !== undefined) {
-      this.#http1Active.set(socket, active + 1);
-      response.once("close", () => {
-        const now = this.#http1Active.get(socket);
-        if (now !== undefined) this.#http1Active.set(socket, now - 1);
-      });
+    if ("stream" in request) {
+      const stream = request.stream;
+      this.#connections.watchRequest(request, response, false, () => cancelStream(stream));
+    } else {
+      const socket = request.socket;
+      this.#connections.beginHttp1(socket, response);
+      this.#connections.watchRequest(request, response, true, () => socket.destroy());
       if (this.#closing) (response as ServerResponse).shouldKeepAlive = false;
     }
     void this.#handle(request, response);
   }
 
   #closeIdleHttp1(): void {
-    for (const [socket, active] of this.#http1Active) {
-      if (active === 0) socket.destroy();
-    }
+    for (const socket of [...this.#connections.idle("http1")]) socket.destroy();
   }
 
   async #handle(request: HttpRequest, response: HttpResponse): Promise<void> {
@@ -234,18 +222,18 @@ export class AdminHttpServer {
       if (this.#listener.listening) this.#listener.close(() => resolve());
       else resolve();
     });
-    for (const socket of this.#pending) socket.destroy();
+    for (const socket of [...this.#connections.idle("unknown")]) socket.destroy();
     this.#closeIdleHttp1();
-    for (const session of this.#sessions) session.close();
-    if (this.#sockets.size > 0) {
+    for (const session of this.#connections.sessions()) session.close();
+    if (this.#connections.size > 0) {
       await new Promise<void>((resolve) => {
         // Keep-alive connections turn idle as their last response ends; close them as they do.
         const check = setInterval(() => {
           this.#closeIdleHttp1();
-          if (this.#sockets.size === 0) done();
+          if (this.#connections.size === 0) done();
         }, 20);
         const cut = setTimeout(() => {
-          for (const socket of this.#sockets) socket.destroy();
+          for (const socket of [...this.#connections.sockets()]) socket.destroy();
           done();
         }, options.graceMs ?? 5_000);
         function done(): void {

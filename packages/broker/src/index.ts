@@ -1,12 +1,16 @@
 export { Broker } from "./broker.js";
 export type { BrokerOptions, BrokerState, TopicSpec } from "./broker.js";
+export { BROKER_CONFIG_ALIASES, BrokerConfigError, brokerOptionsFromConfig, DEFAULT_DATA_DIR, DEFAULT_LISTENERS, DEFAULT_TIMINGS, upgradeBrokerConfig } from "./config/index.js";
+export type { AdminTokenFileEntry, BrokerConfig, BrokerTimings, StorageFileConfig, TopicFileSpec } from "./config/index.js";
 export type { BrokerAuthOptions, SaslExchange, SaslStep, ServerSaslMechanism } from "./auth.js";
 export { AdminHttpServer, sendText } from "./http.js";
 export type { AdminHttpServerOptions, HttpCloseOptions, HttpHandler, HttpRequest, HttpResponse } from "./http.js";
+export { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, DEFAULT_HTTP_LIMITS } from "./http-settings.js";
+export type { AdminHttpLimits, HttpListenerOptions } from "./http-settings.js";
 export { adminAuthenticator, adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLDS, GROUPS_UNAVAILABLE, metricFamilies } from "./admin/index.js";
 export type { AdminAuthOptions, AdminAuthResult, AdminBrokerState, AdminContext, AdminPrincipal, AdminRole, AdminToken, HealthThresholds } from "./admin/index.js";
 export { DEFAULT_LIMITS, resolveLimits } from "./limits.js";
 export type { BrokerLimits } from "./limits.js";
 export type { BrokerTlsOptions } from "./listeners.js";
 export { BrokerMetrics } from "./metrics.js";
-export type { StorageConfig } from "./storage-config.js";
+export type { StorageConfig } from "./storage/engine-config.js";

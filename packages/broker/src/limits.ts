@@ -1,4 +1,5 @@
 import { MIN_MAX_FRAME_SIZE } from "@polywire/runtime";
+import { badSetting, integerSetting } from "./config/errors.js";
 
 /**
  * The broker's hard bounds (PW-LIM-001): advertised in `Welcome.limits` and
@@ -40,14 +41,14 @@ export const DEFAULT_LIMITS: BrokerLimits = Object.freeze({
   maxBufferedInboundBytes: 256 * 1024 * 1024,
 });
 
-/** Fills defaults and checks that every limit is a positive integer. */
+/** Fills defaults and checks every limit; a {@link BrokerConfigError} naming `limits.<key>` otherwise. */
 export function resolveLimits(overrides: Partial<BrokerLimits> = {}): BrokerLimits {
   const limits = { ...DEFAULT_LIMITS, ...overrides };
   for (const [key, value] of Object.entries(limits)) {
-    if (!Number.isInteger(value) || value < 1 || value > 0xffff_ffff) {
-      throw new RangeError(`limits.${key} must be a positive 32-bit integer, got ${String(value)}`);
-    }
+    if (!Object.hasOwn(DEFAULT_LIMITS, key)) badSetting(`limits.${key}`, `is not a limit; the limits are ${Object.keys(DEFAULT_LIMITS).join(", ")}`);
+    integerSetting(`limits.${key}`, value, 1, 0xffff_ffff, "a positive 32-bit integer");
   }
-  if (limits.maxFrameSize < MIN_MAX_FRAME_SIZE) throw new RangeError(`limits.maxFrameSize must be at least ${MIN_MAX_FRAME_SIZE} (PW-FRAME-020)`);
+  // PW-FRAME-020: a broker reads frames of at least 64 KiB.
+  integerSetting("limits.maxFrameSize", limits.maxFrameSize, MIN_MAX_FRAME_SIZE, 0xffff_ffff, "a number of bytes");
   return limits;
 }

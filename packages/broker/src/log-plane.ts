@@ -16,6 +16,7 @@ import { decodeProduceRequest, encodeProduceResponse } from "./produce-codec.js"
 import { route, type Reply, type Route } from "./route.js";
 import type { ServerSession } from "./session.js";
 import type { PartitionLog, Storage } from "./storage/storage.js";
+import { quote } from "./quote.js";
 
 /** What the log-plane handlers need from the broker. */
 export interface LogPlaneHost {
@@ -200,7 +201,7 @@ function fetchRoute(host: LogPlaneHost): Route {
       for (const p of message.partitions) {
         // Topic names cannot contain NUL (PW-ADMIN-010), so the key is unique.
         const key = `${p.topic}\u0000${p.partition}`;
-        if (named.has(key)) throw new PolywireError("INVALID_ARGUMENT", `the fetch names partition ${p.partition} of ${p.topic} twice (PW-LOG-017)`);
+        if (named.has(key)) throw new PolywireError("INVALID_ARGUMENT", `the fetch names partition ${p.partition} of ${quote(p.topic)} twice (PW-LOG-017)`);
         named.add(key);
       }
       // The frame header, and the CRC-32C when the session checksums its frames (PW-SESS-026).

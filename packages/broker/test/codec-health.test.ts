@@ -2,7 +2,7 @@ import { HealthStatus } from "@polywire/proto/admin";
 import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_HEALTH_THRESHOLDS, type AdminContext } from "../src/admin/index.js";
 import { BrokerMetrics } from "../src/metrics.js";
-import { openStorage } from "../src/storage-config.js";
+import { openStorage } from "../src/storage/engine-config.js";
 
 describe("the codec health check behind /readyz (PW-ADMIN-041, PW-ADMIN-042)", () => {
   it("PW-ADMIN-042: NOT_SERVING while the codec cannot be used; SERVING once it can, and after it recovered from a failure", async () => {

@@ -85,4 +85,26 @@ describe("fsync policies of the disk engine, by its datasync calls (PW-ADMIN-022
       expect(await append("all", true)).toBeGreaterThan(later);
     });
   });
+
+  it("PW-IDEM-003 PW-LOG-006: a retry answered as a duplicate waits for an fsync when it asks for ACKS_ALL, as its original would", async () => {
+    await using dir = await tempDirectory();
+    const storage = await openDiskStorage({ directory: dir.path });
+    try {
+      await storage.createTopic("t", { partitions: 1, config: { "fsync.policy": "never" } });
+      const log = storage.partition("t", 0);
+      const { producerId, producerEpoch } = await storage.initProducer(-1n, -1);
+      const send = (options: { durability?: "synced" } = {}) => {
+        const batch = makeBatch({ values: ["once"], producerId, producerEpoch, baseSequence: 0 });
+        return log.append(batch.bytes, batch.header, options);
+      };
+      await send();
+      const before = completedSyncs;
+      expect(await send()).toMatchObject({ baseOffset: 0n, duplicate: true });
+      expect(completedSyncs).toBe(before);
+      expect(await send({ durability: "synced" })).toMatchObject({ baseOffset: 0n, duplicate: true });
+      expect(completedSyncs).toBeGreaterThan(before);
+    } finally {
+      await storage.close();
+    }
+  });
 });

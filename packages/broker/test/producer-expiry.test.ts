@@ -1,12 +1,12 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { openStorage, type StorageConfig } from "../src/storage-config.js";
+import { openStorage, type StorageConfig } from "../src/storage/engine-config.js";
 import { openDiskStorage } from "../src/storage/disk.js";
 import { StorageError } from "../src/storage/errors.js";
 import { ProducerStateTable } from "../src/storage/producer-state.js";
 import type { PartitionLog, ProducerIdentity, Storage } from "../src/storage/storage.js";
-import { codecReady, engines, makeBatch, tempDirectory } from "./storage-fixtures.js";
+import { codecReady, makeBatch, tempDirectory } from "./storage-fixtures.js";
 
 beforeAll(() => codecReady);
 
@@ -34,90 +34,6 @@ async function produce(log: PartitionLog, producer: ProducerIdentity, from: numb
     expect((await log.append(b.bytes, b.header)).duplicate).toBe(false);
   }
 }
-
-describe.each(engines)("producer-id expiry ($name engine)", (engine) => {
-  it("PW-IDEM-011 PW-IDEM-005 PW-IDEM-008: an idle id is forgotten on its own after the period, with its state on every partition; its batches and InitProducer are UNKNOWN_PRODUCER", async () => {
-    await using dir = await tempDirectory();
-    const storage = await engine.open(dir.path, { retentionCheckIntervalMs: 50, producerIdExpirationMs: 200 });
-    try {
-      await storage.createTopic("t", { partitions: 2 });
-      const logs = [storage.partition("t", 0), storage.partition("t", 1)];
-      const producer = await storage.initProducer(-1n, -1);
-      for (const log of logs) await produce(log, producer, 0, 3);
-      const lastActivity = Date.now();
-      expect(storage.producerCount()).toBe(1);
-      expect(logs.map((log) => stateOf(log).has(producer.producerId))).toEqual([true, true]);
-      // Generous for a busy 2-core machine: the period is 200 ms, the check 50 ms.
-      const deadline = Date.now() + 10_000;
-      while (storage.producerCount() > 0 && Date.now() < deadline) await sleep(20);
-      expect(storage.producerCount()).toBe(0);
-      expect(Date.now() - lastActivity).toBeGreaterThanOrEqual(200);
-      expect(logs.map((log) => stateOf(log).size)).toEqual([0, 0]);
-
-      const next = makeBatch({ values: ["late"], producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: 3 });
-      await expectCode(logs[0]!.append(next.bytes, next.header), "UNKNOWN_PRODUCER");
-      expect(logs[0]!.highWatermark()).toBe(3n);
-      await expectCode(storage.initProducer(producer.producerId, producer.producerEpoch), "UNKNOWN_PRODUCER");
-      // A forgotten id is never handed out again.
-      expect((await storage.initProducer(-1n, -1)).producerId).toBe(producer.producerId + 1n);
-    } finally {
-      await storage.close();
-    }
-  });
-
-  it("PW-IDEM-011: only ids idle longer than the period are forgotten; appends, duplicate retries and InitProducer keep an id", async () => {
-    await using dir = await tempDirectory();
-    const storage = await engine.open(dir.path, { producerIdExpirationMs: EXPIRATION });
-    try {
-      await storage.createTopic("t", { partitions: 1 });
-      const log = storage.partition("t", 0);
-      const idle = await storage.initProducer(-1n, -1);
-      const appender = await storage.initProducer(-1n, -1);
-      const retrier = await storage.initProducer(-1n, -1);
-      const bumped = await storage.initProducer(-1n, -1);
-      await produce(log, idle, 0, 2);
-      await produce(log, appender, 0, 1);
-      await produce(log, retrier, 0, 1);
-      const idleUntil = Date.now();
-      await sleep(100);
-      const busySince = Date.now();
-      await produce(log, appender, 1, 1);
-      const retry = makeBatch({ values: ["v0"], producerId: retrier.producerId, producerEpoch: retrier.producerEpoch, baseSequence: 0 });
-      expect((await log.append(retry.bytes, retry.header)).duplicate).toBe(true);
-      const rebumped = await storage.initProducer(bumped.producerId, bumped.producerEpoch);
-
-      // Exactly one period after the busy ones' activity: only the idle id is past it.
-      expect(busySince - idleUntil).toBeGreaterThanOrEqual(50);
-      expect(await storage.expireProducers(busySince + EXPIRATION)).toBe(1);
-      expect(storage.producerCount()).toBe(3);
-      expect(stateOf(log).has(idle.producerId)).toBe(false);
-      expect(stateOf(log).has(appender.producerId)).toBe(true);
-      const late = makeBatch({ values: ["late"], producerId: idle.producerId, producerEpoch: idle.producerEpoch, baseSequence: 2 });
-      await expectCode(log.append(late.bytes, late.header), "UNKNOWN_PRODUCER");
-      await produce(log, appender, 2, 1);
-      await produce(log, retrier, 1, 1);
-      await produce(log, rebumped, 0, 1);
-      expect(log.highWatermark()).toBe(8n);
-      expect(await storage.expireProducers(Date.now() + EXPIRATION + 1)).toBe(3);
-      expect(stateOf(log).size).toBe(0);
-      expect((await storage.initProducer(-1n, -1)).producerId).toBe(4n);
-    } finally {
-      await storage.close();
-    }
-  });
-
-  it("PW-IDEM-011: producerIdExpirationMs -1 never forgets", async () => {
-    await using dir = await tempDirectory();
-    const storage = await engine.open(dir.path, { producerIdExpirationMs: -1 });
-    try {
-      await storage.initProducer(-1n, -1);
-      expect(await storage.expireProducers(Date.now() + 1e12)).toBe(0);
-      expect(storage.producerCount()).toBe(1);
-    } finally {
-      await storage.close();
-    }
-  });
-});
 
 const configs: ReadonlyArray<{ name: string; config: (dir: string) => StorageConfig }> = [
   { name: "memory", config: () => ({ engine: "memory" }) },

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { openStorage, type StorageConfig } from "../src/storage-config.js";
+import { openStorage, type StorageConfig } from "../src/storage/engine-config.js";
 import { StorageError } from "../src/storage/errors.js";
 import { codecReady, makeBatch, tempDirectory } from "./storage-fixtures.js";
 

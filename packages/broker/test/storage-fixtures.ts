@@ -2,9 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeBatch, encodeBatch, init, splitBatches, verifyBatch, type BatchHeader, type Compression } from "@polywire/wasm-codec";
-import { openDiskStorage } from "../src/storage/disk.js";
-import { openMemoryStorage } from "../src/storage/memory.js";
-import type { ReadResult, Storage, StorageOptions } from "../src/storage/storage.js";
+import type { ReadResult } from "../src/storage/storage.js";
 
 /** Shared helpers of the storage tests: real batches from the codec, real temp directories. */
 
@@ -55,16 +53,5 @@ export async function tempDirectory(): Promise<{ path: string; [Symbol.asyncDisp
   const path = await mkdtemp(join(tmpdir(), "polywire-storage-"));
   return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
 }
-
-/** How a test body opens an engine; `reopen` closes and opens the same data again (memory: a fresh store). */
-export interface Engine {
-  readonly name: "disk" | "memory";
-  open(directory: string, options?: StorageOptions & { indexIntervalBytes?: number }): Promise<Storage>;
-}
-
-export const engines: readonly Engine[] = [
-  { name: "disk", open: (directory, options) => openDiskStorage({ retentionCheckIntervalMs: 0, ...options, directory }) },
-  { name: "memory", open: (_directory, options) => openMemoryStorage({ retentionCheckIntervalMs: 0, ...options }) },
-];
 
 export const codecReady = init();

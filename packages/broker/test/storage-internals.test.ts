@@ -107,6 +107,20 @@ describe("segment indexes", () => {
     expect(OffsetIndex.decode(bytes, 10_000).index.length).toBe(2);
   });
 
+  it("index rows grow past every capacity keeping each row, and a lower length drops the rows past it", () => {
+    const times = new TimeIndex();
+    for (let i = 0; i < 1000; i++) times.add(1_700_000_000_000 + i * 7, i * 3);
+    expect(times.length).toBe(1000);
+    expect([times.timestampAt(0), times.relativeAt(0), times.timestampAt(999), times.relativeAt(999)]).toEqual([1_700_000_000_000, 0, 1_700_000_006_993, 2997]);
+    expect(times.lastBelow(1_700_000_000_000 + 500 * 7)).toBe(499 * 3);
+    times.length = 10;
+    expect(times.lastTimestamp).toBe(1_700_000_000_063);
+    times.add(1_800_000_000_000, 5000);
+    expect([times.length, times.relativeAt(10)]).toEqual([11, 5000]);
+    // A second index shares nothing with the first.
+    expect(new TimeIndex().lastTimestamp).toBe(-Infinity);
+  });
+
   it("PW-LOG-021: the time index finds the last entry below a timestamp", () => {
     const times = new TimeIndex();
     times.add(100, 0);

@@ -63,43 +63,6 @@ async function expectPrefix(root: string, batches: number, per: number): Promise
 }
 
 describe("disk storage recovery", () => {
-  it("PW-LOG-030 PW-LOG-031 PW-LOG-032: a clean restart keeps topics, config, grown partitions, records, offsets and producer ids", async () => {
-    await using dir = await tempDirectory();
-    let storage = await open(dir.path);
-    await storage.createTopic("orders", { partitions: 1, config: { "segment.bytes": "2048", "retention.ms": "-1" } });
-    await storage.alterTopic("orders", { partitions: 3 });
-    const producer = await storage.initProducer(-1n, -1);
-    const log = storage.partition("orders", 2);
-    let sequence = 0;
-    for (let i = 0; i < 40; i++) {
-      const b = makeBatch({ values: [`r${i}`.padEnd(60, "_")], producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: sequence++ });
-      await log.append(b.bytes, b.header, { durability: "synced" });
-    }
-    await storage.offsets.commit("g", [{ topic: "orders", partition: 2, offset: 17n, metadata: "meta" }]);
-    const segments = log.stats().segments;
-    expect(segments).toBeGreaterThan(1);
-    await storage.close();
-
-    storage = await open(dir.path);
-    try {
-      const info = storage.topic("orders");
-      expect(info.partitions).toBe(3);
-      expect(info.overrides).toEqual({ "segment.bytes": "2048", "retention.ms": "-1" });
-      const reopened = storage.partition("orders", 2);
-      expect(reopened.stats()).toMatchObject({ highWatermark: 40n, logStartOffset: 0n, segments });
-      expect(recordsOf(await reopened.read(0n, 1 << 20)).map(([, v]) => v.trim())).toEqual(Array.from({ length: 40 }, (_, i) => `r${i}`.padEnd(60, "_")));
-      expect(storage.offsets.fetch("g")).toMatchObject([{ topic: "orders", partition: 2, offset: 17n, metadata: "meta" }]);
-      // PW-IDEM-006: a retry of the last acknowledged batch is still a duplicate.
-      const retry = makeBatch({ values: ["again"], producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: 39 });
-      expect(await reopened.append(retry.bytes, retry.header)).toMatchObject({ baseOffset: 39n, duplicate: true });
-      const fresh = await storage.initProducer(-1n, -1);
-      expect(fresh.producerId).toBe(producer.producerId + 1n);
-      await expect(storage.initProducer(producer.producerId, producer.producerEpoch)).resolves.toEqual({ producerId: producer.producerId, producerEpoch: producer.producerEpoch + 1 });
-    } finally {
-      await storage.close();
-    }
-  });
-
   it("PW-IDEM-006: after a crash producer state is rebuilt from the log when no snapshot is usable", async () => {
     await using dir = await tempDirectory();
     let storage = await open(dir.path);

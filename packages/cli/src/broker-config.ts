@@ -1,194 +1,160 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { AdminToken } from "@polywire/broker";
-import { UsageError } from "./args.js";
+import { BrokerConfigError, brokerOptionsFromConfig, upgradeBrokerConfig, type BrokerOptions } from "@polywire/broker";
+import { integerFlag, parseFlags, UsageError } from "./args.js";
 
 /**
- * The broker's config file (`polywire broker --config broker.json`), JSON.
- * Every key is optional; command-line flags override it. Relative paths
- * (`dataDir`, `tls.*`) are relative to the file's directory.
+ * `polywire broker`'s flags, each the command-line name of one key of the
+ * broker's config file (`BrokerConfig`, owned by `@polywire/broker`): a flag
+ * is laid over the file's value of its key, and the broker reads and checks
+ * the result as it reads any config file. Old flag names stay as aliases.
  */
-export interface BrokerConfigFile {
-  listen?: string[];
-  dataDir?: string;
-  memory?: boolean;
-  fsync?: "always" | "interval" | "never";
-  /** `"name:partitions"` or `{ name, partitions, config }`. */
-  topics?: Array<string | { name: string; partitions: number; config?: Record<string, string> }>;
-  /** The admin listener; false serves none (default `{ port: 7421 }`, PW-ADMIN-062). `maxRequestBytes` is the largest admin request message read (the broker checks its range). */
-  http?: { host?: string; port: number; maxRequestBytes?: number } | false;
-  tls?: { cert: string; key: string; ca?: string };
-  brokerId?: string;
-  clusterId?: string;
-  drainMs?: number;
-  /** PW-SESS-008, PW-TRANS-008: from accept to Welcome, TLS handshake included, ms (default 10 000). */
-  handshakeTimeoutMs?: number;
-  limits?: Record<string, number>;
-  topicDefaults?: Record<string, string>;
-  health?: { minFreeBytes?: number; minFreeRatio?: number };
-  /** How often retention and producer-id expiry run, ms (storage `retentionCheckIntervalMs`). */
-  retentionCheckIntervalMs?: number;
-  /** Producer ids idle this long are forgotten, ms; -1 never (storage `producerIdExpirationMs`, PW-IDEM-011). */
-  producerIdExpirationMs?: number;
-  /** Admin bearer tokens (PW-ADMIN-046); each entry gives `token` or `tokenFile` (a file holding it), read here. */
-  adminAuth?: { tokens: AdminToken[] };
+export const BROKER_FLAGS = {
+  config: { type: "string" },
+  listener: { type: "string", multiple: true },
+  listen: { type: "string", multiple: true },
+  "storage-dir": { type: "string" },
+  "data-dir": { type: "string" },
+  memory: { type: "boolean" },
+  fsync: { type: "string" },
+  topic: { type: "string", multiple: true },
+  "http-port": { type: "string" },
+  "metrics-port": { type: "string" },
+  "http-host": { type: "string" },
+  "metrics-host": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-ca": { type: "string" },
+  "broker-id": { type: "string" },
+  "cluster-id": { type: "string" },
+  "drain-deadline-ms": { type: "string" },
+  "drain-ms": { type: "string" },
+  "max-batch-size": { type: "string" },
+  "max-frame-size": { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof BROKER_FLAGS>>["values"];
+type Json = Record<string, unknown>;
+
+/** A flag's value under its current name or its old one; both is a usage error. */
+function either<T>(values: Values, name: keyof Values, old: keyof Values): T | undefined {
+  if (values[name] !== undefined && values[old] !== undefined) throw new UsageError(`--${name} and --${String(old)} are the same flag (--${String(old)} is its old name); give one`);
+  return (values[name] ?? values[old]) as T | undefined;
 }
 
-const KEYS = ["listen", "dataDir", "memory", "fsync", "topics", "http", "tls", "brokerId", "clusterId", "drainMs", "handshakeTimeoutMs", "limits", "topicDefaults", "health", "adminAuth", "retentionCheckIntervalMs", "producerIdExpirationMs"];
-const LIMIT_KEYS = ["maxFrameSize", "maxBatchSize", "maxUncompressedBatchSize", "idempotenceWindow", "maxInFlight", "maxConnections", "maxBufferedInboundBytes"];
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-function fail(file: string, message: string): never {
-  throw new UsageError(`config file ${file}: ${message}`);
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function object(file: string, key: string, value: Json | undefined, keys: readonly string[]): Record<string, Json> | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(file, `${key} must be an object`);
-  for (const k of Object.keys(value)) {
-    if (keys.length > 0 && !keys.includes(k)) fail(file, `unknown key ${JSON.stringify(`${key}.${k}`)}; known: ${keys.join(", ")}`);
+/** The flags as config keys, and which flag set each key (to name the flag in errors). */
+function flagSettings(values: Values, fileTopics: number): { overlay: Json; flagOf: Map<string, string> } {
+  const overlay: Json = {};
+  const flagOf = new Map<string, string>();
+  const set = (flag: string, key: string, value: unknown): void => {
+    const [head, tail] = key.split(".") as [string, string | undefined];
+    if (tail === undefined) overlay[head] = value;
+    else overlay[head] = { ...(overlay[head] as Json | undefined), [tail]: value };
+    flagOf.set(key, flag);
+  };
+  const cwd = (p: string): string => resolve(p);
+  const listeners = either<string[]>(values, "listener", "listen");
+  if (listeners !== undefined) set("--listener", "listeners", listeners);
+  const dir = either<string>(values, "storage-dir", "data-dir");
+  if (values.memory === true && dir !== undefined) throw new UsageError("--memory and --storage-dir exclude each other");
+  if (values.memory === true) set("--memory", "storage.engine", "memory");
+  if (dir !== undefined) {
+    set("--storage-dir", "storage.engine", "disk");
+    set("--storage-dir", "storage.dir", cwd(dir));
   }
-  return value;
+  if (values.fsync !== undefined) set("--fsync", "storage.fsync", values.fsync);
+  (values.topic ?? []).forEach((t, i) => flagOf.set(`topics[${fileTopics + i}]`, "--topic"));
+  if (values.topic !== undefined) overlay.topics = values.topic;
+  const port = either<string>(values, "http-port", "metrics-port");
+  if (port === "off") overlay.http = false;
+  else if (port !== undefined) set("--http-port", "http.port", integerFlag("http-port", port, 0));
+  const host = either<string>(values, "http-host", "metrics-host");
+  if (host !== undefined && port !== "off") set("--http-host", "http.host", host);
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  if (values["tls-ca"] !== undefined && values["tls-cert"] === undefined) throw new UsageError("--tls-ca needs --tls-cert and --tls-key");
+  if (values["tls-cert"] !== undefined) {
+    overlay.tls = { cert: cwd(values["tls-cert"]), key: cwd(values["tls-key"] as string), ...(values["tls-ca"] === undefined ? {} : { ca: cwd(values["tls-ca"]) }) };
+    for (const part of ["cert", "key", "ca"]) flagOf.set(`tls.${part}`, `--tls-${part}`);
+  }
+  if (values["broker-id"] !== undefined) set("--broker-id", "brokerId", values["broker-id"]);
+  if (values["cluster-id"] !== undefined) set("--cluster-id", "clusterId", values["cluster-id"]);
+  const drain = either<string>(values, "drain-deadline-ms", "drain-ms");
+  if (drain !== undefined) set("--drain-deadline-ms", "drainDeadlineMs", integerFlag("drain-deadline-ms", drain, 0));
+  if (values["max-batch-size"] !== undefined) set("--max-batch-size", "limits.maxBatchSize", integerFlag("max-batch-size", values["max-batch-size"], 0));
+  if (values["max-frame-size"] !== undefined) set("--max-frame-size", "limits.maxFrameSize", integerFlag("max-frame-size", values["max-frame-size"], 0));
+  return { overlay, flagOf };
 }
 
-function string(file: string, key: string, value: Json | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string") fail(file, `${key} must be a string`);
-  return value;
+/**
+ * Lays flags over a config file: a flag replaces its key's value, `--topic`
+ * adds to the file's topics, and a flag that picks the storage engine
+ * drops the file's settings of the other engine.
+ */
+function overlayConfig(file: Json, overlay: Json): Json {
+  const merged: Json = { ...file };
+  for (const [key, value] of Object.entries(overlay)) {
+    const base = file[key];
+    if (key === "topics" && Array.isArray(base)) merged.topics = [...base, ...(value as unknown[])];
+    else if (isObject(base) && isObject(value)) merged[key] = { ...base, ...value };
+    else merged[key] = value;
+  }
+  const storage = merged.storage;
+  if (isObject(storage) && isObject(overlay.storage) && overlay.storage.engine === "memory") {
+    const { dir: _dir, fsync: _fsync, maxOpenFiles: _maxOpenFiles, ...shared } = storage;
+    merged.storage = { ...shared, ...overlay.storage };
+  }
+  return merged;
 }
 
-function number(file: string, key: string, value: Json | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) fail(file, `${key} must be a non-negative number`);
-  return value;
-}
-
-function strings(file: string, key: string, value: Json | undefined): Record<string, string> | undefined {
-  const o = object(file, key, value, []);
-  if (o === undefined) return undefined;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(o)) out[k] = string(file, `${key}.${k}`, v) as string;
-  return out;
-}
-
-/** Reads and validates a broker config file; every problem is a usage error naming the file and key. */
-export function readBrokerConfig(path: string): BrokerConfigFile {
+function readJson(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
     throw new UsageError(`--config: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  let parsed: Json;
   try {
-    parsed = JSON.parse(text) as Json;
+    return JSON.parse(text);
   } catch (error) {
-    return fail(path, `not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(`config file ${path}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const root = object(path, "(top level)", parsed, KEYS) ?? {};
-  const base = dirname(resolve(path));
-  const relative = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolve(base, p));
-  const config: BrokerConfigFile = {};
-  if (root.listen !== undefined) {
-    if (!Array.isArray(root.listen) || root.listen.length === 0) fail(path, "listen must be a non-empty array of URLs");
-    config.listen = root.listen.map((u, i) => string(path, `listen[${i}]`, u) as string);
-  }
-  const dataDir = relative(string(path, "dataDir", root.dataDir));
-  if (dataDir !== undefined) config.dataDir = dataDir;
-  if (root.memory !== undefined) {
-    if (typeof root.memory !== "boolean") fail(path, "memory must be true or false");
-    config.memory = root.memory;
-  }
-  const fsync = string(path, "fsync", root.fsync);
-  if (fsync !== undefined) {
-    if (fsync !== "always" && fsync !== "interval" && fsync !== "never") fail(path, `fsync must be always, interval or never, got ${JSON.stringify(fsync)}`);
-    config.fsync = fsync;
-  }
-  if (root.topics !== undefined) {
-    if (!Array.isArray(root.topics)) fail(path, "topics must be an array");
-    config.topics = root.topics.map((t, i) => {
-      if (typeof t === "string") return t;
-      const o = object(path, `topics[${i}]`, t, ["name", "partitions", "config"]) ?? {};
-      const name = string(path, `topics[${i}].name`, o.name);
-      const partitions = number(path, `topics[${i}].partitions`, o.partitions);
-      if (name === undefined || partitions === undefined || !Number.isInteger(partitions) || partitions < 1) fail(path, `topics[${i}] needs a name and a partition count of at least 1`);
-      const topicConfig = strings(path, `topics[${i}].config`, o.config);
-      return { name, partitions, ...(topicConfig === undefined ? {} : { config: topicConfig }) };
-    });
-  }
-  const http = root.http === false ? undefined : object(path, "http", root.http, ["host", "port", "maxRequestBytes"]);
-  if (root.http === false) config.http = false;
-  if (http !== undefined) {
-    const port = number(path, "http.port", http.port);
-    if (port === undefined || !Number.isInteger(port) || port > 65_535) fail(path, "http.port must be a port number (0 picks a free one)");
-    const host = string(path, "http.host", http.host);
-    const maxRequestBytes = number(path, "http.maxRequestBytes", http.maxRequestBytes);
-    config.http = { port, ...(host === undefined ? {} : { host }), ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }) };
-  }
-  const tls = object(path, "tls", root.tls, ["cert", "key", "ca"]);
-  if (tls !== undefined) {
-    const cert = relative(string(path, "tls.cert", tls.cert));
-    const key = relative(string(path, "tls.key", tls.key));
-    if (cert === undefined || key === undefined) fail(path, "tls needs cert and key (PEM file paths)");
-    const ca = relative(string(path, "tls.ca", tls.ca));
-    config.tls = { cert, key, ...(ca === undefined ? {} : { ca }) };
-  }
-  for (const key of ["brokerId", "clusterId"] as const) {
-    const v = string(path, key, root[key]);
-    if (v !== undefined) config[key] = v;
-  }
-  const drainMs = number(path, "drainMs", root.drainMs);
-  if (drainMs !== undefined) config.drainMs = drainMs;
-  const handshakeTimeoutMs = number(path, "handshakeTimeoutMs", root.handshakeTimeoutMs);
-  if (handshakeTimeoutMs !== undefined) {
-    if (!Number.isInteger(handshakeTimeoutMs) || handshakeTimeoutMs < 1) fail(path, "handshakeTimeoutMs must be a positive number of milliseconds");
-    config.handshakeTimeoutMs = handshakeTimeoutMs;
-  }
-  const limits = object(path, "limits", root.limits, LIMIT_KEYS);
-  if (limits !== undefined) config.limits = Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, number(path, `limits.${k}`, v) as number]));
-  const topicDefaults = strings(path, "topicDefaults", root.topicDefaults);
-  if (topicDefaults !== undefined) config.topicDefaults = topicDefaults;
-  const health = object(path, "health", root.health, ["minFreeBytes", "minFreeRatio"]);
-  if (health !== undefined) {
-    const minFreeBytes = number(path, "health.minFreeBytes", health.minFreeBytes);
-    const minFreeRatio = number(path, "health.minFreeRatio", health.minFreeRatio);
-    config.health = { ...(minFreeBytes === undefined ? {} : { minFreeBytes }), ...(minFreeRatio === undefined ? {} : { minFreeRatio }) };
-  }
-  const retentionCheckIntervalMs = number(path, "retentionCheckIntervalMs", root.retentionCheckIntervalMs);
-  if (retentionCheckIntervalMs !== undefined) config.retentionCheckIntervalMs = retentionCheckIntervalMs;
-  if (root.producerIdExpirationMs !== undefined) {
-    const expiry = root.producerIdExpirationMs;
-    if (expiry !== -1 && (typeof expiry !== "number" || !Number.isInteger(expiry) || expiry < 1)) fail(path, "producerIdExpirationMs must be a positive number of milliseconds, or -1 to never forget producer ids");
-    config.producerIdExpirationMs = expiry;
-  }
-  const adminAuth = object(path, "adminAuth", root.adminAuth, ["tokens"]);
-  if (adminAuth !== undefined) config.adminAuth = { tokens: adminTokens(path, adminAuth.tokens, relative) };
-  return config;
 }
 
-function adminTokens(file: string, value: Json | undefined, relative: (p: string | undefined) => string | undefined): AdminToken[] {
-  if (!Array.isArray(value) || value.length === 0) fail(file, "adminAuth.tokens must be a non-empty array of { principal, role, token | tokenFile }");
-  return value.map((entry, i) => {
-    const key = `adminAuth.tokens[${i}]`;
-    const o = object(file, key, entry, ["principal", "role", "token", "tokenFile"]) ?? {};
-    const principal = string(file, `${key}.principal`, o.principal);
-    if (principal === undefined || principal === "") fail(file, `${key} needs a principal (a name for logs and errors)`);
-    const role = string(file, `${key}.role`, o.role);
-    if (role !== "viewer" && role !== "admin") fail(file, `${key}.role must be "viewer" (read-only RPCs) or "admin" (every RPC)`);
-    const inline = string(file, `${key}.token`, o.token);
-    const tokenFile = relative(string(file, `${key}.tokenFile`, o.tokenFile));
-    if ((inline === undefined) === (tokenFile === undefined)) fail(file, `${key} needs exactly one of token and tokenFile`);
-    let token = inline;
-    if (tokenFile !== undefined) {
-      try {
-        // A secret mounted as a file usually ends with a newline that is not part of it.
-        token = readFileSync(tokenFile, "utf8").trim();
-      } catch (error) {
-        fail(file, `${key}.tokenFile: cannot read ${tokenFile}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-    if (token === undefined || token === "") fail(file, `${key}: the token is empty`);
-    return { principal, role, token };
-  });
+/** The flag that set `key` (or a key inside it), if a flag did. */
+function flagFor(key: string, flagOf: ReadonlyMap<string, string>): string | undefined {
+  for (const [k, flag] of flagOf) {
+    if (key === k || key.startsWith(`${k}.`) || key.startsWith(`${k}[`)) return flag;
+  }
+  return undefined;
+}
+
+/**
+ * The Broker options `polywire broker` runs with for `argv`: flags over the
+ * config file, read and checked by the broker; a bad value is a usage error
+ * naming the flag, or the file and key.
+ */
+export function brokerOptions(argv: readonly string[]): BrokerOptions {
+  const { values } = parseFlags(argv, BROKER_FLAGS);
+  const file = values.config === undefined ? {} : upgradeOrUsage(values.config, readJson(values.config));
+  const { overlay, flagOf } = flagSettings(values, Array.isArray(file.topics) ? file.topics.length : 0);
+  try {
+    return brokerOptionsFromConfig(overlayConfig(file, overlay), values.config === undefined ? process.cwd() : dirname(resolve(values.config)));
+  } catch (error) {
+    if (!(error instanceof BrokerConfigError)) throw error;
+    const flag = flagFor(error.key, flagOf);
+    throw new UsageError(flag !== undefined ? `${flag}${error.problem.startsWith(":") ? "" : " "}${error.problem}` : `config file ${values.config ?? "(none)"}: ${error.message}`);
+  }
+}
+
+function upgradeOrUsage(path: string, json: unknown): Json {
+  try {
+    return upgradeBrokerConfig(json);
+  } catch (error) {
+    if (error instanceof BrokerConfigError) throw new UsageError(`config file ${path}: ${error.message}`);
+    throw error;
+  }
 }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { quote } from "../quote.js";
 
 /**
  * What an admin principal may do (PW-ADMIN-046): a `viewer` may call only
@@ -44,6 +45,14 @@ function digest(token: string): Buffer {
   return createHash("sha256").update(token, "utf8").digest();
 }
 
+/** What makes `t` unusable as an admin token, naming its field; undefined when it is usable. */
+export function adminTokenProblem(t: { readonly principal: unknown; readonly role: unknown; readonly token: unknown }): { field: "principal" | "role" | "token"; problem: string } | undefined {
+  if (typeof t.principal !== "string" || t.principal === "") return { field: "principal", problem: "must be a non-empty name (for logs and errors)" };
+  if (t.role !== "viewer" && t.role !== "admin") return { field: "role", problem: `must be "viewer" or "admin" (a viewer may call only read-only RPCs), got ${quote(t.role)}` };
+  if (typeof t.token !== "string" || t.token === "") return { field: "token", problem: "is empty" };
+  return undefined;
+}
+
 /**
  * Builds the check the admin interceptor runs on each request's
  * `authorization` header. Configured tokens are compared as SHA-256
@@ -52,8 +61,8 @@ function digest(token: string): Buffer {
  */
 export function adminAuthenticator(options: AdminAuthOptions): (authorization: string | null) => Promise<AdminAuthResult> {
   const known = (options.tokens ?? []).map((t) => {
-    if (t.token === "") throw new TypeError(`admin token of ${JSON.stringify(t.principal)} is empty`);
-    if (t.role !== "viewer" && t.role !== "admin") throw new TypeError(`admin token of ${JSON.stringify(t.principal)}: role must be "viewer" or "admin", not ${JSON.stringify(t.role)}`);
+    const problem = adminTokenProblem(t);
+    if (problem !== undefined) throw new TypeError(`admin token of ${quote(t.principal)}${problem.field === "token" ? "" : `: ${problem.field}`} ${problem.problem}`);
     return { digest: digest(t.token), principal: { principal: t.principal, role: t.role } satisfies AdminPrincipal };
   });
   const verify = options.verify;

@@ -3,6 +3,7 @@ import { HealthStatus } from "@polywire/proto/admin";
 import { HealthCheckResponse_ServingStatus as ServingStatus, type Health } from "@polywire/proto/grpc/health/v1/health";
 import type { AdminContext } from "./context.js";
 import { checkHealth } from "./health.js";
+import { quote } from "../quote.js";
 
 /**
  * The broker's status as gRPC health checking reports it (PW-ADMIN-054):
@@ -79,7 +80,7 @@ export function healthService(context: AdminContext, options: HealthServiceOptio
   const monitor = new StatusMonitor(context, options.watchIntervalMs ?? 500);
   return {
     async check(request) {
-      if (!known.has(request.service)) throw new ConnectError(`unknown service ${JSON.stringify(request.service)}; known: ${[...known].map((s) => JSON.stringify(s)).join(", ")}`, Code.NotFound);
+      if (!known.has(request.service)) throw new ConnectError(`unknown service ${quote(request.service)}; known: ${[...known].map((s) => JSON.stringify(s)).join(", ")}`, Code.NotFound);
       return { status: await monitor.current() };
     },
 

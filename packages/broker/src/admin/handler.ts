@@ -19,6 +19,7 @@ import { answerError, rpcProtocolOf } from "./protocol-errors.js";
 import { reflectionServices } from "./reflection.js";
 import { ACCEPTED_COMPRESSIONS, checkedRequest, checkGetMessage } from "./request-check.js";
 import { topicService } from "./topic-service.js";
+import { quote } from "../quote.js";
 
 /** Options of {@link adminHandler}. */
 export interface AdminHandlerOptions {
@@ -127,7 +128,7 @@ export function adminHandler(context: AdminContext, options: AdminHandlerOptions
     // Connect clients read an HTTP 404 as `unimplemented`; gRPC clients need the status itself, trailers-only.
     if (protocol !== "grpc" && protocol !== "grpc-web") return false;
     const served = [...new Set([...routes.values()].map((r) => r.handler.service.typeName))].join(", ");
-    answerError(request, response, new ConnectError(`unknown method ${path}: this admin listener serves ${served}`, Code.Unimplemented), options.maxRequestBytes);
+    answerError(request, response, new ConnectError(`unknown method ${quote(path)}: this admin listener serves ${served}`, Code.Unimplemented), options.maxRequestBytes);
     return true;
   };
 }

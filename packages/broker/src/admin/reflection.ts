@@ -4,6 +4,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { ServerReflection as ServerReflectionV1 } from "@polywire/proto/grpc/reflection/v1/reflection";
 import { ServerReflection as ServerReflectionV1Alpha } from "@polywire/proto/grpc/reflection/v1alpha/reflection";
+import { quote } from "../quote.js";
 
 /** The request fields v1 and v1alpha share (the two protos differ only in their package). */
 type ReflectionRequest = {
@@ -118,17 +119,17 @@ function answer(index: DescriptorIndex, request: ReflectionRequest, sent: Set<st
     case "listServices":
       return { case: "listServicesResponse", value: { service: index.services.map((name) => ({ name })) } };
     case "fileByFilename":
-      return files(index, index.fileNamed(message.value), `file ${JSON.stringify(message.value)}`, sent);
+      return files(index, index.fileNamed(message.value), `file ${quote(message.value)}`, sent);
     case "fileContainingSymbol":
-      return files(index, index.fileDeclaring(message.value), `symbol ${JSON.stringify(message.value)}`, sent);
+      return files(index, index.fileDeclaring(message.value), `symbol ${quote(message.value)}`, sent);
     case "fileContainingExtension": {
       const { containingType, extensionNumber } = message.value;
-      return files(index, index.fileExtending(containingType, extensionNumber), `extension ${extensionNumber} of ${JSON.stringify(containingType)}`, sent);
+      return files(index, index.fileExtending(containingType, extensionNumber), `extension ${extensionNumber} of ${quote(containingType)}`, sent);
     }
     case "allExtensionNumbersOfType":
       return index.isMessage(message.value)
         ? { case: "allExtensionNumbersResponse", value: { baseTypeName: message.value, extensionNumber: index.extensionNumbers(message.value) } }
-        : notFound(`message type ${JSON.stringify(message.value)}`);
+        : notFound(`message type ${quote(message.value)}`);
     default:
       return { case: "errorResponse", value: { errorCode: Code.Unimplemented, errorMessage: "the request names no known reflection query" } };
   }

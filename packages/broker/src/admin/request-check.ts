@@ -3,6 +3,7 @@ import { base64Decode } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { integerSetting } from "../config/errors.js";
 import { adminError } from "./errors.js";
 
 /** The largest admin request message the broker reads by default (PW-ADMIN-051): 4 MiB. */
@@ -10,11 +11,7 @@ export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /** Checks the `http.maxRequestBytes` setting, or gives the default. */
 export function resolveMaxRequestBytes(value: number | undefined): number {
-  const bytes = value ?? DEFAULT_MAX_REQUEST_BYTES;
-  if (!Number.isInteger(bytes) || bytes < 1024 || bytes > 0xffff_ffff) {
-    throw new RangeError(`http.maxRequestBytes must be a whole number of bytes from 1024 to 4294967295, got ${String(value)}`);
-  }
-  return bytes;
+  return integerSetting("http.maxRequestBytes", value ?? DEFAULT_MAX_REQUEST_BYTES, 1024, 0xffff_ffff, "a whole number of bytes");
 }
 
 /** The compressions the admin listener accepts, as Connect and gRPC name them. */

@@ -4,6 +4,7 @@ import { TopicDescriptionSchema, type TopicService } from "@polywire/proto/admin
 import type { TopicInfo } from "../storage/storage.js";
 import type { AdminContext } from "./context.js";
 import { adminError } from "./errors.js";
+import { quote } from "../quote.js";
 
 /** Names starting with this are internal topics, which only the broker creates (PW-ADMIN-010). */
 const INTERNAL_PREFIX = "__";
@@ -42,7 +43,7 @@ export function topicService(context: AdminContext): ServiceImpl<typeof TopicSer
   return {
     async createTopic(request) {
       if (isInternal(request.name)) {
-        throw adminError(Code.InvalidArgument, "INVALID_TOPIC", `invalid topic name ${JSON.stringify(request.name)}: names starting with "${INTERNAL_PREFIX}" are reserved for internal topics`);
+        throw adminError(Code.InvalidArgument, "INVALID_TOPIC", `invalid topic name ${quote(request.name)}: names starting with "${INTERNAL_PREFIX}" are reserved for internal topics`);
       }
       // PW-ADMIN-011: 0 partitions means the broker default, 1.
       const info = await context.storage.createTopic(request.name, { partitions: request.partitions === 0 ? 1 : request.partitions, config: request.config });
@@ -52,7 +53,7 @@ export function topicService(context: AdminContext): ServiceImpl<typeof TopicSer
     async deleteTopic(request) {
       const info = context.storage.topic(request.name);
       if (isInternal(info.name)) {
-        throw adminError(Code.InvalidArgument, "INVALID_ARGUMENT", `topic ${JSON.stringify(request.name)} is internal and cannot be deleted`);
+        throw adminError(Code.InvalidArgument, "INVALID_ARGUMENT", `topic ${quote(request.name)} is internal and cannot be deleted`);
       }
       await context.storage.deleteTopic(request.name);
       return {};
@@ -73,7 +74,7 @@ export function topicService(context: AdminContext): ServiceImpl<typeof TopicSer
     async alterTopicConfig(request) {
       const both = request.reset.filter((key) => Object.hasOwn(request.set, key));
       if (both.length > 0) {
-        throw adminError(Code.InvalidArgument, "INVALID_CONFIG", `config key ${JSON.stringify(both[0])} is both set and reset; name each key once`);
+        throw adminError(Code.InvalidArgument, "INVALID_CONFIG", `config key ${quote(both[0])} is both set and reset; name each key once`);
       }
       const info = await context.storage.alterTopic(request.name, {
         set: request.set,

@@ -3,6 +3,7 @@ import { checkConfigKeys, checkPartitionCount, checkTopicName, effectiveConfig, 
 import { StorageError } from "./errors.js";
 import { Mutex } from "./mutex.js";
 import type { PartitionEngine } from "./partition-engine.js";
+import { PartitionFront } from "./partition-front.js";
 import type { ProducerRegistry } from "./producer-registry.js";
 import type {
   AlterTopicOptions,
@@ -21,7 +22,7 @@ export interface CatalogTopic {
   readonly overrides: Readonly<Record<string, string>>;
   readonly config: Readonly<Record<string, string>>;
   readonly settings: TopicSettings;
-  readonly partitions: readonly PartitionEngine[];
+  readonly partitions: readonly PartitionFront[];
 }
 
 /** What an engine persists of a topic: its name, partition count and overrides. */
@@ -68,7 +69,9 @@ export function checkProducerIdExpiration(ms: number | undefined): void {
  * Topic bookkeeping shared by both engines: validation, the name → topic
  * map, serialized admin changes, producer ids and their expiry, the
  * retention timer (which also expires idle producer ids). Engines
- * supply partitions and persistence through the abstract hooks.
+ * supply partitions and persistence through the abstract hooks; every
+ * partition is handed out behind a {@link PartitionFront}, which applies
+ * the protocol's append rules the same way over every engine.
  */
 export abstract class CatalogStorage implements Storage {
   abstract readonly engine: string;
@@ -76,16 +79,21 @@ export abstract class CatalogStorage implements Storage {
   abstract readonly offsets: OffsetStore;
 
   protected readonly topics = new Map<string, CatalogTopic>();
-  protected closed = false;
-  private readonly admin = new Mutex();
-  private retentionTimer: NodeJS.Timeout | null = null;
-  private retentionRun: Promise<void> | null = null;
+  #closed = false;
+  readonly #admin = new Mutex();
+  #retentionTimer: NodeJS.Timeout | null = null;
+  #retentionRun: Promise<void> | null = null;
+  readonly #producerIdExpirationMs: number;
+  readonly #brokerDefaults: Readonly<Record<string, string>>;
 
   protected constructor(
-    protected readonly brokerDefaults: Readonly<Record<string, string>>,
+    brokerDefaults: Readonly<Record<string, string>>,
     protected readonly registry: ProducerRegistry,
-    private readonly producerIdExpirationMs: number = PRODUCER_ID_EXPIRATION_MS,
-  ) {}
+    producerIdExpirationMs: number = PRODUCER_ID_EXPIRATION_MS,
+  ) {
+    this.#brokerDefaults = brokerDefaults;
+    this.#producerIdExpirationMs = producerIdExpirationMs;
+  }
 
   /** Opens partitions [from, to) of a topic with `settings`. */
   protected abstract openPartitions(name: string, from: number, to: number, settings: TopicSettings): Promise<PartitionEngine[]>;
@@ -98,43 +106,48 @@ export abstract class CatalogStorage implements Storage {
   abstract usage(): Promise<StorageUsage>;
 
   /** Validates a topic's overrides and derives its config and settings. */
-  protected resolveTopic(name: string, overrides: Readonly<Record<string, string>>, partitions: readonly PartitionEngine[]): CatalogTopic {
+  protected resolveTopic(name: string, overrides: Readonly<Record<string, string>>, partitions: readonly PartitionFront[]): CatalogTopic {
     checkConfigKeys(overrides);
-    const config = effectiveConfig(this.brokerDefaults, overrides);
+    const config = effectiveConfig(this.#brokerDefaults, overrides);
     return { name, overrides: { ...overrides }, config, settings: parseSettings(config), partitions };
+  }
+
+  /** The partition handle over an engine's partition: the append rules, with this storage's producer ids. */
+  protected front(engine: PartitionEngine, settings: TopicSettings): PartitionFront {
+    return new PartitionFront(engine, settings, this.registry.currentEpoch, this.registry.touch);
   }
 
   /** Starts periodic retention and producer-id expiry; engines call it once open. */
   protected startRetention(intervalMs: number | undefined): void {
     const every = intervalMs ?? RETENTION_CHECK_MS;
     if (every <= 0) return;
-    this.retentionTimer = setInterval(() => {
-      if (this.retentionRun === null) {
-        this.retentionRun = this.housekeeping().finally(() => {
-          this.retentionRun = null;
+    this.#retentionTimer = setInterval(() => {
+      if (this.#retentionRun === null) {
+        this.#retentionRun = this.#housekeeping().finally(() => {
+          this.#retentionRun = null;
         });
       }
     }, every);
-    this.retentionTimer.unref();
+    this.#retentionTimer.unref();
   }
 
   /** One timer round: retention, then producer-id expiry, each failing alone (the next round retries). */
-  private async housekeeping(): Promise<void> {
+  async #housekeeping(): Promise<void> {
     await this.runRetention().catch(() => undefined);
     await this.expireProducers().catch(() => undefined);
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new StorageError("SHUTTING_DOWN", "storage is closed");
+  #checkOpen(): void {
+    if (this.#closed) throw new StorageError("SHUTTING_DOWN", "storage is closed");
   }
 
-  private describe(topic: CatalogTopic): TopicInfo {
+  #describe(topic: CatalogTopic): TopicInfo {
     return { name: topic.name, partitions: topic.partitions.length, config: { ...topic.config }, overrides: { ...topic.overrides } };
   }
 
   createTopic(name: string, options: CreateTopicOptions): Promise<TopicInfo> {
-    return this.admin.run(async () => {
-      this.checkOpen();
+    return this.#admin.run(async () => {
+      this.#checkOpen();
       checkTopicName(name);
       checkPartitionCount(options.partitions);
       if (this.topics.has(name)) throw new StorageError("TOPIC_ALREADY_EXISTS", `topic ${name} already exists`);
@@ -142,7 +155,7 @@ export abstract class CatalogStorage implements Storage {
       const draft = this.resolveTopic(name, overrides, []);
       // Saving the metadata is the commit point (PW-ADMIN-011): on any
       // failure nothing is registered and the engine has left nothing.
-      const partitions = await this.openPartitions(name, 0, options.partitions, draft.settings);
+      const partitions = (await this.openPartitions(name, 0, options.partitions, draft.settings)).map((engine) => this.front(engine, draft.settings));
       try {
         await this.saveTopic({ name, partitions: options.partitions, overrides: draft.overrides }, true);
       } catch (error) {
@@ -151,14 +164,14 @@ export abstract class CatalogStorage implements Storage {
       }
       const topic = { ...draft, partitions };
       this.topics.set(name, topic);
-      return this.describe(topic);
+      return this.#describe(topic);
     });
   }
 
   alterTopic(name: string, options: AlterTopicOptions): Promise<TopicInfo> {
-    return this.admin.run(async () => {
-      this.checkOpen();
-      const current = this.lookup(name);
+    return this.#admin.run(async () => {
+      this.#checkOpen();
+      const current = this.#lookup(name);
       const overrides: Record<string, string> = { ...current.overrides, ...options.set };
       for (const key of options.reset ?? []) {
         checkConfigKeys({ [key]: "" });
@@ -170,7 +183,7 @@ export abstract class CatalogStorage implements Storage {
       }
       checkPartitionCount(count);
       const draft = this.resolveTopic(name, overrides, current.partitions);
-      const added = await this.openPartitions(name, current.partitions.length, count, draft.settings);
+      const added = (await this.openPartitions(name, current.partitions.length, count, draft.settings)).map((engine) => this.front(engine, draft.settings));
       try {
         await this.saveTopic({ name, partitions: count, overrides: draft.overrides }, false);
       } catch (error) {
@@ -180,14 +193,14 @@ export abstract class CatalogStorage implements Storage {
       for (const partition of current.partitions) partition.configure(draft.settings);
       const topic = { ...draft, partitions: [...current.partitions, ...added] };
       this.topics.set(name, topic);
-      return this.describe(topic);
+      return this.#describe(topic);
     });
   }
 
   deleteTopic(name: string): Promise<void> {
-    return this.admin.run(async () => {
-      this.checkOpen();
-      const topic = this.lookup(name);
+    return this.#admin.run(async () => {
+      this.#checkOpen();
+      const topic = this.#lookup(name);
       this.topics.delete(name);
       for (const partition of topic.partitions) await partition.destroy();
       await this.removeTopic(name);
@@ -195,16 +208,16 @@ export abstract class CatalogStorage implements Storage {
   }
 
   listTopics(): TopicInfo[] {
-    this.checkOpen();
-    return [...this.topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((t) => this.describe(t));
+    this.#checkOpen();
+    return [...this.topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((t) => this.#describe(t));
   }
 
   topic(name: string): TopicInfo {
-    this.checkOpen();
-    return this.describe(this.lookup(name));
+    this.#checkOpen();
+    return this.#describe(this.#lookup(name));
   }
 
-  private lookup(name: string): CatalogTopic {
+  #lookup(name: string): CatalogTopic {
     const topic = this.topics.get(name);
     if (topic === undefined) {
       // PW-LOG-040, PW-ERR-006: a malformed name is INVALID_TOPIC on every plane, a missing one UNKNOWN_TOPIC.
@@ -215,8 +228,8 @@ export abstract class CatalogStorage implements Storage {
   }
 
   partition(topic: string, partition: number): PartitionLog {
-    this.checkOpen();
-    const found = this.lookup(topic).partitions[partition];
+    this.#checkOpen();
+    const found = this.#lookup(topic).partitions[partition];
     if (found === undefined || !Number.isInteger(partition)) {
       throw new StorageError("UNKNOWN_PARTITION", `topic ${topic} has no partition ${partition}`);
     }
@@ -224,14 +237,14 @@ export abstract class CatalogStorage implements Storage {
   }
 
   initProducer(producerId: bigint, producerEpoch: number): Promise<ProducerIdentity> {
-    if (this.closed) return Promise.reject(new StorageError("SHUTTING_DOWN", "storage is closed"));
+    if (this.#closed) return Promise.reject(new StorageError("SHUTTING_DOWN", "storage is closed"));
     return this.registry.init(producerId, producerEpoch);
   }
 
   async expireProducers(nowMs: number = Date.now()): Promise<number> {
-    this.checkOpen();
-    if (this.producerIdExpirationMs < 0) return 0;
-    const forgotten = await this.registry.expire(nowMs, this.producerIdExpirationMs, () => {
+    this.#checkOpen();
+    if (this.#producerIdExpirationMs < 0) return 0;
+    const forgotten = await this.registry.expire(nowMs, this.#producerIdExpirationMs, () => {
       for (const topic of this.topics.values()) {
         for (const partition of topic.partitions) partition.forgetProducers(this.registry.knows);
       }
@@ -244,18 +257,18 @@ export abstract class CatalogStorage implements Storage {
   }
 
   async runRetention(nowMs: number = Date.now()): Promise<void> {
-    this.checkOpen();
+    this.#checkOpen();
     for (const topic of [...this.topics.values()]) {
       for (const partition of topic.partitions) await partition.applyRetention(nowMs);
     }
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
-    await this.admin.run(async () => {
-      await this.retentionRun;
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#retentionTimer !== null) clearInterval(this.#retentionTimer);
+    await this.#admin.run(async () => {
+      await this.#retentionRun;
       const failures: unknown[] = [];
       // Several at once, so that partitions' final fsyncs overlap.
       await forEachLimit([...this.topics.values()].flatMap((topic) => topic.partitions), CLOSE_CONCURRENCY, (partition) => partition.close().catch((error: unknown) => void failures.push(error)));

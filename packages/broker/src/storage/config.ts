@@ -1,6 +1,7 @@
 import { BATCH_HEADER_SIZE } from "@polywire/wasm-codec";
 import { StorageError } from "./errors.js";
 import type { FsyncPolicy } from "./storage.js";
+import { quote } from "../quote.js";
 
 /**
  * Built-in defaults of every topic config key (TopicConfig.entries). A broker
@@ -40,11 +41,11 @@ const INTEGER = /^-?(0|[1-9][0-9]*)$/;
 
 function integer(key: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!INTEGER.test(value)) {
-    throw new StorageError("INVALID_CONFIG", `${key} must be a decimal integer, got ${JSON.stringify(value)}`);
+    throw new StorageError("INVALID_CONFIG", `${key} must be a decimal integer, got ${quote(value)}`);
   }
   const n = Number(value);
   if (n < min || n > max) {
-    throw new StorageError("INVALID_CONFIG", `${key} must be between ${min} and ${max}, got ${value}`);
+    throw new StorageError("INVALID_CONFIG", `${key} must be between ${min} and ${max}, got ${quote(value)}`);
   }
   return n;
 }
@@ -57,14 +58,14 @@ function retention(key: string, value: string): number {
 
 function fsyncPolicy(value: string): FsyncPolicy {
   if (value === "always" || value === "interval" || value === "never") return value;
-  throw new StorageError("INVALID_CONFIG", `fsync.policy must be always, interval or never, got ${JSON.stringify(value)}`);
+  throw new StorageError("INVALID_CONFIG", `fsync.policy must be always, interval or never, got ${quote(value)}`);
 }
 
 /** Rejects keys storage does not know, so a typo never passes silently. */
 export function checkConfigKeys(entries: Readonly<Record<string, string>>): void {
   for (const key of Object.keys(entries)) {
     if (!Object.hasOwn(TOPIC_CONFIG_DEFAULTS, key)) {
-      throw new StorageError("INVALID_CONFIG", `unknown topic config key ${JSON.stringify(key)}; known keys: ${TOPIC_CONFIG_KEYS.join(", ")}`);
+      throw new StorageError("INVALID_CONFIG", `unknown topic config key ${quote(key)}; known keys: ${TOPIC_CONFIG_KEYS.join(", ")}`);
     }
   }
 }
@@ -101,7 +102,7 @@ const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
  */
 export function checkTopicName(name: string): void {
   if (!TOPIC_NAME.test(name) || name === "." || name === "..") {
-    throw new StorageError("INVALID_TOPIC", `invalid topic name ${JSON.stringify(name)}: use 1-249 characters of A-Z a-z 0-9 . _ -, not "." or ".."`);
+    throw new StorageError("INVALID_TOPIC", `invalid topic name ${quote(name)}: use 1-249 characters of A-Z a-z 0-9 . _ -, not "." or ".."`);
   }
 }
 

@@ -1,11 +1,10 @@
 import { rm, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { crc32c } from "@polywire/wasm-codec";
-import { CRC_START, readProducerFields } from "./batch-layout.js";
-import { segmentName, type DiskSegment } from "./disk-segment.js";
+import { CRC_START } from "./batch-layout.js";
+import type { DiskSegment } from "./disk-segment.js";
 import type { FilePool } from "./file-pool.js";
 import { walkBatches } from "./log-walk.js";
-import { ProducerStateTable } from "./producer-state.js";
 import { OffsetIndex, TimeIndex } from "./segment-index.js";
 
 const RECOVERY_CHUNK = 1 << 20;
@@ -137,9 +136,6 @@ async function recoverLog(
 }
 
 const FILE_NAME = /^(\d{20})\.(log|index|timeindex|snapshot)$/;
-const REPLAY_CHUNK = 1 << 20;
-/** Log bytes replayed in one read: below this, replaying is cheaper than reading a snapshot. */
-export const CHEAP_REPLAY_BYTES = REPLAY_CHUNK;
 
 /** A partition directory's segment and snapshot files, by base offset. */
 export interface PartitionFiles {
@@ -188,60 +184,4 @@ export async function scanPartition(pool: FilePool, directory: string): Promise<
     }
   }
   return { logs, snapshots: snapshots.sort((a, b) => b - a), indexes };
-}
-
-export function snapshotPath(directory: string, offset: number): string {
-  return join(directory, `${segmentName(offset)}.snapshot`);
-}
-
-/**
- * Rebuilds idempotent-producer state (PW-IDEM-006): the newest intact
- * snapshot at or below the high watermark, then every later batch's
- * producer fields replayed from the log. Snapshots past the high watermark
- * are deleted. Resolves with the state, the offset of the snapshot it
- * started from (-1 for none) and the snapshots left, descending.
- */
-export async function recoverProducers(
-  pool: FilePool,
-  directory: string,
-  window: number,
-  segments: readonly DiskSegment[],
-  snapshots: readonly number[],
-): Promise<{ state: ProducerStateTable; snapshotAt: number; kept: number[] }> {
-  const logStart = (segments[0] as DiskSegment).baseOffset;
-  const hw = (segments[segments.length - 1] as DiskSegment).endOffset;
-  let table: ProducerStateTable | null = null;
-  let snapshotAt = -1;
-  let from = logStart;
-  for (const offset of snapshots) {
-    const path = snapshotPath(directory, offset);
-    if (offset > hw || table !== null) {
-      if (offset > hw) await rm(path, { force: true });
-      continue;
-    }
-    table = ProducerStateTable.decode(await pool.readOptional(path), window);
-    if (table !== null) {
-      from = Math.max(offset, logStart);
-      snapshotAt = offset;
-    }
-  }
-  const state = table ?? new ProducerStateTable(window);
-  for (const segment of segments) {
-    if (segment.endOffset <= from) continue;
-    let position = 0;
-    if (segment.baseOffset < from) {
-      await segment.loadIndexes();
-      position = segment.index.lookup(from - segment.baseOffset);
-    }
-    await segment.useLog((handle) =>
-      walkBatches(handle, position, segment.size, { wantBytes: false, chunkSize: REPLAY_CHUNK }, (batch, _p, view, at) => {
-        if (batch.baseOffset >= from) {
-          const fields = readProducerFields(view, at);
-          if (fields.producerId >= 0n) state.record(fields.producerId, fields.producerEpoch, fields.baseSequence, batch.recordCount, batch.baseOffset);
-        }
-        return true;
-      }),
-    );
-  }
-  return { state, snapshotAt, kept: snapshots.filter((offset) => offset <= hw) };
 }

@@ -11,7 +11,7 @@ import { StorageError } from "./errors.js";
 import { checkMaxOpenFiles, DEFAULT_MAX_OPEN_FILES, FilePool } from "./file-pool.js";
 import { GroupOffsetStore } from "./offset-store.js";
 import { ProducerRegistry, type RegistryState } from "./producer-registry.js";
-import { RecordLog } from "./record-log.js";
+import { Journal } from "./journal.js";
 import type { DiskStorageOptions, Storage, StorageUsage } from "./storage.js";
 
 /** Version of the on-disk layout, kept in `storage.json`. */
@@ -44,7 +44,7 @@ class DiskStorage extends CatalogStorage {
   readonly engine = "disk";
   readonly directory: string;
   readonly offsets: GroupOffsetStore;
-  readonly #journal: RecordLog;
+  readonly #journal: Journal;
   readonly #unlock: () => Promise<void>;
   readonly #options: DiskStorageOptions;
   readonly #pool: FilePool;
@@ -52,7 +52,7 @@ class DiskStorage extends CatalogStorage {
   private constructor(
     directory: string,
     offsets: GroupOffsetStore,
-    journal: RecordLog,
+    journal: Journal,
     unlock: () => Promise<void>,
     options: DiskStorageOptions,
     registry: ProducerRegistry,
@@ -84,7 +84,7 @@ class DiskStorage extends CatalogStorage {
     await mkdir(join(directory, "topics"), { recursive: true });
     const unlock = await lockDirectory(directory);
     const pool = new FilePool(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
-    let journal: RecordLog | null = null;
+    let journal: Journal | null = null;
     try {
       const format = await pool.readText(join(directory, "storage.json"));
       if (format === null) {
@@ -106,10 +106,10 @@ class DiskStorage extends CatalogStorage {
       // again rather than risk forgetting one that was busy (PW-IDEM-011).
       const registryState = registryText === null ? ProducerRegistry.empty() : ProducerRegistry.decode(registryText, Date.now(), !clean);
       const registry = new ProducerRegistry(registryState, (state: RegistryState) => pool.writeFileAtomic(join(directory, "producers.json"), ProducerRegistry.encode(state)));
-      const opened = await RecordLog.open(join(directory, "group-offsets.log"), pool);
-      journal = opened.log;
-      const offsets = GroupOffsetStore.journaled(opened.log, opened.records);
-      const storage = new DiskStorage(directory, offsets, opened.log, unlock, { ...options, idempotenceWindow: window, indexIntervalBytes: interval }, registry, pool);
+      const opened = await Journal.open(join(directory, "group-offsets.log"), pool);
+      journal = opened.journal;
+      const offsets = GroupOffsetStore.journaled(opened.journal, opened.records);
+      const storage = new DiskStorage(directory, offsets, opened.journal, unlock, { ...options, idempotenceWindow: window, indexIntervalBytes: interval }, registry, pool);
       await storage.#loadTopics(clean);
       storage.startRetention(options.retentionCheckIntervalMs);
       return storage;
@@ -170,7 +170,7 @@ class DiskStorage extends CatalogStorage {
       }
       throw error;
     }
-    for (const [name, { draft, partitions }] of loaded) this.topics.set(name, { ...draft, partitions });
+    for (const [name, { draft, partitions }] of loaded) this.topics.set(name, { ...draft, partitions: partitions.map((engine) => this.front(engine, draft.settings)) });
   }
 
   #partitionOptions(name: string, topicDirectory: string, partition: number, settings: TopicSettings, clean: boolean): DiskPartitionOptions {
@@ -183,8 +183,6 @@ class DiskStorage extends CatalogStorage {
       settings,
       indexInterval: this.#options.indexIntervalBytes as number,
       idempotenceWindow: this.#options.idempotenceWindow as number,
-      epochs: this.registry.currentEpoch,
-      touch: this.registry.touch,
       clean,
       pool: this.#pool,
     };

@@ -5,44 +5,47 @@
  * overlap, so a round that starts after a caller's write covers it.
  */
 export class GroupCommit {
-  private running: Promise<void> | null = null;
-  private next: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+  #running: Promise<void> | null = null;
+  #next: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+  readonly #round: () => Promise<void>;
 
   /** @param round makes durable everything written before it was called. */
-  constructor(private readonly round: () => Promise<void>) {}
+  constructor(round: () => Promise<void>) {
+    this.#round = round;
+  }
 
   /** Resolves once a round that started after this call has completed. */
   sync(): Promise<void> {
-    if (this.running === null) return this.start();
-    if (this.next === null) {
+    if (this.#running === null) return this.#start();
+    if (this.#next === null) {
       let resolve!: () => void;
       let reject!: (e: unknown) => void;
       const promise = new Promise<void>((res, rej) => {
         resolve = res;
         reject = rej;
       });
-      this.next = { promise, resolve, reject };
+      this.#next = { promise, resolve, reject };
     }
-    return this.next.promise;
+    return this.#next.promise;
   }
 
   /** Resolves when no round is running or queued (used before closing files). */
   async idle(): Promise<void> {
-    while (this.running !== null) {
-      await this.running.catch(() => undefined);
+    while (this.#running !== null) {
+      await this.#running.catch(() => undefined);
     }
   }
 
-  private start(): Promise<void> {
-    const current = this.round().finally(() => {
-      this.running = null;
-      const waiting = this.next;
+  #start(): Promise<void> {
+    const current = this.#round().finally(() => {
+      this.#running = null;
+      const waiting = this.#next;
       if (waiting !== null) {
-        this.next = null;
-        this.start().then(waiting.resolve, waiting.reject);
+        this.#next = null;
+        this.#start().then(waiting.resolve, waiting.reject);
       }
     });
-    this.running = current;
+    this.#running = current;
     return current;
   }
 }

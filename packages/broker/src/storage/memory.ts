@@ -32,12 +32,11 @@ class MemoryStorage extends CatalogStorage {
   readonly directory = "";
   readonly offsets = GroupOffsetStore.inMemory();
 
-  constructor(
-    topicDefaults: Readonly<Record<string, string>>,
-    private readonly window: number,
-    producerIdExpirationMs: number | undefined,
-  ) {
+  readonly #window: number;
+
+  constructor(topicDefaults: Readonly<Record<string, string>>, window: number, producerIdExpirationMs: number | undefined) {
     super(topicDefaults, new ProducerRegistry(ProducerRegistry.empty(), () => Promise.resolve()), producerIdExpirationMs);
+    this.#window = window;
   }
 
   start(retentionCheckIntervalMs: number | undefined): void {
@@ -46,7 +45,7 @@ class MemoryStorage extends CatalogStorage {
 
   protected openPartitions(name: string, from: number, to: number, settings: TopicSettings): Promise<PartitionEngine[]> {
     const partitions: PartitionEngine[] = [];
-    for (let p = from; p < to; p++) partitions.push(new MemoryPartition(name, p, settings, this.window, this.registry.currentEpoch, this.registry.touch));
+    for (let p = from; p < to; p++) partitions.push(new MemoryPartition(name, p, settings, this.#window));
     return Promise.resolve(partitions);
   }
 

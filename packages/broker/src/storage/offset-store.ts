@@ -1,6 +1,6 @@
 import { StorageError } from "./errors.js";
 import type { CommittedOffset, OffsetCommit, OffsetStore, TopicPartition } from "./storage.js";
-import type { RecordLog } from "./record-log.js";
+import type { Journal } from "./journal.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -17,16 +17,19 @@ const COMPACT_MIN_BYTES = 1 << 20;
 
 /**
  * Committed group offsets in memory, optionally journaled to a
- * {@link RecordLog} for durability. Commits update memory at once and
+ * {@link Journal} for durability. Commits update memory at once and
  * resolve once journaled; opening replays the journal.
  */
 export class GroupOffsetStore implements OffsetStore {
-  private readonly table = new Map<string, Map<string, CommittedOffset>>();
-  private liveEntries = 0;
-  private compacting: Promise<void> | null = null;
-  private broken: unknown = null;
+  readonly #table = new Map<string, Map<string, CommittedOffset>>();
+  #liveEntries = 0;
+  #compacting: Promise<void> | null = null;
+  #broken: unknown = null;
+  readonly #journal: Journal | null;
 
-  private constructor(private readonly journal: RecordLog | null) {}
+  private constructor(journal: Journal | null) {
+    this.#journal = journal;
+  }
 
   /** An offset store without a journal (memory storage). */
   static inMemory(): GroupOffsetStore {
@@ -34,7 +37,7 @@ export class GroupOffsetStore implements OffsetStore {
   }
 
   /** An offset store that replays `records` and journals to `journal`. */
-  static journaled(journal: RecordLog, records: readonly Uint8Array[]): GroupOffsetStore {
+  static journaled(journal: Journal, records: readonly Uint8Array[]): GroupOffsetStore {
     const store = new GroupOffsetStore(journal);
     for (const record of records) {
       let entry: Entry;
@@ -43,7 +46,7 @@ export class GroupOffsetStore implements OffsetStore {
       } catch (cause) {
         throw new StorageError("STORAGE", "group offset journal holds a record that is not JSON", { cause });
       }
-      store.apply(entry);
+      store.#apply(entry);
     }
     return store;
   }
@@ -57,12 +60,12 @@ export class GroupOffsetStore implements OffsetStore {
       }
       entry.c.push([o.topic, o.partition, o.offset.toString(), o.metadata ?? "", now]);
     }
-    this.apply(entry);
-    return this.write(entry);
+    this.#apply(entry);
+    return this.#write(entry);
   }
 
   fetch(groupId: string, partitions?: readonly TopicPartition[]): CommittedOffset[] {
-    const group = this.table.get(groupId);
+    const group = this.#table.get(groupId);
     if (group === undefined) return [];
     if (partitions === undefined) {
       return [...group.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
@@ -76,64 +79,64 @@ export class GroupOffsetStore implements OffsetStore {
   }
 
   groups(): string[] {
-    return [...this.table.keys()].sort();
+    return [...this.#table.keys()].sort();
   }
 
   deleteGroup(groupId: string): Promise<void> {
     const entry: Entry = { g: groupId, d: 1 };
-    this.apply(entry);
-    return this.write(entry);
+    this.#apply(entry);
+    return this.#write(entry);
   }
 
   /** Resolves when every started commit and compaction is done. */
   async settle(): Promise<void> {
-    await this.compacting;
+    await this.#compacting;
   }
 
-  private apply(entry: Entry): void {
+  #apply(entry: Entry): void {
     if ("d" in entry) {
-      this.liveEntries -= this.table.get(entry.g)?.size ?? 0;
-      this.table.delete(entry.g);
+      this.#liveEntries -= this.#table.get(entry.g)?.size ?? 0;
+      this.#table.delete(entry.g);
       return;
     }
-    let group = this.table.get(entry.g);
+    let group = this.#table.get(entry.g);
     if (group === undefined) {
       group = new Map();
-      this.table.set(entry.g, group);
+      this.#table.set(entry.g, group);
     }
     for (const [topic, partition, offset, metadata, commitTimeMs] of entry.c) {
       const k = key(topic, partition);
-      if (!group.has(k)) this.liveEntries++;
+      if (!group.has(k)) this.#liveEntries++;
       group.set(k, { topic, partition, offset: BigInt(offset), metadata, commitTimeMs });
     }
   }
 
-  private async write(entry: Entry): Promise<void> {
-    const journal = this.journal;
+  async #write(entry: Entry): Promise<void> {
+    const journal = this.#journal;
     if (journal === null) return;
-    if (this.broken !== null) throw new StorageError("STORAGE", "group offset journal failed to compact", { cause: this.broken });
+    if (this.#broken !== null) throw new StorageError("STORAGE", "group offset journal failed to compact", { cause: this.#broken });
     try {
       await journal.append(encoder.encode(JSON.stringify(entry)));
     } catch (cause) {
       throw new StorageError("STORAGE", "cannot write the group offset journal", { cause });
     }
-    if (this.compacting === null && journal.size > COMPACT_MIN_BYTES && journal.size > this.liveEntries * 256) {
-      this.compacting = journal.compact(() => this.snapshot()).then(
+    if (this.#compacting === null && journal.size > COMPACT_MIN_BYTES && journal.size > this.#liveEntries * 256) {
+      this.#compacting = journal.compact(() => this.#snapshot()).then(
         () => {
-          this.compacting = null;
+          this.#compacting = null;
         },
         (cause: unknown) => {
-          this.broken = cause;
-          this.compacting = null;
+          this.#broken = cause;
+          this.#compacting = null;
         },
       );
     }
   }
 
   /** One record per group holding its current offsets. */
-  private snapshot(): Uint8Array[] {
+  #snapshot(): Uint8Array[] {
     const out: Uint8Array[] = [];
-    for (const [g, group] of this.table) {
+    for (const [g, group] of this.#table) {
       const entry: Entry = { g, c: [...group.values()].map((o) => [o.topic, o.partition, o.offset.toString(), o.metadata, o.commitTimeMs]) };
       out.push(encoder.encode(JSON.stringify(entry)));
     }

@@ -25,33 +25,35 @@ export interface RegistryState {
  * only; it reaches the file with the next grant, expiry or {@link flush}.
  */
 export class ProducerRegistry {
-  private chain: Promise<unknown> = Promise.resolve();
+  #chain: Promise<unknown> = Promise.resolve();
+  readonly #state: RegistryState;
+  readonly #persist: (state: RegistryState) => Promise<void>;
 
-  constructor(
-    private readonly state: RegistryState,
-    private readonly persist: (state: RegistryState) => Promise<void>,
-  ) {}
+  constructor(state: RegistryState, persist: (state: RegistryState) => Promise<void>) {
+    this.#state = state;
+    this.#persist = persist;
+  }
 
   /** The epoch `producerId` holds now, or undefined if never granted or forgotten. */
-  readonly currentEpoch = (producerId: bigint): number | undefined => this.state.producers.get(producerId)?.epoch;
+  readonly currentEpoch = (producerId: bigint): number | undefined => this.#state.producers.get(producerId)?.epoch;
 
   /** Notes that `producerId` appended (or retried) a batch at `nowMs`, restarting its expiration period. */
   readonly touch = (producerId: bigint, nowMs: number): void => {
-    const record = this.state.producers.get(producerId);
+    const record = this.#state.producers.get(producerId);
     if (record !== undefined && record.lastActiveMs < nowMs) record.lastActiveMs = nowMs;
   };
 
   /** Whether `producerId` is remembered now. */
-  readonly knows = (producerId: bigint): boolean => this.state.producers.has(producerId);
+  readonly knows = (producerId: bigint): boolean => this.#state.producers.has(producerId);
 
   /** How many producer ids are remembered. */
   get size(): number {
-    return this.state.producers.size;
+    return this.#state.producers.size;
   }
 
   /** InitProducer: a new id for -1n, an epoch bump for the current id and epoch. */
   init(producerId: bigint, producerEpoch: number): Promise<ProducerIdentity> {
-    return this.serialize(() => this.grant(producerId, producerEpoch));
+    return this.#serialize(() => this.#grant(producerId, producerEpoch));
   }
 
   /**
@@ -64,41 +66,41 @@ export class ProducerRegistry {
    * any more, which expire again.
    */
   expire(nowMs: number, expirationMs: number, dropped: () => void): Promise<bigint[]> {
-    return this.serialize(async () => {
+    return this.#serialize(async () => {
       const forgotten: bigint[] = [];
-      for (const [id, record] of this.state.producers) {
+      for (const [id, record] of this.#state.producers) {
         if (nowMs - record.lastActiveMs > expirationMs) forgotten.push(id);
       }
       if (forgotten.length === 0) return forgotten;
-      for (const id of forgotten) this.state.producers.delete(id);
+      for (const id of forgotten) this.#state.producers.delete(id);
       dropped();
-      await this.persist(this.copy());
+      await this.#persist(this.#copy());
       return forgotten;
     });
   }
 
   /** Persists the current state, last activity included (a clean close calls it). */
   flush(): Promise<void> {
-    return this.serialize(() => this.persist(this.copy()));
+    return this.#serialize(() => this.#persist(this.#copy()));
   }
 
-  private serialize<T>(step: () => Promise<T>): Promise<T> {
-    const result = this.chain.then(step);
-    this.chain = result.catch(() => undefined);
+  #serialize<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.#chain.then(step);
+    this.#chain = result.catch(() => undefined);
     return result;
   }
 
-  private copy(): RegistryState {
+  #copy(): RegistryState {
     const producers = new Map<bigint, ProducerRecord>();
-    for (const [id, record] of this.state.producers) producers.set(id, { ...record });
-    return { nextProducerId: this.state.nextProducerId, producers };
+    for (const [id, record] of this.#state.producers) producers.set(id, { ...record });
+    return { nextProducerId: this.#state.nextProducerId, producers };
   }
 
-  private async grant(producerId: bigint, producerEpoch: number): Promise<ProducerIdentity> {
+  async #grant(producerId: bigint, producerEpoch: number): Promise<ProducerIdentity> {
     let id: bigint;
     let epoch: number;
     if (producerId === -1n) {
-      id = this.state.nextProducerId;
+      id = this.#state.nextProducerId;
       epoch = 0;
     } else {
       const current = this.currentEpoch(producerId);
@@ -112,17 +114,17 @@ export class ProducerRegistry {
         id = producerId;
         epoch = current + 1;
       } else {
-        id = this.state.nextProducerId;
+        id = this.#state.nextProducerId;
         epoch = 0;
       }
     }
     const record: ProducerRecord = { epoch, lastActiveMs: Date.now() };
-    const next = this.copy();
+    const next = this.#copy();
     next.producers.set(id, record);
-    if (id === this.state.nextProducerId) next.nextProducerId = id + 1n;
-    await this.persist(next);
-    this.state.nextProducerId = next.nextProducerId;
-    this.state.producers.set(id, record);
+    if (id === this.#state.nextProducerId) next.nextProducerId = id + 1n;
+    await this.#persist(next);
+    this.#state.nextProducerId = next.nextProducerId;
+    this.#state.producers.set(id, record);
     return { producerId: id, producerEpoch: epoch };
   }
 

@@ -41,9 +41,12 @@ function lastSequenceOf(firstSequence: number, recordCount: number): number {
  * exactly after a restart.
  */
 export class ProducerStateTable {
-  private readonly producers = new Map<bigint, ProducerEntry>();
+  readonly #producers = new Map<bigint, ProducerEntry>();
+  readonly #window: number;
 
-  constructor(private readonly window: number) {}
+  constructor(window: number) {
+    this.#window = window;
+  }
 
   /**
    * Decides what to do with an idempotent batch, or throws the spec's error.
@@ -57,7 +60,7 @@ export class ProducerStateTable {
     if (header.producerEpoch < granted) {
       throw new StorageError("PRODUCER_FENCED", `producer id ${header.producerId} epoch ${header.producerEpoch} is fenced by epoch ${granted}`);
     }
-    const entry = this.producers.get(header.producerId);
+    const entry = this.#producers.get(header.producerId);
     if (entry === undefined || entry.epoch < header.producerEpoch) {
       if (header.baseSequence !== 0) {
         throw new StorageError("OUT_OF_ORDER_SEQUENCE", `first batch of producer ${header.producerId} epoch ${header.producerEpoch} on this partition must have sequence 0, got ${header.baseSequence}`);
@@ -80,22 +83,22 @@ export class ProducerStateTable {
 
   /** Records an appended (or replayed) idempotent batch. */
   record(producerId: bigint, epoch: number, baseSequence: number, recordCount: number, baseOffset: number): void {
-    let entry = this.producers.get(producerId);
+    let entry = this.#producers.get(producerId);
     if (entry === undefined || entry.epoch !== epoch) {
       entry = { epoch, batches: [] };
-      this.producers.set(producerId, entry);
+      this.#producers.set(producerId, entry);
     }
     entry.batches.push({ firstSequence: baseSequence, lastSequence: lastSequenceOf(baseSequence, recordCount), baseOffset });
-    if (entry.batches.length > this.window) entry.batches.shift();
+    if (entry.batches.length > this.#window) entry.batches.shift();
   }
 
   get size(): number {
-    return this.producers.size;
+    return this.#producers.size;
   }
 
   /** Whether the table holds state of `producerId`. */
   has(producerId: bigint): boolean {
-    return this.producers.has(producerId);
+    return this.#producers.has(producerId);
   }
 
   /**
@@ -103,8 +106,8 @@ export class ProducerStateTable {
    * registry forgot (PW-IDEM-011), whose batches can only be refused now.
    */
   retainKnown(known: (producerId: bigint) => boolean): void {
-    for (const id of [...this.producers.keys()]) {
-      if (!known(id)) this.producers.delete(id);
+    for (const id of [...this.#producers.keys()]) {
+      if (!known(id)) this.#producers.delete(id);
     }
   }
 
@@ -115,12 +118,12 @@ export class ProducerStateTable {
    */
   encode(): Uint8Array {
     let size = 4 + 4;
-    for (const entry of this.producers.values()) size += 12 + entry.batches.length * 16;
+    for (const entry of this.#producers.values()) size += 12 + entry.batches.length * 16;
     const bytes = new Uint8Array(size);
     const view = new DataView(bytes.buffer);
-    view.setUint32(0, this.producers.size);
+    view.setUint32(0, this.#producers.size);
     let at = 4;
-    for (const [id, entry] of this.producers) {
+    for (const [id, entry] of this.#producers) {
       view.setBigInt64(at, id);
       view.setInt16(at + 8, entry.epoch);
       view.setUint16(at + 10, entry.batches.length);
@@ -158,7 +161,7 @@ export class ProducerStateTable {
         at += 16;
       }
       if (entry.batches.length > window) entry.batches.splice(0, entry.batches.length - window);
-      table.producers.set(id, entry);
+      table.#producers.set(id, entry);
     }
     return at === end ? table : null;
   }

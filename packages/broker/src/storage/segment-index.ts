@@ -3,49 +3,25 @@
  * `.index` and `.timeindex` files. Entries are appended in log order, so
  * both are sorted and searched by bisection.
  */
+import { GrowableColumns } from "./growable-columns.js";
 
 /** `.index` entry: u32 offset relative to the segment base, u32 file position. */
 export const OFFSET_ENTRY_SIZE = 8;
 /** `.timeindex` entry: i64 running max timestamp, u32 relative offset of the batch that reached it. */
 export const TIME_ENTRY_SIZE = 12;
 
-// Every index starts on these, never written (capacity 0): a partition with
-// few or no entries holds no arrays of its own, which counts with 100 000
-// partitions.
-const NO_U32 = new Uint32Array(0);
-const NO_F64 = new Float64Array(0);
-
-/** Capacity after `length` entries filled `capacity`. */
-function grown(capacity: number): number {
-  return Math.max(16, capacity * 2);
-}
-
-/** Relative offset → file position of the batch starting there, every `indexIntervalBytes` or so. */
-export class OffsetIndex {
-  #rel = NO_U32;
-  #pos = NO_U32;
-  length = 0;
-
-  add(relativeOffset: number, position: number): void {
-    if (this.length === this.#rel.length) {
-      const rel = new Uint32Array(grown(this.#rel.length));
-      rel.set(this.#rel.subarray(0, this.length));
-      this.#rel = rel;
-      const pos = new Uint32Array(rel.length);
-      pos.set(this.#pos.subarray(0, this.length));
-      this.#pos = pos;
-    }
-    this.#rel[this.length] = relativeOffset;
-    this.#pos[this.length] = position;
-    this.length++;
+/** Rows of (relative offset, file position of the batch starting there), one every `indexIntervalBytes` or so. */
+export class OffsetIndex extends GrowableColumns<Uint32Array, Uint32Array> {
+  constructor() {
+    super(Uint32Array, Uint32Array);
   }
 
   relativeAt(i: number): number {
-    return this.#rel[i] as number;
+    return this.first(i);
   }
 
   positionAt(i: number): number {
-    return this.#pos[i] as number;
+    return this.second(i);
   }
 
   /** Position of the last indexed batch starting at or before `relativeOffset`; 0 (segment start) if none. */
@@ -55,8 +31,8 @@ export class OffsetIndex {
     let found = 0;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.#rel[mid] as number) <= relativeOffset) {
-        found = this.#pos[mid] as number;
+      if (this.first(mid) <= relativeOffset) {
+        found = this.second(mid);
         lo = mid + 1;
       } else {
         hi = mid - 1;
@@ -65,18 +41,13 @@ export class OffsetIndex {
     return found;
   }
 
-  /** Drops entries at or past `position` (after a truncation). */
-  truncateAtPosition(position: number): void {
-    while (this.length > 0 && (this.#pos[this.length - 1] as number) >= position) this.length--;
-  }
-
   /** Big-endian bytes of entries [from, to). */
   encode(from: number, to: number): Uint8Array {
     const bytes = new Uint8Array((to - from) * OFFSET_ENTRY_SIZE);
     const view = new DataView(bytes.buffer);
     for (let i = from; i < to; i++) {
-      view.setUint32((i - from) * OFFSET_ENTRY_SIZE, this.#rel[i] as number);
-      view.setUint32((i - from) * OFFSET_ENTRY_SIZE + 4, this.#pos[i] as number);
+      view.setUint32((i - from) * OFFSET_ENTRY_SIZE, this.first(i));
+      view.setUint32((i - from) * OFFSET_ENTRY_SIZE + 4, this.second(i));
     }
     return bytes;
   }
@@ -107,41 +78,27 @@ export class OffsetIndex {
 }
 
 /**
- * Running max timestamp → relative offset of the batch where it was reached,
+ * Rows of (running max timestamp, relative offset of the batch where it was reached),
  * recorded sparsely. Each entry's timestamp is the exact max of every batch
  * up to and including its batch, so every batch before an entry whose
  * timestamp is below a target is below the target too.
  */
-export class TimeIndex {
-  #ts = NO_F64;
-  #rel = NO_U32;
-  length = 0;
-
-  add(timestamp: number, relativeOffset: number): void {
-    if (this.length === this.#ts.length) {
-      const ts = new Float64Array(grown(this.#ts.length));
-      ts.set(this.#ts.subarray(0, this.length));
-      this.#ts = ts;
-      const rel = new Uint32Array(ts.length);
-      rel.set(this.#rel.subarray(0, this.length));
-      this.#rel = rel;
-    }
-    this.#ts[this.length] = timestamp;
-    this.#rel[this.length] = relativeOffset;
-    this.length++;
+export class TimeIndex extends GrowableColumns<Float64Array, Uint32Array> {
+  constructor() {
+    super(Float64Array, Uint32Array);
   }
 
   timestampAt(i: number): number {
-    return this.#ts[i] as number;
+    return this.first(i);
   }
 
   relativeAt(i: number): number {
-    return this.#rel[i] as number;
+    return this.second(i);
   }
 
   /** Largest timestamp recorded, -Infinity if none. */
   get lastTimestamp(): number {
-    return this.length === 0 ? -Infinity : (this.#ts[this.length - 1] as number);
+    return this.length === 0 ? -Infinity : this.first(this.length - 1);
   }
 
   /** Relative offset of the last entry whose timestamp is below `timestamp`, or -1: a search for it may start after that batch. */
@@ -151,8 +108,8 @@ export class TimeIndex {
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.#ts[mid] as number) < timestamp) {
-        found = this.#rel[mid] as number;
+      if (this.first(mid) < timestamp) {
+        found = this.second(mid);
         lo = mid + 1;
       } else {
         hi = mid - 1;
@@ -161,17 +118,12 @@ export class TimeIndex {
     return found;
   }
 
-  /** Drops entries for batches at or past `relativeOffset`. */
-  truncateAtRelative(relativeOffset: number): void {
-    while (this.length > 0 && (this.#rel[this.length - 1] as number) >= relativeOffset) this.length--;
-  }
-
   encode(from: number, to: number): Uint8Array {
     const bytes = new Uint8Array((to - from) * TIME_ENTRY_SIZE);
     const view = new DataView(bytes.buffer);
     for (let i = from; i < to; i++) {
-      view.setBigInt64((i - from) * TIME_ENTRY_SIZE, BigInt(this.#ts[i] as number));
-      view.setUint32((i - from) * TIME_ENTRY_SIZE + 8, this.#rel[i] as number);
+      view.setBigInt64((i - from) * TIME_ENTRY_SIZE, BigInt(this.first(i)));
+      view.setUint32((i - from) * TIME_ENTRY_SIZE + 8, this.second(i));
     }
     return bytes;
   }

@@ -122,7 +122,7 @@ export class EmbeddedTarget implements Target {
       listeners: schemes.map((scheme) => listenerUrl(scheme, dir)),
       storage: options.memory === true ? { engine: "memory", ...retention } : { engine: "disk", dir, ...retention },
       ...(options.tls === undefined ? {} : { tls: { ...options.tls } }),
-      http: { port: 0 },
+      http: { port: 0, ...options.http },
       drainDeadlineMs: options.drainDeadlineMs ?? DRAIN_MS,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),

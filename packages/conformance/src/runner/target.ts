@@ -37,6 +37,18 @@ export interface VariantLimits {
   readonly maxBufferedInboundBytes?: number;
 }
 
+/** Limits of the admin listener a variant may set (§11.9; the reference broker's `http.*` names). */
+export interface VariantHttpLimits {
+  /** Connections open at once (PW-ADMIN-070). */
+  readonly maxConnections?: number;
+  /** From accept, or the end of the previous request, to a request's whole header block (PW-ADMIN-071). */
+  readonly headersTimeoutMs?: number;
+  /** From a request's header block to the end of its body (PW-ADMIN-072). */
+  readonly requestTimeoutMs?: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS (PW-ADMIN-073). */
+  readonly maxConcurrentStreams?: number;
+}
+
 /** Settings of a {@link Target.variant}; absent fields keep the broker defaults. */
 export interface VariantOptions {
   readonly limits?: VariantLimits;
@@ -61,6 +73,8 @@ export interface VariantOptions {
   readonly retentionCheckIntervalMs?: number;
   /** Forget producer ids idle this long, ms (PW-IDEM-011); default the broker's one day. */
   readonly producerIdExpirationMs?: number;
+  /** Limits of the admin listener. */
+  readonly http?: VariantHttpLimits;
   /** Admin authentication (PW-ADMIN-046) with these bearer tokens; the variant's own admin client uses `admin`. */
   readonly adminTokens?: { readonly admin: string; readonly viewer: string };
 }

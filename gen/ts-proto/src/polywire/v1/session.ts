@@ -471,6 +471,7 @@ export enum ErrorCode {
   ERROR_CODE_RESERVED_SUBJECT = 97,
   ERROR_CODE_UNKNOWN_SUBSCRIPTION = 98,
   ERROR_CODE_SUBSCRIPTION_EXISTS = 99,
+  ERROR_CODE_TOO_MANY_SUBSCRIPTIONS = 100,
   /** ERROR_CODE_NO_RESPONDERS - Request/reply (128-159). */
   ERROR_CODE_NO_RESPONDERS = 128,
   ERROR_CODE_UNKNOWN_CALL = 129,
@@ -627,6 +628,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 99:
     case "ERROR_CODE_SUBSCRIPTION_EXISTS":
       return ErrorCode.ERROR_CODE_SUBSCRIPTION_EXISTS;
+    case 100:
+    case "ERROR_CODE_TOO_MANY_SUBSCRIPTIONS":
+      return ErrorCode.ERROR_CODE_TOO_MANY_SUBSCRIPTIONS;
     case 128:
     case "ERROR_CODE_NO_RESPONDERS":
       return ErrorCode.ERROR_CODE_NO_RESPONDERS;
@@ -750,6 +754,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_UNKNOWN_SUBSCRIPTION";
     case ErrorCode.ERROR_CODE_SUBSCRIPTION_EXISTS:
       return "ERROR_CODE_SUBSCRIPTION_EXISTS";
+    case ErrorCode.ERROR_CODE_TOO_MANY_SUBSCRIPTIONS:
+      return "ERROR_CODE_TOO_MANY_SUBSCRIPTIONS";
     case ErrorCode.ERROR_CODE_NO_RESPONDERS:
       return "ERROR_CODE_NO_RESPONDERS";
     case ErrorCode.ERROR_CODE_UNKNOWN_CALL:

@@ -1040,6 +1040,11 @@ export enum ErrorCode {
   SUBSCRIPTION_EXISTS = 99,
 
   /**
+   * @generated from enum value: ERROR_CODE_TOO_MANY_SUBSCRIPTIONS = 100;
+   */
+  TOO_MANY_SUBSCRIPTIONS = 100,
+
+  /**
    * Request/reply (128-159).
    *
    * @generated from enum value: ERROR_CODE_NO_RESPONDERS = 128;

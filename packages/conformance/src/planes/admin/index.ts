@@ -17,6 +17,7 @@ import { adminHeaders, adminUrl } from "./access.js";
 import { adminAuthentication } from "./auth.js";
 import { discoveryCases } from "./discovery.js";
 import { grpcServiceCases } from "./grpc-services.js";
+import { listenerCases } from "./listener.js";
 import { metricLabelCases } from "./metric-labels.js";
 import { requestCases } from "./requests.js";
 import { retentionCases } from "./retention.js";
@@ -280,4 +281,4 @@ const metrics: ConformanceCase = {
 };
 
 /** The admin plane (§11). */
-export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics, ...metricLabelCases, adminAuthentication, ...requestCases, ...grpcServiceCases, ...retentionCases, ...discoveryCases];
+export const adminCases: readonly ConformanceCase[] = [protocol, topicLifecycle, topicNames, topicConfig, clusterHealth, metrics, ...metricLabelCases, adminAuthentication, ...requestCases, ...grpcServiceCases, ...retentionCases, ...discoveryCases, ...listenerCases];

@@ -51,5 +51,59 @@ const malformedNames: ConformanceCase = {
   },
 };
 
+/** A value of a mebibyte: far longer than any error message may repeat (PW-ERR-007). */
+const LONG = 1 << 20;
+const QUOTE_BOUND = 256;
+
+/** The longest run of `filler` in `message`, which PW-ERR-007 bounds at 256 bytes. */
+function longestRun(message: string, filler: string): number {
+  let longest = 0;
+  let run = 0;
+  for (const c of message) {
+    run = c === filler ? run + 1 : 0;
+    longest = Math.max(longest, run);
+  }
+  return longest;
+}
+
+function expectCut(message: string, filler: string, what: string): void {
+  const run = longestRun(message, filler);
+  check("PW-ERR-007", run <= QUOTE_BOUND, `${what}: the error message repeats ${run} bytes of the ${LONG}-byte value (at most ${QUOTE_BOUND} allowed): ${message.slice(0, 120)}…`);
+}
+
+const longNames: ConformanceCase = {
+  id: "log/long-input-quoted-cut",
+  title: "An error answering a value of a mebibyte repeats at most 256 bytes of it: INVALID_TOPIC for a produce to a topic so named, and the admin plane's answers to CreateTopic and DescribeTopic with such a name and to a config key so long",
+  plane: "log",
+  clauses: ["PW-ERR-007", "PW-LOG-040"],
+  features: [Feature.LOG],
+  async run(ctx) {
+    const session = await ctx.connect();
+    const produced = await expectBrokerError("PW-LOG-040", session.call(FrameKind.PRODUCE_REQUEST, { topic: "q".repeat(LONG), partition: 0, acks: Acks.LEADER }, encodeBatch(numbered("n", 1))), ErrorCode.INVALID_TOPIC, "produce to a topic named by a mebibyte");
+    expectCut(produced.message, "q", "INVALID_TOPIC for a produce");
+    await expectServing(session, "PW-ERR-007", "after an error answering a mebibyte-long topic name");
+    const admin = ctx.target.admin;
+    if (admin === undefined) {
+      ctx.note("no admin URL: the admin plane's messages were not checked");
+      return;
+    }
+    const topic = await ctx.topic(1);
+    const calls: Array<[string, () => Promise<unknown>, string]> = [
+      ["CreateTopic with a mebibyte-long name", () => admin.createTopic("n".repeat(LONG)), "n"],
+      ["DescribeTopic of a mebibyte-long name", () => admin.describeTopic("d".repeat(LONG)), "d"],
+      ["AlterTopicConfig setting a mebibyte-long key", () => admin.alterTopic(topic, { set: { ["k".repeat(LONG)]: "1" } }), "k"],
+    ];
+    for (const [what, call, filler] of calls) {
+      try {
+        await call();
+      } catch (error) {
+        expectCut(ConnectError.from(error).rawMessage, filler, what);
+        continue;
+      }
+      throw new ClauseViolation("PW-ADMIN-010", `${what} succeeded`);
+    }
+  },
+};
+
 /** Topic names on the data plane (§7.6). */
-export const topicNameCases: readonly ConformanceCase[] = [malformedNames];
+export const topicNameCases: readonly ConformanceCase[] = [malformedNames, longNames];

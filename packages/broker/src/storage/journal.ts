@@ -21,7 +21,7 @@ function frame(payload: Uint8Array): Uint8Array {
  * a rewritten file atomically. Its descriptor comes from the storage's
  * {@link FilePool}, so it counts against `maxOpenFiles` like any other.
  */
-export class RecordLog {
+export class Journal {
   #chain: Promise<unknown> = Promise.resolve();
   readonly #commit: GroupCommit;
   readonly #path: string;
@@ -44,10 +44,10 @@ export class RecordLog {
   }
 
   /** Opens or creates the journal, returning it with the payloads of its valid records in order. */
-  static async open(path: string, pool: FilePool): Promise<{ log: RecordLog; records: Uint8Array[] }> {
+  static async open(path: string, pool: FilePool): Promise<{ journal: Journal; records: Uint8Array[] }> {
     // "a+" creates a missing journal; the later positional writes use "r+".
     const bytes = await pool.withFile(path, "a+", (handle) => handle.readFile());
-    const { records, at } = RecordLog.#validPrefix(bytes);
+    const { records, at } = Journal.#validPrefix(bytes);
     if (at !== bytes.byteLength) {
       await pool.withFile(path, "r+", async (handle) => {
         await handle.truncate(at);
@@ -55,7 +55,7 @@ export class RecordLog {
       });
     }
     await pool.syncDirectory(dirname(path));
-    return { log: new RecordLog(path, pool, at), records };
+    return { journal: new Journal(path, pool, at), records };
   }
 
   /** The payloads of the valid records at the start of `bytes`, and where they end. */

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { openMemoryStorage } from "../src/storage/memory.js";
-import { codecReady, makeBatch, recordsOf } from "./storage-fixtures.js";
+import { openMemoryStorage } from "../../src/storage/memory.js";
+import { codecReady, makeBatch, recordsOf } from "../storage-fixtures.js";
+import { engineContract } from "./engine-contract.js";
+
+// Nothing survives close: the memory engine makes no durability promise.
+engineContract({
+  name: "memory",
+  durable: false,
+  open: (_directory, options) => openMemoryStorage({ retentionCheckIntervalMs: 0, ...options }),
+});
+
 
 describe("memory engine buffers", () => {
   it("PW-LOG-031: keeps a batch as a frame decoder hands it out, and copies a view into a much larger buffer", async () => {

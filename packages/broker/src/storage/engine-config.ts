@@ -1,6 +1,8 @@
-import { openDiskStorage, openMemoryStorage, type FsyncPolicy, type Storage } from "./storage/index.js";
+import { openDiskStorage } from "./disk.js";
+import { openMemoryStorage } from "./memory.js";
+import type { FsyncPolicy, Storage } from "./storage.js";
 
-/** Storage settings of a broker. */
+/** Which storage engine a broker opens, with its settings. */
 export type StorageConfig =
   | {
     readonly engine: "disk";

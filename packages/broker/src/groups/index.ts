@@ -1,0 +1,14 @@
+export { assignorFunction, chooseAssignor, cooperativeStickyAssign, rangeAssign, resolveAssignor, roundRobinAssign } from "./assignors/index.js";
+export type { AssignorFunction, AssignorInput, AssignorMember, TargetAssignment } from "./assignors/index.js";
+export { DEFAULT_GROUP_CONFIG, resolveGroupConfig } from "./config.js";
+export type { GroupConfig } from "./config.js";
+export { GroupCoordinator } from "./coordinator.js";
+export type { GroupCoordinatorOptions, GroupDescription, GroupMemberView, GroupSummaryView } from "./coordinator.js";
+export type { TopicView } from "./group.js";
+export { JOIN_EPOCH, LEAVE_EPOCH, STATIC_LEAVE_EPOCH } from "./heartbeat.js";
+export { MemoryOffsetLog, OffsetBook } from "./offset-book.js";
+export type { OffsetLog, OffsetLogEntry, StoredOffset } from "./offset-book.js";
+export { MAX_COMMIT_METADATA_BYTES } from "./offset-requests.js";
+export type { GroupErrorName, Outcome } from "./outcome.js";
+export { compareBytes, PartitionSet } from "./partition-set.js";
+export type { TopicPartition } from "./partition-set.js";

@@ -1,0 +1,60 @@
+import { expect } from "vitest";
+import { StorageError } from "../../../src/storage/errors.js";
+import type { PartitionLog, Storage, StorageOptions } from "../../../src/storage/storage.js";
+import { tempDirectory } from "../../storage-fixtures.js";
+
+/** Options every engine under test takes; an engine ignores the tuning it has no use for. */
+export type ContractOptions = StorageOptions & {
+  /** Disk: bytes between sparse index entries (small values make many entries). */
+  readonly indexIntervalBytes?: number;
+};
+
+/** An engine the contract runs against. */
+export interface EngineUnderTest {
+  readonly name: string;
+  /**
+   * Opens storage on `directory`, a fresh temporary directory per test, or
+   * the same one again to reopen what a previous open left. The retention
+   * timer is off unless `options` sets it.
+   */
+  open(directory: string, options?: ContractOptions): Promise<Storage>;
+  /** Whether topics, records, offsets and producer ids survive close and reopen (PW-LOG-030..032, PW-IDEM-006). */
+  readonly durable: boolean;
+}
+
+/** Runs `body` with a fresh storage of `engine` in a temp directory, closing and cleaning up after. */
+export async function withStorage(engine: EngineUnderTest, body: (storage: Storage, directory: string) => Promise<void>, options?: ContractOptions): Promise<void> {
+  await using dir = await tempDirectory();
+  const storage = await engine.open(dir.path, options);
+  try {
+    await body(storage, dir.path);
+  } finally {
+    await storage.close();
+  }
+}
+
+/** Expects `promise` (or the call) to fail with a StorageError of `code`. */
+export async function expectCode(promise: Promise<unknown> | (() => unknown), code: string): Promise<void> {
+  try {
+    await (typeof promise === "function" ? promise() : promise);
+  } catch (error) {
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected StorageError ${code}, but it succeeded`);
+}
+
+/** Whether the partition holds idempotence state of `producerId`: white-box, through the front's view of the engine's table. */
+export function hasProducerState(log: PartitionLog, producerId: bigint): boolean {
+  return (log as unknown as { producers: { has(id: bigint): boolean } }).producers.has(producerId);
+}
+
+/** How many producer ids the partition holds idempotence state of (white-box, as {@link hasProducerState}). */
+export function producerStateSize(log: PartitionLog): number {
+  return (log as unknown as { producers: { size: number } }).producers.size;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
