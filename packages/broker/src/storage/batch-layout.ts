@@ -1,4 +1,4 @@
-import { BATCH_CRC_START, BATCH_HEADER_SIZE, BatchField, batchSizeAt } from "@polywire/wasm-codec";
+import { BatchField, batchSizeAt } from "@polywire/wasm-codec";
 
 /*
  * The header fields storage reads from stored batches (spec §5.1). The
@@ -6,10 +6,6 @@ import { BATCH_CRC_START, BATCH_HEADER_SIZE, BatchField, batchSizeAt } from "@po
  * by these fields without decoding them; only CRC checks call into the
  * codec. Sizes and offsets are the codec's (its layout module).
  */
-export { BATCH_HEADER_SIZE };
-/** The CRC covers bytes from attributes (offset 17) to the end (PW-BATCH-003). */
-export const CRC_START = BATCH_CRC_START;
-
 /** The header fields a log walk needs, read from `bytes` at `at` (a whole header must be there). */
 export interface WalkedBatch {
   baseOffset: number;

@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
-import { BATCH_MAGIC } from "@polywire/wasm-codec";
-import { BATCH_HEADER_SIZE, readWalkFields, walkedBatch, type WalkedBatch } from "./batch-layout.js";
+import { BATCH_HEADER_SIZE, BATCH_MAGIC } from "@polywire/wasm-codec";
+import { readWalkFields, walkedBatch, type WalkedBatch } from "./batch-layout.js";
 
 /** Reads exactly `length` bytes at `position` unless the file ends first; returns the count read. */
 export async function readFully(handle: FileHandle, into: Uint8Array, length: number, position: number): Promise<number> {
