@@ -115,8 +115,7 @@ interface Pending {
   readonly promise: Promise<RecordMetadata>;
 }
 
-// A ProduceRequest's bytes besides the topic name, at most: four tags and their varints.
-const PRODUCE_REQUEST_FIXED = 32;
+const PRODUCE_REQUEST_FIXED = 32; // a ProduceRequest's bytes besides the topic name, at most
 const SEQUENCE_MODULO = 2 ** 31;
 const MAX_EPOCH = 32_767;
 const noop = (): void => {};
