@@ -11,7 +11,7 @@
 // `npm ci && npm test`.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { ensureGoModules, ensureGoTools, ensurePython, python, root } from "./toolchain.mjs";
 
 const vitestReport = join(root, "node_modules", ".cache", "polywire-test", "vitest.json");
@@ -22,7 +22,7 @@ function vitestFailures() {
   const report = JSON.parse(readFileSync(vitestReport, "utf8"));
   const lines = [];
   for (const file of report.testResults ?? []) {
-    const path = file.name.startsWith(root) ? file.name.slice(root.length + 1) : file.name;
+    const path = relative(root, file.name);
     const failed = (file.assertionResults ?? []).filter((t) => t.status === "failed");
     for (const t of failed) lines.push(`${path}: ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
     if (failed.length === 0 && file.status === "failed") lines.push(`${path}: ${firstLine(file.message)}`);

@@ -15,8 +15,8 @@
 //
 // (--runs is the number of attacking connections.) Each side is a broker
 // process from bench/log/broker-at.mjs (memory storage, TCP, admin HTTP);
-// the base side runs that revision's broker, runtime and codec sources
-// (bench/log/codec-hook.mjs points them at its codec).
+// the base side runs that revision's broker, core (or runtime) and codec
+// sources (bench/log/codec-hook.mjs points the broker at them).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,7 +25,7 @@ import { prepare, root } from "../log/ab-common.mjs";
 
 const { revision, copy, runs: connections, runMs, only: modes, remove } = prepare({
   name: "idle-connections",
-  sources: "packages/wasm-codec/src packages/wasm-codec/dist/polywire_codec.wasm packages/broker/src",
+  sources: "packages/wasm-codec/src packages/wasm-codec/dist/polywire_codec.wasm packages/core/src packages/ts-runtime/src packages/broker/src",
   only: "huge,hello-then-huge",
 });
 process.env.POLYWIRE_CODEC_AT = copy;

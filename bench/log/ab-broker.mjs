@@ -9,7 +9,8 @@
 //
 // The tests are ab.mjs's (bench/log/ab-common.mjs). Only the broker differs
 // between the sides: both import the working tree's other packages
-// (runtime, codec, proto).
+// (core, codec, proto). A revision from before @polywire/core, whose broker
+// took its transports from the runtime, needs ab-stack.mjs instead.
 import { join } from "node:path";
 import { fillTopics, interleave, prepare, root } from "./ab-common.mjs";
 

@@ -20,9 +20,10 @@ export const root = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
  * Parses `--base`, `--runs`, `--seconds`, `--only` and extracts `sources`
- * (a folder of the repository, e.g. `packages/broker/src`) at the base
- * revision into bench/out/<name>-<revision>, inside the checkout so that the
- * copy's imports resolve to the same node_modules.
+ * (folders of the repository, e.g. `packages/broker/src`; those the base
+ * revision does not have are skipped) at the base revision into
+ * bench/out/<name>-<revision>, inside the checkout so that the copy's
+ * imports resolve to the same node_modules.
  */
 export function prepare({ name, sources, only }) {
   const { values: args } = parseArgs({
@@ -38,7 +39,15 @@ export function prepare({ name, sources, only }) {
   const copy = join(root, "bench/out", `${name}-${revision}`);
   rmSync(copy, { recursive: true, force: true });
   mkdirSync(copy, { recursive: true });
-  execFileSync("sh", ["-c", `git archive ${revision} ${sources} | tar -x -C "${copy}"`], { cwd: root });
+  const present = sources.split(" ").filter((path) => {
+    try {
+      execFileSync("git", ["cat-file", "-e", `${revision}:${path}`], { cwd: root, stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  execFileSync("sh", ["-c", `git archive ${revision} ${present.join(" ")} | tar -x -C "${copy}"`], { cwd: root });
   return { revision, copy, runs: Number(args.runs), runMs: Number(args.seconds) * 1000, only: args.only.split(","), remove: () => rmSync(copy, { recursive: true, force: true }) };
 }
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Before/after of a change to the codec, or to codec, runtime and broker
-// together, in one run: the @polywire/wasm-codec (sources and .wasm),
-// @polywire/runtime and broker sources of a git revision against the
-// working tree's. Each side is a broker process (memory storage, TCP;
-// broker-at.mjs) and a client in this process; the base side's runtime and
-// broker import the base codec (codec-hook.mjs). The two sides are
-// interleaved in every round with ab.mjs's tests.
+// Before/after of a change to the codec, or to codec, core, runtime and
+// broker together, in one run: the @polywire/wasm-codec (sources and .wasm),
+// @polywire/core (from when it exists), @polywire/runtime and broker sources
+// of a git revision against the working tree's. Each side is a broker
+// process (memory storage, TCP; broker-at.mjs) and a client in this process;
+// the base side's runtime and broker import the base codec, core and runtime
+// (codec-hook.mjs). The two sides are interleaved in every round with
+// ab.mjs's tests.
 //
 //   node --expose-gc bench/log/ab-stack.mjs --base <git-revision> [--runs 6] [--seconds 2]
 //                                           [--only p100,p1k,c,cb,lat]
@@ -14,7 +15,7 @@ import { fillTopics, interleave, prepare, root } from "./ab-common.mjs";
 
 const { revision, copy, runs, runMs, only, remove } = prepare({
   name: "ab-stack",
-  sources: "packages/wasm-codec/src packages/wasm-codec/dist/polywire_codec.wasm packages/ts-runtime/src packages/broker/src",
+  sources: "packages/wasm-codec/src packages/wasm-codec/dist/polywire_codec.wasm packages/core/src packages/ts-runtime/src packages/broker/src",
   only: "p100,p1k,c,cb",
 });
 process.env.POLYWIRE_CODEC_AT = copy;

@@ -8,7 +8,7 @@ import { readFrame, writeFrame } from "./support/frame-reader.js";
 import { murmur2 } from "./support/murmur2.js";
 import { WireError } from "./support/wire-error.js";
 import { allFiles, frameKindNumber, messageSchema, registry } from "./support/registry.js";
-import { decodeMessage } from "@polywire/runtime";
+import { decodeMessage } from "@polywire/core";
 
 const dir = new URL("../vectors/", import.meta.url);
 // The vector files are JSON described in their own `description`; the tests

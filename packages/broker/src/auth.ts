@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import type { TransportScheme } from "@polywire/runtime";
+import type { TransportScheme } from "@polywire/core";
 
 /** One step of a server-side SASL exchange. */
 export type SaslStep =

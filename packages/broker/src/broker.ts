@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode, Feature } from "@polywire/proto/session";
-import { frameKindTable, PROTOCOL_VERSION, type Transport } from "@polywire/runtime";
+import { frameKindTable, listen, PROTOCOL_VERSION, type Listener, type TlsServerOptions, type Transport } from "@polywire/core";
 import { init as initCodec } from "@polywire/wasm-codec";
 import type { Socket } from "node:net";
 import { adminHandler, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
@@ -11,7 +11,6 @@ import { DataConnections } from "./connections.js";
 import { AdminHttpServer } from "./http.js";
 import { resolveHttpListener, type HttpListenerOptions, type HttpListenerSettings } from "./http-settings.js";
 import { resolveLimits, type BrokerLimits } from "./limits.js";
-import { listen, type BrokerTlsOptions, type Listener } from "./listeners.js";
 import { logPlaneRoutes } from "./log-plane.js";
 import { MemoryUpkeep } from "./memory-upkeep.js";
 import { BrokerMetrics } from "./metrics.js";
@@ -20,6 +19,9 @@ import type { SessionHost } from "./session.js";
 import type { Admission } from "./socket-gate.js";
 import { openStorage, type StorageConfig } from "./storage/engine-config.js";
 import type { CreateTopicOptions, Storage, TopicInfo } from "./storage/storage.js";
+
+/** TLS settings of a broker's `tls://` and `wss://` listeners (PEM strings or buffers). */
+export type BrokerTlsOptions = TlsServerOptions;
 
 /** A topic the broker creates at start if it does not exist yet. */
 export interface TopicSpec extends CreateTopicOptions {

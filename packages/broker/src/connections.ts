@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import type { Transport } from "@polywire/runtime";
+import type { Transport } from "@polywire/core";
 import { InboundBudget } from "./inbound-budget.js";
 import type { BrokerMetrics } from "./metrics.js";
 import { ServerSession, type SessionHost } from "./session.js";

@@ -1,4 +1,4 @@
-import { PolywireError, type PolywireErrorCode } from "@polywire/runtime";
+import { PolywireError, type PolywireErrorCode } from "@polywire/core";
 import { StorageError } from "./storage/errors.js";
 
 /**

@@ -1,5 +1,5 @@
 export { Broker } from "./broker.js";
-export type { BrokerOptions, BrokerState, TopicSpec } from "./broker.js";
+export type { BrokerOptions, BrokerState, BrokerTlsOptions, TopicSpec } from "./broker.js";
 export { BROKER_CONFIG_ALIASES, BrokerConfigError, brokerOptionsFromConfig, DEFAULT_DATA_DIR, DEFAULT_LISTENERS, DEFAULT_TIMINGS, upgradeBrokerConfig } from "./config/index.js";
 export type { AdminTokenFileEntry, BrokerConfig, BrokerTimings, StorageFileConfig, TopicFileSpec } from "./config/index.js";
 export type { BrokerAuthOptions, SaslExchange, SaslStep, ServerSaslMechanism } from "./auth.js";
@@ -11,6 +11,5 @@ export { adminAuthenticator, adminHandler, checkHealth, DEFAULT_HEALTH_THRESHOLD
 export type { AdminAuthOptions, AdminAuthResult, AdminBrokerState, AdminContext, AdminPrincipal, AdminRole, AdminToken, HealthThresholds } from "./admin/index.js";
 export { DEFAULT_LIMITS, resolveLimits } from "./limits.js";
 export type { BrokerLimits } from "./limits.js";
-export type { BrokerTlsOptions } from "./listeners.js";
 export { BrokerMetrics } from "./metrics.js";
 export type { StorageConfig } from "./storage/engine-config.js";

@@ -1,4 +1,4 @@
-import { MIN_MAX_FRAME_SIZE } from "@polywire/runtime";
+import { MIN_MAX_FRAME_SIZE } from "@polywire/core";
 import { badSetting, integerSetting } from "./config/errors.js";
 
 /**
@@ -26,9 +26,6 @@ export interface BrokerLimits {
    */
   readonly maxBufferedInboundBytes: number;
 }
-
-/** PW-FRAME-017: the largest frame a broker reads before it has sent Welcome (or its maxFrameSize, if smaller). */
-export const PRE_HANDSHAKE_MAX_FRAME_SIZE = 64 * 1024;
 
 /** Defaults of PW-LIM-005, plus the inbound budget of PW-LIM-006. */
 export const DEFAULT_LIMITS: BrokerLimits = Object.freeze({

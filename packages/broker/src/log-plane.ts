@@ -1,20 +1,18 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import {
-  Acks, FetchPartitionResultSchema, FetchRequestSchema, FetchResponseSchema, InitProducerRequestSchema, InitProducerResponseSchema,
-  ListOffsetsRequestSchema, ListOffsetsResponseSchema, ListOffsetsResultSchema, MetadataRequestSchema, MetadataResponseSchema, OffsetSpec,
-  ProduceRequestSchema, TopicMetadataSchema,
+  Acks, FetchPartitionResultSchema, FetchResponseSchema, InitProducerResponseSchema, ListOffsetsResponseSchema, ListOffsetsResultSchema,
+  MetadataResponseSchema, OffsetSpec, TopicMetadataSchema,
   type FetchPartitionResult, type FetchRequest, type ListOffsetsResult, type TopicMetadata,
 } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
-import { PolywireError } from "@polywire/runtime";
-import { BatchField, batchSizeAt, frameSize, verifyBatch, type BatchHeader } from "@polywire/wasm-codec";
+import { PolywireError } from "@polywire/core";
+import { BATCH_LENGTH_PREFIX, BatchField, frameSize, verifyBatch, type BatchHeader } from "@polywire/wasm-codec";
 import { toPolywireError } from "./errors.js";
 import { pendingResultSize, resultSize } from "./fetch-size.js";
 import type { BrokerLimits } from "./limits.js";
 import type { BrokerMetrics } from "./metrics.js";
 import { decodeProduceRequest, encodeProduceResponse } from "./produce-codec.js";
-import { route, type Reply, type Route } from "./route.js";
-import type { ServerSession } from "./session.js";
+import { route, routeMap, type Reply, type Route } from "./route.js";
 import type { PartitionLog, Storage } from "./storage/storage.js";
 import { quote } from "./quote.js";
 
@@ -40,12 +38,24 @@ function errorCode(error: unknown): ErrorCode {
   return ErrorCode[toPolywireError(error).code];
 }
 
-/** Counts the records of whole batches laid end to end (storage's own bytes: their lengths are trusted). */
-function countRecords(bytes: Uint8Array): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/**
+ * Counts the records of whole batches laid end to end in `chunks`, which
+ * may split a batch anywhere (storage's own bytes: their lengths are
+ * trusted). Reads only move forward, so the walk is linear in batches and chunks.
+ */
+function countRecords(chunks: readonly Uint8Array[]): number {
+  let size = 0;
+  for (const chunk of chunks) size += chunk.byteLength;
+  let index = 0;
+  let base = 0;
+  const byteAt = (at: number): number => {
+    while (at >= base + (chunks[index] as Uint8Array).byteLength) base += (chunks[index++] as Uint8Array).byteLength;
+    return (chunks[index] as Uint8Array)[at - base] as number;
+  };
+  const u32At = (at: number): number => ((byteAt(at) * 256 + byteAt(at + 1)) * 256 + byteAt(at + 2)) * 256 + byteAt(at + 3);
   let records = 0;
-  for (let pos = 0; pos + BatchField.recordCount + 4 <= bytes.byteLength; pos += batchSizeAt(view, pos)) {
-    records += view.getUint32(pos + BatchField.recordCount);
+  for (let pos = 0; pos + BatchField.recordCount + 4 <= size; pos += BATCH_LENGTH_PREFIX + u32At(pos + BatchField.batchLength)) {
+    records += u32At(pos + BatchField.recordCount);
   }
   return records;
 }
@@ -53,9 +63,8 @@ function countRecords(bytes: Uint8Array): number {
 function produceRoute(host: LogPlaneHost): Route {
   const { storage, limits, metrics } = host;
   return route({
-    schema: ProduceRequestSchema,
+    kind: FrameKind.PRODUCE_REQUEST,
     decode: decodeProduceRequest,
-    startsWork: true,
     answers: (m) => m.acks !== Acks.NONE,
     handle: ({ message, frame, session }) => {
       if (!(message.acks in Acks)) {
@@ -94,7 +103,7 @@ function produceRoute(host: LogPlaneHost): Route {
           logStartOffset: r.logStartOffset,
           duplicate: r.duplicate,
         });
-        return { kind: FrameKind.PRODUCE_RESPONSE, message: response } satisfies Reply;
+        return { message: response } satisfies Reply;
       });
       if (!synced) return result;
       // PW-LOG-008: durability that takes too long is reported, indeterminately, as TIMEOUT.
@@ -194,9 +203,8 @@ async function waitForAny(reads: readonly PartitionRead[], deadline: number, sig
 function fetchRoute(host: LogPlaneHost): Route {
   const { storage, metrics } = host;
   return route({
-    schema: FetchRequestSchema,
-    startsWork: false,
-    handle: async ({ message, session }: { message: FetchRequest; session: ServerSession }) => {
+    kind: FrameKind.FETCH_REQUEST,
+    handle: async ({ message, session }) => {
       const named = new Set<string>();
       for (const p of message.partitions) {
         // Topic names cannot contain NUL (PW-ADMIN-010), so the key is unique.
@@ -215,22 +223,17 @@ function fetchRoute(host: LogPlaneHost): Route {
         read = await readPartitions(storage, message, responseMax, frameBudget);
       }
       if (read.total > 0) await session.awaitWritable();
-      const payload = new Uint8Array(read.total);
-      let pos = 0;
+      // The chunks storage served go to the socket as they are: one writev, no copy (a WebSocket joins them into its one message).
+      const payload: Uint8Array[] = [];
       for (const r of read.reads) {
-        const start = pos;
-        for (const chunk of r.chunks) {
-          payload.set(chunk, pos);
-          pos += chunk.byteLength;
-        }
-        if (pos > start) {
-          const topic = metrics.topic(r.result.topic);
-          topic.bytesOut.inc(pos - start);
-          topic.recordsOut.inc(countRecords(payload.subarray(start, pos)));
-        }
+        if (r.result.recordsSize === 0) continue;
+        payload.push(...r.chunks);
+        const topic = metrics.topic(r.result.topic);
+        topic.bytesOut.inc(r.result.recordsSize);
+        topic.recordsOut.inc(countRecords(r.chunks));
       }
       const response = create(FetchResponseSchema, { partitions: read.reads.map((r) => r.result) });
-      return { kind: FrameKind.FETCH_RESPONSE, message: toBinary(FetchResponseSchema, response), payload };
+      return { message: toBinary(FetchResponseSchema, response), payload };
     },
   });
 }
@@ -238,8 +241,7 @@ function fetchRoute(host: LogPlaneHost): Route {
 function listOffsetsRoute(host: LogPlaneHost): Route {
   const { storage } = host;
   return route({
-    schema: ListOffsetsRequestSchema,
-    startsWork: false,
+    kind: FrameKind.LIST_OFFSETS_REQUEST,
     handle: async ({ message }) => {
       const results: ListOffsetsResult[] = [];
       for (const p of message.partitions) {
@@ -270,7 +272,7 @@ function listOffsetsRoute(host: LogPlaneHost): Route {
         results.push(result);
       }
       const response = create(ListOffsetsResponseSchema, { partitions: results });
-      return { kind: FrameKind.LIST_OFFSETS_RESPONSE, message: toBinary(ListOffsetsResponseSchema, response) };
+      return { message: toBinary(ListOffsetsResponseSchema, response) };
     },
   });
 }
@@ -278,8 +280,7 @@ function listOffsetsRoute(host: LogPlaneHost): Route {
 function metadataRoute(host: LogPlaneHost): Route {
   const { storage } = host;
   return route({
-    schema: MetadataRequestSchema,
-    startsWork: false,
+    kind: FrameKind.METADATA_REQUEST,
     handle: ({ message }) => {
       const names = message.topics.length === 0 ? storage.listTopics().map((t) => t.name) : message.topics;
       const topics: TopicMetadata[] = names.map((name) => {
@@ -301,30 +302,23 @@ function metadataRoute(host: LogPlaneHost): Route {
         brokers: [{ brokerId: host.brokerId, urls: [...host.urls()], adminUrl: host.adminUrl() }],
         topics,
       });
-      return { kind: FrameKind.METADATA_RESPONSE, message: toBinary(MetadataResponseSchema, response) };
+      return { message: toBinary(MetadataResponseSchema, response) };
     },
   });
 }
 
 function initProducerRoute(host: LogPlaneHost): Route {
   return route({
-    schema: InitProducerRequestSchema,
-    startsWork: false,
+    kind: FrameKind.INIT_PRODUCER_REQUEST,
     handle: async ({ message }) => {
       const granted = await host.storage.initProducer(message.producerId, message.producerEpoch);
       const response = create(InitProducerResponseSchema, { producerId: granted.producerId, producerEpoch: granted.producerEpoch });
-      return { kind: FrameKind.INIT_PRODUCER_RESPONSE, message: toBinary(InitProducerResponseSchema, response) };
+      return { message: toBinary(InitProducerResponseSchema, response) };
     },
   });
 }
 
 /** The routes of the log plane (§7): produce, fetch, list offsets, metadata, init producer. */
 export function logPlaneRoutes(host: LogPlaneHost): Map<number, Route> {
-  return new Map<number, Route>([
-    [FrameKind.PRODUCE_REQUEST, produceRoute(host)],
-    [FrameKind.FETCH_REQUEST, fetchRoute(host)],
-    [FrameKind.LIST_OFFSETS_REQUEST, listOffsetsRoute(host)],
-    [FrameKind.METADATA_REQUEST, metadataRoute(host)],
-    [FrameKind.INIT_PRODUCER_REQUEST, initProducerRoute(host)],
-  ]);
+  return routeMap([produceRoute(host), fetchRoute(host), listOffsetsRoute(host), metadataRoute(host), initProducerRoute(host)]);
 }

@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ProduceRequestSchema, ProduceResponseSchema, type ProduceRequest } from "@polywire/proto/log";
-import { decodeMessage } from "@polywire/runtime";
+import { decodeMessage } from "@polywire/core";
 
 // Varints up to 7 bytes (49 bits) fit a double exactly; longer ones go to protobuf-es.
 const MAX_FAST_VARINT_BYTES = 7;

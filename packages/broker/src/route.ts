@@ -1,39 +1,64 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { Feature } from "@polywire/proto/session";
+import type { FramePayload, RequestKind, RequestMessage } from "@polywire/core";
 import type { Frame } from "@polywire/wasm-codec";
-import type { ServerSession } from "./session.js";
 
-/** What a handler answers with: one response frame. */
+/**
+ * What a handler answers with: one response frame, of the kind the protocol
+ * table names as the answer to the request.
+ */
 export interface Reply {
-  readonly kind: number;
   readonly message: Uint8Array;
-  readonly payload?: Uint8Array;
+  /** The payload: one buffer, or chunks (storage reads) written without being joined. */
+  readonly payload?: FramePayload;
+}
+
+/** What a request handler may know of, and ask of, the session it serves. */
+export interface RequestSession {
+  /** Aborted when the session closes; long-running handlers listen to it. */
+  readonly signal: AbortSignal;
+  /** The features granted in Welcome. */
+  readonly features: ReadonlySet<Feature>;
+  /** The authenticated identity; empty for anonymous sessions. */
+  readonly principal: string;
+  /** The largest frame the client accepts (Hello.max_frame_size). */
+  readonly clientMaxFrameSize: number;
+  /**
+   * Resolves when the client is reading its responses. A handler about to
+   * write a large answer waits here; while the client does not read, such
+   * handlers are let through one at a time.
+   */
+  awaitWritable(): Promise<void>;
 }
 
 /** One decoded request, as a handler sees it. */
 export interface RequestContext<M> {
   readonly message: M;
   readonly frame: Frame;
-  readonly session: ServerSession;
+  readonly session: RequestSession;
 }
 
 /**
- * How the session serves one request frame kind: the message schema to
- * decode, whether it starts work that Drain refuses (PW-SESS-015), and the
- * handler. The features a kind needs come from the frame-kind table of
- * spec §3.5 (`frameKindTable`, PW-SESS-006). Each plane contributes routes;
- * the session itself knows none of them.
+ * How the session serves one request frame kind. Its message schema, the
+ * features it needs (PW-SESS-006), whether it starts work that Drain
+ * refuses (PW-SESS-015) and the kind of its answer come from the protocol
+ * table of `@polywire/core`. Each plane contributes routes; the session
+ * itself knows none of them.
  */
-export interface Route<S extends DescMessage = DescMessage> {
-  readonly schema: S;
-  /** Decodes the request message; protobuf-es `fromBinary` of `schema` unless a faster equivalent exists. */
-  readonly decode?: (bytes: Uint8Array) => MessageShape<S>;
-  readonly startsWork: boolean;
+export interface Route<K extends RequestKind = RequestKind> {
+  readonly kind: K;
+  /** Decodes the request message; `decodeMessage` of the table's schema unless a faster equivalent exists. */
+  readonly decode?: (bytes: Uint8Array) => RequestMessage<K>;
   /** False when the broker sends no response (ACKS_NONE); such requests do not count against max_in_flight. Default true. */
-  answers?(message: MessageShape<S>): boolean;
-  handle(request: RequestContext<MessageShape<S>>): Reply | undefined | Promise<Reply | undefined>;
+  answers?(message: RequestMessage<K>): boolean;
+  handle(request: RequestContext<RequestMessage<K>>): Reply | undefined | Promise<Reply | undefined>;
 }
 
-/** Builds a {@link Route} with its message type inferred from `schema`. */
-export function route<S extends DescMessage>(r: Route<S>): Route {
+/** Builds a {@link Route} with its message type inferred from `kind`. */
+export function route<K extends RequestKind>(r: Route<K>): Route {
   return r as unknown as Route;
+}
+
+/** Routes by the frame kind each serves. */
+export function routeMap(routes: readonly Route[]): Map<number, Route> {
+  return new Map(routes.map((r) => [r.kind as number, r]));
 }

@@ -1,6 +1,10 @@
+import { Acks, ProduceRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, FrameKind, PingSchema } from "@polywire/proto/session";
+import { encodeBatch, init } from "@polywire/wasm-codec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { delegateLog, interceptPartitions } from "../../conformance/src/embedded/intercept.js";
 import { Broker } from "../src/index.js";
+import { openStorage } from "../src/storage/engine-config.js";
 import { frameOf, RawClient } from "./helpers.js";
 
 const BUDGET = 300_000;
@@ -60,5 +64,53 @@ describe("the inbound budget (PW-LIM-006)", () => {
     expect([correlationId, error.code, error.limit]).toEqual([0, ErrorCode.FRAME_TOO_LARGE, 65_536n]);
     expect(error.message).toBe("frame of 16777216 bytes exceeds the maximum frame size of 65536 (PW-FRAME-006)");
     await client.expectClosed();
+  });
+});
+
+describe("the inbound budget counts requests being handled (PW-LIM-006)", () => {
+  let broker: Broker;
+  let url: string;
+  let open: () => void = () => {};
+
+  beforeAll(async () => {
+    await init();
+    // Appends wait until `open` is called: produce requests stay in flight, their batches held.
+    const storage = await openStorage({ engine: "memory" });
+    await storage.createTopic("held", { partitions: 1 });
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    interceptPartitions(storage, (log) => delegateLog(log, { append: async (batch, header, options) => {
+      await gate;
+      return log.append(batch, header, options);
+    } }));
+    broker = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage, limits: { maxBufferedInboundBytes: BUDGET } });
+    url = broker.urls[0] as string;
+  });
+
+  afterAll(async () => {
+    open();
+    await broker.close();
+  });
+
+  const produce = (id: number, size: number): Uint8Array =>
+    frameOf(FrameKind.PRODUCE_REQUEST, id, ProduceRequestSchema, { topic: "held", partition: 0, acks: Acks.LEADER }, encodeBatch([{ value: new Uint8Array(size) }]));
+
+  it("PW-LIM-006: a request's frame counts until it is answered; over the budget the connection with the most in flight gets RESOURCE_EXHAUSTED, the others are answered", async () => {
+    const { client: a } = await RawClient.ready(url);
+    const { client: b } = await RawClient.ready(url);
+    // Three produce requests of about 90,000 bytes each, all in flight: within the budget.
+    for (const id of [3, 5, 7]) a.send(produce(id, 90_000));
+    await settle();
+    expect(a.isClosed).toBe(false);
+    // 40,000 more from B: the total passes the budget, and A holds the most.
+    b.send(produce(3, 40_000));
+    const { correlationId, error } = await a.nextError();
+    expect([correlationId, error.code, error.retriable, error.limit]).toEqual([0, ErrorCode.RESOURCE_EXHAUSTED, true, BigInt(BUDGET)]);
+    await a.expectClosed();
+    open();
+    const answer = await b.next();
+    expect([answer.kind, answer.correlationId]).toEqual([FrameKind.PRODUCE_RESPONSE, 3]);
+    b.close();
   });
 });

@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ProduceRequestSchema, ProduceResponseSchema } from "@polywire/proto/log";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeMessage } from "@polywire/runtime";
+import { decodeMessage } from "@polywire/core";
 import { decodeProduceRequest, encodeProduceResponse } from "../src/produce-codec.js";
 
 function varint(out: number[], v: number): void {

@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Acks, FetchRequestSchema, ListOffsetsRequestSchema, ListOffsetsResponseSchema, MetadataRequestSchema, OffsetSpec, ProduceRequestSchema } from "@polywire/proto/log";
 import { AuthResponseSchema, ErrorCode, ErrorSchema, Feature, FrameKind, PingSchema, PongSchema, WelcomeSchema } from "@polywire/proto/session";
-import { frameKindTable, MIN_MAX_FRAME_SIZE } from "@polywire/runtime";
+import { frameKindTable, MIN_MAX_FRAME_SIZE } from "@polywire/core";
 import { encodeBatch, encodeFrame, FLAG_CHECKSUM, type Frame } from "@polywire/wasm-codec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker } from "../src/index.js";

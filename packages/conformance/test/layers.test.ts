@@ -19,7 +19,7 @@ const FLOORS: ReadonlyArray<readonly string[]> = [
   // The optional entry points: the only rooms that may load the reference implementation.
   ["adapters", "embedded"],
 ];
-const PRODUCT = ["@polywire/broker", "@polywire/runtime"];
+const PRODUCT = ["@polywire/broker", "@polywire/core", "@polywire/runtime"];
 const OPTIONAL_ENTRIES = ["adapters", "embedded"];
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../src");

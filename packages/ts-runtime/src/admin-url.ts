@@ -1,4 +1,4 @@
-import { parseTransportUrl } from "./transport/url.js";
+import { parseTransportUrl } from "@polywire/core";
 
 /** Hosts that mean "every interface" to a listener and nothing to a client. */
 const UNSPECIFIED_HOSTS: ReadonlySet<string> = new Set(["0.0.0.0", "[::]", "::"]);

@@ -7,7 +7,7 @@ import {
   type GroupSummary, type PartitionLag, type TopicDescription, type TopicSummary,
 } from "@polywire/proto/admin";
 import { ErrorCode } from "@polywire/proto/session";
-import type { PolywireErrorCode } from "./errors.js";
+import type { PolywireErrorCode } from "@polywire/core";
 
 /** The wire protocol an {@link AdminClient} speaks; a broker serves all three on its admin port (PW-ADMIN-001). */
 export type AdminProtocol = "connect" | "grpc" | "grpc-web";

@@ -4,7 +4,7 @@ import { resolveAdminUrl } from "./admin-url.js";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import type { CallResult, Connection, ConnectionOptions, RequestOptions } from "./connection.js";
 import { Consumer, type ConsumerOptions } from "./consumer.js";
-import { PolywireError, errorCodeName } from "./errors.js";
+import { PolywireError, errorCodeName, parseTransportUrl } from "@polywire/core";
 import { Emitter } from "./events.js";
 import { result, type Jsonified } from "./json.js";
 import type { Link, LinkState } from "./link.js";
@@ -15,7 +15,6 @@ import { RECONNECT_DEFAULTS, RetryPolicy, type RetryOptions } from "./retry.js";
 import type { RpcKind, RpcRequestInit } from "./rpc.js";
 import { callSignal, checkTimeout, type CallOptions } from "./signal.js";
 import { StatsCollector, type ClientStats } from "./stats.js";
-import { parseTransportUrl } from "./transport/url.js";
 
 /**
  * The life of a client, following its primary connection: `connecting`,

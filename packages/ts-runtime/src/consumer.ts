@@ -2,7 +2,7 @@ import type { FetchResponse } from "@polywire/proto/log";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import { openBatch, readBatchHeader, splitBatches, type BatchRecords } from "@polywire/wasm-codec";
 import type { ClientContext, OffsetQuery } from "./client.js";
-import { PolywireError, errorCodeName } from "./errors.js";
+import { PolywireError, errorCodeName } from "@polywire/core";
 import { result, type Jsonified } from "./json.js";
 import type { Link } from "./link.js";
 import { ConsumedRecord } from "./record.js";

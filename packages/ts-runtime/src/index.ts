@@ -1,5 +1,5 @@
-export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "./errors.js";
-export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "./errors.js";
+export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "@polywire/core";
+export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "@polywire/core";
 export { Emitter } from "./events.js";
 export type { EventMap } from "./events.js";
 export { Connection } from "./connection.js";
@@ -10,18 +10,13 @@ export { rpcs, workStartingKinds } from "./rpc.js";
 export type { RpcKind, RpcMethod, RpcRequest, RpcRequestInit, RpcResponse } from "./rpc.js";
 export { encodePlain, toMechanism } from "./sasl.js";
 export type { AuthOptions, PlainCredentials, SaslMechanism, TokenCredentials } from "./sasl.js";
-export { MIN_MAX_FRAME_SIZE, PROTOCOL_VERSION, errorFromFrame, frameKinds, frameSize } from "./wire.js";
-export { checkWireTypes, decodeMessage } from "./decode.js";
-export { frameKindTable } from "./frame-kinds.js";
-export type { FrameKindInfo, FrameSender } from "./frame-kinds.js";
-export { dial } from "./transport/dial.js";
-export { listenMemory } from "./transport/memory.js";
-export type { MemoryListener } from "./transport/memory.js";
-export { SocketTransport } from "./transport/socket.js";
-export { NodeWebSocketTransport, StandardWebSocketTransport } from "./transport/websocket.js";
-export { parseTransportUrl } from "./transport/url.js";
-export type { TransportAddress } from "./transport/url.js";
-export type { DialOptions, TlsClientOptions, Transport, TransportHandlers, TransportScheme } from "./transport/transport.js";
+export {
+  MIN_MAX_FRAME_SIZE, PROTOCOL_VERSION, checkWireTypes, decodeMessage, dial, errorFromFrame, frameKindTable, frameKinds, frameSize,
+  parseTransportUrl, StandardWebSocketTransport,
+} from "@polywire/core";
+export type {
+  DialOptions, FrameKindInfo, FrameSender, TlsClientOptions, Transport, TransportAddress, TransportHandlers, TransportScheme,
+} from "@polywire/core";
 export { Client, connect } from "./client.js";
 export type { ClientEvents, ClientOptions, ClientState, HealthReport, OffsetQuery, PartitionOffset } from "./client.js";
 export { Producer } from "./producer.js";

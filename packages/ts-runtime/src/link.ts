@@ -1,7 +1,6 @@
 import { ErrorSchema, FrameKind, type Drain } from "@polywire/proto/session";
 import { Connection, type ConnectionOptions, type Frame } from "./connection.js";
-import { decodeMessage } from "./decode.js";
-import { PolywireError, errorCodeName } from "./errors.js";
+import { decodeMessage, PolywireError, errorCodeName } from "@polywire/core";
 import { Emitter } from "./events.js";
 import type { RetryPolicy } from "./retry.js";
 import { abortError, anySignal, sleep } from "./signal.js";

@@ -1,6 +1,6 @@
 import type { MetadataResponse } from "@polywire/proto/log";
 import { ErrorCode } from "@polywire/proto/session";
-import { PolywireError, errorCodeName } from "./errors.js";
+import { PolywireError, errorCodeName } from "@polywire/core";
 import { result, type Jsonified } from "./json.js";
 import { raceSignal } from "./signal.js";
 

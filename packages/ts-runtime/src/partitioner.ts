@@ -1,5 +1,5 @@
 import { partitionForKey } from "@polywire/wasm-codec";
-import { PolywireError } from "./errors.js";
+import { PolywireError } from "@polywire/core";
 import type { TopicInfo } from "./metadata.js";
 import type { PreparedRecord } from "./record.js";
 

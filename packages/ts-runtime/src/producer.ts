@@ -3,7 +3,7 @@ import { Acks as WireAcks, ProduceRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import { BATCH_HEADER_SIZE, COMPRESSIONS, encodeBatch, frameSize, type Compression, type EncodeBatchOptions } from "@polywire/wasm-codec";
 import type { ClientContext } from "./client.js";
-import { PolywireError, errorCodeName } from "./errors.js";
+import { PolywireError, errorCodeName } from "@polywire/core";
 import { Fifo } from "./fifo.js";
 import { KNOWN_PARTITIONERS, Partitioner } from "./partitioner.js";
 import type { TopicInfo } from "./metadata.js";

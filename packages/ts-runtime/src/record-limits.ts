@@ -1,4 +1,4 @@
-import { PolywireError } from "./errors.js";
+import { PolywireError } from "@polywire/core";
 
 /** The bounds a producer knows on the size of a batch to one partition. */
 export interface BatchLimits {

@@ -1,5 +1,5 @@
 import { BATCH_HEADER_SIZE, BatchRecords, type DecodedRecord, type RecordHeader, type RecordInput } from "@polywire/wasm-codec";
-import { PolywireError } from "./errors.js";
+import { PolywireError } from "@polywire/core";
 import { bytesField } from "./json.js";
 
 /** A header value: text (sent as UTF-8), bytes, or null (distinct from empty, PW-BATCH-013). */

@@ -1,4 +1,4 @@
-import type { PolywireError } from "./errors.js";
+import type { PolywireError } from "@polywire/core";
 import type { Jsonified } from "./json.js";
 import type { RecordMetadata } from "./producer.js";
 import type { ProducerRecord } from "./record.js";

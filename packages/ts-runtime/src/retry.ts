@@ -1,4 +1,4 @@
-import { PolywireError } from "./errors.js";
+import { PolywireError } from "@polywire/core";
 import { sleep } from "./signal.js";
 
 /**

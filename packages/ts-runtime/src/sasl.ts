@@ -1,4 +1,4 @@
-import { PolywireError } from "./errors.js";
+import { PolywireError } from "@polywire/core";
 
 /**
  * A SASL mechanism on the client side (PW-AUTH-001): its name, an optional

@@ -1,4 +1,4 @@
-import { PolywireError } from "./errors.js";
+import { PolywireError } from "@polywire/core";
 
 /**
  * Per-call options every client, producer and consumer operation takes.

@@ -1,4 +1,4 @@
-import type { PolywireErrorCode } from "./errors.js";
+import type { PolywireErrorCode } from "@polywire/core";
 
 /** Percentiles of request latency, in milliseconds (0 when nothing was recorded). */
 export interface LatencySnapshot {

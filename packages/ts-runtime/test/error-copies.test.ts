@@ -1,17 +1,26 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as source from "../src/index.js";
 import { startBroker } from "./harness.js";
 
 type Runtime = typeof source;
 
+/** Marks every bare import external except `@polywire/core`, which each copy bundles. */
+const externalExceptCore: Plugin = {
+  name: "external-except-core",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => (args.path === "@polywire/core" ? undefined : { path: args.path, external: true }));
+  },
+};
+
 /**
- * Builds the package's entry point into one ESM file (dependencies stay
- * external, as in a published build) and imports it twice under different
- * URLs: two copies of `@polywire/runtime` in one process, as happens when
- * an application and a library each bundle their own.
+ * Builds the package's entry point into one ESM file and imports it twice
+ * under different URLs: two copies of `@polywire/runtime` in one process, as
+ * happens when an application and a library each bundle their own. The error
+ * class lives in `@polywire/core`, so each copy bundles core too (its own
+ * class); every other dependency stays external, as in a published build.
  */
 describe("one error class across duplicate package copies", () => {
   const dir = fileURLToPath(new URL(`../.cache/copies-${process.pid}/`, import.meta.url));
@@ -27,7 +36,8 @@ describe("one error class across duplicate package copies", () => {
       format: "esm",
       platform: "node",
       target: "node20",
-      packages: "external",
+      conditions: ["@polywire/source"],
+      plugins: [externalExceptCore],
       outfile,
       logLevel: "silent",
     });

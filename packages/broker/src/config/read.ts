@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseTransportUrl } from "@polywire/runtime";
+import { parseTransportUrl } from "@polywire/core";
 import { adminTokenProblem, type AdminToken } from "../admin/auth.js";
 import type { BrokerOptions, TopicSpec } from "../broker.js";
 import { DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, DEFAULT_HTTP_LIMITS, resolveHttpListener, type HttpListenerOptions } from "../http-settings.js";
 import { DEFAULT_LIMITS, resolveLimits } from "../limits.js";
-import type { BrokerTlsOptions } from "../listeners.js";
+import type { BrokerTlsOptions } from "../broker.js";
 import { clip, quote } from "../quote.js";
 import type { StorageConfig } from "../storage/engine-config.js";
 import { checkProducerIdExpiration, checkRetentionInterval } from "../storage/catalog.js";

@@ -1,4 +1,4 @@
-import { PolywireError } from "@polywire/runtime";
+import { PolywireError } from "@polywire/core";
 import { DeliveryQueue } from "./delivery-queue.js";
 import type { PlaneContext } from "./plane.js";
 import { checkQueueGroup, parsePattern } from "./subject.js";

@@ -3,7 +3,7 @@
 // runtime package today and moves to @polywire/core with the architecture
 // step (ARCH.md): this import is the only thing pub/sub takes from outside
 // the broker.
-import { PolywireError } from "@polywire/runtime";
+import { PolywireError } from "@polywire/core";
 
 /** Longest subject, pattern or queue group name, in bytes of UTF-8 (PW-PUBSUB-001). */
 export const MAX_SUBJECT_BYTES = 1024;

@@ -1,9 +1,10 @@
-import { dial, type Transport } from "@polywire/runtime";
+import { dial, type Transport } from "@polywire/core";
 import type { ByteStream } from "../wire/dial.js";
 
 /**
- * An in-process `memory://` connection of the runtime as a byte stream: the
- * broker must be in this process (the embedded target and its variants).
+ * An in-process `memory://` connection (`@polywire/core`'s transport) as a
+ * byte stream: the broker must be in this process (the embedded target and
+ * its variants).
  */
 class MemoryStream {
   readonly #transport: Transport;

@@ -139,5 +139,35 @@ const inboundBudget: ConformanceCase = {
   },
 };
 
+const inFlightBudget: ConformanceCase = {
+  id: "session/inbound-budget-in-flight",
+  title: "Frames of requests still being handled count in the inbound budget until they are answered: over it the connection with the most in flight gets RESOURCE_EXHAUSTED (limit set) on correlation id 0, and the others are answered",
+  plane: "session",
+  clauses: ["PW-LIM-012", "PW-LIM-006"],
+  needs: ["variants"],
+  async run(ctx) {
+    const budget = 256 * 1024;
+    // A disk that takes 3 s to make an ACKS_ALL append durable: the produces below stay in flight.
+    const variant = await ctx.variant({ limits: { maxBufferedInboundBytes: budget }, memory: true, slowSyncMs: 3000 });
+    await variant.createTopic("held", 1);
+    const holder = await ctx.connectTo(variant.url);
+    const other = await ctx.connectTo(variant.url);
+    const produce = (session: WireSession, bytes: number): Promise<unknown> =>
+      session.call(FrameKind.PRODUCE_REQUEST, { topic: "held", partition: 0, acks: Acks.ALL, timeoutMs: 20_000 }, encodeBatch([textRecord("x".repeat(bytes))]), { timeoutMs: 20_000 });
+    // Three produces of about 80,000 bytes: about 240,000 bytes in flight, within the budget.
+    const held = [1, 2, 3].map(() => produce(holder, 80_000).catch(() => undefined));
+    await sleep(SETTLE_MS);
+    await expectServing(other, "PW-LIM-012", `another connection while ${held.length} produces of 80,000 bytes wait for the disk`);
+    // About 40,000 bytes more from the other connection: the total passes the budget, and the holder holds the most.
+    // Settled at once into a value: when the check below fails first, the produce's later rejection is no unhandled one.
+    const answered = produce(other, 40_000).then(() => undefined, (cause: unknown) => cause as Error);
+    const error = await expectErrorFrame(holder, "PW-LIM-012", { code: ErrorCode.RESOURCE_EXHAUSTED, correlationId: 0, connection: "closes", timeoutMs: 2500 }, `the connection with ${held.length} produces of 80,000 bytes in flight when another one's produce brought the total above the budget of ${budget} bytes`);
+    checkEqual("PW-LIM-006", error.limit, BigInt(budget), "Error.limit of RESOURCE_EXHAUSTED");
+    const refused = await answered;
+    if (refused !== undefined) throw new ClauseViolation("PW-LIM-012", `the produce of the connection holding less was not answered: ${refused.message}`);
+    await Promise.all(held);
+  },
+};
+
 /** Resource bounds against hostile clients: the pre-handshake frame limit, incomplete frames, the inbound budget. */
-export const resourceCases: readonly ConformanceCase[] = [preHandshakeLimit, announcedLengths, inboundBudget];
+export const resourceCases: readonly ConformanceCase[] = [preHandshakeLimit, announcedLengths, inboundBudget, inFlightBudget];

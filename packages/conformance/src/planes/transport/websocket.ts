@@ -101,5 +101,48 @@ const tooBig: ConformanceCase = {
   },
 };
 
-/** WebSocket message rules (PW-TRANS-003, PW-TRANS-006). */
-export const webSocketCases: readonly ConformanceCase[] = [messages, tooBig];
+/** Sends `total` bytes of one binary message as fragments of `size` bytes, without ending it. */
+function sendUnfinished(ws: WebSocketStream, bytes: Uint8Array, size: number, first: boolean): void {
+  for (let at = 0; at < bytes.byteLength; at += size) {
+    ws.sendFrame(first && at === 0 ? WsOpcode.binary : WsOpcode.continuation, bytes.subarray(at, Math.min(at + size, bytes.byteLength)), false);
+  }
+}
+
+const whileArriving: ConformanceCase = {
+  id: "session/websocket-message-arriving",
+  title: "Over WebSocket a message is held to the frame limit while it arrives: before Welcome one whose fragments pass 64 KiB is refused before it ends; after Welcome the bytes of unfinished messages count in the inbound budget",
+  plane: "session",
+  clauses: ["PW-TRANS-011", "PW-FRAME-017", "PW-LIM-006"],
+  needs: ["variants"],
+  async run(ctx) {
+    const budget = 256 * 1024;
+    const variant = await ctx.variant({ listeners: ["ws"], limits: { maxBufferedInboundBytes: budget } });
+    const url = variant.urls.ws as string;
+    const early = await ctx.connectTo(url, { handshake: false });
+    // 80 KiB of a message before any Hello, in 16 KiB fragments, and never its end.
+    sendUnfinished(webSocketOf(early), new Uint8Array(80 * 1024), 16 * 1024, true);
+    const end = await early.waitEnd(5000);
+    const refusal = await early.nextFrame(0, (f) => f.kind === FrameKind.ERROR).catch(() => undefined);
+    if (refusal === undefined) {
+      check("PW-TRANS-011", end !== undefined && webSocketOf(early).closeCode === WS_CLOSE_TOO_BIG, `an unfinished message of 80 KiB sent before Welcome got ${end === undefined ? "no answer within 5 s: it was buffered, not refused as its fragments passed 64 KiB" : `a close ${webSocketOf(early).closeCode ?? "(none)"} without an Error frame`}`);
+    } else {
+      const error = decodeError(refusal);
+      check("PW-FRAME-017", error.code === ErrorCode.FRAME_TOO_LARGE && refusal.correlationId === 0, `an unfinished message of 80 KiB before Welcome was answered with ${codeName(error.code)} on correlation id ${refusal.correlationId}, expected FRAME_TOO_LARGE on 0`);
+    }
+
+    const bystander = await ctx.connectTo(url);
+    const holder = await ctx.connectTo(url);
+    const other = await ctx.connectTo(url);
+    // 200,000 bytes of an unfinished message, then 70,000 on another connection: over the budget.
+    sendUnfinished(webSocketOf(holder), new Uint8Array(200_000), 20_000, true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await expectServing(bystander, "PW-TRANS-011", "another WebSocket connection while 200,000 bytes of an unfinished message are held");
+    sendUnfinished(webSocketOf(other), new Uint8Array(70_000), 10_000, true);
+    const error = await expectErrorFrame(holder, "PW-TRANS-011", { code: ErrorCode.RESOURCE_EXHAUSTED, correlationId: 0, connection: "closes" }, `the WebSocket connection holding 200,000 bytes of an unfinished message when another brought the total above the budget of ${budget} bytes`);
+    check("PW-LIM-006", error.limit === BigInt(budget), `Error.limit of RESOURCE_EXHAUSTED is ${error.limit}, expected ${budget}`);
+    await expectServing(bystander, "PW-LIM-006", "another WebSocket connection after RESOURCE_EXHAUSTED");
+  },
+};
+
+/** WebSocket message rules (PW-TRANS-003, PW-TRANS-006, PW-TRANS-011). */
+export const webSocketCases: readonly ConformanceCase[] = [messages, tooBig, whileArriving];

@@ -20,7 +20,9 @@ export interface MemoryListener {
 type Accept = (transport: Transport) => void;
 
 // One registry per process, shared by every copy of this package, so that a
-// broker and a client bundled with different copies still meet.
+// broker and a client bundled with different copies still meet. The key keeps
+// the name it had when transports lived in @polywire/runtime, so that copies
+// from before the move meet these too.
 const registryKey = Symbol.for("@polywire/runtime/memory-registry");
 function registry(): Map<string, Accept> {
   const g = globalThis as Record<symbol, Map<string, Accept> | undefined>;
@@ -142,9 +144,14 @@ class MemoryTransport implements Transport {
   }
 
   write(frame: Uint8Array): boolean {
+    return this.writev([frame]);
+  }
+
+  writev(chunks: readonly Uint8Array[]): boolean {
     const peer = this.peer;
     if (this.#closed || this.#closing !== null || peer === undefined || peer.#closed) return false;
-    const ok = peer.#receive(frame);
+    let ok = true;
+    for (const chunk of chunks) ok = peer.#receive(chunk);
     if (!ok) this.#peerWantsDrain = true;
     return ok;
   }

@@ -14,7 +14,7 @@ export interface TransportHandlers {
    * (`Transport.messageFramed`, WebSocket) it is exactly one received message.
    */
   onData(chunk: Uint8Array): void;
-  /** The transport can take more after a `write` returned false. */
+  /** The transport can take more after a `write` or `writev` returned false. */
   onDrain(): void;
   /**
    * The peer sent something that cannot be a frame (a WebSocket text
@@ -24,6 +24,16 @@ export interface TransportHandlers {
   onInvalid(reason: string): void;
   /** The connection is closed; `error` is set when it did not end cleanly. Called once. */
   onClose(error?: Error): void;
+  /**
+   * A message-framed transport that sees a message while it arrives (the
+   * broker's WebSocket listener) reports it: `received` bytes of it are held
+   * so far, and its WebSocket frames announce `announced` bytes in all so
+   * far. Called as its bytes arrive, and with 0, 0 once it was delivered
+   * through `onData`. The reader can refuse a message above its frame limit
+   * before it is buffered (PW-FRAME-006, PW-FRAME-017) and count what it
+   * holds (PW-LIM-006). Optional.
+   */
+  onPartial?(received: number, announced: number): void;
 }
 
 /**
@@ -35,7 +45,8 @@ export interface Transport {
   readonly scheme: TransportScheme;
   /**
    * True when the transport keeps message boundaries (WebSocket): each
-   * `write` is sent as one message and each `onData` is one message.
+   * `write` or `writev` is sent as one message and each `onData` is one
+   * message.
    */
   readonly messageFramed: boolean;
   /** A printable description of the peer, for logs. */
@@ -54,6 +65,14 @@ export interface Transport {
    * to a closed transport drops the frame and returns false.
    */
   write(frame: Uint8Array): boolean;
+  /**
+   * Queues the concatenation of `chunks` as one frame and takes ownership of
+   * every chunk. A byte stream gathers them into one write without copying
+   * (a frame's header and the payload behind it, the chunks of a fetch); a
+   * message-framed transport copies them into one message. Returns as
+   * `write` does.
+   */
+  writev(chunks: readonly Uint8Array[]): boolean;
   /** Stops reading from the peer (inbound backpressure). */
   pause(): void;
   /** Resumes reading after `pause`. */

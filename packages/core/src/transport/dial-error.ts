@@ -62,3 +62,15 @@ export function dialError(address: TransportAddress, cause: unknown): PolywireEr
   const message = cause instanceof Error ? cause.message : String(cause);
   return new PolywireError("CONNECTION_LOST", `cannot connect to ${address.url}: ${message}`, { cause });
 }
+
+/**
+ * The error for a connection the peer closed. With TLS 1.3 a broker judges
+ * the client's certificate after the client's side of the handshake is
+ * done: its refusal is an alert that closes the connection during Hello,
+ * which is AUTHENTICATION_FAILED, not a lost connection.
+ */
+export function closedByPeer(url: string, cause: Error | undefined): PolywireError {
+  const failure = tlsFailure(cause);
+  if (failure !== undefined) return tlsError(url, failure, cause);
+  return new PolywireError("CONNECTION_LOST", "the connection was closed by the broker", { cause });
+}

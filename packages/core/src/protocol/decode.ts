@@ -1,5 +1,5 @@
 import { fromBinary, ScalarType, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { PolywireError } from "./errors.js";
+import { PolywireError } from "../errors.js";
 
 // Wire types of the protobuf binary format.
 const VARINT = 0;

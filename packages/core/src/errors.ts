@@ -58,6 +58,8 @@ export interface PolywireErrorOptions {
   tls?: TlsFailure;
 }
 
+// The brand keeps the name it had when the class lived in @polywire/runtime,
+// so that errors made by an older copy of the runtime still pass instanceof.
 const brand = Symbol.for("@polywire/runtime/PolywireError");
 
 const retriableCodes: ReadonlySet<PolywireErrorCode> = new Set<PolywireErrorCode>([
@@ -72,8 +74,8 @@ const retriableCodes: ReadonlySet<PolywireErrorCode> = new Set<PolywireErrorCode
 
 /**
  * True when a request that failed with `code` may succeed if sent again:
- * the codes PW-SESS-013 lists, plus TOO_MANY_CONNECTIONS which PW-LIM-004
- * declares retriable.
+ * the codes PW-SESS-013 lists (the "retriable" column of the spec's §12
+ * table).
  */
 export function isRetriableCode(code: PolywireErrorCode): boolean {
   return retriableCodes.has(code);

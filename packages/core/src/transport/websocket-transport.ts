@@ -1,14 +1,27 @@
+import type { Socket } from "node:net";
 import type { WebSocket as NodeWebSocket } from "ws";
-import { PolywireError } from "../errors.js";
-import { dialError } from "./dial-error.js";
-import type { DialOptions, Transport, TransportHandlers } from "./transport.js";
-import type { TransportAddress } from "./url.js";
+import type { Transport, TransportHandlers } from "./transport.js";
+import { WebSocketMeter } from "./websocket-meter.js";
 
 // Above this many bytes queued in the WebSocket, `write` asks the caller to
 // wait for `onDrain`.
 const HIGH_WATER_MARK = 1 << 20;
 
 type Inbound = { kind: "data"; bytes: Uint8Array } | { kind: "invalid" } | { kind: "close"; error: Error | undefined };
+
+/** One WebSocket message holding `chunks` laid end to end (PW-TRANS-003: a frame travels in one message). */
+function joined(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  let size = 0;
+  for (const chunk of chunks) size += chunk.byteLength;
+  const message = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    message.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return message;
+}
 
 /**
  * Shared buffering of events that arrive before `attach`, so that no message
@@ -52,6 +65,10 @@ abstract class WebSocketTransportBase implements Transport {
     for (const event of early) this.deliver(event);
   }
 
+  writev(chunks: readonly Uint8Array[]): boolean {
+    return this.write(joined(chunks));
+  }
+
   abstract write(frame: Uint8Array): boolean;
   abstract pause(): void;
   abstract resume(): void;
@@ -61,20 +78,27 @@ abstract class WebSocketTransportBase implements Transport {
 
 /**
  * A WebSocket of the `ws` package (Node) as a {@link Transport}: one frame
- * per binary message (PW-TRANS-003). Used by the Node client and by the
- * broker's WebSocket listener.
+ * per binary message (PW-TRANS-003). Used by the Node dialer and by the
+ * WebSocket listener.
  */
 export class NodeWebSocketTransport extends WebSocketTransportBase {
   readonly scheme: "ws" | "wss";
   readonly remoteAddress: string;
   #pending = 0;
   #wantDrain = false;
+  readonly #meter: WebSocketMeter | undefined;
+  readonly #raw: Socket | undefined;
+  #reported = { received: 0, announced: 0 };
 
-  /** Wraps an open `ws` WebSocket. */
+  /**
+   * Wraps an open `ws` WebSocket. `raw`, the socket a server-side WebSocket
+   * reads from, has its bytes metered as they arrive (`onPartial`).
+   */
   constructor(
     readonly socket: NodeWebSocket,
     scheme: "ws" | "wss",
     remoteAddress: string,
+    raw?: Socket,
   ) {
     super();
     this.scheme = scheme;
@@ -92,6 +116,31 @@ export class NodeWebSocketTransport extends WebSocketTransportBase {
       this.markClosed();
       this.deliver({ kind: "close", error });
     });
+    this.#raw = raw;
+    if (raw !== undefined) {
+      const meter = new WebSocketMeter();
+      this.#meter = meter;
+      // Ahead of ws's own listener: the meter has seen a chunk before ws delivers the messages it completes.
+      raw.prependListener("data", (chunk: Buffer) => {
+        meter.push(chunk);
+        this.#reportPartial();
+      });
+    }
+  }
+
+  #reportPartial(): void {
+    const meter = this.#meter as WebSocketMeter;
+    const { received, announced } = meter;
+    if (received === this.#reported.received && announced === this.#reported.announced) return;
+    this.#reported = { received, announced };
+    // Before attach the owner learns the state at its first report; nothing is lost by skipping this one.
+    this.handlers?.onPartial?.(received, announced);
+  }
+
+  override attach(handlers: TransportHandlers): void {
+    super.attach(handlers);
+    const { received, announced } = this.#reported;
+    if (received !== 0 || announced !== 0) handlers.onPartial?.(received, announced);
   }
 
   readonly #onSent = (size: number): void => {
@@ -125,6 +174,15 @@ export class NodeWebSocketTransport extends WebSocketTransportBase {
   end(): void {
     if (this.closed) return;
     this.markClosed();
+    if ((this.#meter?.announced ?? 0) > 0) {
+      // A message is still arriving: reading on would buffer the rest of it
+      // in ws. The Close frame goes out behind what was written, with the
+      // end of the stream, and nothing more is read; the owner's timer
+      // drops the connection if the peer does not close it first.
+      this.socket.close(1000);
+      this.#raw?.end();
+      return;
+    }
     // The closing handshake needs to read the peer's Close frame.
     this.socket.resume();
     this.socket.close(1000);
@@ -199,92 +257,4 @@ export class StandardWebSocketTransport extends WebSocketTransportBase {
     this.markClosed();
     this.socket.close(1000);
   }
-}
-
-function isNode(): boolean {
-  const g = globalThis as { process?: { versions?: Record<string, string | undefined> }; Deno?: unknown };
-  const versions = g.process?.versions;
-  return versions?.node !== undefined && versions.bun === undefined && g.Deno === undefined;
-}
-
-function withDeadline<T>(address: TransportAddress, options: DialOptions, start: (settle: { resolve(v: T): void; reject(e: Error): void }) => () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    let cancel = (): void => {};
-    const timer = setTimeout(() => fail(new PolywireError("TIMEOUT", `connecting to ${address.url} timed out after ${timeoutMs} ms`)), timeoutMs);
-    const onAbort = (): void => fail(PolywireError.from(options.signal?.reason, "CANCELLED"));
-    const done = (): void => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-    };
-    const fail = (error: Error): void => {
-      done();
-      cancel();
-      reject(error);
-    };
-    if (options.signal?.aborted) {
-      clearTimeout(timer);
-      reject(PolywireError.from(options.signal.reason, "CANCELLED"));
-      return;
-    }
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    cancel = start({
-      resolve: (v) => {
-        done();
-        resolve(v);
-      },
-      reject: fail,
-    });
-  });
-}
-
-/**
- * Dials `ws://` or `wss://`: with the `ws` package in Node (loaded on
- * demand, and supporting the TLS options), with the global WebSocket
- * elsewhere.
- */
-export async function dialWebSocket(address: TransportAddress, options: DialOptions): Promise<Transport> {
-  if (address.scheme !== "ws" && address.scheme !== "wss") {
-    throw new PolywireError("INVALID_ARGUMENT", `${address.url} is not a WebSocket URL`);
-  }
-  const scheme = address.scheme;
-  if (isNode()) {
-    const { WebSocket } = await import("ws");
-    const t = options.tls ?? {};
-    return withDeadline<Transport>(address, options, ({ resolve, reject }) => {
-      const socket = new WebSocket(address.url, {
-        ...(options.headers === undefined ? {} : { headers: options.headers }),
-        ...(t.ca === undefined ? {} : { ca: t.ca as string | string[] }),
-        ...(t.cert === undefined ? {} : { cert: t.cert as string }),
-        ...(t.key === undefined ? {} : { key: t.key as string }),
-        ...(t.servername === undefined ? {} : { servername: t.servername }),
-        rejectUnauthorized: t.rejectUnauthorized ?? true,
-        perMessageDeflate: false,
-      });
-      // Wrapped before "open" so that messages sent right after the upgrade are kept.
-      const transport = new NodeWebSocketTransport(socket, scheme, address.url);
-      const onError = (err: Error): void => reject(dialError(address, err));
-      socket.once("error", onError);
-      socket.once("open", () => {
-        socket.removeListener("error", onError);
-        resolve(transport);
-      });
-      return () => socket.terminate();
-    });
-  }
-  const Standard = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
-  if (Standard === undefined) {
-    throw new PolywireError("INVALID_ARGUMENT", "this runtime has no WebSocket implementation");
-  }
-  return withDeadline<Transport>(address, options, ({ resolve, reject }) => {
-    const socket = new Standard(address.url);
-    const transport = new StandardWebSocketTransport(socket, scheme);
-    const onError = (): void => reject(dialError(address, new Error("WebSocket error")));
-    socket.addEventListener("error", onError, { once: true });
-    socket.addEventListener("open", () => {
-      socket.removeEventListener("error", onError);
-      resolve(transport);
-    }, { once: true });
-    return () => socket.close();
-  });
 }

@@ -3,7 +3,7 @@ import type { Transport, TransportHandlers, TransportScheme } from "./transport.
 
 /**
  * A Node `net.Socket` (TCP, Unix) or `tls.TLSSocket` as a {@link Transport}.
- * Used by the client dialers and by the broker's listeners. Writes made in
+ * Used by the dialers and the listeners. Writes made in
  * one synchronous stretch are corked together and leave in one `writev`,
  * at the next microtask: a `process.nextTick` would wait until the whole
  * microtask queue has drained, and a producer's promise chains (records
@@ -63,12 +63,24 @@ export class SocketTransport implements Transport {
 
   write(frame: Uint8Array): boolean {
     if (this.#closed || this.socket.destroyed) return false;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.socket.cork();
-      queueMicrotask(this.#uncork);
-    }
+    this.#cork();
     return this.socket.write(frame);
+  }
+
+  writev(chunks: readonly Uint8Array[]): boolean {
+    if (this.#closed || this.socket.destroyed) return false;
+    this.#cork();
+    // Corked, every chunk joins the same writev: none is copied.
+    let ok = true;
+    for (const chunk of chunks) ok = this.socket.write(chunk);
+    return ok;
+  }
+
+  #cork(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.socket.cork();
+    queueMicrotask(this.#uncork);
   }
 
   pause(): void {

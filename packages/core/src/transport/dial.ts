@@ -5,7 +5,8 @@ import { parseTransportUrl } from "./url.js";
 
 /**
  * Opens a transport connection to `url` (any scheme of PW-TRANS-001). Node
- * transports and the `ws` package are imported only when first dialed.
+ * transports and the `ws` package are imported only when first dialed, so
+ * that a browser bundle leaves them out.
  * Failures are `PolywireError`s: INVALID_ARGUMENT for a bad URL,
  * CONNECTION_LOST when the peer cannot be reached, TIMEOUT or CANCELLED.
  */
@@ -20,9 +21,17 @@ export async function dial(url: string, options: DialOptions = {}): Promise<Tran
       const { dialWebSocket } = await import("./websocket.js");
       return dialWebSocket(address, options);
     }
-    default: {
-      const { dialNode } = await import("./node.js");
-      return dialNode(address, options);
+    case "tcp": {
+      const { dialTcp } = await import("./tcp.js");
+      return dialTcp(address, options);
+    }
+    case "tls": {
+      const { dialTls } = await import("./tls.js");
+      return dialTls(address, options);
+    }
+    case "unix": {
+      const { dialUnix } = await import("./unix.js");
+      return dialUnix(address, options);
     }
   }
 }

@@ -8,6 +8,9 @@ export type TransportAddress =
   | { readonly scheme: "ws" | "wss"; readonly host: string; readonly port: number; readonly path: string; readonly url: string }
   | { readonly scheme: "memory"; readonly name: string; readonly url: string };
 
+/** The address of a `tcp://` or `tls://` URL. */
+export type SocketAddress = Extract<TransportAddress, { scheme: "tcp" | "tls" }>;
+
 const schemes: ReadonlySet<string> = new Set<TransportScheme>(["tcp", "tls", "unix", "ws", "wss", "memory"]);
 
 function invalid(url: string, why: string): PolywireError {

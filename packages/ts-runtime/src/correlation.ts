@@ -1,0 +1,171 @@
+import { FrameKind } from "@polywire/proto/session";
+import { errorFromFrame, PolywireError } from "@polywire/core";
+import type { Frame } from "@polywire/wasm-codec";
+import type { RequestOptions } from "./connection-options.js";
+
+/** One request on its way: queued for a slot, or sent and awaiting its answer. */
+interface Pending {
+  id: number;
+  readonly kind: number;
+  readonly message: Uint8Array;
+  readonly payload: Uint8Array | undefined;
+  readonly expectResponse: boolean;
+  /** Counts towards max_in_flight; Pings do not (PW-SESS-025). */
+  readonly counted: boolean;
+  resolve(frame: Frame | undefined): void;
+  reject(error: PolywireError): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  sent: boolean;
+}
+
+/** Writes one request frame on the connection. */
+export type WriteRequest = (kind: number, correlationId: number, message: Uint8Array, payload: Uint8Array | undefined) => void;
+
+/**
+ * The requests of one connection matched with their answers by correlation
+ * id (responses may come in any order, PW-FRAME-012): odd ids for this
+ * client's requests (PW-FRAME-010), at most `max_in_flight` awaiting an
+ * answer with the others queued locally (PW-LIM-002; a Ping never queues,
+ * PW-SESS-025), each with its timeout and abort signal.
+ */
+export class Correlation {
+  readonly #write: WriteRequest;
+  readonly #pending = new Map<number, Pending>();
+  #queue: Pending[] = [];
+  #awaiting = 0;
+  #maxInFlight: number;
+  #nextId = 1;
+  #open = true;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(write: WriteRequest, maxInFlight: number) {
+    this.#write = write;
+    this.#maxInFlight = maxInFlight;
+  }
+
+  /** Requests sent and awaiting a response, not counting those queued locally nor Pings. */
+  get awaiting(): number {
+    return this.#awaiting;
+  }
+
+  /** True when no request is sent and unanswered or queued. */
+  get idle(): boolean {
+    return this.#awaiting === 0 && this.#queue.length === 0;
+  }
+
+  /** Starts numbering after the handshake's id 1, with the broker's `max_in_flight`. */
+  open(maxInFlight: number): void {
+    this.#maxInFlight = maxInFlight;
+    this.#nextId = 3;
+  }
+
+  /** Sends `kind` now or once a slot frees; resolves with the answer (undefined when none is expected). */
+  add(kind: number, message: Uint8Array, payload: Uint8Array | undefined, options: RequestOptions, defaultTimeoutMs: number): Promise<Frame | undefined> {
+    const signal = options.signal;
+    return new Promise<Frame | undefined>((resolve, reject) => {
+      const pending: Pending = {
+        id: 0, kind, message, payload, expectResponse: options.expectResponse ?? true, counted: kind !== FrameKind.PING,
+        resolve, reject, timer: undefined, signal, onAbort: undefined, sent: false,
+      };
+      const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+      if (timeoutMs > 0 && timeoutMs !== Infinity) {
+        pending.timer = setTimeout(() => this.#abandon(pending, new PolywireError("TIMEOUT", `request of kind ${kind} timed out after ${timeoutMs} ms`)), timeoutMs);
+      }
+      if (signal !== undefined) {
+        pending.onAbort = () => this.#abandon(pending, PolywireError.from(signal.reason, "CANCELLED"));
+        signal.addEventListener("abort", pending.onAbort, { once: true });
+      }
+      // A Ping never waits for a slot: keepalive must work on a busy connection (PW-SESS-025).
+      if (!pending.counted || (this.#awaiting < this.#maxInFlight && this.#queue.length === 0)) this.#send(pending);
+      else this.#queue.push(pending);
+    });
+  }
+
+  /**
+   * An answer (odd correlation id) from the broker: settles its request,
+   * rejecting with the broker's error for an Error frame. False when no
+   * request waits for it (a late answer after a timeout, or an Error to a
+   * request sent without expecting an answer).
+   */
+  answer(frame: Frame): boolean {
+    const pending = this.#pending.get(frame.correlationId);
+    if (pending === undefined) return false;
+    this.#settle(pending);
+    if (frame.kind === FrameKind.ERROR) pending.reject(errorFromFrame(frame));
+    else pending.resolve(frame);
+    return true;
+  }
+
+  /** Resolves once no request is awaiting an answer or queued. */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Fails every request with `error` and sends no more; idle waiters go on. */
+  close(error: PolywireError): void {
+    this.#open = false;
+    const pending = [...this.#pending.values(), ...this.#queue];
+    this.#pending.clear();
+    this.#queue = [];
+    this.#awaiting = 0;
+    for (const p of pending) {
+      if (p.timer !== undefined) clearTimeout(p.timer);
+      if (p.onAbort !== undefined) p.signal?.removeEventListener("abort", p.onAbort);
+      p.reject(error);
+    }
+    this.#notifyIdle();
+  }
+
+  #send(pending: Pending): void {
+    pending.sent = true;
+    let id = this.#nextId;
+    while (this.#pending.has(id)) id = (id + 2) >>> 0;
+    this.#nextId = (id + 2) >>> 0;
+    pending.id = id;
+    if (!pending.expectResponse) {
+      // A real id, so that an Error the broker may still send (PW-LOG-004) reaches the `frame` event.
+      this.#write(pending.kind, id, pending.message, pending.payload);
+      this.#settle(pending);
+      pending.resolve(undefined);
+      return;
+    }
+    this.#pending.set(id, pending);
+    if (pending.counted) this.#awaiting++;
+    this.#write(pending.kind, id, pending.message, pending.payload);
+  }
+
+  #settle(pending: Pending): void {
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined) pending.signal?.removeEventListener("abort", pending.onAbort);
+    if (pending.sent && pending.expectResponse && this.#pending.delete(pending.id) && pending.counted) {
+      this.#awaiting--;
+      this.#pump();
+    }
+    if (this.idle) this.#notifyIdle();
+  }
+
+  #notifyIdle(): void {
+    if (this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #abandon(pending: Pending, error: PolywireError): void {
+    if (!pending.sent) {
+      const index = this.#queue.indexOf(pending);
+      if (index >= 0) this.#queue.splice(index, 1);
+    }
+    this.#settle(pending);
+    pending.reject(error);
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#awaiting < this.#maxInFlight && this.#open) {
+      this.#send(this.#queue.shift() as Pending);
+    }
+  }
+}
