@@ -17,9 +17,7 @@ const SHRINKING: Readonly<Record<string, number>> = {
   "packages/ts-runtime/src/producer.ts": 1094,
   "packages/ts-runtime/src/consumer.ts": 773,
   "packages/wasm-codec/src/batch.rs": 696,
-  "packages/wasm-codec/src/batch.ts": 490,
   "packages/ts-runtime/src/client.ts": 469,
-  "packages/wasm-codec/src/abi.rs": 418,
   "packages/ts-runtime/test/producer.test.ts": 486,
   "packages/cli/test/cli.test.ts": 477,
 };

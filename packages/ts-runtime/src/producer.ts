@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Acks as WireAcks, ProduceRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
-import { COMPRESSIONS, encodeBatch, type Compression, type EncodeBatchOptions } from "@polywire/wasm-codec";
+import { BATCH_HEADER_SIZE, COMPRESSIONS, encodeBatch, frameSize, type Compression, type EncodeBatchOptions } from "@polywire/wasm-codec";
 import type { ClientContext } from "./client.js";
 import { PolywireError, errorCodeName } from "@polywire/core";
 import { Fifo } from "./fifo.js";
@@ -115,7 +115,7 @@ interface Pending {
   readonly promise: Promise<RecordMetadata>;
 }
 
-const BATCH_HEADER = 57;
+const PRODUCE_REQUEST_FIXED = 32; // a ProduceRequest's bytes besides the topic name, at most
 const SEQUENCE_MODULO = 2 ** 31;
 const MAX_EPOCH = 32_767;
 const noop = (): void => {};
@@ -124,7 +124,7 @@ const encoder = new TextEncoder();
 /** A batch of one partition. Its bytes, once encoded, are resent unchanged on retries (PW-IDEM-007). */
 class Batch {
   readonly records: Pending[] = [];
-  bytes = BATCH_HEADER;
+  bytes = BATCH_HEADER_SIZE;
   encoded: Uint8Array | undefined;
   baseSequence = -1;
   attempts = 0;
@@ -268,7 +268,7 @@ export class Producer implements AsyncDisposable {
     this.#explicitIdempotence = options.idempotent === true;
     this.#batchBytes = positiveInteger("batchBytes", options.batchBytes, 65_536);
     this.#lingerMs = positiveInteger("lingerMs", options.lingerMs, 5, 0);
-    this.#maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes, 1_048_588, BATCH_HEADER + 8);
+    this.#maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes, 1_048_588, BATCH_HEADER_SIZE + 8);
     this.#maxBuffered = positiveInteger("maxBufferedBytes", options.maxBufferedBytes, 32 * 1024 * 1024);
     if (this.#maxBuffered < this.#maxMessageBytes && options.maxBufferedBytes !== undefined && options.maxMessageBytes !== undefined) {
       throw new PolywireError("INVALID_ARGUMENT", "maxBufferedBytes must be at least maxMessageBytes");
@@ -632,7 +632,7 @@ export class Producer implements AsyncDisposable {
       topicBytes = encoder.encode(topic).byteLength;
       this.#topicBytes.set(topic, topicBytes);
     }
-    return maxFrameSize - 16 - 4 - 32 - topicBytes;
+    return maxFrameSize - frameSize(PRODUCE_REQUEST_FIXED + topicBytes, 0, true);
   }
 
   /** The largest batch that may go to a partition: the smallest of {@link #limits}, without building them. */
@@ -882,7 +882,7 @@ export class Producer implements AsyncDisposable {
   }
 
   #learnLimit(topic: string, limit: number): void {
-    if (!(limit > BATCH_HEADER)) return;
+    if (!(limit > BATCH_HEADER_SIZE)) return;
     const known = this.#topicLimits.get(topic);
     if (known === undefined || limit < known) this.#topicLimits.set(topic, limit);
   }
@@ -909,12 +909,12 @@ export class Producer implements AsyncDisposable {
   #split(ps: PartitionState, batch: Batch): void {
     const limit = this.#recordLimit(ps.topic, ps.partition);
     const groups: Pending[][] = [[]];
-    let bytes = BATCH_HEADER;
+    let bytes = BATCH_HEADER_SIZE;
     for (const p of batch.records) {
       const current = groups[groups.length - 1] as Pending[];
       if (current.length > 0 && bytes + p.record.size > limit) {
         groups.push([p]);
-        bytes = BATCH_HEADER + p.record.size;
+        bytes = BATCH_HEADER_SIZE + p.record.size;
       } else {
         current.push(p);
         bytes += p.record.size;
