@@ -1,16 +1,39 @@
-// Compression for the records section (spec §5.3) with the npm packages the
-// spec names: node:zlib for gzip, snappyjs (raw block), lz4js (block API) and
-// zstd-wasm. Every output is decompressed again with an independent decoder
-// (fzstd for zstd) before it becomes a vector.
+// Compression for the records section (spec §5.3) with libraries other than
+// the product codec's: node:zlib for gzip, snappyjs (raw block), liblz4 (the
+// reference LZ4 library, through Python's `lz4` package in .venv, which
+// `npm run generate` installs) and zstd-wasm. Every output is decompressed
+// again with an independent decoder (lz4js for LZ4, fzstd for zstd) before
+// it becomes a vector.
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { compress as zstdCompress, init as zstdInit } from "@bokuweb/zstd-wasm";
 import { decompress as fzstdDecompress } from "fzstd";
 import lz4 from "lz4js";
 import snappy from "snappyjs";
+import { python } from "../toolchain.mjs";
 
 await zstdInit();
 
+const LIBLZ4 = fileURLToPath(new URL("liblz4.py", import.meta.url));
+
+/** An LZ4 block from liblz4, whose blocks follow the end-of-block rules (PW-COMP-013). */
 function lz4Block(input) {
+  return new Uint8Array(execFileSync(python, [LIBLZ4, "compress"], { input }));
+}
+
+/** Whether liblz4 decodes `block` to `size` bytes: the C, Python and Java clients decode with it. */
+export function liblz4Accepts(block, size) {
+  try {
+    execFileSync(python, [LIBLZ4, "decompress", String(size)], { input: block, stdio: ["pipe", "pipe", "ignore"] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An LZ4 block from lz4js, which may end on a match too close to the end (it breaks PW-COMP-013). */
+export function lz4jsBlock(input) {
   const out = new Uint8Array(lz4.compressBound(input.length));
   const n = lz4.compressBlock(input, out, 0, input.length, new Uint32Array(1 << 16));
   // lz4js returns 0 when it found no match; vectors use compressible data.

@@ -8,7 +8,7 @@ import { Compressor, Decompressor } from "zstd-napi";
 import { crc32c } from "./crc32c.mjs";
 import { describeBatch, encodeBatch, encodeRecords, headerFor } from "./batch.mjs";
 import { describeRecords } from "./batch-vectors.mjs";
-import { compressChecked } from "./codecs.mjs";
+import { compressChecked, liblz4Accepts, lz4jsBlock } from "./codecs.mjs";
 import { hex } from "./messages.mjs";
 import { ORDER_RECORDS, T0, text } from "./samples.mjs";
 
@@ -31,6 +31,8 @@ function compressedBatch(codec, records, { level, fields = {}, reframe = (packed
 
 function vector(name, description, clauses, codec, records, options) {
   const { section, packed, batch } = compressedBatch(codec, records, options);
+  // Every client decodes a valid vector, those built on liblz4 included (PW-COMP-013).
+  if (codec === "lz4" && !liblz4Accepts(packed, section.length)) throw new Error(`liblz4 refuses the LZ4 block of ${name}`);
   return { name, description, clauses, codec, header: describeBatch(batch), records: describeRecords(records), recordsHex: hex(section), compressedHex: hex(packed), hex: hex(batch) };
 }
 
@@ -109,6 +111,19 @@ function lz4OffsetZeroBatch() {
   return encodeBatch({ section: packed, codec: "lz4", ...headerFor(records, section) });
 }
 
+// The records of orders-lz4 as lz4js writes them: its last match starts 11
+// bytes before the end of the output, which the LZ4 block format forbids
+// (PW-COMP-013). lz4js decodes it back; liblz4 must refuse it, or the vector
+// would test nothing.
+function lz4EndOfBlockBatch() {
+  const section = encodeRecords(ORDER_RECORDS);
+  const packed = lz4jsBlock(section);
+  const back = new Uint8Array(section.length);
+  if (lz4.decompressBlock(packed, back, 0, packed.length, 0) !== section.length || Buffer.compare(back, section) !== 0) throw new Error("lz4js does not decode its own block");
+  if (liblz4Accepts(packed, section.length)) throw new Error("liblz4 accepts lz4js's block of the orders: lz4-end-of-block would not break PW-COMP-013");
+  return encodeBatch({ section: packed, codec: "lz4", ...headerFor(ORDER_RECORDS, section) });
+}
+
 function invalid(name, description, clauses, error, bytes, extra = {}) {
   return { name, description, clauses, error, ...extra, hex: hex(bytes) };
 }
@@ -138,7 +153,7 @@ export function compressionVectors() {
   const snappyBadOffset = Uint8Array.of(0x08, 0x04, 0x61, 0x62, 0x09, 0x10);
   return {
     description:
-      "Compressed record batch vectors (spec §5.3). These are decode vectors: compressed bytes are not canonical (PW-COMP-008), so a decoder must turn `hex` into `header`, `records` and the uncompressed records section `recordsHex`; an encoder must produce a batch that decodes to the same records, not the same bytes. Invalid batches must be rejected with `error`; `maxUncompressedBatchSize`, when given, is the decoder's limit.",
+      "Compressed record batch vectors (spec §5.3). These are decode vectors: compressed bytes are not canonical (PW-COMP-008), so a decoder must turn `hex` into `header`, `records` and the uncompressed records section `recordsHex`; an encoder must produce a batch that decodes to the same records, not the same bytes. Invalid batches must be rejected with `error`; `maxUncompressedBatchSize`, when given, is the decoder's limit; `refusedBy: \"broker\"` marks a batch a broker must refuse on produce while a client's decoder may decode it (PW-COMP-014).",
     valid,
     invalid: [
       invalid("gzip-longer-than-declared", "gzip output one byte longer than uncompressed_size.", ["PW-COMP-005"], "ERROR_CODE_CORRUPT_BATCH", reheader(gz.batch, (v) => v.setUint32(53, gz.section.length - 1))),
@@ -149,6 +164,7 @@ export function compressionVectors() {
       invalid("lz4-frame-format", "The records in the LZ4 frame format (magic 04 22 4d 18): not a block.", ["PW-COMP-003"], "ERROR_CODE_CORRUPT_BATCH", aroundSection("lz4", lz4Frame, gz.section.length, EVENTS.length)),
       invalid("zstd-checksum-mismatch", "The checksummed zstd frame of telemetry-zstd-checksum with the last byte of its Content_Checksum changed: the content decodes, the checksum does not match.", ["PW-COMP-012"], "ERROR_CODE_CORRUPT_BATCH", aroundSection("zstd", badSum, zsSummed.section.length, EVENTS.length)),
       invalid("lz4-match-offset-zero", "One record whose value repeats, LZ4-compressed, with the offset of the first match set to 0, CRC correct. Decoded leniently (liblz4 copies zeros there) it still parses as one valid record; a conforming decoder rejects it.", ["PW-COMP-011", "PW-COMP-003"], "ERROR_CODE_CORRUPT_BATCH", lz4OffsetZeroBatch()),
+      invalid("lz4-end-of-block", "The records of orders-lz4 in an LZ4 block whose last match starts 11 bytes before the end of the output (as lz4js writes it): it breaks the end-of-block rules. It decodes, but liblz4, the decoder of the C, Python and Java clients, refuses it, so a broker must refuse it on produce; a client's decoder may decode it.", ["PW-COMP-014", "PW-COMP-013", "PW-COMP-003"], "ERROR_CODE_CORRUPT_BATCH", lz4EndOfBlockBatch(), { refusedBy: "broker" }),
       invalid("gzip-not-gzip", "Codec gzip over an uncompressed records section.", ["PW-COMP-001"], "ERROR_CODE_CORRUPT_BATCH", aroundSection("gzip", gz.section, gz.section.length, EVENTS.length)),
       invalid("decompression-limit", "A valid zstd batch whose uncompressed_size exceeds the decoder's limit of 1,024 bytes: rejected before decompressing.", ["PW-COMP-006"], "ERROR_CODE_DECOMPRESSION_LIMIT", zs.batch, { maxUncompressedBatchSize: 1024 }),
     ],

@@ -1,4 +1,5 @@
 import { MIN_MAX_FRAME_SIZE } from "@polywire/core";
+import { DEFAULT_MAX_FRAME_SIZE } from "@polywire/wasm-codec";
 import { badSetting, integerSetting } from "./config/errors.js";
 
 /**
@@ -29,7 +30,7 @@ export interface BrokerLimits {
 
 /** Defaults of PW-LIM-005, plus the inbound budget of PW-LIM-006. */
 export const DEFAULT_LIMITS: BrokerLimits = Object.freeze({
-  maxFrameSize: 16 * 1024 * 1024,
+  maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   maxBatchSize: 8 * 1024 * 1024,
   maxUncompressedBatchSize: 64 * 1024 * 1024,
   idempotenceWindow: 5,

@@ -6,7 +6,7 @@ import {
 } from "@polywire/proto/log";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { PolywireError } from "@polywire/core";
-import { verifyBatch, type BatchHeader } from "@polywire/wasm-codec";
+import { BATCH_LENGTH_PREFIX, BatchField, frameSize, verifyBatch, type BatchHeader } from "@polywire/wasm-codec";
 import { toPolywireError } from "./errors.js";
 import { pendingResultSize, resultSize } from "./fetch-size.js";
 import type { BrokerLimits } from "./limits.js";
@@ -40,8 +40,8 @@ function errorCode(error: unknown): ErrorCode {
 
 /**
  * Counts the records of whole batches laid end to end in `chunks`, which
- * may split a batch anywhere (batch_length at 8, record_count at 19). Reads
- * only move forward, so the walk is linear in batches and chunks.
+ * may split a batch anywhere (storage's own bytes: their lengths are
+ * trusted). Reads only move forward, so the walk is linear in batches and chunks.
  */
 function countRecords(chunks: readonly Uint8Array[]): number {
   let size = 0;
@@ -54,7 +54,9 @@ function countRecords(chunks: readonly Uint8Array[]): number {
   };
   const u32At = (at: number): number => ((byteAt(at) * 256 + byteAt(at + 1)) * 256 + byteAt(at + 2)) * 256 + byteAt(at + 3);
   let records = 0;
-  for (let pos = 0; pos + 23 <= size; pos += 12 + u32At(pos + 8)) records += u32At(pos + 19);
+  for (let pos = 0; pos + BatchField.recordCount + 4 <= size; pos += BATCH_LENGTH_PREFIX + u32At(pos + BatchField.batchLength)) {
+    records += u32At(pos + BatchField.recordCount);
+  }
   return records;
 }
 
@@ -211,7 +213,7 @@ function fetchRoute(host: LogPlaneHost): Route {
         named.add(key);
       }
       // The frame header, and the CRC-32C when the session checksums its frames (PW-SESS-026).
-      const frameBudget = session.clientMaxFrameSize - 16 - (session.features.has(Feature.FRAME_CHECKSUM) ? 4 : 0);
+      const frameBudget = session.clientMaxFrameSize - frameSize(0, 0, session.features.has(Feature.FRAME_CHECKSUM));
       const responseMax = Math.max(1, Math.min(message.maxBytes || DEFAULT_FETCH_MAX_BYTES, frameBudget));
       const minBytes = message.minBytes || 1;
       const deadline = performance.now() + message.maxWaitMs;

@@ -4,7 +4,7 @@ import {
   closedByPeer, decodeMessage, dial, FrameChannel, frameSize, MIN_MAX_FRAME_SIZE, PolywireError, requestMethods, workStartingKinds,
   type RequestInit, type RequestKind, type ResponseMessage, type Transport,
 } from "@polywire/core";
-import { init as initCodec, type Frame } from "@polywire/wasm-codec";
+import { DEFAULT_MAX_FRAME_SIZE, init as initCodec, type Frame } from "@polywire/wasm-codec";
 import type { CallResult, CloseOptions, ConnectionEvents, ConnectionOptions, ConnectionState, RequestOptions } from "./connection-options.js";
 import { onBrokerFrame, type BrokerFrameSide } from "./broker-frames.js";
 import { Correlation } from "./correlation.js";
@@ -15,8 +15,6 @@ import { toMechanism } from "./sasl.js";
 
 export type { Frame } from "@polywire/wasm-codec";
 export type { CallResult, CloseOptions, ConnectionEvents, ConnectionOptions, ConnectionState, RequestOptions } from "./connection-options.js";
-
-const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 
 /**
  * One client session over one transport: handshake, authentication,
@@ -40,7 +38,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   #welcome: Welcome | undefined;
   #features = new Set<Feature>();
   readonly #requests: Correlation;
-  #peerMaxFrame = DEFAULT_MAX_FRAME;
+  #peerMaxFrame = DEFAULT_MAX_FRAME_SIZE;
   #keepalive: Keepalive | undefined;
   #closeError: PolywireError | undefined;
   #closing = false;
@@ -60,7 +58,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#checksum = options.checksum ?? false;
     this.#askedFeatures = requestedFeatures(options);
-    const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME;
+    const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     if (!Number.isInteger(maxFrameSize) || maxFrameSize < MIN_MAX_FRAME_SIZE || maxFrameSize > 0xffff_ffff) {
       throw new PolywireError("INVALID_ARGUMENT", `maxFrameSize must be an integer from ${MIN_MAX_FRAME_SIZE} (PW-FRAME-020) to 2^32-1, got ${String(maxFrameSize)}`);
     }

@@ -5,7 +5,7 @@ import {
 import {
   decodeMessage, errorFromFrame, frameSize, MIN_MAX_FRAME_SIZE, PolywireError, PROTOCOL_VERSION, type FrameChannel,
 } from "@polywire/core";
-import type { Frame } from "@polywire/wasm-codec";
+import { DEFAULT_MAX_FRAME_SIZE, type Frame } from "@polywire/wasm-codec";
 import type { ConnectionOptions } from "./connection-options.js";
 import type { SaslMechanism } from "./sasl.js";
 
@@ -25,7 +25,7 @@ export type BrokerLimits = Required<Pick<Limits, "maxFrameSize" | "maxBatchSize"
 export function welcomeLimits(welcome: Welcome): BrokerLimits {
   const l = welcome.limits;
   return {
-    maxFrameSize: l?.maxFrameSize || 16 * 1024 * 1024,
+    maxFrameSize: l?.maxFrameSize || DEFAULT_MAX_FRAME_SIZE,
     maxBatchSize: l?.maxBatchSize || 8 * 1024 * 1024,
     idempotenceWindow: l?.idempotenceWindow || 5,
     maxInFlight: l?.maxInFlight || DEFAULT_MAX_IN_FLIGHT_LIMIT,

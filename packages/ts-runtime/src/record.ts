@@ -1,4 +1,4 @@
-import { BatchRecords, type DecodedRecord, type RecordHeader, type RecordInput } from "@polywire/wasm-codec";
+import { BATCH_HEADER_SIZE, BatchRecords, type DecodedRecord, type RecordHeader, type RecordInput } from "@polywire/wasm-codec";
 import { PolywireError } from "@polywire/core";
 import { bytesField } from "./json.js";
 
@@ -174,7 +174,7 @@ export function prepareRecord(record: ProducerRecord, now: number): PreparedReco
     const keyLength = h.key.length === 0 ? 0 : encoder.encode(h.key).byteLength;
     body += varintSize(keyLength) + keyLength + varintSize(h.value === null ? -1 : h.value.byteLength) + (h.value?.byteLength ?? 0);
   }
-  const aloneBatchSize = 57 + varintSize(body) + body;
+  const aloneBatchSize = BATCH_HEADER_SIZE + varintSize(body) + body;
   // In a larger batch the timestamp delta takes at most 10 bytes and the offset delta at most 5.
   const bounded = body - 2 + 10 + 5;
   return { topic, partition, key, value, headers, typeId, timestamp, size: varintSize(bounded) + bounded, aloneBatchSize };

@@ -1,93 +1,11 @@
-import { COMPRESSIONS, DEFAULT_MAX_UNCOMPRESSED_SIZE, compressionId, levelArgs } from "./compression.js";
-import { CodecError, invalid, requireBytes, requireInteger } from "./errors.js";
-import { MAX_CODEC_INPUT, check, failed, memory, outputCopy, reserveInput, table, wasm, writeInput } from "./wasm.js";
-/** Bytes of the fixed batch header. */
-export const BATCH_HEADER_SIZE = 57;
-const NULL_LEN = 0xffff_ffff;
-const I64_MIN = -(2n ** 63n);
-const I64_MAX = 2n ** 63n - 1n;
+import { readBatchHeader, requireI64 } from "./batch-header.js";
+import { DEFAULT_MAX_UNCOMPRESSED_SIZE, compressionId, levelArgs } from "./compression.js";
+import { invalid, requireBytes, requireInteger } from "./errors.js";
+import { IN_HEADER_FIXED, IN_KEY, IN_LENGTH_BYTES, IN_NULL_LENGTH, IN_RECORD_FIXED, IN_TYPE_ID } from "./abi.js";
+import { MAX_CODEC_INPUT, check, failed, memory, outputCopy, reserveInput, wasm, writeInput } from "./wasm.js";
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder();
-function requireI64(value, what) {
-    if (typeof value !== "bigint" || value < I64_MIN || value > I64_MAX)
-        invalid(`${what} must be a bigint in the i64 range`);
-    return value;
-}
-function corrupt(message) {
-    throw new CodecError("CORRUPT_BATCH", message);
-}
-function view(bytes) {
-    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-/**
- * Reads the fixed 57-byte header of one whole batch: checks `batch_length`
- * against the bytes given (PW-BATCH-001) and the magic (PW-BATCH-002), not
- * the CRC. A reserved codec (5-7) throws UNSUPPORTED_CODEC (PW-BATCH-005).
- */
-export function readBatchHeader(batch) {
-    wasm();
-    requireBytes(batch, "batch");
-    if (batch.length < BATCH_HEADER_SIZE)
-        corrupt(`a batch needs at least ${BATCH_HEADER_SIZE} bytes, got ${batch.length} (PW-BATCH-001)`);
-    const v = view(batch);
-    const batchLength = v.getUint32(8);
-    if (batchLength < BATCH_HEADER_SIZE - 12 || 12 + batchLength !== batch.length) {
-        corrupt(`batch declares ${12 + batchLength} bytes but ${batch.length} are given (PW-BATCH-001)`);
-    }
-    const magic = v.getUint8(12);
-    if (magic !== 1)
-        corrupt(`magic ${magic} is not 1 (PW-BATCH-002)`);
-    const attributes = v.getUint16(17);
-    const compression = COMPRESSIONS[attributes & 7];
-    if (compression === undefined)
-        throw new CodecError("UNSUPPORTED_CODEC", `compression codec ${attributes & 7} is reserved (PW-BATCH-005)`);
-    return {
-        baseOffset: v.getBigInt64(0),
-        batchLength,
-        magic,
-        crc: v.getUint32(13),
-        attributes,
-        compression,
-        recordCount: v.getUint32(19),
-        firstTimestamp: Number(v.getBigInt64(23)),
-        maxTimestamp: Number(v.getBigInt64(31)),
-        producerId: v.getBigInt64(39),
-        producerEpoch: v.getInt16(47),
-        baseSequence: v.getInt32(49),
-        uncompressedSize: v.getUint32(53),
-    };
-}
-/** Rewrites `base_offset` in place; it is not covered by the CRC (PW-BATCH-003/004). */
-export function setBaseOffset(batch, baseOffset) {
-    readBatchHeader(batch);
-    view(batch).setBigInt64(0, requireI64(baseOffset, "baseOffset"));
-}
-/**
- * Splits a concatenation of whole batches (a fetch section) into views of
- * each batch, checking every declared length (PW-BATCH-001).
- */
-export function splitBatches(bytes) {
-    wasm();
-    requireBytes(bytes, "bytes");
-    const v = view(bytes);
-    const out = [];
-    let pos = 0;
-    while (pos < bytes.length) {
-        const rest = bytes.length - pos;
-        if (rest < 12)
-            corrupt(`${rest} trailing bytes are not a batch (PW-BATCH-001)`);
-        const batchLength = v.getUint32(pos + 8);
-        const total = 12 + batchLength;
-        if (batchLength < BATCH_HEADER_SIZE - 12 || total > rest) {
-            corrupt(`batch at byte ${pos} declares ${total} bytes but ${rest} remain (PW-BATCH-001)`);
-        }
-        out.push(bytes.subarray(pos, pos + total));
-        pos += total;
-    }
-    return out;
-}
-// Decompressed sections above the codec's per-call limit are DECOMPRESSION_LIMIT, whatever the caller allows.
-function maxSizeOf(value) {
+/** The decompression limit of a call: above the codec's per-call limit sections are DECOMPRESSION_LIMIT, whatever the caller allows. */
+export function maxSizeOf(value) {
     const max = requireInteger(value ?? DEFAULT_MAX_UNCOMPRESSED_SIZE, "maxUncompressedSize", 0, Number.MAX_SAFE_INTEGER);
     return Math.min(max, MAX_CODEC_INPUT);
 }
@@ -115,7 +33,7 @@ export function encodeBatch(records, options = {}) {
     for (const r of records) {
         if (typeof r !== "object" || r === null)
             invalid("each record must be an object");
-        size += 8 + 8 + 4 + 4 + 4;
+        size += IN_RECORD_FIXED;
         if (r.key != null)
             size += requireBytes(r.key, "record key").length;
         if (r.value !== null)
@@ -126,7 +44,7 @@ export function encodeBatch(records, options = {}) {
         for (const h of headers) {
             if (typeof h?.key !== "string")
                 invalid("a header key must be a string");
-            size += 8 + h.key.length * 3;
+            size += IN_HEADER_FIXED + h.key.length * 3;
             if (h.value !== null)
                 size += requireBytes(h.value, "header value").length;
         }
@@ -139,13 +57,13 @@ export function encodeBatch(records, options = {}) {
         let pos = ptr;
         const putBytes = (b) => {
             if (b == null) {
-                dv.setInt32(pos, -1, true);
-                pos += 4;
+                dv.setInt32(pos, IN_NULL_LENGTH, true);
+                pos += IN_LENGTH_BYTES;
             }
             else {
                 dv.setInt32(pos, b.length, true);
-                mem.set(b, pos + 4);
-                pos += 4 + b.length;
+                mem.set(b, pos + IN_LENGTH_BYTES);
+                pos += IN_LENGTH_BYTES + b.length;
             }
         };
         for (const r of records) {
@@ -157,18 +75,18 @@ export function encodeBatch(records, options = {}) {
             if (typeof typeId !== "number" || !Number.isSafeInteger(typeId) || typeId < 0) {
                 invalid(`typeId must be an integer in 0..2^53-1, got ${String(typeId)} (PW-BATCH-014)`);
             }
-            dv.setUint32(pos + 8, typeId % 4294967296, true);
-            dv.setUint32(pos + 12, Math.floor(typeId / 4294967296), true);
-            pos += 16;
+            dv.setUint32(pos + IN_TYPE_ID, typeId % 4294967296, true);
+            dv.setUint32(pos + IN_TYPE_ID + 4, Math.floor(typeId / 4294967296), true);
+            pos += IN_KEY;
             putBytes(r.key);
             putBytes(r.value);
             const headers = r.headers ?? [];
             dv.setInt32(pos, headers.length, true);
-            pos += 4;
+            pos += IN_LENGTH_BYTES;
             for (const h of headers) {
-                const written = putKey(mem, pos + 4, h.key);
+                const written = putKey(mem, pos + IN_LENGTH_BYTES, h.key);
                 dv.setInt32(pos, written, true);
-                pos += 4 + written;
+                pos += IN_LENGTH_BYTES + written;
                 putBytes(h.value);
             }
         }
@@ -182,7 +100,9 @@ export function encodeBatch(records, options = {}) {
 /**
  * Full validation a broker does before storing a batch: length, magic, CRC,
  * attributes, producer fields and every record's structure, decompressing
- * under `maxUncompressedSize` (default 64 MiB). Returns the header.
+ * under `maxUncompressedSize` (default 64 MiB), and what some conforming
+ * decoders refuse though ours decode it: an LZ4 block breaking the
+ * end-of-block rules (PW-COMP-013/014). Returns the header.
  */
 export function verifyBatch(batch, options = {}) {
     const w = wasm();
@@ -210,199 +130,5 @@ function putKey(mem, at, key) {
             return i;
     }
     return utf8Encoder.encodeInto(key, mem.subarray(at, at + key.length * 3)).written;
-}
-// Header keys are short and usually ASCII: decoding them by hand avoids a
-// TextDecoder call per header, which dominates small records.
-function decodeKey(mem, ptr, len) {
-    if (len <= 32) {
-        let s = "";
-        for (let i = ptr; i < ptr + len; i++) {
-            const c = mem[i];
-            if (c >= 0x80)
-                return utf8Decoder.decode(mem.subarray(ptr, ptr + len));
-            s += String.fromCharCode(c);
-        }
-        return s;
-    }
-    return utf8Decoder.decode(mem.subarray(ptr, ptr + len));
-}
-/**
- * The records of one batch, decoded and validated in a single call into
- * WASM (see {@link openBatch}) but materialised only when asked for: each
- * accessor takes the record's index (0 .. `count` - 1) and builds just
- * that field, so a reader that looks at values only never pays for
- * offsets, keys or headers. Key and value bytes are views: into the batch
- * given to `openBatch` when it is uncompressed, else into one copy of the
- * decompressed records section. An index outside 0 .. `count` - 1 throws
- * INVALID_ARGUMENT.
- */
-export class BatchRecords {
-    /** The batch header. */
-    header;
-    /** How many records the batch holds. */
-    count;
-    // The decode table past its 3 leading words: 9 words per record, then 4 per header.
-    #table;
-    // Where each record starts in the table; null when no record has headers (9 words each).
-    #starts;
-    #buffer;
-    // Added to a WASM address to get the position in #buffer.
-    #shift;
-    #bytes;
-    /** @internal Use {@link openBatch}. */
-    constructor(header, table, buffer, shift) {
-        this.header = header;
-        this.count = header.recordCount;
-        this.#table = table;
-        this.#buffer = buffer;
-        this.#shift = shift;
-        if (table.length === 9 * this.count) {
-            this.#starts = null;
-        }
-        else {
-            const starts = new Uint32Array(this.count);
-            for (let n = 0, i = 0; n < this.count; n++) {
-                starts[n] = i;
-                i += 9 + 4 * table[i + 8];
-            }
-            this.#starts = starts;
-        }
-    }
-    #at(index) {
-        if (!(index >= 0 && index < this.count && Number.isInteger(index)))
-            invalid(`record index ${String(index)} is outside 0..${this.count - 1}`);
-        return this.#starts === null ? 9 * index : this.#starts[index];
-    }
-    #bytesAt(ptr, len) {
-        // The constructor is markedly faster than subarray() (no species lookup).
-        return len === NULL_LEN ? null : new Uint8Array(this.#buffer, ptr + this.#shift, len);
-    }
-    /** The offset of record `index`: `header.baseOffset + index`. */
-    offset(index) {
-        this.#at(index);
-        return this.header.baseOffset + BigInt(index);
-    }
-    /** The timestamp of record `index`, Unix ms. */
-    timestamp(index) {
-        const i = this.#at(index);
-        return (this.#table[i + 1] | 0) * 4294967296 + this.#table[i];
-    }
-    /** The message type id of record `index` (PW-BATCH-014). */
-    typeId(index) {
-        const i = this.#at(index);
-        return (this.#table[i + 3] | 0) * 4294967296 + this.#table[i + 2];
-    }
-    /** The key of record `index`, or null (PW-BATCH-013). */
-    key(index) {
-        const i = this.#at(index);
-        return this.#bytesAt(this.#table[i + 4], this.#table[i + 5]);
-    }
-    /** The value of record `index`, or null (PW-BATCH-013). */
-    value(index) {
-        const i = this.#at(index);
-        return this.#bytesAt(this.#table[i + 6], this.#table[i + 7]);
-    }
-    /** The headers of record `index`, in order; a new array on every call. */
-    headers(index) {
-        let i = this.#at(index);
-        const t = this.#table;
-        const count = t[i + 8];
-        i += 9;
-        const headers = [];
-        if (count === 0)
-            return headers;
-        this.#bytes ??= new Uint8Array(this.#buffer);
-        for (let h = 0; h < count; h++, i += 4) {
-            headers.push({ key: decodeKey(this.#bytes, t[i] + this.#shift, t[i + 1]), value: this.#bytesAt(t[i + 2], t[i + 3]) });
-        }
-        return headers;
-    }
-    /** Record `index` with every field built. */
-    record(index) {
-        return {
-            offset: this.offset(index),
-            timestamp: this.timestamp(index),
-            key: this.key(index),
-            value: this.value(index),
-            headers: this.headers(index),
-            typeId: this.typeId(index),
-        };
-    }
-}
-/**
- * Decodes and validates one batch like {@link decodeBatch} (one call into
- * WASM, CRC checked unless `verifyCrc: false`), but builds no record:
- * the {@link BatchRecords} it returns materialises fields on access. An
- * uncompressed batch is not copied (keys and values are views into
- * `batch`, so they change if `batch` does); a compressed one is
- * decompressed into one copy owned by the result.
- */
-export function openBatch(batch, options = {}) {
-    const w = wasm();
-    requireBytes(batch, "batch");
-    try {
-        const inputPtr = reserveInput(batch.length);
-        memory().set(batch, inputPtr);
-        check(w.pw_decode_batch(batch.length, maxSizeOf(options.maxUncompressedSize), options.verifyCrc === false ? 0 : 1));
-        const header = readBatchHeader(batch);
-        const t = table();
-        const sectionPtr = t[1];
-        const sectionLen = t[2];
-        const records = t.slice(3);
-        if (sectionPtr >= inputPtr && sectionPtr + sectionLen <= inputPtr + batch.length) {
-            // Uncompressed: the section is the batch's own bytes.
-            return new BatchRecords(header, records, batch.buffer, batch.byteOffset - inputPtr);
-        }
-        const section = memory().slice(sectionPtr, sectionPtr + sectionLen);
-        return new BatchRecords(header, records, section.buffer, -sectionPtr);
-    }
-    catch (error) {
-        return failed(error, "openBatch");
-    }
-}
-/**
- * Decodes one batch in a single call into WASM, with the validation of
- * `verifyBatch` (the CRC check can be skipped with `verifyCrc: false`).
- * With `copy: true` (default) the records' bytes are copied out of WASM
- * memory, once per batch; with `copy: false` keys and values are views into
- * WASM memory, valid only until the next codec call.
- */
-export function decodeBatch(batch, options = {}) {
-    const w = wasm();
-    requireBytes(batch, "batch");
-    try {
-        check(w.pw_decode_batch(writeInput(batch), maxSizeOf(options.maxUncompressedSize), options.verifyCrc === false ? 0 : 1));
-        const header = readBatchHeader(batch);
-        const t = table();
-        const mem = memory();
-        const count = t[0];
-        const sectionPtr = t[1];
-        // One copy of the whole records section; records are views into it.
-        const source = options.copy === false ? mem : mem.slice(sectionPtr, sectionPtr + t[2]);
-        const buffer = source.buffer;
-        const shift = options.copy === false ? 0 : -sectionPtr;
-        // The constructor is markedly faster than subarray() (no species lookup).
-        const bytesAt = (ptr, len) => (len === NULL_LEN ? null : new Uint8Array(buffer, ptr + shift, len));
-        const records = new Array(count);
-        let i = 3;
-        for (let n = 0; n < count; n++) {
-            const timestamp = (t[i + 1] | 0) * 4294967296 + t[i];
-            const typeId = (t[i + 3] | 0) * 4294967296 + t[i + 2];
-            const key = bytesAt(t[i + 4], t[i + 5]);
-            const value = bytesAt(t[i + 6], t[i + 7]);
-            const headerCount = t[i + 8];
-            i += 9;
-            const headers = [];
-            for (let h = 0; h < headerCount; h++) {
-                headers.push({ key: decodeKey(mem, t[i], t[i + 1]), value: bytesAt(t[i + 2], t[i + 3]) });
-                i += 4;
-            }
-            records[n] = { offset: header.baseOffset + BigInt(n), timestamp, key, value, headers, typeId };
-        }
-        return { header, records };
-    }
-    catch (error) {
-        return failed(error, "decodeBatch");
-    }
 }
 //# sourceMappingURL=batch.js.map

@@ -1,4 +1,4 @@
-import { type Frame } from "./frame.js";
+import type { Frame } from "./frame.js";
 /**
  * Incremental frame decoder: feed arbitrary chunks, get whole frames. Fed one
  * byte at a time or a megabyte at a time, it returns the same frames. It

@@ -1,6 +1,6 @@
 import { CodecError, invalid, requireBytes, requireInteger } from "./errors.js";
 import { crc32c } from "./checksum.js";
-import { DEFAULT_MAX_FRAME_SIZE, FLAG_CHECKSUM, FRAME_HEADER_SIZE } from "./frame.js";
+import { DEFAULT_MAX_FRAME_SIZE, FLAG_CHECKSUM, FRAME_CHECKSUM_SIZE, FRAME_HEADER_SIZE, FRAME_LENGTH_PREFIX, FrameField } from "./layout.js";
 import { wasm } from "./wasm.js";
 // Pieces of a partial frame at least this long, and at least half of the
 // buffer they sit in, are kept as views; shorter ones are copied, so that a
@@ -26,32 +26,32 @@ function be32(b, at) {
 function checkHeader(b, at, avail, max) {
     if (avail < 4)
         return 0;
-    const length = be32(b, at);
-    const total = 4 + length;
+    const length = be32(b, at + FrameField.length);
+    const total = FRAME_LENGTH_PREFIX + length;
     if (total > max)
         fail("FRAME_TOO_LARGE", `frame of ${total} bytes exceeds the maximum frame size of ${max} (PW-FRAME-006)`);
-    if (length < FRAME_HEADER_SIZE - 4) {
-        const headerSize = avail > 4 ? b[at + 4] : FRAME_HEADER_SIZE;
+    if (length < FRAME_HEADER_SIZE - FRAME_LENGTH_PREFIX) {
+        const headerSize = avail > FrameField.headerSize ? b[at + FrameField.headerSize] : FRAME_HEADER_SIZE;
         fail("MALFORMED_FRAME", `length ${length} is too small for header_size ${headerSize} (PW-FRAME-005)`);
     }
-    if (avail < 5)
+    if (avail <= FrameField.headerSize)
         return total;
-    const headerSize = b[at + 4];
+    const headerSize = b[at + FrameField.headerSize];
     if (headerSize < FRAME_HEADER_SIZE)
         fail("MALFORMED_FRAME", `header_size ${headerSize} is below 16 (PW-FRAME-002)`);
-    if (headerSize - 4 > length)
+    if (headerSize - FRAME_LENGTH_PREFIX > length)
         fail("MALFORMED_FRAME", `length ${length} is too small for header_size ${headerSize} (PW-FRAME-005)`);
-    if (avail < 6)
+    if (avail <= FrameField.flags)
         return total;
-    const flags = b[at + 5];
+    const flags = b[at + FrameField.flags];
     if ((flags & ~FLAG_CHECKSUM) !== 0)
         fail("MALFORMED_FRAME", `reserved flag bits set in 0x${flags.toString(16).padStart(2, "0")} (PW-FRAME-003)`);
     if (avail < FRAME_HEADER_SIZE)
         return total;
-    const available = length - (headerSize - 4) - ((flags & FLAG_CHECKSUM) !== 0 ? 4 : 0);
+    const available = length - (headerSize - FRAME_LENGTH_PREFIX) - ((flags & FLAG_CHECKSUM) !== 0 ? FRAME_CHECKSUM_SIZE : 0);
     if (available < 0)
         fail("MALFORMED_FRAME", `length ${length} is too small for header_size ${headerSize} (PW-FRAME-005)`);
-    const messageLength = be32(b, at + 12);
+    const messageLength = be32(b, at + FrameField.messageLength);
     if (messageLength > available)
         fail("MALFORMED_FRAME", `message_length ${messageLength} exceeds the ${available} bytes available (PW-FRAME-005)`);
     return total;
@@ -62,10 +62,10 @@ function checkHeader(b, at, avail, max) {
  * views into `b`.
  */
 function frameAt(b, at, total) {
-    const flags = b[at + 5];
+    const flags = b[at + FrameField.flags];
     let end = at + total;
     if ((flags & FLAG_CHECKSUM) !== 0) {
-        end -= 4;
+        end -= FRAME_CHECKSUM_SIZE;
         const stored = be32(b, end);
         // CRC-32C runs in WASM: the one part of decoding that is not plain JavaScript.
         const computed = crc32c(b.subarray(at, end));
@@ -73,13 +73,13 @@ function frameAt(b, at, total) {
             fail("CHECKSUM_MISMATCH", `frame checksum 0x${stored.toString(16).padStart(8, "0")} does not match computed 0x${computed.toString(16).padStart(8, "0")} (PW-FRAME-004)`);
         }
     }
-    const messageStart = at + b[at + 4];
-    const messageEnd = messageStart + be32(b, at + 12);
+    const messageStart = at + b[at + FrameField.headerSize];
+    const messageEnd = messageStart + be32(b, at + FrameField.messageLength);
     // The constructor is markedly faster than subarray() (no species lookup).
     return {
-        kind: (b[at + 6] << 8) | b[at + 7],
+        kind: (b[at + FrameField.kind] << 8) | b[at + FrameField.kind + 1],
         flags,
-        correlationId: be32(b, at + 8),
+        correlationId: be32(b, at + FrameField.correlationId),
         message: new Uint8Array(b.buffer, b.byteOffset + messageStart, messageEnd - messageStart),
         payload: new Uint8Array(b.buffer, b.byteOffset + messageEnd, end - messageEnd),
     };

@@ -10,12 +10,6 @@ export interface Frame {
     message: Uint8Array;
     payload: Uint8Array;
 }
-/** Bytes of the v1 frame header, `length` field included. */
-export declare const FRAME_HEADER_SIZE: 16;
-/** Flag bit 0: the frame ends with a CRC-32C of every byte before it (PW-FRAME-004). */
-export declare const FLAG_CHECKSUM: 1;
-/** Default maximum frame size: 16 MiB (PW-FRAME-007). */
-export declare const DEFAULT_MAX_FRAME_SIZE: number;
 /** What `encodeFrame` takes; `payload` defaults to empty, `checksum` to false. */
 export interface FrameInput {
     kind: number;

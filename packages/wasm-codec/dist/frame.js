@@ -1,11 +1,6 @@
 import { invalid, requireBytes, requireInteger } from "./errors.js";
+import { FRAME_HEADER_SIZE, FRAME_LENGTH_PREFIX, FrameField } from "./layout.js";
 import { check, failed, memory, outputCopy, reserveInput, wasm } from "./wasm.js";
-/** Bytes of the v1 frame header, `length` field included. */
-export const FRAME_HEADER_SIZE = 16;
-/** Flag bit 0: the frame ends with a CRC-32C of every byte before it (PW-FRAME-004). */
-export const FLAG_CHECKSUM = 1;
-/** Default maximum frame size: 16 MiB (PW-FRAME-007). */
-export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
 /** Encodes one frame with header_size 16 (PW-FRAME-001/002), with a CRC-32C trailer when `checksum` is set. */
 export function encodeFrame(frame) {
     const w = wasm();
@@ -41,16 +36,16 @@ export function encodeFrameHead(kind, correlationId, message, payloadLength, roo
     requireInteger(payloadLength, "payloadLength", 0, 0xffff_ffff);
     if (room !== 0 && room !== payloadLength)
         invalid("room must be 0 or payloadLength");
-    const length = FRAME_HEADER_SIZE - 4 + message.length + payloadLength;
+    const length = FRAME_HEADER_SIZE - FRAME_LENGTH_PREFIX + message.length + payloadLength;
     if (length > 0xffff_ffff)
         invalid(`a frame of ${length + 4} bytes cannot be encoded`);
     const head = new Uint8Array(FRAME_HEADER_SIZE + message.length + room);
     const dv = new DataView(head.buffer);
-    dv.setUint32(0, length);
-    head[4] = FRAME_HEADER_SIZE;
-    dv.setUint16(6, kind);
-    dv.setUint32(8, correlationId);
-    dv.setUint32(12, message.length);
+    dv.setUint32(FrameField.length, length);
+    head[FrameField.headerSize] = FRAME_HEADER_SIZE;
+    dv.setUint16(FrameField.kind, kind);
+    dv.setUint32(FrameField.correlationId, correlationId);
+    dv.setUint32(FrameField.messageLength, message.length);
     head.set(message, FRAME_HEADER_SIZE);
     return head;
 }

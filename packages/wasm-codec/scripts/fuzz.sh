@@ -15,7 +15,7 @@ if ! "$cargo_bin" fuzz --version >/dev/null 2>&1; then
 fi
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-  targets=(frame_decoder batch_decoder decompress_gzip decompress_snappy decompress_lz4 decompress_zstd)
+  targets=(frame_parser batch_decoder decompress_gzip decompress_snappy decompress_lz4 decompress_zstd)
 fi
 for target in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$target"

@@ -1,40 +1,75 @@
-//! The WebAssembly boundary the JavaScript loader calls. Inputs are written
-//! by JS into the buffer `pw_input` returns; results go to the output bytes
-//! and/or the u32 table, whose addresses JS reads after the call. Every call
-//! returns 0 on success or an `ErrorCode` with its message in the output.
-//! A batch or a chunk of frames crosses the boundary once, however many
-//! records or frames it holds.
+//! The data layouts the JavaScript loader and the WASM exports (`exports.rs`)
+//! exchange, named here and in `src/abi.ts` with the same names and values
+//! (`test/abi.test.ts` reads this file and checks every constant):
 //!
-//! Nothing here is `unsafe`: pointers are only handed to JS as numbers, and
-//! JS writes the input buffer between calls, when Rust holds no reference to it.
+//! - the records `encodeBatch` writes into the input buffer for
+//!   `pw_encode_batch`, little-endian, one after the other: f64 timestamp,
+//!   i64 type id, key, value (each an i32 length, -1 for null, then the
+//!   bytes), i32 header count, then per header its key and value likewise;
+//! - the u32 table `pw_decode_batch` fills: 3 words (record count, address
+//!   and length of the records section), then 9 words per record
+//!   (timestamp and type id as low/high halves, key and value as address
+//!   and length, header count) followed by 4 words per header (key and
+//!   value as address and length). A null key or value has length
+//!   `NULL_LEN`.
+//!
+//! Everything here compiles on every target, so native tests check it; the
+//! exports that use it exist only on wasm32.
 
-use crate::batch::{self, BatchWriter, EncodeOptions, HeaderRef, RecordRef};
-use crate::compression::{self, Codec};
-use crate::error::ErrorCode;
-use crate::frame::{self, FrameDecoder, FrameRef};
-use std::cell::RefCell;
-use std::fmt::Display;
+use crate::batch::{HeaderRef, RecordRef};
 
-#[derive(Default)]
-struct State {
-    input: Vec<u8>,
-    output: Vec<u8>,
-    scratch: Vec<u8>,
-    table: Vec<u32>,
-    decoders: Vec<Option<FrameDecoder>>,
-}
+/// The length word of a null byte string in the decode table.
+pub const NULL_LEN: u32 = 0xffff_ffff;
 
-thread_local! {
-    static STATE: RefCell<State> = RefCell::new(State::default());
-}
+/// Input: bytes of each length word (an i32).
+pub const IN_LENGTH_BYTES: usize = 4;
+/// Input record: offset of the i64 type id, after the f64 timestamp at 0.
+pub const IN_TYPE_ID: usize = 8;
+/// Input record: offset of the key's length word; value and header count follow.
+pub const IN_KEY: usize = 16;
+/// Input record: its bytes besides key, value and headers (8 + 8 + 4 + 4 + 4).
+pub const IN_RECORD_FIXED: usize = 28;
+/// Input header: its bytes besides key and value (two length words).
+pub const IN_HEADER_FIXED: usize = 8;
+/// Input: the length word of a null byte string.
+pub const IN_NULL_LENGTH: i32 = -1;
 
-fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
-    STATE.with(|s| f(&mut s.borrow_mut()))
-}
+/// Decode table: the record count.
+pub const DECODE_RECORD_COUNT: usize = 0;
+/// Decode table: the address of the (uncompressed) records section.
+pub const DECODE_SECTION_ADDR: usize = 1;
+/// Decode table: the length of the records section.
+pub const DECODE_SECTION_LEN: usize = 2;
+/// Decode table: words before the first record.
+pub const DECODE_HEAD_WORDS: usize = 3;
 
-const NULL_LEN: u32 = u32::MAX;
+/// Record words: timestamp, low and high 32 bits (two's complement).
+pub const RECORD_TIMESTAMP_LO: usize = 0;
+pub const RECORD_TIMESTAMP_HI: usize = 1;
+/// Record words: type id, low and high 32 bits.
+pub const RECORD_TYPE_ID_LO: usize = 2;
+pub const RECORD_TYPE_ID_HI: usize = 3;
+/// Record words: key address and length.
+pub const RECORD_KEY_ADDR: usize = 4;
+pub const RECORD_KEY_LEN: usize = 5;
+/// Record words: value address and length.
+pub const RECORD_VALUE_ADDR: usize = 6;
+pub const RECORD_VALUE_LEN: usize = 7;
+/// Record words: how many header entries follow the record's words.
+pub const RECORD_HEADER_COUNT: usize = 8;
+/// Words per record, before its headers.
+pub const RECORD_WORDS: usize = 9;
 
-fn addr(bytes: &[u8]) -> u32 {
+/// Header words: key address and length, value address and length.
+pub const HEADER_KEY_ADDR: usize = 0;
+pub const HEADER_KEY_LEN: usize = 1;
+pub const HEADER_VALUE_ADDR: usize = 2;
+pub const HEADER_VALUE_LEN: usize = 3;
+/// Words per header.
+pub const HEADER_WORDS: usize = 4;
+
+/// A WASM address: pointers are 32 bits on wasm32, the only target JS sees.
+pub fn addr(bytes: &[u8]) -> u32 {
     bytes.as_ptr() as usize as u32
 }
 
@@ -56,202 +91,44 @@ fn push_bytes(table: &mut Vec<u32>, b: Option<&[u8]>) {
     }
 }
 
-fn fail(output: &mut Vec<u8>, code: ErrorCode, message: impl Display) -> u32 {
-    output.clear();
-    output.extend_from_slice(message.to_string().as_bytes());
-    code as u32
+/// Starts a decode table: clears it and writes its leading words.
+pub fn start_decode_table(table: &mut Vec<u32>, record_count: u32, section: &[u8]) {
+    table.clear();
+    table.extend_from_slice(&[record_count, addr(section), section.len() as u32]);
 }
 
-fn input_slice(input: &[u8], len: u32) -> Result<&[u8], String> {
-    input.get(..len as usize).ok_or_else(|| format!("input length {len} exceeds the {} bytes reserved", input.len()))
+/// Appends one record's words and its headers' to a decode table.
+pub fn push_record(table: &mut Vec<u32>, r: &RecordRef<'_>, headers: &[HeaderRef<'_>]) {
+    push_i64(table, r.timestamp);
+    push_i64(table, r.type_id);
+    push_bytes(table, r.key);
+    push_bytes(table, r.value);
+    table.push(headers.len() as u32);
+    for h in headers {
+        push_bytes(table, Some(h.key.as_bytes()));
+        push_bytes(table, h.value);
+    }
 }
 
-macro_rules! input_or_fail {
-    ($state:expr, $len:expr) => {
-        match input_slice(&$state.input, $len) {
-            Ok(bytes) => bytes,
-            Err(message) => return fail(&mut $state.output, ErrorCode::InvalidArgument, message),
-        }
-    };
+/// One input record, borrowed from the input buffer.
+pub struct InputRecord<'a> {
+    pub timestamp: i64,
+    pub type_id: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
 }
 
-/// Makes the input buffer at least `len` bytes and returns its address, or
-/// 0 when WASM memory cannot grow that far (the loader reports it).
-#[no_mangle]
-pub extern "C" fn pw_input(len: u32) -> u32 {
-    with_state(|s| {
-        let len = len as usize;
-        if s.input.len() < len {
-            if s.input.try_reserve_exact(len - s.input.len()).is_err() {
-                return 0;
-            }
-            s.input.resize(len, 0);
-        }
-        s.input.as_ptr() as usize as u32
-    })
-}
-
-/// Address of the last call's output bytes.
-#[no_mangle]
-pub extern "C" fn pw_output_ptr() -> u32 {
-    with_state(|s| addr(&s.output))
-}
-
-/// Length of the last call's output bytes.
-#[no_mangle]
-pub extern "C" fn pw_output_len() -> u32 {
-    with_state(|s| s.output.len() as u32)
-}
-
-/// Address of the last call's u32 table (4-byte aligned).
-#[no_mangle]
-pub extern "C" fn pw_table_ptr() -> u32 {
-    with_state(|s| s.table.as_ptr() as usize as u32)
-}
-
-/// Number of u32 words in the last call's table.
-#[no_mangle]
-pub extern "C" fn pw_table_len() -> u32 {
-    with_state(|s| s.table.len() as u32)
-}
-
-/// CRC-32C of the first `len` input bytes, continuing from `crc`.
-#[no_mangle]
-pub extern "C" fn pw_crc32c(len: u32, crc: u32) -> u32 {
-    with_state(|s| crate::crc32c(crc, s.input.get(..len as usize).unwrap_or(&[])))
-}
-
-/// Kafka murmur2 of the first `len` input bytes.
-#[no_mangle]
-pub extern "C" fn pw_murmur2(len: u32) -> i32 {
-    with_state(|s| crate::partition::murmur2(s.input.get(..len as usize).unwrap_or(&[])))
-}
-
-fn codec_or_fail(output: &mut Vec<u8>, id: u32) -> Result<Codec, u32> {
-    let id = u8::try_from(id).unwrap_or(u8::MAX);
-    Codec::from_id(id).map_err(|e| fail(output, e.code(), e))
-}
-
-/// Compresses the first `len` input bytes into the output.
-#[no_mangle]
-pub extern "C" fn pw_compress(codec: u32, len: u32, level: i32, has_level: u32) -> u32 {
-    with_state(|s| {
-        let codec = match codec_or_fail(&mut s.output, codec) {
-            Ok(c) => c,
-            Err(status) => return status,
-        };
-        let data = input_or_fail!(s, len);
-        s.output.clear();
-        match compression::compress(codec, data, (has_level != 0).then(|| level), &mut s.output) {
-            Ok(()) => 0,
-            Err(e) => fail(&mut s.output, e.code(), e),
-        }
-    })
-}
-
-/// Decompresses the first `len` input bytes into exactly `expected` output bytes.
-#[no_mangle]
-pub extern "C" fn pw_decompress(codec: u32, len: u32, expected: u32, max: u32) -> u32 {
-    with_state(|s| {
-        let codec = match codec_or_fail(&mut s.output, codec) {
-            Ok(c) => c,
-            Err(status) => return status,
-        };
-        let data = input_or_fail!(s, len);
-        match compression::decompress(codec, data, expected as usize, max as usize, &mut s.output) {
-            Ok(()) => 0,
-            Err(e) => fail(&mut s.output, e.code(), e),
-        }
-    })
-}
-
-/// Encodes a frame from `message_len` message bytes then `payload_len`
-/// payload bytes of input.
-#[no_mangle]
-pub extern "C" fn pw_encode_frame(kind: u32, correlation_id: u32, message_len: u32, payload_len: u32, checksum: u32) -> u32 {
-    with_state(|s| {
-        let kind = match u16::try_from(kind) {
-            Ok(k) => k,
-            Err(_) => return fail(&mut s.output, ErrorCode::InvalidArgument, format!("kind {kind} does not fit u16")),
-        };
-        let data = input_or_fail!(s, message_len.saturating_add(payload_len));
-        let (message, payload) = data.split_at(message_len as usize);
-        s.output.clear();
-        match frame::encode_frame(kind, correlation_id, message, payload, checksum != 0, &mut s.output) {
-            Ok(()) => 0,
-            Err(e) => fail(&mut s.output, e.code(), e),
-        }
-    })
-}
-
-/// Creates a frame decoder; returns its handle.
-#[no_mangle]
-pub extern "C" fn pw_frame_decoder_new(max_frame_size: u32) -> u32 {
-    with_state(|s| {
-        let decoder = Some(FrameDecoder::new(max_frame_size));
-        match s.decoders.iter().position(Option::is_none) {
-            Some(i) => {
-                s.decoders[i] = decoder;
-                i as u32
-            }
-            None => {
-                s.decoders.push(decoder);
-                (s.decoders.len() - 1) as u32
-            }
-        }
-    })
-}
-
-/// Frees a frame decoder; unknown handles are ignored.
-#[no_mangle]
-pub extern "C" fn pw_frame_decoder_free(handle: u32) {
-    with_state(|s| {
-        if let Some(slot) = s.decoders.get_mut(handle as usize) {
-            *slot = None;
-        }
-    })
-}
-
-/// Bytes a decoder holds waiting for the rest of a frame.
-#[no_mangle]
-pub extern "C" fn pw_frame_decoder_buffered(handle: u32) -> u32 {
-    with_state(|s| s.decoders.get(handle as usize).and_then(Option::as_ref).map_or(0, |d| d.buffered() as u32))
-}
-
-/// Feeds the first `len` input bytes to a decoder. The table gets 7 words per
-/// completed frame: kind, flags, correlation id, message address and length,
-/// payload address and length.
-#[no_mangle]
-pub extern "C" fn pw_frame_decoder_push(handle: u32, len: u32) -> u32 {
-    with_state(|s| {
-        let State { input, output, table, decoders, .. } = s;
-        let chunk = match input_slice(input, len) {
-            Ok(c) => c,
-            Err(message) => return fail(output, ErrorCode::InvalidArgument, message),
-        };
-        let decoder = match decoders.get_mut(handle as usize).and_then(Option::as_mut) {
-            Some(d) => d,
-            None => return fail(output, ErrorCode::InvalidArgument, "the frame decoder was freed"),
-        };
-        table.clear();
-        let result = decoder.push(chunk, |f: FrameRef<'_>| {
-            table.extend_from_slice(&[u32::from(f.kind), u32::from(f.flags), f.correlation_id]);
-            push_bytes(table, Some(f.message));
-            push_bytes(table, Some(f.payload));
-        });
-        match result {
-            Ok(()) => 0,
-            Err(e) => fail(output, e.code(), e),
-        }
-    })
-}
-
-struct Flat<'a> {
+/// Reads the records the loader laid out in `bytes`, in order.
+pub struct InputReader<'a> {
     bytes: &'a [u8],
     pos: usize,
 }
 
-impl<'a> Flat<'a> {
+impl<'a> InputReader<'a> {
+    pub fn new(bytes: &'a [u8]) -> InputReader<'a> {
+        InputReader { bytes, pos: 0 }
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or("record input ends early")?;
         let out = &self.bytes[self.pos..end];
@@ -259,160 +136,133 @@ impl<'a> Flat<'a> {
         Ok(out)
     }
     fn i32(&mut self) -> Result<i32, String> {
-        let b = self.take(4)?;
+        let b = self.take(IN_LENGTH_BYTES)?;
         Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn f64(&mut self) -> Result<f64, String> {
+    fn eight(&mut self) -> Result<[u8; 8], String> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8)?);
-        Ok(f64::from_le_bytes(a))
-    }
-    fn i64(&mut self) -> Result<i64, String> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(i64::from_le_bytes(a))
-    }
-    fn integer(&mut self, what: &str) -> Result<i64, String> {
-        let v = self.f64()?;
-        // Beyond 2^63 a float no longer names one i64.
-        if v.fract() != 0.0 || !(-9.2e18..=9.2e18).contains(&v) {
-            return Err(format!("{what} {v} is not an integer in range"));
-        }
-        Ok(v as i64)
+        Ok(a)
     }
     fn bytes(&mut self, what: &str) -> Result<Option<&'a [u8]>, String> {
         match self.i32()? {
-            -1 => Ok(None),
+            IN_NULL_LENGTH => Ok(None),
             n if n >= 0 => self.take(n as usize).map(Some),
             n => Err(format!("{what} length {n} is invalid")),
         }
     }
+
+    /// The next record; its headers replace the contents of `headers`.
+    pub fn record(&mut self, headers: &mut Vec<(&'a str, Option<&'a [u8]>)>) -> Result<InputRecord<'a>, String> {
+        let timestamp = f64::from_le_bytes(self.eight()?);
+        // Beyond 2^63 a float no longer names one i64.
+        if timestamp.fract() != 0.0 || !(-9.2e18..=9.2e18).contains(&timestamp) {
+            return Err(format!("timestamp {timestamp} is not an integer in range"));
+        }
+        let type_id = i64::from_le_bytes(self.eight()?);
+        let key = self.bytes("key")?;
+        let value = self.bytes("value")?;
+        let header_count = self.i32()?;
+        headers.clear();
+        for _ in 0..header_count.max(0) {
+            let key = self.bytes("header key")?.ok_or("a header key is null")?;
+            let key = std::str::from_utf8(key).map_err(|_| "a header key is not UTF-8 (PW-BATCH-012)")?;
+            headers.push((key, self.bytes("header value")?));
+        }
+        Ok(InputRecord { timestamp: timestamp as i64, type_id, key, value })
+    }
 }
 
-/// Encodes `count` records laid out by the loader in the first `len` input
-/// bytes (little-endian; per record: f64 timestamp, i64 type id, key, value,
-/// i32 header count, then per header key and value; each byte string is an
-/// i32 length, -1 for null, then the bytes) into a batch in the output.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn pw_encode_batch(
-    len: u32,
-    count: u32,
-    codec: u32,
-    level: i32,
-    has_level: u32,
-    min_compress_size: u32,
-    base_offset: i64,
-    producer_id: i64,
-    producer_epoch: i32,
-    base_sequence: i32,
-) -> u32 {
-    with_state(|s| {
-        let State { input, output, scratch, .. } = s;
-        let codec = match codec_or_fail(output, codec) {
-            Ok(c) => c,
-            Err(status) => return status,
-        };
-        let producer_epoch = match i16::try_from(producer_epoch) {
-            Ok(e) => e,
-            Err(_) => {
-                return fail(output, ErrorCode::InvalidArgument, format!("producerEpoch {producer_epoch} does not fit i16"))
-            }
-        };
-        let options = EncodeOptions {
-            codec,
-            level: (has_level != 0).then(|| level),
-            min_compress_size: min_compress_size as usize,
-            base_offset,
-            producer_id,
-            producer_epoch,
-            base_sequence,
-        };
-        let bytes = match input_slice(input, len) {
-            Ok(b) => b,
-            Err(message) => return fail(output, ErrorCode::InvalidArgument, message),
-        };
-        output.clear();
-        let mut writer = BatchWriter::new(output);
-        let mut flat = Flat { bytes, pos: 0 };
-        let mut headers: Vec<(&str, Option<&[u8]>)> = Vec::new();
-        let mut step = || -> Result<(), String> {
-            let timestamp = flat.integer("timestamp")?;
-            let type_id = flat.i64()?;
-            let key = flat.bytes("key")?;
-            let value = flat.bytes("value")?;
-            let header_count = flat.i32()?;
-            headers.clear();
-            for _ in 0..header_count.max(0) {
-                let key = flat.bytes("header key")?.ok_or("a header key is null")?;
-                let key = std::str::from_utf8(key).map_err(|_| "a header key is not UTF-8 (PW-BATCH-012)")?;
-                headers.push((key, flat.bytes("header value")?));
-            }
-            writer.push(timestamp, type_id, key, value, &headers).map_err(|e| e.to_string())
-        };
-        for _ in 0..count {
-            if let Err(message) = step() {
-                drop(writer);
-                return fail(output, ErrorCode::InvalidArgument, message);
-            }
-        }
-        drop(step);
-        match writer.finish(&options, scratch) {
-            Ok(()) => 0,
-            Err(e) => fail(output, e.code(), e),
-        }
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{self, EncodeOptions, Record};
 
-/// Fully validates the batch in the first `len` input bytes (§5).
-#[no_mangle]
-pub extern "C" fn pw_verify_batch(len: u32, max_uncompressed: u32) -> u32 {
-    with_state(|s| {
-        let State { input, output, scratch, .. } = s;
-        let bytes = match input_slice(input, len) {
-            Ok(b) => b,
-            Err(message) => return fail(output, ErrorCode::InvalidArgument, message),
-        };
-        match batch::verify(bytes, max_uncompressed as usize, scratch) {
-            Ok(_) => 0,
-            Err(e) => fail(output, e.code(), e),
-        }
-    })
-}
+    // The same numbers test/abi.test.ts asserts for src/abi.ts.
+    #[test]
+    fn the_numbers_javascript_relies_on() {
+        assert_eq!((IN_LENGTH_BYTES, IN_TYPE_ID, IN_KEY, IN_NULL_LENGTH), (4, 8, 16, -1));
+        assert_eq!((IN_RECORD_FIXED, IN_HEADER_FIXED), (8 + 8 + 4 + 4 + 4, 4 + 4));
+        assert_eq!((DECODE_RECORD_COUNT, DECODE_SECTION_ADDR, DECODE_SECTION_LEN, DECODE_HEAD_WORDS), (0, 1, 2, 3));
+        assert_eq!(
+            [RECORD_TIMESTAMP_LO, RECORD_TIMESTAMP_HI, RECORD_TYPE_ID_LO, RECORD_TYPE_ID_HI, RECORD_KEY_ADDR, RECORD_KEY_LEN, RECORD_VALUE_ADDR, RECORD_VALUE_LEN, RECORD_HEADER_COUNT],
+            [0, 1, 2, 3, 4, 5, 6, 7, 8]
+        );
+        assert_eq!((RECORD_WORDS, HEADER_WORDS, NULL_LEN), (9, 4, 0xffff_ffff));
+        assert_eq!([HEADER_KEY_ADDR, HEADER_KEY_LEN, HEADER_VALUE_ADDR, HEADER_VALUE_LEN], [0, 1, 2, 3]);
+    }
 
-/// Decodes the batch in the first `len` input bytes. The table gets the
-/// record count, the records section's address and length, then per record: timestamp (lo, hi), type id (lo, hi), key
-/// and value (address, length or u32::MAX for null), header count, and per
-/// header key and value (address, length). Addresses point into the input
-/// or the decompression scratch, valid until the next call.
-#[no_mangle]
-pub extern "C" fn pw_decode_batch(len: u32, max_uncompressed: u32, verify_crc: u32) -> u32 {
-    with_state(|s| {
-        let State { input, output, scratch, table, .. } = s;
-        let bytes = match input_slice(input, len) {
-            Ok(b) => b,
-            Err(message) => return fail(output, ErrorCode::InvalidArgument, message),
-        };
-        let (header, section) = match batch::open(bytes, max_uncompressed as usize, verify_crc != 0, scratch) {
-            Ok(opened) => opened,
-            Err(e) => return fail(output, e.code(), e),
-        };
-        table.clear();
-        table.extend_from_slice(&[header.record_count, addr(section), section.len() as u32]);
-        let result = batch::for_each_record(section, &header, |r: &RecordRef<'_>, headers: &[HeaderRef<'_>]| {
-            push_i64(table, r.timestamp);
-            push_i64(table, r.type_id);
-            push_bytes(table, r.key);
-            push_bytes(table, r.value);
-            table.push(headers.len() as u32);
-            for h in headers {
-                push_bytes(table, Some(h.key.as_bytes()));
-                push_bytes(table, h.value);
+    fn put_bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
+        match b {
+            None => out.extend_from_slice(&IN_NULL_LENGTH.to_le_bytes()),
+            Some(b) => {
+                out.extend_from_slice(&(b.len() as i32).to_le_bytes());
+                out.extend_from_slice(b);
             }
-        });
-        match result {
-            Ok(()) => 0,
-            Err(e) => fail(output, e.code(), e),
         }
-    })
+    }
+
+    #[test]
+    fn input_records_are_read_at_the_named_offsets() {
+        let mut input = Vec::new();
+        for (timestamp, type_id, key, headers) in [(-5.0f64, 7i64, None, 0usize), (1.7e12, (1 << 53) - 1, Some(&b"k"[..]), 2)] {
+            let start = input.len();
+            input.resize(start + IN_KEY, 0);
+            input[start..start + IN_TYPE_ID].copy_from_slice(&timestamp.to_le_bytes());
+            input[start + IN_TYPE_ID..start + IN_KEY].copy_from_slice(&type_id.to_le_bytes());
+            put_bytes(&mut input, key);
+            put_bytes(&mut input, Some(b"value"));
+            input.extend_from_slice(&(headers as i32).to_le_bytes());
+            assert_eq!(input.len() - start, IN_RECORD_FIXED + key.map_or(0, <[u8]>::len) + 5);
+            for h in 0..headers {
+                let before = input.len();
+                put_bytes(&mut input, Some(b"h"));
+                put_bytes(&mut input, if h == 0 { None } else { Some(b"v") });
+                assert_eq!(input.len() - before, IN_HEADER_FIXED + 1 + h);
+            }
+        }
+        let mut reader = InputReader::new(&input);
+        let mut headers = Vec::new();
+        let first = reader.record(&mut headers).unwrap();
+        assert_eq!((first.timestamp, first.type_id, first.key, first.value), (-5, 7, None, Some(&b"value"[..])));
+        assert!(headers.is_empty());
+        let second = reader.record(&mut headers).unwrap();
+        assert_eq!((second.timestamp, second.type_id, second.key), (1_700_000_000_000, (1 << 53) - 1, Some(&b"k"[..])));
+        assert_eq!(headers, vec![("h", None), ("h", Some(&b"v"[..]))]);
+        assert_eq!(reader.record(&mut headers).err().as_deref(), Some("record input ends early"));
+    }
+
+    #[test]
+    fn decode_table_words_are_at_the_named_positions() {
+        let records = [
+            Record { timestamp: -2, type_id: (1 << 40) + 3, key: None, value: Some(b"v0".to_vec()), headers: vec![] },
+            Record { timestamp: 1 << 41, type_id: 0, key: Some(b"key".to_vec()), value: None, headers: vec![("a".into(), None), ("bc".into(), Some(b"x".to_vec()))] },
+        ];
+        let mut bytes = Vec::new();
+        batch::encode(&records, &EncodeOptions::default(), &mut bytes).unwrap();
+        let mut scratch = Vec::new();
+        let (header, section) = batch::open(&bytes, 1 << 20, true, &mut scratch).unwrap();
+        let mut table = Vec::new();
+        start_decode_table(&mut table, header.record_count, section);
+        batch::for_each_record(section, &header, |r, hs| push_record(&mut table, r, hs)).unwrap();
+        assert_eq!(table[DECODE_RECORD_COUNT], 2);
+        assert_eq!((table[DECODE_SECTION_ADDR], table[DECODE_SECTION_LEN] as usize), (addr(section), section.len()));
+        let at = |r: usize, word: usize| table[r + word];
+        let (r0, r1) = (DECODE_HEAD_WORDS, DECODE_HEAD_WORDS + RECORD_WORDS);
+        let wide = |r: usize, lo: usize, hi: usize| i64::from(at(r, hi) as i32) << 32 | i64::from(at(r, lo));
+        assert_eq!(wide(r0, RECORD_TIMESTAMP_LO, RECORD_TIMESTAMP_HI), -2);
+        assert_eq!(wide(r0, RECORD_TYPE_ID_LO, RECORD_TYPE_ID_HI), (1 << 40) + 3);
+        assert_eq!((at(r0, RECORD_KEY_LEN), at(r0, RECORD_VALUE_LEN), at(r0, RECORD_HEADER_COUNT)), (NULL_LEN, 2, 0));
+        assert_eq!(wide(r1, RECORD_TIMESTAMP_LO, RECORD_TIMESTAMP_HI), 1 << 41);
+        assert_eq!((at(r1, RECORD_KEY_LEN), at(r1, RECORD_VALUE_LEN), at(r1, RECORD_HEADER_COUNT)), (3, NULL_LEN, 2));
+        let key_at = at(r1, RECORD_KEY_ADDR).wrapping_sub(addr(section));
+        assert_eq!(&section[key_at as usize..key_at as usize + 3], b"key");
+        let h1 = r1 + RECORD_WORDS + HEADER_WORDS;
+        assert_eq!((table[h1 + HEADER_KEY_LEN], table[h1 + HEADER_VALUE_LEN]), (2, 1));
+        assert_eq!(table[r1 + RECORD_WORDS + HEADER_VALUE_LEN], NULL_LEN);
+        let value_at = table[h1 + HEADER_VALUE_ADDR].wrapping_sub(addr(section)) as usize;
+        assert_eq!(&section[value_at..value_at + 1], b"x");
+        assert_eq!(table[h1 + HEADER_KEY_ADDR].wrapping_add(3), table[h1 + HEADER_VALUE_ADDR], "key bc, then the value's length varint");
+        assert_eq!(table.len(), DECODE_HEAD_WORDS + 2 * RECORD_WORDS + 2 * HEADER_WORDS);
+    }
 }

@@ -1,7 +1,6 @@
 //! Record batches (spec §5): the 57-byte header, the records section, CRC-32C
-//! and compression. Encoding writes the records straight after the header so
-//! an uncompressed batch is built without an intermediate copy; decoding
-//! validates every clause of §5 before a record is trusted.
+//! and compression. Decoding validates every clause of §5 before a record is
+//! trusted; encoding is in `writer`.
 
 use crate::compression::{self, Codec, CompressionError};
 use crate::error::ErrorCode;
@@ -10,12 +9,32 @@ use std::fmt;
 
 /// Bytes of the fixed batch header.
 pub const HEADER_SIZE: usize = 57;
+/// `base_offset` and `batch_length`: the bytes `batch_length` does not count.
+pub const LENGTH_PREFIX: usize = 12;
 /// The only v1 magic (PW-BATCH-002).
 pub const MAGIC: u8 = 1;
 /// First byte covered by the CRC (PW-BATCH-003).
-pub const CRC_START: usize = 17;
+pub const CRC_START: usize = field::ATTRIBUTES;
 /// Smallest legal `batch_length` (PW-BATCH-001).
-pub const MIN_BATCH_LENGTH: u32 = (HEADER_SIZE - 12) as u32;
+pub const MIN_BATCH_LENGTH: u32 = (HEADER_SIZE - LENGTH_PREFIX) as u32;
+
+/// Where each header field starts (spec §5.1); all are big-endian. The
+/// JavaScript side names the same offsets in `src/layout.ts` (`BatchField`),
+/// and `test/layout.test.ts` checks the two agree.
+pub mod field {
+    pub const BASE_OFFSET: usize = 0;
+    pub const BATCH_LENGTH: usize = 8;
+    pub const MAGIC: usize = 12;
+    pub const CRC: usize = 13;
+    pub const ATTRIBUTES: usize = 17;
+    pub const RECORD_COUNT: usize = 19;
+    pub const FIRST_TIMESTAMP: usize = 23;
+    pub const MAX_TIMESTAMP: usize = 31;
+    pub const PRODUCER_ID: usize = 39;
+    pub const PRODUCER_EPOCH: usize = 47;
+    pub const BASE_SEQUENCE: usize = 49;
+    pub const UNCOMPRESSED_SIZE: usize = 53;
+}
 /// Default uncompressed-size cap (PW-LIM-005).
 pub const DEFAULT_MAX_UNCOMPRESSED: usize = 64 * 1024 * 1024;
 /// Default records-section size below which encoders store uncompressed.
@@ -125,32 +144,34 @@ impl BatchHeader {
     /// Reads the header of `batch`, which must be exactly one whole batch:
     /// checks `batch_length` against the bytes given and the magic, nothing else.
     pub fn parse(batch: &[u8]) -> Result<BatchHeader, BatchError> {
+        let prefix = LENGTH_PREFIX as u64;
         if batch.len() < HEADER_SIZE {
-            let declared_total = if batch.len() >= 12 { 12 + u64::from(be_u32(batch, 8)) } else { HEADER_SIZE as u64 };
+            let declared_total =
+                if batch.len() >= LENGTH_PREFIX { prefix + u64::from(be_u32(batch, field::BATCH_LENGTH)) } else { HEADER_SIZE as u64 };
             return Err(BatchError::Length { declared_total, available: batch.len() });
         }
-        let batch_length = be_u32(batch, 8);
-        let declared_total = 12 + u64::from(batch_length);
+        let batch_length = be_u32(batch, field::BATCH_LENGTH);
+        let declared_total = prefix + u64::from(batch_length);
         if batch_length < MIN_BATCH_LENGTH || declared_total != batch.len() as u64 {
             return Err(BatchError::Length { declared_total, available: batch.len() });
         }
-        let magic = batch[12];
+        let magic = batch[field::MAGIC];
         if magic != MAGIC {
             return Err(BatchError::Magic(magic));
         }
         Ok(BatchHeader {
-            base_offset: be_i64(batch, 0),
+            base_offset: be_i64(batch, field::BASE_OFFSET),
             batch_length,
             magic,
-            crc: be_u32(batch, 13),
-            attributes: be_u16(batch, 17),
-            record_count: be_u32(batch, 19),
-            first_timestamp: be_i64(batch, 23),
-            max_timestamp: be_i64(batch, 31),
-            producer_id: be_i64(batch, 39),
-            producer_epoch: be_u16(batch, 47) as i16,
-            base_sequence: be_u32(batch, 49) as i32,
-            uncompressed_size: be_u32(batch, 53),
+            crc: be_u32(batch, field::CRC),
+            attributes: be_u16(batch, field::ATTRIBUTES),
+            record_count: be_u32(batch, field::RECORD_COUNT),
+            first_timestamp: be_i64(batch, field::FIRST_TIMESTAMP),
+            max_timestamp: be_i64(batch, field::MAX_TIMESTAMP),
+            producer_id: be_i64(batch, field::PRODUCER_ID),
+            producer_epoch: be_u16(batch, field::PRODUCER_EPOCH) as i16,
+            base_sequence: be_u32(batch, field::BASE_SEQUENCE) as i32,
+            uncompressed_size: be_u32(batch, field::UNCOMPRESSED_SIZE),
         })
     }
 
@@ -349,10 +370,11 @@ pub fn for_each_record<'a>(
     Ok(())
 }
 
-/// Full validation a broker does before storing (§5): returns the header.
+/// Full validation a broker does before storing (§5, PW-COMP-014): returns the header.
 pub fn verify(batch: &[u8], max_uncompressed: usize, scratch: &mut Vec<u8>) -> Result<BatchHeader, BatchError> {
     let (header, section) = open(batch, max_uncompressed, true, scratch)?;
     for_each_record(section, &header, |_, _| {})?;
+    compression::check_storable(header.codec()?, &batch[HEADER_SIZE..], header.uncompressed_size as usize)?;
     Ok(header)
 }
 
@@ -383,314 +405,8 @@ pub fn decode(batch: &[u8], max_uncompressed: usize, verify_crc: bool) -> Result
     Ok((header, records))
 }
 
-/// How to encode a batch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EncodeOptions {
-    pub codec: Codec,
-    pub level: Option<i32>,
-    pub min_compress_size: usize,
-    pub base_offset: i64,
-    pub producer_id: i64,
-    pub producer_epoch: i16,
-    pub base_sequence: i32,
-}
-
-impl Default for EncodeOptions {
-    fn default() -> EncodeOptions {
-        EncodeOptions {
-            codec: Codec::None,
-            level: None,
-            min_compress_size: DEFAULT_MIN_COMPRESS_SIZE,
-            base_offset: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            base_sequence: -1,
-        }
-    }
-}
-
-/// Writes records into a batch being built in `out`, after its header.
-pub struct BatchWriter<'o> {
-    out: &'o mut Vec<u8>,
-    start: usize,
-    count: u32,
-    first_timestamp: i64,
-    max_timestamp: i64,
-}
-
-fn bytes_len(b: Option<&[u8]>) -> usize {
-    match b {
-        None => varint::encoded_len(-1),
-        Some(b) => varint::encoded_len(b.len() as i64) + b.len(),
-    }
-}
-
-fn write_bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
-    match b {
-        None => varint::write(out, -1),
-        Some(b) => {
-            varint::write(out, b.len() as i64);
-            out.extend_from_slice(b);
-        }
-    }
-}
-
-impl<'o> BatchWriter<'o> {
-    /// Starts a batch at the end of `out`.
-    pub fn new(out: &'o mut Vec<u8>) -> BatchWriter<'o> {
-        let start = out.len();
-        out.resize(start + HEADER_SIZE, 0);
-        BatchWriter { out, start, count: 0, first_timestamp: 0, max_timestamp: i64::MIN }
-    }
-
-    /// Appends one record; `headers` are (UTF-8 key, value) pairs.
-    pub fn push(
-        &mut self,
-        timestamp: i64,
-        type_id: i64,
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        headers: &[(&str, Option<&[u8]>)],
-    ) -> Result<(), BatchError> {
-        if !(0..=MAX_TYPE_ID).contains(&type_id) {
-            return Err(BatchError::InvalidInput(format!("typeId {type_id} is outside 0..=2^53-1 (PW-BATCH-014)")));
-        }
-        if self.count == u32::MAX {
-            return Err(BatchError::InvalidInput("too many records for one batch".into()));
-        }
-        if self.count == 0 {
-            self.first_timestamp = timestamp;
-        }
-        let delta = timestamp
-            .checked_sub(self.first_timestamp)
-            .ok_or_else(|| BatchError::InvalidInput(format!("timestamp {timestamp} is too far from the first record's")))?;
-        let offset_delta = i64::from(self.count);
-        let mut body = 1 + varint::encoded_len(delta) + varint::encoded_len(offset_delta) + varint::encoded_len(type_id);
-        body += bytes_len(key) + bytes_len(value) + varint::encoded_len(headers.len() as i64);
-        for (k, v) in headers {
-            body += bytes_len(Some(k.as_bytes())) + bytes_len(*v);
-        }
-        let out = &mut *self.out;
-        out.reserve(varint::MAX_VARINT_LEN + body);
-        varint::write(out, body as i64);
-        out.push(0);
-        varint::write(out, delta);
-        varint::write(out, offset_delta);
-        varint::write(out, type_id);
-        write_bytes(out, key);
-        write_bytes(out, value);
-        varint::write(out, headers.len() as i64);
-        for (k, v) in headers {
-            write_bytes(out, Some(k.as_bytes()));
-            write_bytes(out, *v);
-        }
-        self.count += 1;
-        self.max_timestamp = self.max_timestamp.max(timestamp);
-        Ok(())
-    }
-
-    /// Compresses the records if the options ask and it pays (PW-COMP-007),
-    /// then fills in the header and CRC. `scratch` holds the compressed copy.
-    pub fn finish(self, options: &EncodeOptions, scratch: &mut Vec<u8>) -> Result<(), BatchError> {
-        let BatchWriter { out, start, count, first_timestamp, max_timestamp } = self;
-        let fail = |e: BatchError, out: &mut Vec<u8>| {
-            out.truncate(start);
-            Err(e)
-        };
-        if count == 0 {
-            return fail(BatchError::InvalidInput("a batch needs at least one record (PW-BATCH-006)".into()), out);
-        }
-        if let Err(e) = check_producer(options.producer_id, options.producer_epoch, options.base_sequence) {
-            return fail(BatchError::InvalidInput(e.to_string()), out);
-        }
-        let section_start = start + HEADER_SIZE;
-        let uncompressed = out.len() - section_start;
-        let uncompressed_size = match u32::try_from(uncompressed) {
-            Ok(n) => n,
-            Err(_) => return fail(BatchError::InvalidInput(format!("records section of {uncompressed} bytes exceeds 4 GiB")), out),
-        };
-        let mut codec = Codec::None;
-        if options.codec != Codec::None && uncompressed >= options.min_compress_size {
-            scratch.clear();
-            if let Err(e) = compression::compress(options.codec, &out[section_start..], options.level, scratch) {
-                return fail(e.into(), out);
-            }
-            if scratch.len() < uncompressed {
-                out.truncate(section_start);
-                out.extend_from_slice(scratch);
-                codec = options.codec;
-            }
-        } else if let Err(e) = compression::check_level(options.codec, options.level) {
-            // A bad level fails the same way whatever the batch size.
-            return fail(e.into(), out);
-        }
-        let batch_length = match u32::try_from(out.len() - start - 12) {
-            Ok(n) => n,
-            Err(_) => return fail(BatchError::InvalidInput("batch exceeds 4 GiB".into()), out),
-        };
-        let h = &mut out[start..section_start];
-        h[0..8].copy_from_slice(&options.base_offset.to_be_bytes());
-        h[8..12].copy_from_slice(&batch_length.to_be_bytes());
-        h[12] = MAGIC;
-        h[17..19].copy_from_slice(&(codec as u16).to_be_bytes());
-        h[19..23].copy_from_slice(&count.to_be_bytes());
-        h[23..31].copy_from_slice(&first_timestamp.to_be_bytes());
-        h[31..39].copy_from_slice(&max_timestamp.to_be_bytes());
-        h[39..47].copy_from_slice(&options.producer_id.to_be_bytes());
-        h[47..49].copy_from_slice(&options.producer_epoch.to_be_bytes());
-        h[49..53].copy_from_slice(&options.base_sequence.to_be_bytes());
-        h[53..57].copy_from_slice(&uncompressed_size.to_be_bytes());
-        let crc = compute_crc(&out[start..]);
-        out[start + 13..start + 17].copy_from_slice(&crc.to_be_bytes());
-        Ok(())
-    }
-}
-
-/// Encodes owned records into one batch appended to `out`.
-pub fn encode(records: &[Record], options: &EncodeOptions, out: &mut Vec<u8>) -> Result<(), BatchError> {
-    let mut writer = BatchWriter::new(out);
-    let mut headers: Vec<(&str, Option<&[u8]>)> = Vec::new();
-    for r in records {
-        headers.clear();
-        headers.extend(r.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())));
-        writer.push(r.timestamp, r.type_id, r.key.as_deref(), r.value.as_deref(), &headers)?;
-    }
-    writer.finish(options, &mut Vec::new())
-}
+mod writer;
+pub use writer::{encode, BatchWriter, EncodeOptions};
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn record(i: i64) -> Record {
-        Record {
-            timestamp: 1_700_000_000_000 + i,
-            type_id: i % 4,
-            key: if i % 3 == 0 { None } else { Some(format!("k{i}").into_bytes()) },
-            value: Some(format!("{{\"i\":{i},\"msg\":\"request handled\"}}").into_bytes()),
-            headers: vec![("h".into(), Some(b"v".to_vec())), ("h".into(), None)],
-        }
-    }
-
-    fn encoded(records: &[Record], codec: Codec) -> Vec<u8> {
-        let mut out = Vec::new();
-        encode(records, &EncodeOptions { codec, min_compress_size: 0, ..EncodeOptions::default() }, &mut out).unwrap();
-        out
-    }
-
-    fn resign(batch: &mut [u8]) {
-        let crc = compute_crc(batch);
-        batch[13..17].copy_from_slice(&crc.to_be_bytes());
-    }
-
-    #[test]
-    fn pw_batch_003_crc_excludes_base_offset() {
-        let mut b = encoded(&[record(1), record(2)], Codec::Lz4);
-        b[..8].copy_from_slice(&99i64.to_be_bytes());
-        let mut scratch = Vec::new();
-        assert_eq!(verify(&b, DEFAULT_MAX_UNCOMPRESSED, &mut scratch).unwrap().base_offset, 99);
-        b[20] ^= 1;
-        assert!(matches!(verify(&b, DEFAULT_MAX_UNCOMPRESSED, &mut scratch), Err(BatchError::Crc { .. })));
-    }
-
-    #[test]
-    fn pw_batch_validation_codes() {
-        let good = encoded(&[record(1), record(2)], Codec::None);
-        let mut scratch = Vec::new();
-        let mut check = |edit: &dyn Fn(&mut Vec<u8>), code: ErrorCode| {
-            let mut b = good.clone();
-            edit(&mut b);
-            resign(&mut b);
-            assert_eq!(verify(&b, DEFAULT_MAX_UNCOMPRESSED, &mut scratch).unwrap_err().code(), code);
-        };
-        check(&|b| b[12] = 0, ErrorCode::CorruptBatch);
-        check(&|b| b[18] = 5, ErrorCode::UnsupportedCodec);
-        check(&|b| b[17] = 1, ErrorCode::CorruptBatch);
-        check(&|b| b[19..23].copy_from_slice(&0u32.to_be_bytes()), ErrorCode::CorruptBatch);
-        check(&|b| b[19..23].copy_from_slice(&3u32.to_be_bytes()), ErrorCode::CorruptBatch);
-        check(&|b| b[31..39].copy_from_slice(&0i64.to_be_bytes()), ErrorCode::CorruptBatch);
-        check(&|b| b[39..47].copy_from_slice(&7i64.to_be_bytes()), ErrorCode::CorruptBatch);
-        check(&|b| b[53..57].copy_from_slice(&1u32.to_be_bytes()), ErrorCode::CorruptBatch);
-        check(&|b| b.truncate(b.len() - 1), ErrorCode::CorruptBatch);
-        let big = encoded(&(0..100).map(record).collect::<Vec<_>>(), Codec::Zstd);
-        let size = BatchHeader::parse(&big).unwrap().uncompressed_size as usize;
-        assert_eq!(verify(&big, size - 1, &mut scratch).unwrap_err().code(), ErrorCode::DecompressionLimit);
-    }
-
-    #[test]
-    fn pw_comp_007_stores_uncompressed_when_small_or_incompressible() {
-        let records: Vec<Record> = (0..50).map(record).collect();
-        let mut out = Vec::new();
-        encode(&records, &EncodeOptions { codec: Codec::Snappy, min_compress_size: 1 << 20, ..EncodeOptions::default() }, &mut out).unwrap();
-        assert_eq!(BatchHeader::parse(&out).unwrap().codec().unwrap(), Codec::None);
-        let noise: Vec<u8> = (0u32..3000).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 ^ (i as u8).rotate_left(3)).collect();
-        let r = Record { timestamp: 0, type_id: 0, key: None, value: Some(noise), headers: vec![] };
-        for codec in Codec::ALL {
-            let b = encoded(std::slice::from_ref(&r), codec);
-            let h = BatchHeader::parse(&b).unwrap();
-            assert!(h.codec().unwrap() == Codec::None || (b.len() - HEADER_SIZE) < h.uncompressed_size as usize);
-        }
-    }
-
-    #[test]
-    fn encode_rejects_bad_input() {
-        let mut out = vec![1, 2, 3];
-        assert_eq!(encode(&[], &EncodeOptions::default(), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
-        assert_eq!(out, vec![1, 2, 3], "a failed encode leaves the output as it was");
-        let mut r = record(1);
-        r.type_id = -1;
-        assert_eq!(encode(&[r.clone()], &EncodeOptions::default(), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
-        r.type_id = MAX_TYPE_ID + 1;
-        assert_eq!(encode(&[r], &EncodeOptions::default(), &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
-        let opts = EncodeOptions { producer_id: 1, ..EncodeOptions::default() };
-        assert_eq!(encode(&[record(1)], &opts, &mut out).unwrap_err().code(), ErrorCode::InvalidArgument);
-    }
-
-    fn record_strategy() -> impl Strategy<Value = Record> {
-        (
-            -(1i64 << 50)..(1i64 << 50),
-            0i64..=MAX_TYPE_ID,
-            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..30)),
-            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300)),
-            proptest::collection::vec((".{0,8}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..10))), 0..4),
-        )
-            .prop_map(|(timestamp, type_id, key, value, headers)| Record { timestamp, type_id, key, value, headers })
-    }
-
-    proptest! {
-        #[test]
-        fn every_batch_shape_round_trips(records in proptest::collection::vec(record_strategy(), 1..30), codec_id in 0u8..5, base in 0i64..i64::MAX / 2) {
-            let codec = Codec::from_id(codec_id).unwrap();
-            let mut out = Vec::new();
-            encode(&records, &EncodeOptions { codec, min_compress_size: 0, base_offset: base, ..EncodeOptions::default() }, &mut out).unwrap();
-            let (header, decoded) = decode(&out, DEFAULT_MAX_UNCOMPRESSED, true).unwrap();
-            prop_assert_eq!(header.base_offset, base);
-            prop_assert_eq!(header.record_count as usize, records.len());
-            prop_assert_eq!(header.max_timestamp, records.iter().map(|r| r.timestamp).max().unwrap());
-            prop_assert_eq!(decoded, records);
-        }
-
-        #[test]
-        fn any_bytes_decode_or_fail(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let mut scratch = Vec::new();
-            let _ = verify(&bytes, 1 << 16, &mut scratch);
-            let _ = decode(&bytes, 1 << 16, false);
-        }
-
-        #[test]
-        fn mutated_batches_decode_or_fail(edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), codec_id in 0u8..5, fix_crc in any::<bool>()) {
-            let mut b = encoded(&(0..20).map(record).collect::<Vec<_>>(), Codec::from_id(codec_id).unwrap());
-            for (at, byte) in edits {
-                let i = at.index(b.len());
-                b[i] = byte;
-            }
-            if fix_crc {
-                resign(&mut b);
-            }
-            if let Ok((header, records)) = decode(&b, 1 << 20, true) {
-                prop_assert_eq!(header.record_count as usize, records.len());
-            }
-        }
-    }
-}
+mod tests;

@@ -1,4 +1,5 @@
 import { invalid, requireBytes, requireInteger } from "./errors.js";
+import { FRAME_HEADER_SIZE, FRAME_LENGTH_PREFIX, FrameField } from "./layout.js";
 import { check, failed, memory, outputCopy, reserveInput, wasm } from "./wasm.js";
 
 /**
@@ -13,13 +14,6 @@ export interface Frame {
   message: Uint8Array;
   payload: Uint8Array;
 }
-
-/** Bytes of the v1 frame header, `length` field included. */
-export const FRAME_HEADER_SIZE = 16 as const;
-/** Flag bit 0: the frame ends with a CRC-32C of every byte before it (PW-FRAME-004). */
-export const FLAG_CHECKSUM = 1 as const;
-/** Default maximum frame size: 16 MiB (PW-FRAME-007). */
-export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
 
 /** What `encodeFrame` takes; `payload` defaults to empty, `checksum` to false. */
 export interface FrameInput {
@@ -64,15 +58,15 @@ export function encodeFrameHead(kind: number, correlationId: number, message: Ui
   requireBytes(message, "message");
   requireInteger(payloadLength, "payloadLength", 0, 0xffff_ffff);
   if (room !== 0 && room !== payloadLength) invalid("room must be 0 or payloadLength");
-  const length = FRAME_HEADER_SIZE - 4 + message.length + payloadLength;
+  const length = FRAME_HEADER_SIZE - FRAME_LENGTH_PREFIX + message.length + payloadLength;
   if (length > 0xffff_ffff) invalid(`a frame of ${length + 4} bytes cannot be encoded`);
   const head = new Uint8Array(FRAME_HEADER_SIZE + message.length + room);
   const dv = new DataView(head.buffer);
-  dv.setUint32(0, length);
-  head[4] = FRAME_HEADER_SIZE;
-  dv.setUint16(6, kind);
-  dv.setUint32(8, correlationId);
-  dv.setUint32(12, message.length);
+  dv.setUint32(FrameField.length, length);
+  head[FrameField.headerSize] = FRAME_HEADER_SIZE;
+  dv.setUint16(FrameField.kind, kind);
+  dv.setUint32(FrameField.correlationId, correlationId);
+  dv.setUint32(FrameField.messageLength, message.length);
   head.set(message, FRAME_HEADER_SIZE);
   return head;
 }

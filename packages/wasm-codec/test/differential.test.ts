@@ -16,12 +16,17 @@ const SEED = 0x7057_2026;
 /** Mutants per compressed block: ~11,000 decodes in all, a few seconds. */
 const MUTANTS = 70;
 const CODECS: readonly CompressedCodec[] = ["gzip", "snappy", "lz4", "zstd"];
-/** Levels each side compresses with (0: the codec's default; LZ4 9 is liblz4's HC mode). */
-const LEVELS: Record<CompressedCodec, { ours: readonly number[]; reference: readonly number[] }> = {
+/**
+ * Levels each side compresses with (0: the codec's default; LZ4 9 is
+ * liblz4's HC mode). Both sides' zstd frames carry the content checksum;
+ * `unchecked` are reference levels without it, as librdkafka and zstd-jni
+ * write by default, which the codec decodes too (PW-COMP-012).
+ */
+const LEVELS: Record<CompressedCodec, { ours: readonly number[]; reference: readonly number[]; unchecked?: readonly number[] }> = {
   gzip: { ours: [0, 1, 12], reference: [0, 9] },
   snappy: { ours: [0], reference: [0] },
   lz4: { ours: [0], reference: [0, 9] },
-  zstd: { ours: [0, 1, 19], reference: [0, 19] },
+  zstd: { ours: [0, 1, 19], reference: [0, 19], unchecked: [0, 19] },
 };
 
 interface Block {
@@ -65,20 +70,24 @@ function inputs(rng: Rng): { name: string; data: Uint8Array }[] {
 function blocks(rng: Rng): Block[] {
   const plain = inputs(rng);
   const requests: ReferenceRequest[] = [];
+  const sources: { codec: CompressedCodec; name: string; plain: Uint8Array }[] = [];
   for (const codec of CODECS) {
-    for (const level of LEVELS[codec].reference) for (const p of plain) requests.push({ op: "compress", codec, arg: level, data: p.data });
+    const { reference: levels, unchecked = [] } = LEVELS[codec];
+    for (const [op, level] of [...levels.map((l) => ["compress", l] as const), ...unchecked.map((l) => ["compress-unchecked", l] as const)]) {
+      for (const p of plain) {
+        requests.push({ op, codec, arg: level, data: p.data });
+        sources.push({ codec, name: `${p.name}, reference ${codec} level ${level}${op === "compress" ? "" : " without checksum"}`, plain: p.data });
+      }
+    }
   }
   const packedByReference = reference(python, requests);
   const out: Block[] = [];
-  let i = 0;
+  sources.forEach((s, i) => {
+    const answer = packedByReference[i] as ReferenceAnswer;
+    if (!answer.ok) throw new Error(`${s.name}: compress failed: ${answer.error}`);
+    out.push({ codec: s.codec, source: s.name, plain: s.plain, packed: answer.bytes });
+  });
   for (const codec of CODECS) {
-    for (const level of LEVELS[codec].reference) {
-      for (const p of plain) {
-        const answer = packedByReference[i++] as ReferenceAnswer;
-        if (!answer.ok) throw new Error(`reference ${codec} compress of ${p.name} failed: ${answer.error}`);
-        out.push({ codec, source: `${p.name}, reference ${codec} level ${level}`, plain: p.data, packed: answer.bytes });
-      }
-    }
     for (const level of LEVELS[codec].ours) {
       for (const p of plain) {
         const packed = compress(codec, p.data, level === 0 ? {} : { level });

@@ -1,10 +1,13 @@
 // A strict LZ4 block decoder (the LZ4 block format: sequences of a token,
 // literals, a 2-byte little-endian offset and a match), written for the tests
 // so that the lz4 vectors are not checked with the library that made them.
+// Strict as liblz4 is: it also refuses blocks that break the end-of-block
+// rules (PW-COMP-013), which a decoder may refuse (PW-COMP-014).
 export function lz4BlockDecode(src: Uint8Array, size: number): Uint8Array {
   const out = new Uint8Array(size);
   let s = 0;
   let d = 0;
+  let lastMatch: [number, number] | undefined;
   const extend = (n: number) => {
     if (n !== 15) return n;
     let byte: number;
@@ -31,8 +34,13 @@ export function lz4BlockDecode(src: Uint8Array, size: number): Uint8Array {
     if (offset === 0 || offset > d) throw new Error(`match offset ${offset} at output ${d}`);
     const match = extend(token & 15) + 4;
     if (d + match > size) throw new Error("output exceeds the declared size");
+    lastMatch = [d, d + match];
     for (let i = 0; i < match; i++, d++) out[d] = out[d - offset]!;
   }
   if (d !== size) throw new Error(`decoded ${d} bytes, expected ${size}`);
+  // The last match starts at least 12 bytes and ends at least 5 bytes before the end.
+  if (lastMatch !== undefined && (lastMatch[0] + 12 > size || lastMatch[1] + 5 > size)) {
+    throw new Error(`the last match covers output ${lastMatch[0]}..${lastMatch[1]} of ${size} (PW-COMP-013)`);
+  }
   return out;
 }

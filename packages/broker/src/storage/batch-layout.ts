@@ -1,27 +1,12 @@
-/**
- * Field positions of the fixed record batch header (spec §5.1). The stored
- * log is the batches themselves, so recovery and reads walk batches by these
- * fields without the codec; only CRC checks call into it.
+import { BatchField, batchSizeAt } from "@polywire/wasm-codec";
+
+/*
+ * The header fields storage reads from stored batches (spec §5.1). The
+ * stored log is the batches themselves, so recovery and reads walk batches
+ * by these fields without decoding them; only CRC checks call into the
+ * codec. Sizes and offsets are the codec's (its layout module).
  */
-export const BATCH_HEADER_SIZE = 57;
-/** base_offset and batch_length: the part of a batch not counted by batch_length. */
-export const BATCH_LENGTH_PREFIX = 12;
-/** Smallest legal batch_length (PW-BATCH-001). */
-export const MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - BATCH_LENGTH_PREFIX;
-/** The CRC covers bytes from attributes (offset 17) to the end (PW-BATCH-003). */
-export const CRC_START = 17;
-
-const BASE_OFFSET = 0;
-const BATCH_LENGTH = 8;
-const MAGIC = 12;
-const CRC = 13;
-const RECORD_COUNT = 19;
-const MAX_TIMESTAMP = 31;
-const PRODUCER_ID = 39;
-const PRODUCER_EPOCH = 47;
-const BASE_SEQUENCE = 49;
-
-/** The header fields a log walk needs, read from `bytes` at `at` (at least 57 bytes must be there). */
+/** The header fields a log walk needs, read from `bytes` at `at` (a whole header must be there). */
 export interface WalkedBatch {
   baseOffset: number;
   /** Total size, 12 + batch_length. */
@@ -39,12 +24,12 @@ function uint53(view: DataView, at: number): number {
 
 /** Reads the walk fields of the batch at `at` into `out` (reused to keep walks allocation-free). */
 export function readWalkFields(view: DataView, at: number, out: WalkedBatch): WalkedBatch {
-  out.baseOffset = uint53(view, at + BASE_OFFSET);
-  out.size = BATCH_LENGTH_PREFIX + view.getUint32(at + BATCH_LENGTH);
-  out.magic = view.getUint8(at + MAGIC);
-  out.crc = view.getUint32(at + CRC);
-  out.recordCount = view.getUint32(at + RECORD_COUNT);
-  out.maxTimestamp = Number(view.getBigInt64(at + MAX_TIMESTAMP));
+  out.baseOffset = uint53(view, at + BatchField.baseOffset);
+  out.size = batchSizeAt(view, at);
+  out.magic = view.getUint8(at + BatchField.magic);
+  out.crc = view.getUint32(at + BatchField.crc);
+  out.recordCount = view.getUint32(at + BatchField.recordCount);
+  out.maxTimestamp = Number(view.getBigInt64(at + BatchField.maxTimestamp));
   return out;
 }
 
@@ -62,13 +47,8 @@ export interface BatchProducer {
 
 export function readProducerFields(view: DataView, at: number): BatchProducer {
   return {
-    producerId: view.getBigInt64(at + PRODUCER_ID),
-    producerEpoch: view.getInt16(at + PRODUCER_EPOCH),
-    baseSequence: view.getInt32(at + BASE_SEQUENCE),
+    producerId: view.getBigInt64(at + BatchField.producerId),
+    producerEpoch: view.getInt16(at + BatchField.producerEpoch),
+    baseSequence: view.getInt32(at + BatchField.baseSequence),
   };
-}
-
-/** A DataView over exactly `bytes`. */
-export function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,3 +1,4 @@
+import { BATCH_HEADER_SIZE } from "@polywire/wasm-codec";
 import { StorageError } from "./errors.js";
 import type { FsyncPolicy } from "./storage.js";
 import { quote } from "../quote.js";
@@ -86,7 +87,8 @@ export function parseSettings(entries: Readonly<Record<string, string>>): TopicS
     retentionBytes: retention("retention.bytes", get("retention.bytes")),
     segmentBytes: integer("segment.bytes", get("segment.bytes"), 1024, 2 ** 31 - 1),
     segmentMs: integer("segment.ms", get("segment.ms"), 1),
-    maxMessageBytes: integer("max.message.bytes", get("max.message.bytes"), 57, 2 ** 31 - 1),
+    // No batch is smaller than its header.
+    maxMessageBytes: integer("max.message.bytes", get("max.message.bytes"), BATCH_HEADER_SIZE, 2 ** 31 - 1),
     fsyncPolicy: fsyncPolicy(get("fsync.policy")),
     fsyncIntervalMs: integer("fsync.interval.ms", get("fsync.interval.ms"), 1, 2 ** 31 - 1),
   };

@@ -1,5 +1,5 @@
 import type { FileHandle } from "node:fs/promises";
-import { BATCH_HEADER_SIZE } from "./batch-layout.js";
+import { BATCH_HEADER_SIZE, BATCH_LENGTH_PREFIX, batchSizeAt } from "@polywire/wasm-codec";
 import type { DiskSegment } from "./disk-segment.js";
 import { StorageError } from "./errors.js";
 import { walkBatches } from "./log-walk.js";
@@ -118,13 +118,13 @@ async function readWholeBatches(handle: FileHandle, path: string, start: number,
   const { bytesRead } = await handle.read(buffer, 0, want, start);
   const view = new DataView(buffer.buffer, buffer.byteOffset, bytesRead);
   let cut = 0;
-  while (cut + 12 <= bytesRead) {
-    const size = 12 + view.getUint32(cut + 8);
+  while (cut + BATCH_LENGTH_PREFIX <= bytesRead) {
+    const size = batchSizeAt(view, cut);
     if (cut + size > bytesRead) break;
     cut += size;
   }
-  if (cut === 0 && atLeastOne && bytesRead >= 12) {
-    const size = 12 + view.getUint32(8);
+  if (cut === 0 && atLeastOne && bytesRead >= BATCH_LENGTH_PREFIX) {
+    const size = batchSizeAt(view, 0);
     const whole = Buffer.allocUnsafe(size);
     const { bytesRead: got } = await handle.read(whole, 0, size, start);
     if (got !== size) throw new StorageError("STORAGE", `short read of ${got} of ${size} bytes in ${path}`);

@@ -1,7 +1,6 @@
 import { rm, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { crc32c } from "@polywire/wasm-codec";
-import { CRC_START } from "./batch-layout.js";
+import { BATCH_CRC_START, crc32c } from "@polywire/wasm-codec";
 import type { DiskSegment } from "./disk-segment.js";
 import type { FilePool } from "./file-pool.js";
 import { walkBatches } from "./log-walk.js";
@@ -24,7 +23,7 @@ export interface RecoveryReport {
 async function validBatchAt(handle: FileHandle, position: number, expected: number, fileSize: number): Promise<boolean> {
   let valid = false;
   await walkBatches(handle, position, fileSize, { wantBytes: true, chunkSize: PROBE_CHUNK }, (batch, _p, _v, _a, whole) => {
-    valid = batch.baseOffset === expected && whole !== null && crc32c(whole.subarray(CRC_START)) === batch.crc;
+    valid = batch.baseOffset === expected && whole !== null && crc32c(whole.subarray(BATCH_CRC_START)) === batch.crc;
     return false;
   });
   return valid;
@@ -99,7 +98,7 @@ async function recoverLog(
   let timeEntryConfirmed = lastTimeRelative < 0;
   const result = await walkBatches(handle, start, fileSize, { wantBytes: !clean, chunkSize: RECOVERY_CHUNK }, (batch, position, _v, _a, whole) => {
     if (batch.baseOffset !== expected || batch.recordCount < 1) return false;
-    if (whole !== null && crc32c(whole.subarray(CRC_START)) !== batch.crc) return false;
+    if (whole !== null && crc32c(whole.subarray(BATCH_CRC_START)) !== batch.crc) return false;
     if (batch.baseOffset - segment.baseOffset === lastTimeRelative) {
       timeEntryConfirmed = batch.maxTimestamp === times.timestampAt(times.length - 1);
     }

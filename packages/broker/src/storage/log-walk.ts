@@ -1,5 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
-import { BATCH_HEADER_SIZE, readWalkFields, walkedBatch, type WalkedBatch } from "./batch-layout.js";
+import { BATCH_HEADER_SIZE, BATCH_MAGIC } from "@polywire/wasm-codec";
+import { readWalkFields, walkedBatch, type WalkedBatch } from "./batch-layout.js";
 
 /** Reads exactly `length` bytes at `position` unless the file ends first; returns the count read. */
 export async function readFully(handle: FileHandle, into: Uint8Array, length: number, position: number): Promise<number> {
@@ -13,7 +14,7 @@ export async function readFully(handle: FileHandle, into: Uint8Array, length: nu
 }
 
 /**
- * Called for each batch of a walk. `chunk` holds at least the batch's 57-byte
+ * Called for each batch of a walk. `chunk` holds at least the batch's whole
  * header at `at`; `whole` is the entire batch when the walk asked for bytes.
  * Both are views of a buffer the walk reuses: copy anything kept. Return
  * false to stop before this batch.
@@ -31,7 +32,7 @@ export interface WalkResult {
  * Walks the batches stored in `[from, to)` of a segment file, reading it in
  * chunks of `chunkSize` bytes. It stops at the first batch whose header is
  * incomplete, whose length is below the minimum or runs past `to`, whose
- * magic is not 1, or that the visitor rejects. Only the structure is checked
+ * magic is not 1 (PW-BATCH-002), or that the visitor rejects. Only the structure is checked
  * here; offset continuity and CRCs are the visitor's business.
  */
 export async function walkBatches(
@@ -56,7 +57,7 @@ export async function walkBatches(
     }
     const at = position - bufferStart;
     readWalkFields(view, at, batch);
-    if (batch.size < BATCH_HEADER_SIZE || batch.magic !== 1 || position + batch.size > to) break;
+    if (batch.size < BATCH_HEADER_SIZE || batch.magic !== BATCH_MAGIC || position + batch.size > to) break;
     let whole: Uint8Array | null = null;
     let headerView = view;
     let headerAt = at;

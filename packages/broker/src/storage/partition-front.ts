@@ -1,5 +1,4 @@
-import { setBaseOffset } from "@polywire/wasm-codec";
-import { BATCH_HEADER_SIZE } from "./batch-layout.js";
+import { BATCH_HEADER_SIZE, setBaseOffset } from "@polywire/wasm-codec";
 import type { TopicSettings } from "./config.js";
 import { StorageError } from "./errors.js";
 import type { PartitionEngine } from "./partition-engine.js";

@@ -1,13 +1,11 @@
 import type { PolywireError } from "@polywire/core";
+import { BATCH_HEADER_SIZE } from "@polywire/wasm-codec";
 import type { Pending } from "./pending.js";
-
-/** Bytes of a record batch's header (PW-BATCH-001): a batch's size before its first record. */
-export const BATCH_HEADER = 57;
 
 /** A batch of one partition. Its bytes, once encoded, are resent unchanged on retries (PW-IDEM-007). */
 export class Batch {
   readonly records: Pending[] = [];
-  bytes = BATCH_HEADER;
+  bytes = BATCH_HEADER_SIZE;
   encoded: Uint8Array | undefined;
   baseSequence = -1;
   attempts = 0;

@@ -1,8 +1,9 @@
 import { FrameKind } from "@polywire/proto/session";
+import { BATCH_HEADER_SIZE } from "@polywire/wasm-codec";
 import { PolywireError } from "@polywire/core";
 import { throwIfError } from "../response-errors.js";
 import type { Accumulator } from "./accumulator.js";
-import { BATCH_HEADER, Batch, type PartitionState } from "./batch.js";
+import { Batch, type PartitionState } from "./batch.js";
 import type { Delivery } from "./delivery.js";
 import type { Pending } from "./pending.js";
 import type { ProducerScope } from "./scope.js";
@@ -199,12 +200,12 @@ export class Idempotence {
   #split(ps: PartitionState, batch: Batch): void {
     const limit = this.#limits.batchLimit(ps.topic, ps.partition);
     const groups: Pending[][] = [[]];
-    let bytes = BATCH_HEADER;
+    let bytes = BATCH_HEADER_SIZE;
     for (const p of batch.records) {
       const current = groups[groups.length - 1] as Pending[];
       if (current.length > 0 && bytes + p.record.size > limit) {
         groups.push([p]);
-        bytes = BATCH_HEADER + p.record.size;
+        bytes = BATCH_HEADER_SIZE + p.record.size;
       } else {
         current.push(p);
         bytes += p.record.size;

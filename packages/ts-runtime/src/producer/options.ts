@@ -1,8 +1,7 @@
 import { Acks as WireAcks } from "@polywire/proto/log";
-import { COMPRESSIONS, type Compression, type EncodeBatchOptions } from "@polywire/wasm-codec";
+import { BATCH_HEADER_SIZE, COMPRESSIONS, type Compression, type EncodeBatchOptions } from "@polywire/wasm-codec";
 import { PolywireError } from "@polywire/core";
 import { RetryPolicy, type RetryOptions } from "../retry.js";
-import { BATCH_HEADER } from "./batch.js";
 import type { DeliveryReport } from "./reports.js";
 
 /**
@@ -109,7 +108,7 @@ export function producerSettings(options: ProducerOptions, clientRetry: RetryPol
   }
   const batchBytes = positiveInteger("batchBytes", options.batchBytes, 65_536);
   const lingerMs = positiveInteger("lingerMs", options.lingerMs, 5, 0);
-  const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes, 1_048_588, BATCH_HEADER + 8);
+  const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes, 1_048_588, BATCH_HEADER_SIZE + 8);
   const maxBuffered = positiveInteger("maxBufferedBytes", options.maxBufferedBytes, 32 * 1024 * 1024);
   if (maxBuffered < maxMessageBytes && options.maxBufferedBytes !== undefined && options.maxMessageBytes !== undefined) {
     throw new PolywireError("INVALID_ARGUMENT", "maxBufferedBytes must be at least maxMessageBytes");

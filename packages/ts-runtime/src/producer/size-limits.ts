@@ -1,16 +1,15 @@
+import { BATCH_HEADER_SIZE, frameSize } from "@polywire/wasm-codec";
 import type { ClientContext } from "../context.js";
 import { PolywireError } from "@polywire/core";
 import type { PreparedRecord } from "../record.js";
-import { BATCH_HEADER, type Batch } from "./batch.js";
+import type { Batch } from "./batch.js";
 import type { Pending } from "./pending.js";
 import { recordTooLarge, type BatchLimits } from "./record-limits.js";
 
 const encoder = new TextEncoder();
 
-// Bytes of a produce frame around its batch: the frame header (16), its
-// optional checksum (4) and the ProduceRequest message's fields but the
-// topic name (at most 32).
-const FRAME_OVERHEAD = 16 + 4 + 32;
+// A ProduceRequest's bytes besides the topic name, at most.
+const PRODUCE_REQUEST_FIXED = 32;
 
 /**
  * How large a batch to one partition may be: the smallest of the
@@ -47,7 +46,7 @@ export class SizeLimits {
 
   /** Remembers a topic's `max.message.bytes` that a BATCH_TOO_LARGE answer carried. */
   learn(topic: string, limit: number): void {
-    if (!(limit > BATCH_HEADER)) return;
+    if (!(limit > BATCH_HEADER_SIZE)) return;
     const known = this.#topicLimits.get(topic);
     if (known === undefined || limit < known) this.#topicLimits.set(topic, limit);
   }
@@ -78,6 +77,6 @@ export class SizeLimits {
       topicBytes = encoder.encode(topic).byteLength;
       this.#topicBytes.set(topic, topicBytes);
     }
-    return maxFrameSize - FRAME_OVERHEAD - topicBytes;
+    return maxFrameSize - frameSize(PRODUCE_REQUEST_FIXED + topicBytes, 0, true);
   }
 }

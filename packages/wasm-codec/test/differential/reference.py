@@ -9,7 +9,8 @@ lz4_flex), except zstd, whose C library is the reference itself.
 
 Protocol, both ways little-endian, all requests on stdin, all answers on
 stdout in the same order:
-  request:  op u8 (0 decompress, 1 compress), codec u8 (spec codec id),
+  request:  op u8 (0 decompress, 1 compress, 2 compress without zstd's
+            content checksum), codec u8 (spec codec id),
             arg u32 (uncompressed_size, or the level; 0 = default),
             length u32, bytes
   answer:   status u8 (0 ok, 1 error), length u32, bytes (the output, or
@@ -88,7 +89,7 @@ def decompress(codec: int, data: bytes, size: int) -> bytes:
     raise ReferenceError(f"unknown codec {codec}")
 
 
-def compress(codec: int, data: bytes, level: int) -> bytes:
+def compress(codec: int, data: bytes, level: int, checksum: bool) -> bytes:
     if codec == GZIP:
         packer = zlib.compressobj(level or zlib.Z_DEFAULT_COMPRESSION, wbits=31)
         return packer.compress(data) + packer.flush()
@@ -97,9 +98,10 @@ def compress(codec: int, data: bytes, level: int) -> bytes:
     if codec == LZ4:
         return lz4.block.compress(data, mode="high_compression" if level else "default", compression=level, store_size=False)
     if codec == ZSTD:
-        # With the content checksum: libzstd only promises to catch corruption
-        # with it (PW-COMP-012); the codec's own frames have none.
-        return zstandard.ZstdCompressor(level=level or 3, write_checksum=True).compress(data)
+        # With the content checksum unless asked otherwise: libzstd only
+        # promises to catch corruption with it (PW-COMP-012); producers
+        # such as librdkafka and zstd-jni write none by default.
+        return zstandard.ZstdCompressor(level=level or 3, write_checksum=checksum).compress(data)
     raise ReferenceError(f"unknown codec {codec}")
 
 
@@ -113,7 +115,7 @@ def main() -> None:
         data = source[pos : pos + length]
         pos += length
         try:
-            out = decompress(codec, data, arg) if op == 0 else compress(codec, data, arg)
+            out = decompress(codec, data, arg) if op == 0 else compress(codec, data, arg, op == 1)
             answers.append(struct.pack("<BI", 0, len(out)) + out)
         except (ReferenceError, lz4.block.LZ4BlockError, zstandard.ZstdError, zlib.error, MemoryError) as error:
             message = f"{type(error).__name__}: {error}".encode()

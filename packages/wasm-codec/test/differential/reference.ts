@@ -8,7 +8,8 @@ export const CODEC_IDS = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type CompressedCodec = keyof typeof CODEC_IDS;
 
 export interface ReferenceRequest {
-  readonly op: "decompress" | "compress";
+  /** "compress-unchecked": compress, without zstd's content checksum. */
+  readonly op: "decompress" | "compress" | "compress-unchecked";
   readonly codec: CompressedCodec;
   /** uncompressed_size for decompress; the level for compress (0: the default). */
   readonly arg: number;
@@ -17,6 +18,7 @@ export interface ReferenceRequest {
 
 export type ReferenceAnswer = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly error: string };
 
+const OPS = { decompress: 0, compress: 1, "compress-unchecked": 2 } as const;
 const SCRIPT = fileURLToPath(new URL("./reference.py", import.meta.url));
 
 /** Answers every request, in order, with one run of `python reference.py`. */
@@ -24,7 +26,7 @@ export function reference(python: string, requests: readonly ReferenceRequest[])
   const parts: Uint8Array[] = [];
   for (const r of requests) {
     const head = Buffer.alloc(10);
-    head.writeUInt8(r.op === "decompress" ? 0 : 1, 0);
+    head.writeUInt8(OPS[r.op], 0);
     head.writeUInt8(CODEC_IDS[r.codec], 1);
     head.writeUInt32LE(r.arg, 2);
     head.writeUInt32LE(r.data.length, 6);

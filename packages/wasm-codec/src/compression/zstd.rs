@@ -4,7 +4,7 @@
 //!
 //! Every `unsafe` block here is a call across the C FFI boundary.
 
-use crate::compression::{check_len, Codec, CompressionError};
+use super::{check_len, Codec, CompressionError};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -64,7 +64,9 @@ pub fn level_range() -> std::ops::RangeInclusive<i32> {
     unsafe { sys::ZSTD_minCLevel()..=sys::ZSTD_maxCLevel() }
 }
 
-/// Appends one zstd frame holding `data`, with its content size (PW-COMP-004).
+/// Appends one zstd frame holding `data`, with its content size (PW-COMP-004)
+/// and its content checksum: only the checksum makes every decoder reject a
+/// corrupted frame instead of decoding it to its own bytes (PW-COMP-012).
 pub fn compress(data: &[u8], level: Option<i32>, out: &mut Vec<u8>) -> Result<(), CompressionError> {
     let level = level.unwrap_or(DEFAULT_LEVEL);
     if !level_range().contains(&level) {
@@ -81,15 +83,18 @@ pub fn compress(data: &[u8], level: Option<i32>, out: &mut Vec<u8>) -> Result<()
         let dst = &mut out[start..];
         // SAFETY: cctx is valid; dst and data are live slices whose lengths are
         // passed alongside them, and dst has room for the bound zstd computed.
+        // The parameters stick to the context; both are set on every call,
+        // and each returns an error code like the compression itself.
         unsafe {
-            sys::ZSTD_compressCCtx(
-                ctx.cctx,
-                dst.as_mut_ptr().cast(),
-                dst.len(),
-                data.as_ptr().cast(),
-                data.len(),
-                level,
-            )
+            let set = sys::ZSTD_CCtx_setParameter(ctx.cctx, sys::ZSTD_cParameter::ZSTD_c_compressionLevel, level);
+            if is_error(set) {
+                return set;
+            }
+            let set = sys::ZSTD_CCtx_setParameter(ctx.cctx, sys::ZSTD_cParameter::ZSTD_c_checksumFlag, 1);
+            if is_error(set) {
+                return set;
+            }
+            sys::ZSTD_compress2(ctx.cctx, dst.as_mut_ptr().cast(), dst.len(), data.as_ptr().cast(), data.len())
         }
     });
     if is_error(written) {
@@ -227,6 +232,27 @@ mod tests {
             let mut out = Vec::new();
             decompress(&frame, content.len(), &mut out).unwrap();
             assert_eq!(out, content);
+        }
+    }
+
+    #[test]
+    fn pw_comp_004_012_frames_carry_content_size_and_checksum() {
+        let data = b"polywire zstd checksum ".repeat(100);
+        for level in [None, Some(1), Some(19)] {
+            let mut frame = Vec::new();
+            compress(&data, level, &mut frame).unwrap();
+            // Frame_Header_Descriptor (RFC 8878 3.1.1.1.1): bit 2 is Content_Checksum_flag.
+            assert_eq!(frame[4] & 0x04, 0x04, "level {level:?}");
+            // SAFETY: frame is a live slice passed with its length.
+            let content = unsafe { sys::ZSTD_getFrameContentSize(frame.as_ptr().cast(), frame.len()) };
+            assert_eq!(content, data.len() as u64);
+            let mut out = Vec::new();
+            decompress(&frame, data.len(), &mut out).unwrap();
+            assert_eq!(out, data);
+            // The last 4 bytes are the checksum: a change there is caught.
+            let n = frame.len();
+            frame[n - 1] ^= 1;
+            assert_eq!(decompress(&frame, data.len(), &mut out).unwrap_err().code(), ErrorCode::CorruptBatch);
         }
     }
 

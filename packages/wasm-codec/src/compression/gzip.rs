@@ -6,7 +6,7 @@
 //! Every `unsafe` block here is at the C FFI boundary: calls into libdeflate
 //! and the allocator callbacks it calls back.
 
-use crate::compression::{Codec, CompressionError};
+use super::{Codec, CompressionError};
 use libdeflate_sys as sys;
 use std::alloc::{alloc, dealloc, Layout};
 use std::cell::RefCell;
