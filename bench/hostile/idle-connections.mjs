@@ -75,7 +75,7 @@ async function readyz(http) {
 async function side(name, entry, nodeArgs, mode) {
   const broker = await servers.startBrokerAt({ entry, nodeArgs });
   const pid = broker.child.pid;
-  const { createAdminClient } = await import("@polywire/runtime");
+  const { createAdminClient } = await import("@polywire/runtime/admin");
   const admin = createAdminClient(broker.http);
   try {
     // A small warm-up: the attack comes soon after start, before larger traffic.

@@ -16,7 +16,8 @@ import { fillTopics, interleave, prepare, root } from "./ab-common.mjs";
 
 const { revision, copy, runs, runMs, only, remove } = prepare({ name: "ab-broker", sources: "packages/broker/src", only: "p100,c,cb,lat" });
 const servers = await import("./servers.mjs");
-const { connect, createAdminClient } = await import("@polywire/runtime");
+const { connect } = await import("@polywire/runtime");
+const { createAdminClient } = await import("@polywire/runtime/admin");
 
 const brokers = {};
 const sides = {};

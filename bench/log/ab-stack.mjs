@@ -32,7 +32,7 @@ const sides = {};
 try {
   brokers[revision] = await servers.startBrokerAt({ entry: join(copy, "packages/broker/src/index.ts"), nodeArgs: hook });
   brokers["working tree"] = await servers.startBrokerAt({ entry: join(root, "packages/broker/src/index.ts") });
-  const admin = runtimes["working tree"].createAdminClient;
+  const { createAdminClient: admin } = await import("@polywire/runtime/admin");
   for (const [name, broker] of Object.entries(brokers)) {
     sides[name] = { client: await runtimes[name].connect(broker.tcp), admin: admin(broker.http) };
     await fillTopics(sides[name].client, sides[name].admin);

@@ -24,7 +24,8 @@ const runtimes = {
 
 const dir = await servers.scratch("ab");
 const broker = await servers.startPolywire({ storage: "memory", socketDir: dir });
-const admin = runtimes["working tree"].createAdminClient(broker.http);
+const { createAdminClient } = await import("@polywire/runtime/admin");
+const admin = createAdminClient(broker.http);
 const sides = {};
 try {
   for (const [name, runtime] of Object.entries(runtimes)) sides[name] = { client: await runtime.connect(broker.tcp), admin };

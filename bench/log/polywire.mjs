@@ -3,7 +3,8 @@
 // produce-ack round trips. Each measured run writes to a fresh topic made
 // through the admin API, and the previous one is deleted, so memory and
 // disk stay bounded and no run reads another's data.
-import { connect, createAdminClient } from "@polywire/runtime";
+import { connect } from "@polywire/runtime";
+import { createAdminClient } from "@polywire/runtime/admin";
 import { latency, pump } from "./measure.mjs";
 
 let topicCounter = 0;

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import "../log/sources.mjs";
 
-const { Connection } = await import("@polywire/runtime");
+const { Connection } = await import("@polywire/runtime/connection");
 const { encodeBatch, decodeBatch, splitBatches, init } = await import("@polywire/wasm-codec");
 const { FrameKind } = await import("@polywire/proto/session");
 const { Acks } = await import("@polywire/proto/log");

@@ -14,10 +14,7 @@ const LIMIT = 400;
 
 /** Files over the limit when the check arrived, with their length then. */
 const SHRINKING: Readonly<Record<string, number>> = {
-  "packages/ts-runtime/src/producer.ts": 1094,
-  "packages/ts-runtime/src/consumer.ts": 773,
   "packages/wasm-codec/src/batch.rs": 696,
-  "packages/ts-runtime/src/client.ts": 469,
   "packages/ts-runtime/test/producer.test.ts": 486,
   "packages/cli/test/cli.test.ts": 477,
 };

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { AREAS, ALL_CASES, PLANE_TITLES, type PlaneId } from "@polywire/conformance";
 import { Broker } from "@polywire/broker";
 import { Feature } from "@polywire/proto/session";
-import { Connection, createAdminClient } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
+import { createAdminClient } from "@polywire/runtime/admin";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "./snippets.js";
 

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
-import { Connection, createAdminClient } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
+import { createAdminClient } from "@polywire/runtime/admin";
 import { describe, expect, it } from "vitest";
 import { Broker, type AdminAuthOptions } from "../src/index.js";
 import { ADMIN_VARIANTS, adminClients, connectFailure } from "./admin-clients.js";

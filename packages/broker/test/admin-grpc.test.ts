@@ -6,7 +6,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ServerReflection as ServerReflectionV1Alpha, type ServerReflectionResponse } from "@polywire/proto/grpc/reflection/v1alpha/reflection";
 import { Feature } from "@polywire/proto/session";
-import { Connection } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
 import { describe, expect, it } from "vitest";
 import { Broker, type AdminAuthOptions } from "../src/index.js";
 

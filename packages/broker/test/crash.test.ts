@@ -1,6 +1,6 @@
 import { Acks } from "@polywire/proto/log";
 import { FrameKind } from "@polywire/proto/session";
-import { Connection } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
 import { decodeBatch, encodeBatch, init, splitBatches } from "@polywire/wasm-codec";
 import { describe, expect, it } from "vitest";
 import { spawnBroker, tempDir, type BrokerProcess } from "./helpers.js";

@@ -2,7 +2,8 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { MetadataRequestSchema } from "@polywire/proto/log";
 import { AuthChallengeSchema, AuthResponseSchema, ErrorCode, Feature, FrameKind, PingSchema, WelcomeSchema } from "@polywire/proto/session";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Connection, PolywireError } from "@polywire/runtime";
+import { PolywireError } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
 import { Broker } from "../src/index.js";
 import { describeError, frameOf, helloFrame, RawClient } from "./helpers.js";
 

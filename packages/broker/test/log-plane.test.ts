@@ -1,7 +1,8 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Acks, OffsetSpec, ProduceRequestSchema } from "@polywire/proto/log";
 import { ErrorCode, ErrorSchema, Feature, FrameKind } from "@polywire/proto/session";
-import { Connection, PolywireError, type Frame } from "@polywire/runtime";
+import { PolywireError } from "@polywire/runtime";
+import { Connection, type Frame } from "@polywire/runtime/connection";
 import { crc32c, decodeBatch, encodeBatch, init, splitBatches, type RecordInput } from "@polywire/wasm-codec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker } from "../src/index.js";

@@ -4,7 +4,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Acks, OffsetSpec } from "@polywire/proto/log";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
-import { Connection, createAdminClient, PolywireError } from "@polywire/runtime";
+import { PolywireError } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
+import { createAdminClient } from "@polywire/runtime/admin";
 import { encodeBatch, init } from "@polywire/wasm-codec";
 import { describe, expect, it } from "vitest";
 import { Broker } from "../src/index.js";

@@ -1,6 +1,6 @@
 import { Acks } from "@polywire/proto/log";
 import { FrameKind } from "@polywire/proto/session";
-import { Connection } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
 import { encodeBatch, init } from "@polywire/wasm-codec";
 import { describe, expect, it } from "vitest";
 import { Broker } from "../src/index.js";

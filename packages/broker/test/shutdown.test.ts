@@ -1,7 +1,7 @@
 import { Acks, FetchRequestSchema, ProduceRequestSchema } from "@polywire/proto/log";
 import { CloseSchema, ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { fromBinary } from "@bufbuild/protobuf";
-import { Connection } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
 import { encodeBatch, init } from "@polywire/wasm-codec";
 import { describe, expect, it } from "vitest";
 import { Broker } from "../src/index.js";

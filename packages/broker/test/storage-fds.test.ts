@@ -6,7 +6,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { TopicService } from "@polywire/proto/admin";
 import { Acks } from "@polywire/proto/log";
 import { FrameKind } from "@polywire/proto/session";
-import { Connection } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
 import { decodeBatch, encodeBatch, init, splitBatches } from "@polywire/wasm-codec";
 import { describe, expect, it } from "vitest";
 import { openDiskStorage } from "../src/storage/disk.js";

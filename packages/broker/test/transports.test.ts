@@ -1,6 +1,6 @@
 import { Acks } from "@polywire/proto/log";
 import { FrameKind } from "@polywire/proto/session";
-import { Connection, type ConnectionOptions } from "@polywire/runtime";
+import { Connection, type ConnectionOptions } from "@polywire/runtime/connection";
 import { decodeBatch, encodeBatch, init, splitBatches } from "@polywire/wasm-codec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Broker } from "../src/index.js";

@@ -1,4 +1,6 @@
-import { connect, Connection, createAdminClient, PolywireError, resolveAdminUrl, type AdminClient, type AdminProtocol, type Client } from "@polywire/runtime";
+import { connect, PolywireError, type Client } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
+import { createAdminClient, resolveAdminUrl, type AdminClient, type AdminProtocol } from "@polywire/runtime/admin";
 import { choiceFlag, integerFlag, UsageError } from "./args.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 

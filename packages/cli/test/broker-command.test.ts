@@ -1,5 +1,6 @@
 import { Feature } from "@polywire/proto/session";
-import { Connection, type PolywireError } from "@polywire/runtime";
+import type { PolywireError } from "@polywire/runtime";
+import { Connection } from "@polywire/runtime/connection";
 import { describe, expect, it } from "vitest";
 import { spawnBroker, tempDir, type BrokerProcess } from "../../broker/test/helpers.js";
 import { run } from "../src/index.js";

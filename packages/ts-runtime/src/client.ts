@@ -1,139 +1,23 @@
-import { OffsetSpec } from "@polywire/proto/log";
 import { createAdminClient, type AdminClient, type AdminClientOptions } from "./admin.js";
 import { resolveAdminUrl } from "./admin-url.js";
-import { ErrorCode, FrameKind } from "@polywire/proto/session";
-import type { CallResult, Connection, ConnectionOptions, RequestOptions } from "./connection.js";
-import { Consumer, type ConsumerOptions } from "./consumer.js";
-import { PolywireError, errorCodeName, parseTransportUrl } from "@polywire/core";
+import { FrameKind } from "@polywire/proto/session";
+import type { ClientEvents, ClientOptions, ClientState, HealthReport } from "./client-options.js";
+import type { CallResult, Connection, RequestOptions } from "./connection.js";
+import { Consumer } from "./consumer/consumer.js";
+import type { ConsumerOptions } from "./consumer/options.js";
+import type { ClientContext, ClientResource, OffsetRequest, PartitionOffset } from "./context.js";
+import { PolywireError, parseTransportUrl } from "@polywire/core";
 import { Emitter } from "./events.js";
-import { result, type Jsonified } from "./json.js";
-import type { Link, LinkState } from "./link.js";
+import type { Link } from "./link.js";
+import { listOffsets } from "./list-offsets.js";
 import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
-import { Producer, type ProducerOptions } from "./producer.js";
-import { RECONNECT_DEFAULTS, RetryPolicy, type RetryOptions } from "./retry.js";
-import type { RpcKind, RpcRequestInit } from "./rpc.js";
+import { Producer } from "./producer/producer.js";
+import type { ProducerOptions } from "./producer/options.js";
+import { RECONNECT_DEFAULTS, RetryPolicy } from "./retry.js";
+import type { RequestInit, RequestKind } from "@polywire/core";
 import { callSignal, checkTimeout, type CallOptions } from "./signal.js";
 import { StatsCollector, type ClientStats } from "./stats.js";
-
-/**
- * The life of a client, following its primary connection: `connecting`,
- * `ready`, `reconnecting` (lost; redialing with backoff), `draining` (the
- * broker announced shutdown; moving to another URL), `closed`.
- */
-export type ClientState = LinkState;
-
-/** Events of a {@link Client}. */
-export interface ClientEvents {
-  [event: string]: (...args: never[]) => void;
-  /** The state changed. */
-  state: (state: ClientState, previous: ClientState) => void;
-  /**
-   * The primary connection is down and the client waits `delayMs` before
-   * redial number `attempt` (1 for the first after the loss); `error` is
-   * the loss or the previous redial's failure (ECONNREFUSED, ...).
-   */
-  reconnecting: (attempt: number, delayMs: number, error: PolywireError) => void;
-  /**
-   * A failure outside any call: a lost connection (the client reconnects),
-   * reconnecting given up (the client closes), a broker error for a request
-   * no one waits for (an acks "none" produce, PW-LOG-004).
-   */
-  error: (error: PolywireError) => void;
-}
-
-/**
- * Options of {@link connect}. Every field is optional; the connection
- * fields (`clientId`, `auth`, `tls`, `requestTimeoutMs`, `keepaliveIntervalMs`,
- * ...) apply to every connection the client makes.
- */
-export interface ClientOptions extends Omit<ConnectionOptions, "signal" | "connectTimeoutMs"> {
-  /**
-   * How long `connect()` may take to make the first connection, in ms:
-   * every pass over the URLs and the backoff between them included. Past
-   * it, `connect()` rejects with the last failure, naming each address and
-   * its cause (ECONNREFUSED, ENOTFOUND, a TLS alert, ...), or TIMEOUT when
-   * nothing answered. Each later dial is bounded by it too. Default 5 000.
-   */
-  connectTimeoutMs?: number;
-  /**
-   * Backoff between dials: while making the first connection (within
-   * `connectTimeoutMs`) and after a connection was lost. Defaults:
-   * `initialDelayMs` 100, `maxDelayMs` 5 000, `multiplier` 2 and
-   * `maxAttempts` Infinity: once connected, the client redials for as long
-   * as it is open, and gives up only on a failure that cannot be retried
-   * (AUTHENTICATION_FAILED, a refused TLS certificate) or after a finite
-   * `maxAttempts`, and then closes.
-   */
-  reconnect?: RetryOptions;
-  /** Backoff and retry policy for produce retries, fetches and lookups (requests; `reconnect` covers dials). */
-  retry?: RetryOptions;
-  /** Topic metadata older than this is fetched again. Default 300 000 ms (Kafka's `metadata.max.age.ms`). */
-  metadataMaxAgeMs?: number;
-  /** Aborts the initial connect. */
-  signal?: AbortSignal;
-}
-
-/** The result of {@link Client.health}. */
-export interface HealthReport {
-  readonly state: ClientState;
-  /** The URL of the primary connection. */
-  readonly url: string;
-  /** The broker the primary connection talks to. */
-  readonly brokerId: string;
-  /** The broker's id for this session (Welcome.session_id). */
-  readonly sessionId: string;
-  /** Round trip of a Ping (PW-SESS-010), in ms. */
-  readonly rttMs: number;
-  /** Requests awaiting a response on the primary connection. */
-  readonly inFlight: number;
-  /** Connections re-established so far. */
-  readonly reconnects: number;
-}
-
-/** Which offset {@link Client.listOffsets} resolves (PW-LOG-020, PW-LOG-021). */
-export type OffsetQuery = "earliest" | "latest" | { readonly timestamp: number | Date };
-
-/** One partition's answer of {@link Client.listOffsets}. */
-export interface PartitionOffset {
-  readonly topic: string;
-  readonly partition: number;
-  /** The offset; -1n for a timestamp no record is that recent for. */
-  readonly offset: bigint;
-  /** The timestamp of the record at `offset` for a timestamp query, else -1. */
-  readonly timestamp: number;
-  /** The same fields with the offset as a decimal string, so that `JSON.stringify` works. */
-  toJSON(): Jsonified<PartitionOffset>;
-}
-
-/** Something a client closes when it closes, and fails when it gives up. */
-export interface ClientResource {
-  close(options?: CallOptions): Promise<void>;
-  fail(error: PolywireError): void;
-}
-
-/**
- * What producers and consumers use of their client. Not part of the public
- * API: obtain producers and consumers with `client.producer()` and
- * `client.consumer()`.
- */
-export interface ClientContext {
-  readonly stats: StatsCollector;
-  readonly retry: RetryPolicy;
-  readonly metadata: MetadataCache;
-  /** True once the client is closing or closed. */
-  readonly closed: boolean;
-  /** The link to the leader of a partition, or undefined when the topic's metadata is not cached. */
-  leaderNow(topic: string, partition: number): Link | undefined;
-  /** The link to the leader of a partition, looking the topic up when needed. */
-  leader(topic: string, partition: number, signal?: AbortSignal): Promise<Link>;
-  /** Sends a request on `connection`, recording latency and errors in the stats. */
-  call<K extends RpcKind>(connection: Connection, kind: K, init: RpcRequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>>;
-  /** Sends a request that is safe to repeat on the primary connection, retried by the policy. */
-  request<K extends RpcKind>(kind: K, init: RpcRequestInit<K>, options?: CallOptions): Promise<CallResult<K>>;
-  listOffsets(queries: ReadonlyArray<{ topic: string; partition: number; query: OffsetQuery }>, options?: CallOptions): Promise<PartitionOffset[]>;
-  track(resource: ClientResource): () => void;
-}
 
 const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -283,6 +167,10 @@ export class Client extends Emitter<ClientEvents> {
         }
         return this.#linkFor(p.leaderId);
       },
+      limits: (topic, partition) => {
+        const info = this.#metadata.cached(topic)?.partitions[partition];
+        return info === undefined ? undefined : this.#linkFor(info.leaderId).connection?.limits;
+      },
       call: (connection, kind, init, payload, options) => this.#call(connection, kind, init, payload, options),
       request: (kind, init, options) => this.#request(this.#pool.primary, kind, init, options),
       listOffsets: (queries, options) => this.#listOffsets(queries, options),
@@ -297,7 +185,7 @@ export class Client extends Emitter<ClientEvents> {
     return this.#pool.link(brokerId, this.#metadata.broker(brokerId)?.urls ?? []);
   }
 
-  async #call<K extends RpcKind>(connection: Connection, kind: K, init: RpcRequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>> {
+  async #call<K extends RequestKind>(connection: Connection, kind: K, init: RequestInit<K>, payload?: Uint8Array, options?: RequestOptions): Promise<CallResult<K>> {
     const started = performance.now();
     try {
       const result = await connection.call(kind, init, payload, options);
@@ -313,7 +201,7 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /** One request on `link`, retried by the policy on retriable failures (all these requests are safe to repeat). */
-  #request<K extends RpcKind>(link: Link, kind: K, init: RpcRequestInit<K>, options: CallOptions = {}): Promise<CallResult<K>> {
+  #request<K extends RequestKind>(link: Link, kind: K, init: RequestInit<K>, options: CallOptions = {}): Promise<CallResult<K>> {
     const signal = callSignal(options);
     return this.#retry.run(async () => {
       const connection = await link.acquire(signal);
@@ -374,44 +262,19 @@ export class Client extends Emitter<ClientEvents> {
    * order asked, sending one ListOffsets request per partition leader.
    * Rejects with the first partition's error (UNKNOWN_TOPIC, ...).
    */
-  listOffsets(queries: ReadonlyArray<{ topic: string; partition: number; query: OffsetQuery }>, options: CallOptions = {}): Promise<PartitionOffset[]> {
+  listOffsets(queries: readonly OffsetRequest[], options: CallOptions = {}): Promise<PartitionOffset[]> {
     this.#ensureOpen();
     return this.#listOffsets(queries, options);
   }
 
-  async #listOffsets(queries: ReadonlyArray<{ topic: string; partition: number; query: OffsetQuery }>, options: CallOptions = {}): Promise<PartitionOffset[]> {
+  async #listOffsets(queries: readonly OffsetRequest[], options: CallOptions = {}): Promise<PartitionOffset[]> {
     const signal = callSignal(options);
-    const byLink = new Map<Link, number[]>();
-    for (let i = 0; i < queries.length; i++) {
-      const q = queries[i] as (typeof queries)[number];
-      const link = await this.#context.leader(q.topic, q.partition, signal);
-      byLink.set(link, [...(byLink.get(link) ?? []), i]);
-    }
-    const results: PartitionOffset[] = new Array<PartitionOffset>(queries.length);
-    await Promise.all([...byLink].map(async ([link, indexes]) => {
-      const partitions = indexes.map((i) => {
-        const { topic, partition, query } = queries[i] as (typeof queries)[number];
-        if (query === "earliest") return { topic, partition, spec: OffsetSpec.EARLIEST };
-        if (query === "latest") return { topic, partition, spec: OffsetSpec.LATEST };
-        const ts = query.timestamp instanceof Date ? query.timestamp.getTime() : query.timestamp;
-        if (!Number.isSafeInteger(ts)) throw new PolywireError("INVALID_ARGUMENT", `an offset query timestamp must be a Date or integer Unix ms, got ${String(query.timestamp)}`);
-        return { topic, partition, spec: OffsetSpec.TIMESTAMP, timestampMs: BigInt(ts) };
-      });
-      const { message } = await this.#request(link, FrameKind.LIST_OFFSETS_REQUEST, { partitions }, signal === undefined ? {} : { signal });
-      indexes.forEach((index, n) => {
-        const r = message.partitions[n];
-        const q = queries[index] as (typeof queries)[number];
-        if (r === undefined) throw new PolywireError("MALFORMED_FRAME", "ListOffsetsResponse has fewer results than requested (PW-LOG-024)");
-        if (r.errorCode !== ErrorCode.UNSPECIFIED) {
-          if (r.errorCode === ErrorCode.UNKNOWN_TOPIC || r.errorCode === ErrorCode.UNKNOWN_PARTITION) this.#metadata.invalidate(q.topic);
-          const code = errorCodeName(r.errorCode);
-          this.#stats.error(code);
-          throw new PolywireError(code, `listing offsets of ${q.topic}/${q.partition}: ${code}`, { wireCode: r.errorCode });
-        }
-        results[index] = result({ topic: q.topic, partition: q.partition, offset: r.offset, timestamp: Number(r.timestampMs) });
-      });
-    }));
-    return results;
+    return listOffsets({
+      leader: (topic, partition, signal) => this.#context.leader(topic, partition, signal),
+      request: (link, init, signal) => this.#request(link, FrameKind.LIST_OFFSETS_REQUEST, init, signal === undefined ? {} : { signal }),
+      metadata: this.#metadata,
+      stats: this.#stats,
+    }, queries, signal);
   }
 
   /** Creates a producer (see {@link ProducerOptions} for batching, acks, idempotence and limits). */

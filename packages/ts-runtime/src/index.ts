@@ -1,40 +1,24 @@
-export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "@polywire/core";
-export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "@polywire/core";
-export { Emitter } from "./events.js";
-export type { EventMap } from "./events.js";
-export { Connection } from "./connection.js";
-export type {
-  CallResult, CloseOptions, ConnectionEvents, ConnectionOptions, ConnectionState, Frame, RequestOptions,
-} from "./connection.js";
-export { rpcs, workStartingKinds } from "./rpc.js";
-export type { RpcKind, RpcMethod, RpcRequest, RpcRequestInit, RpcResponse } from "./rpc.js";
-export { encodePlain, toMechanism } from "./sasl.js";
-export type { AuthOptions, PlainCredentials, SaslMechanism, TokenCredentials } from "./sasl.js";
-export {
-  MIN_MAX_FRAME_SIZE, PROTOCOL_VERSION, checkWireTypes, decodeMessage, dial, errorFromFrame, frameKindTable, frameKinds, frameSize,
-  parseTransportUrl, StandardWebSocketTransport,
-} from "@polywire/core";
-export type {
-  DialOptions, FrameKindInfo, FrameSender, TlsClientOptions, Transport, TransportAddress, TransportHandlers, TransportScheme,
-} from "@polywire/core";
+// The application API of @polywire/runtime: connect, produce, consume, and
+// the error type. The lower layers (a single Connection, the request table,
+// frame helpers) are on "@polywire/runtime/connection"; the admin client is
+// on "@polywire/runtime/admin"; transports and the protocol table are
+// @polywire/core's.
 export { Client, connect } from "./client.js";
-export type { ClientEvents, ClientOptions, ClientState, HealthReport, OffsetQuery, PartitionOffset } from "./client.js";
-export { Producer } from "./producer.js";
-export type { Acks, ProducerOptions, RecordMetadata } from "./producer.js";
-export type { DeliveryReport } from "./reports.js";
-export { Consumer } from "./consumer.js";
-export type { ConsumedBatch, ConsumerOptions, PartitionAssignment, StartPosition, TopicPartition } from "./consumer.js";
+export type { ClientEvents, ClientOptions, ClientState, HealthReport } from "./client-options.js";
+export type { OffsetQuery, PartitionOffset } from "./context.js";
+export { Producer } from "./producer/producer.js";
+export type { Acks, ProducerOptions } from "./producer/options.js";
+export type { DeliveryReport, RecordMetadata } from "./producer/reports.js";
+export { Consumer } from "./consumer/consumer.js";
+export type { ConsumedBatch, ConsumerOptions, PartitionAssignment, StartPosition, TopicPartition } from "./consumer/options.js";
 export { ConsumedRecord, Record } from "./record.js";
 export type { ConsumedRecordJson, RecordHeadersInit, HeaderValue, ProducerRecord, RecordOptions } from "./record.js";
+export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "@polywire/core";
+export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "@polywire/core";
+export type { AuthOptions, PlainCredentials, SaslMechanism, TokenCredentials } from "./sasl.js";
+export type { TlsClientOptions } from "@polywire/core";
 export type { Jsonified, JsonResult } from "./json.js";
-export { RetryPolicy } from "./retry.js";
 export type { RetryOptions } from "./retry.js";
-export { LatencyHistogram } from "./stats.js";
 export type { ClientStats, LatencySnapshot } from "./stats.js";
 export type { CallOptions } from "./signal.js";
 export type { BrokerInfo, PartitionInfo, TopicInfo } from "./metadata.js";
-export { adminErrorCode, createAdminClient } from "./admin.js";
-export { resolveAdminUrl } from "./admin-url.js";
-export type {
-  AdminCallOptions, AdminClient, AdminClientOptions, AdminProtocol, AlterTopicOptions, CreateTopicOptions, ResetGroupOffsetsOptions, ResetTo,
-} from "./admin.js";

@@ -1,7 +1,7 @@
 import type { MetadataResponse } from "@polywire/proto/log";
-import { ErrorCode } from "@polywire/proto/session";
-import { PolywireError, errorCodeName } from "@polywire/core";
+import { PolywireError } from "@polywire/core";
 import { result, type Jsonified } from "./json.js";
+import { responseError } from "./response-errors.js";
 import { raceSignal } from "./signal.js";
 
 /** One partition of a topic as the broker last described it (PW-LOG-023). */
@@ -110,9 +110,9 @@ export class MetadataCache {
     const infos: TopicInfo[] = [];
     let failure: PolywireError | undefined;
     for (const t of response.topics) {
-      if (t.errorCode !== ErrorCode.UNSPECIFIED) {
+      const error = responseError(t, { what: `topic ${JSON.stringify(t.name)}`, clause: "PW-LOG-022" });
+      if (error !== undefined) {
         this.#topics.delete(t.name);
-        const error = new PolywireError(errorCodeName(t.errorCode), `topic ${JSON.stringify(t.name)}: ${errorCodeName(t.errorCode)} (PW-LOG-022)`, { wireCode: t.errorCode });
         this.onError(error);
         failure ??= error;
         continue;

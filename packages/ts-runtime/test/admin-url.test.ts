@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { connect, PolywireError, resolveAdminUrl } from "../src/index.js";
+import { connect, PolywireError } from "../src/index.js";
+import { resolveAdminUrl } from "../src/entry/admin.js";
 import { startBroker } from "./harness.js";
 
 describe("resolveAdminUrl (PW-ADMIN-060, PW-ADMIN-063)", () => {

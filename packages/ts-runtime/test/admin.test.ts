@@ -5,7 +5,7 @@ import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-
 import { Broker } from "@polywire/broker";
 import { ClusterService, HealthStatus } from "@polywire/proto/admin";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminErrorCode, createAdminClient, type AdminClient, type AdminClientOptions } from "../src/index.js";
+import { adminErrorCode, createAdminClient, type AdminClient, type AdminClientOptions } from "../src/entry/admin.js";
 
 const PROTOCOLS: readonly { name: string; options: AdminClientOptions }[] = [
   { name: "Connect (proto) over HTTP/1.1, the default", options: {} },

@@ -2,7 +2,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FetchRequestSchema, MetadataResponseSchema, ProduceRequestSchema } from "@polywire/proto/log";
 import { CloseSchema, DrainSchema, ErrorCode, ErrorSchema, Feature, FrameKind, PingSchema, PongSchema } from "@polywire/proto/session";
 import { afterEach, describe, expect, it } from "vitest";
-import { Connection, PolywireError, type ConnectionState } from "../src/index.js";
+import { PolywireError } from "../src/index.js";
+import { Connection, type ConnectionState } from "../src/entry/connection.js";
 import { FakeBroker } from "./fake-broker.js";
 
 let fake: FakeBroker | undefined;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { connect, createAdminClient, PolywireError, Record, type DeliveryReport } from "../src/index.js";
+import { connect, PolywireError, Record, type DeliveryReport } from "../src/index.js";
+import { createAdminClient } from "../src/entry/admin.js";
 import { startBroker, take } from "./harness.js";
 
 /** JSON.stringify then parse: what a logger writes and reads back. */

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LatencyHistogram, PolywireError, RetryPolicy } from "../src/index.js";
+import { PolywireError } from "../src/index.js";
+import { LatencyHistogram, RetryPolicy } from "../src/entry/connection.js";
 
 describe("RetryPolicy: exponential backoff with full jitter", () => {
   it("each delay is uniform in [0, min(maxDelayMs, initialDelayMs * multiplier^(n-1))]", () => {

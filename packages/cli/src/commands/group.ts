@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { toJson } from "@bufbuild/protobuf";
 import { DescribeGroupResponseSchema, GroupState, GroupSummarySchema, PartitionLagSchema } from "@polywire/proto/admin";
-import type { ResetTo } from "@polywire/runtime";
+import type { ResetTo } from "@polywire/runtime/admin";
 import { parseCommandLine, timeFlag, UsageError } from "../args.js";
 import { palette } from "../colors.js";
 import type { Command, CommandIO } from "../command.js";

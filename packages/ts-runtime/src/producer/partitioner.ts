@@ -1,7 +1,7 @@
 import { partitionForKey } from "@polywire/wasm-codec";
 import { PolywireError } from "@polywire/core";
-import type { TopicInfo } from "./metadata.js";
-import type { PreparedRecord } from "./record.js";
+import type { TopicInfo } from "../metadata.js";
+import type { PreparedRecord } from "../record.js";
 
 /** The partitioner names this client implements (PW-PART-001). */
 export const KNOWN_PARTITIONERS: ReadonlySet<string> = new Set(["murmur2"]);

@@ -1,8 +1,19 @@
 import type { PolywireError } from "@polywire/core";
-import type { Jsonified } from "./json.js";
-import type { RecordMetadata } from "./producer.js";
-import type { ProducerRecord } from "./record.js";
-import { abortError } from "./signal.js";
+import type { Jsonified } from "../json.js";
+import type { ProducerRecord } from "../record.js";
+import { abortError } from "../signal.js";
+
+/** Where an acknowledged record was stored. */
+export interface RecordMetadata {
+  readonly topic: string;
+  readonly partition: number;
+  /** The record's offset; -1n with acks "none". */
+  readonly offset: bigint;
+  /** The record's timestamp, Unix ms. */
+  readonly timestamp: number;
+  /** `{ topic, partition, offset, timestamp }` with the offset as a decimal string, so that `JSON.stringify` works. */
+  toJSON(): Jsonified<RecordMetadata>;
+}
 
 /**
  * The outcome of one produced record: where it was stored, or why it was
@@ -73,18 +84,19 @@ export class ReportStream implements AsyncIterableIterator<DeliveryReport> {
   #fail: ((error: PolywireError) => void) | undefined;
   #ended = false;
   #finished = false;
+  readonly #onDone: (stream: ReportStream) => void;
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(
-    private readonly onDone: (stream: ReportStream) => void,
-    private readonly signal: AbortSignal | undefined,
-  ) {
+  constructor(onDone: (stream: ReportStream) => void, signal: AbortSignal | undefined) {
+    this.#onDone = onDone;
+    this.#signal = signal;
     signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
   readonly #onAbort = (): void => {
     const fail = this.#fail;
     this.#finish();
-    if (fail !== undefined) fail(abortError(this.signal as AbortSignal));
+    if (fail !== undefined) fail(abortError(this.#signal as AbortSignal));
   };
 
   /** Queues a report (called by the producer). */
@@ -119,16 +131,16 @@ export class ReportStream implements AsyncIterableIterator<DeliveryReport> {
     this.#finished = true;
     this.#waiter = undefined;
     this.#fail = undefined;
-    this.signal?.removeEventListener("abort", this.#onAbort);
+    this.#signal?.removeEventListener("abort", this.#onAbort);
     for (const e of this.#entries) letGo(e.hold);
     this.#entries = [];
-    this.onDone(this);
+    this.#onDone(this);
   }
 
   next(): Promise<IteratorResult<DeliveryReport>> {
-    if (this.signal?.aborted && !this.#finished) {
+    if (this.#signal?.aborted && !this.#finished) {
       this.#finish();
-      return Promise.reject(abortError(this.signal));
+      return Promise.reject(abortError(this.#signal));
     }
     const entry = this.#entries.shift();
     if (entry !== undefined) {
