@@ -10,7 +10,7 @@ import { colorWanted, palette } from "../src/colors.js";
 import { run } from "../src/index.js";
 
 const BIN = fileURLToPath(new URL("../bin/polywire.js", import.meta.url));
-const COMMANDS = ["broker", "bench", "cluster", "consume", "group", "produce", "topic"];
+const COMMANDS = ["broker", "bench", "cluster", "consume", "group", "produce", "pub", "sub", "topic"];
 
 interface Result {
   readonly code: number | null;
