@@ -3,6 +3,9 @@ import {
   FetchRequestSchema, FetchResponseSchema, InitProducerRequestSchema, InitProducerResponseSchema, ListOffsetsRequestSchema,
   ListOffsetsResponseSchema, MetadataRequestSchema, MetadataResponseSchema, ProduceRequestSchema, ProduceResponseSchema,
 } from "@polywire/proto/log";
+import {
+  PublishRequestSchema, PublishResponseSchema, SubscribeRequestSchema, SubscribeResponseSchema, UnsubscribeRequestSchema, UnsubscribeResponseSchema,
+} from "@polywire/proto/pubsub";
 import { ErrorCode, ErrorSchema, FrameKind, PingSchema, PongSchema, type Error as ErrorMessage } from "@polywire/proto/session";
 import type { WireFrame } from "./frame.js";
 
@@ -14,6 +17,10 @@ export const RPCS = {
   [FrameKind.LIST_OFFSETS_REQUEST]: { request: ListOffsetsRequestSchema, responseKind: FrameKind.LIST_OFFSETS_RESPONSE, response: ListOffsetsResponseSchema },
   [FrameKind.METADATA_REQUEST]: { request: MetadataRequestSchema, responseKind: FrameKind.METADATA_RESPONSE, response: MetadataResponseSchema },
   [FrameKind.INIT_PRODUCER_REQUEST]: { request: InitProducerRequestSchema, responseKind: FrameKind.INIT_PRODUCER_RESPONSE, response: InitProducerResponseSchema },
+  [FrameKind.SUBSCRIBE_REQUEST]: { request: SubscribeRequestSchema, responseKind: FrameKind.SUBSCRIBE_RESPONSE, response: SubscribeResponseSchema },
+  [FrameKind.UNSUBSCRIBE_REQUEST]: { request: UnsubscribeRequestSchema, responseKind: FrameKind.UNSUBSCRIBE_RESPONSE, response: UnsubscribeResponseSchema },
+  // With `ack` set; a publish without it is sent raw (`send`), since it gets no answer (PW-PUBSUB-021).
+  [FrameKind.PUBLISH_REQUEST]: { request: PublishRequestSchema, responseKind: FrameKind.PUBLISH_RESPONSE, response: PublishResponseSchema },
 } as const;
 
 /** A request kind of {@link RPCS}. */
