@@ -5,6 +5,7 @@ import { PolywireError } from "@polywire/core";
 import { integerSetting } from "./config/errors.js";
 import { PubSubConnection } from "./pubsub-connection.js";
 import { encodeShared, type PubSubMessage } from "./pubsub/delivery-codec.js";
+import { decodePublishRequest } from "./pubsub/publish-codec.js";
 import { checkHeaderKeys, checkReplyTo, DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_BYTES, DEFAULT_MAX_SUBSCRIPTIONS, PubSubRouter } from "./pubsub/index.js";
 import { route, type Route, type RequestSession } from "./route.js";
 
@@ -93,6 +94,7 @@ export class PubSubPlane {
       }),
       route({
         kind: FrameKind.PUBLISH_REQUEST,
+        decode: decodePublishRequest,
         // PW-PUBSUB-021: a PublishResponse only with `ack`; an invalid request is answered with an Error either way (PW-PUBSUB-022).
         answers: (m) => m.ack,
         handle: ({ message, frame }) => {

@@ -25,7 +25,29 @@ const MAX_VARINT = 10;
  * is in field order as a protobuf encoder would write it.
  */
 export function encodeShared(subject: string, replyTo: string, headers: readonly Header[]): Uint8Array {
-  return toBinary(DeliverySchema, create(DeliverySchema, { subject, replyTo, headers: [...headers] }));
+  // The common case by hand: ASCII strings of at most 127 bytes (one-byte lengths) and no headers.
+  if (headers.length > 0 || !shortAscii(subject) || !shortAscii(replyTo)) {
+    return toBinary(DeliverySchema, create(DeliverySchema, { subject, replyTo, headers: [...headers] }));
+  }
+  // Empty strings are left out, as proto3 writes them.
+  const out = new Uint8Array((subject === "" ? 0 : 2 + subject.length) + (replyTo === "" ? 0 : 2 + replyTo.length));
+  let pos = subject === "" ? 0 : putAscii(out, 0, 0x12, subject);
+  if (replyTo !== "") pos = putAscii(out, pos, 0x1a, replyTo);
+  return out;
+}
+
+function shortAscii(text: string): boolean {
+  if (text.length > 127) return false;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+// A field of `tag` holding ASCII `text` of at most 127 bytes; returns the new position.
+function putAscii(out: Uint8Array, pos: number, tag: number, text: string): number {
+  out[pos++] = tag;
+  out[pos++] = text.length;
+  for (let i = 0; i < text.length; i++) out[pos++] = text.charCodeAt(i);
+  return pos;
 }
 
 /** The Delivery message of one subscription: its id, the shared fields, its sequence number. */
