@@ -3,7 +3,7 @@ import { FrameKind } from "@polywire/proto/session";
 import { checkPublishSubject, checkQueueGroup, checkReplyTo, decodeMessage, parsePattern, PolywireError } from "@polywire/core";
 import type { Frame } from "@polywire/wasm-codec";
 import type { Connection } from "../connection.js";
-import type { Link } from "../link.js";
+import type { BrokerLink } from "../broker-link.js";
 import { callSignal, type CallOptions } from "../signal.js";
 import { Message, toBytes, toWireHeaders, type MessageData, type MessageHeadersInit } from "./message.js";
 import { Subscription, type SubscribeOptions, type SubscriptionOwner } from "./subscription.js";
@@ -36,7 +36,7 @@ const COPY_BELOW_SHARE = 2;
  * anew on each new connection after a reconnect.
  */
 export class PubSub implements SubscriptionOwner {
-  readonly #link: Link;
+  readonly #link: BrokerLink;
   readonly #subscriptions = new Map<number, Subscription>();
   // The connection each subscription was made on; a new connection makes it again.
   readonly #madeOn = new WeakMap<Subscription, Connection>();
@@ -44,7 +44,7 @@ export class PubSub implements SubscriptionOwner {
   #attached: Connection | undefined;
   readonly #onFrame = (frame: Frame): void => this.#frame(frame);
 
-  constructor(link: Link) {
+  constructor(link: BrokerLink) {
     this.#link = link;
     link.on("state", (state) => {
       const connection = link.ready;
