@@ -41,7 +41,7 @@ const wildcards: ConformanceCase = {
   id: "pubsub/wildcards-and-delivery",
   title: "`*` matches one token and a last `>` one or more (never zero); a message goes to every matching subscription, the publisher's own included, one Delivery each, on correlation id 0 with the concrete subject, headers in order and the body byte for byte; routed counts them",
   plane: "pubsub",
-  clauses: ["PW-PUBSUB-002", "PW-PUBSUB-011", "PW-PUBSUB-013", "PW-PUBSUB-021", "PW-PUBSUB-023", "PW-PUBSUB-020"],
+  clauses: ["PW-PUBSUB-002", "PW-PUBSUB-011", "PW-PUBSUB-013", "PW-PUBSUB-021", "PW-PUBSUB-023", "PW-PUBSUB-020", "PW-PUBSUB-026"],
   features: FEATURES,
   async run(ctx) {
     const p = prefix(ctx, "wild");
@@ -50,6 +50,7 @@ const wildcards: ConformanceCase = {
     await subscribe(sub, 1, `${p}.*`);
     await subscribe(sub, 2, `${p}.>`);
     await subscribe(pub, 3, `${p}.a`);
+    // PW-PUBSUB-026: a message no subscription matches is discarded, routed 0.
     checkEqual("PW-PUBSUB-002", await publish(pub, p, "zero"), 0, `routed for ${p} (\`${p}.>\` must not match it)`);
     checkEqual("PW-PUBSUB-013", await publish(pub, `${p}.a`, "one", [["k", "1"], ["k", "2"], ["K", "3"]]), 3, `routed for ${p}.a (two subscriptions of one connection, one of the publisher's)`);
     checkEqual("PW-PUBSUB-002", await publish(pub, `${p}.a.b`, "two"), 1, `routed for ${p}.a.b (only \`>\` matches two tokens)`);
@@ -156,4 +157,34 @@ const ordering: ConformanceCase = {
   },
 };
 
-export const routingCases: readonly ConformanceCase[] = [grammar, wildcards, queueGroups, lifecycle, ordering];
+const subscriptionBound: ConformanceCase = {
+  id: "pubsub/subscription-bound",
+  title: "A connection's subscriptions are bounded: past the bound a SubscribeRequest fails with TOO_MANY_SUBSCRIPTIONS carrying the limit, changes nothing, and the connection stays",
+  plane: "pubsub",
+  clauses: ["PW-PUBSUB-016"],
+  features: FEATURES,
+  timeoutMs: 60_000,
+  async run(ctx) {
+    const p = prefix(ctx, "bound");
+    const session = await ctx.connect();
+    // Far past the reference broker's 65,536; a broker with no bound would accept them all.
+    const ceiling = 200_000;
+    const batch = 512;
+    let accepted = 0;
+    let refusal: Awaited<ReturnType<typeof expectBrokerError>> | undefined;
+    for (let next = 1; next <= ceiling && refusal === undefined; next += batch) {
+      const results = await Promise.allSettled(Array.from({ length: batch }, (_, i) => subscribe(session, next + i, `${p}.s${next + i}`)));
+      for (const [i, result] of results.entries()) {
+        if (result.status === "fulfilled") accepted++;
+        else if (refusal === undefined) refusal = await expectBrokerError("PW-PUBSUB-016", Promise.reject(result.reason), ErrorCode.TOO_MANY_SUBSCRIPTIONS, `subscription number ${next + i}`);
+      }
+    }
+    check("PW-PUBSUB-016", refusal !== undefined, `the broker accepted ${ceiling} subscriptions on one connection`);
+    check("PW-PUBSUB-016", refusal.limit === BigInt(accepted), `limit of the refusal: expected ${accepted} (the subscriptions held), got ${refusal.limit}`);
+    // The refused ones changed nothing: the held ones still work, and the connection serves.
+    checkEqual("PW-PUBSUB-016", await publish(session, `${p}.s1`, "x"), 1, "routed to a subscription held before the refusal");
+    await expectServing(session, "PW-PUBSUB-016", "after TOO_MANY_SUBSCRIPTIONS");
+  },
+};
+
+export const routingCases: readonly ConformanceCase[] = [grammar, wildcards, queueGroups, lifecycle, ordering, subscriptionBound];
