@@ -60,6 +60,8 @@ function key(topic: string, partition: number): string {
 export class OffsetBook {
   readonly #log: OffsetLog;
   readonly #table = new Map<string, Map<string, StoredOffset>>();
+  // Entries handed to the log and not yet applied (or failed), in write order.
+  readonly #pending: OffsetLogEntry[] = [];
   #applied: Promise<void> = Promise.resolve();
 
   /** Rebuilds the offsets from `replay` (the log's entries in order) and writes new changes to `log`. */
@@ -70,13 +72,17 @@ export class OffsetBook {
 
   /** Appends `entry`; resolves once it is durable and applied, rejects with the log's error (nothing applied). */
   write(entry: OffsetLogEntry): Promise<void> {
+    this.#pending.push(entry);
     const durable = this.#log.append(entry);
     // Its failure is reported through `applied`; this only keeps a rejection
     // that comes before the chain reaches it from counting as unhandled.
     durable.catch(() => undefined);
     const applied = this.#applied.then(() => durable).then(() => this.#apply(entry));
-    // A failed write must not stop later ones from applying.
-    this.#applied = applied.catch(() => undefined);
+    // A failed write must not stop later ones from applying; either way it is no longer pending.
+    this.#applied = applied.then(
+      () => { this.#pending.shift(); },
+      () => { this.#pending.shift(); },
+    );
     return applied;
   }
 
@@ -109,9 +115,16 @@ export class OffsetBook {
     return latest;
   }
 
-  /** One commit entry per group holding its current offsets: what a compacted log keeps. */
+  /**
+   * What a compacted log keeps: one commit entry per group holding its
+   * applied offsets, then the entries written but not yet applied, in
+   * order. A log may be compacted while writes are in flight (written to
+   * the file, not yet acknowledged), so those must stay in it; replaying one
+   * already reflected above changes nothing, as later entries follow it.
+   */
   snapshot(): OffsetLogEntry[] {
-    return [...this.#table].map(([groupId, group]) => ({ kind: "commit", groupId, offsets: [...group.values()] }));
+    const applied: OffsetLogEntry[] = [...this.#table].map(([groupId, group]) => ({ kind: "commit", groupId, offsets: [...group.values()] }));
+    return [...applied, ...this.#pending];
   }
 
   #apply(entry: OffsetLogEntry): void {

@@ -1,0 +1,173 @@
+import { toBinary } from "@bufbuild/protobuf";
+import { GroupHeartbeatResponseSchema, OffsetCommitResponseSchema, OffsetFetchResponseSchema } from "@polywire/proto/groups";
+import { FrameKind } from "@polywire/proto/session";
+import { PolywireError } from "@polywire/core";
+import { GroupCoordinator, type GroupConfig, type Outcome, type TopicView } from "./groups/index.js";
+import { route, routeMap, type Route } from "./route.js";
+import { checkTopicName } from "./storage/config.js";
+import { StorageError } from "./storage/errors.js";
+import type { Storage, TopicChange } from "./storage/storage.js";
+
+/** What the groups plane needs from the broker. */
+export interface GroupsPlaneHost {
+  readonly storage: Storage;
+  /** The coordinator's settings (spec §8); defaults as `DEFAULT_GROUP_CONFIG`. */
+  readonly config?: Partial<GroupConfig>;
+  /** The broker's clock, Unix milliseconds: every timeout of §8 is measured on it. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** setTimeout's largest delay; later deadlines are re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How often committed offsets of long-empty groups are looked at (PW-GROUP-046), at most. */
+const RETENTION_CHECK_MS = 60_000;
+
+/** The broker's topics as the coordinator sees them: partition counts from storage. */
+function topicView(storage: Storage): TopicView {
+  return {
+    partitionCount(topic) {
+      try {
+        return storage.topic(topic).partitions;
+      } catch (error) {
+        // No such topic; anything else (storage closing) fails the request rather than look like a deletion.
+        if (error instanceof StorageError && (error.code === "UNKNOWN_TOPIC" || error.code === "INVALID_TOPIC")) return null;
+        throw error;
+      }
+    },
+    isValidName(topic) {
+      try {
+        checkTopicName(topic);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** Turns a coordinator outcome into the response message, or the Error frame of PW-GROUP-016. */
+function answer<T>(outcome: Outcome<T>): T {
+  if (!outcome.ok) throw new PolywireError(outcome.code, outcome.message);
+  return outcome.value;
+}
+
+/**
+ * The consumer-group plane (spec §8): the coordinator of the groups core
+ * over the broker's storage, its three request routes, and the timers that
+ * remove silent members (PW-GROUP-005, -007, -023) and expire the offsets of
+ * long-empty groups (PW-GROUP-046). One timer of each kind at most, both
+ * stopped by {@link close}.
+ */
+export class GroupsPlane {
+  readonly coordinator: GroupCoordinator;
+  readonly #storage: Storage;
+  readonly #topics: TopicView;
+  readonly #now: () => number;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #armedFor = Number.POSITIVE_INFINITY;
+  #retentionTimer: NodeJS.Timeout | undefined;
+  #stopTopics: (() => void) | undefined;
+  #closed = false;
+  /** Offset writes started by topic changes and retention, awaited by close. */
+  readonly #background = new Set<Promise<void>>();
+
+  constructor(host: GroupsPlaneHost) {
+    this.#storage = host.storage;
+    this.#now = host.now ?? Date.now;
+    const log = host.storage.groupOffsets;
+    this.#topics = topicView(host.storage);
+    this.coordinator = new GroupCoordinator({
+      topics: this.#topics,
+      offsetLog: log,
+      replay: log.recovered(),
+      nowMs: this.#now(),
+      ...(host.config === undefined ? {} : { config: host.config }),
+    });
+    log.compactWith(() => this.coordinator.offsetSnapshot());
+  }
+
+  /**
+   * Deletes the commits of topics that no longer exist (a crash between a
+   * topic's deletion and its commits', PW-GROUP-046), then follows topic
+   * changes and starts the retention timer.
+   */
+  async start(): Promise<void> {
+    const gone = new Set<string>();
+    for (const entry of this.coordinator.offsetSnapshot()) {
+      if (entry.kind !== "commit") continue;
+      for (const o of entry.offsets) if (this.#topics.partitionCount(o.topic) === null) gone.add(o.topic);
+    }
+    for (const topic of gone) await this.coordinator.topicDeleted(topic, this.#now());
+    this.#stopTopics = this.#storage.onTopicChange((topic, change) => this.#topicChanged(topic, change));
+    const every = Math.min(RETENTION_CHECK_MS, this.coordinator.config.offsetRetentionMs);
+    this.#retentionTimer = setInterval(() => this.#track(this.coordinator.expireOffsets(this.#now())), every);
+    this.#retentionTimer.unref();
+  }
+
+  /** The plane's routes: GroupHeartbeat, OffsetCommit, OffsetFetch. */
+  routes(): Map<number, Route> {
+    return routeMap([
+      route({
+        kind: FrameKind.GROUP_HEARTBEAT_REQUEST,
+        handle: ({ message, session }) => {
+          const response = answer(this.coordinator.heartbeat(message, this.#now(), session.clientId));
+          this.#arm();
+          return { message: toBinary(GroupHeartbeatResponseSchema, response) };
+        },
+      }),
+      route({
+        kind: FrameKind.OFFSET_COMMIT_REQUEST,
+        handle: async ({ message }) => {
+          const response = answer(await this.coordinator.commit(message, this.#now()));
+          return { message: toBinary(OffsetCommitResponseSchema, response) };
+        },
+      }),
+      route({
+        kind: FrameKind.OFFSET_FETCH_REQUEST,
+        handle: ({ message }) => ({ message: toBinary(OffsetFetchResponseSchema, answer(this.coordinator.fetch(message))) }),
+      }),
+    ]);
+  }
+
+  /** Stops the timers and topic tracking, and waits for offset writes they started. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#deadlineTimer);
+    clearInterval(this.#retentionTimer);
+    this.#stopTopics?.();
+    await Promise.all(this.#background);
+  }
+
+  #topicChanged(topic: string, change: TopicChange): void {
+    const now = this.#now();
+    if (change === "deleted") this.#track(this.coordinator.topicDeleted(topic, now));
+    else this.coordinator.topicsChanged(now);
+    this.#arm();
+  }
+
+  #track(work: Promise<void>): void {
+    // A failed write is the storage's to report (health); the next change retries nothing it lost.
+    const settled = work.catch(() => undefined).finally(() => this.#background.delete(settled));
+    this.#background.add(settled);
+  }
+
+  /**
+   * Arms the deadline timer for the coordinator's next deadline, unless it
+   * is armed for that time or earlier already: deadlines only move later
+   * as members heartbeat, so a timer that fires early just ticks and re-arms.
+   */
+  #arm(): void {
+    if (this.#closed) return;
+    const next = this.coordinator.nextDeadline();
+    if (next === null || next >= this.#armedFor) return;
+    clearTimeout(this.#deadlineTimer);
+    this.#armedFor = next;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(1, next - this.#now()));
+    this.#deadlineTimer = setTimeout(() => {
+      this.#armedFor = Number.POSITIVE_INFINITY;
+      this.coordinator.tick(this.#now());
+      this.#arm();
+    }, delay);
+    this.#deadlineTimer.unref();
+  }
+}
