@@ -149,7 +149,7 @@ export class Broker implements AsyncDisposable {
     this.#mechanisms = buildMechanisms(options.auth);
     this.#connections = new DataConnections({ ...this.limits, ...this.#timings }, this.metrics);
     this.http = this.#httpSettings === undefined ? undefined : new AdminHttpServer(this.#httpSettings);
-    this.#groups = options.groups === false ? undefined : new GroupsPlane({ storage, config: options.groups ?? {} });
+    this.#groups = options.groups === false ? undefined : new GroupsPlane({ storage, metrics: this.metrics, config: options.groups ?? {} });
     const features = [...SUPPORTED_FEATURES, ...(this.#groups === undefined ? [] : [Feature.GROUPS]), ...(options.checksumFrames === true ? [Feature.FRAME_CHECKSUM] : [])];
     const broker = this;
     this.#host = {

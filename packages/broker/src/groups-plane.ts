@@ -3,6 +3,7 @@ import { GroupHeartbeatResponseSchema, OffsetCommitResponseSchema, OffsetFetchRe
 import { FrameKind } from "@polywire/proto/session";
 import { PolywireError } from "@polywire/core";
 import { GroupCoordinator, type GroupConfig, type Outcome, type TopicView } from "./groups/index.js";
+import type { BrokerMetrics, GroupMetricsSource } from "./metrics.js";
 import { route, routeMap, type Route } from "./route.js";
 import { checkTopicName } from "./storage/config.js";
 import { StorageError } from "./storage/errors.js";
@@ -11,6 +12,8 @@ import type { Storage, TopicChange } from "./storage/storage.js";
 /** What the groups plane needs from the broker. */
 export interface GroupsPlaneHost {
   readonly storage: Storage;
+  /** Where the plane's series go (groups, members, epochs, lag, commits); none when absent. */
+  readonly metrics?: BrokerMetrics;
   /** The coordinator's settings (spec §8); defaults as `DEFAULT_GROUP_CONFIG`. */
   readonly config?: Partial<GroupConfig>;
   /** The broker's clock, Unix milliseconds: every timeout of §8 is measured on it. Default `Date.now`. */
@@ -63,6 +66,7 @@ export class GroupsPlane {
   readonly #storage: Storage;
   readonly #topics: TopicView;
   readonly #now: () => number;
+  readonly #metrics: BrokerMetrics | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #armedFor = Number.POSITIVE_INFINITY;
   #retentionTimer: NodeJS.Timeout | undefined;
@@ -84,6 +88,8 @@ export class GroupsPlane {
       ...(host.config === undefined ? {} : { config: host.config }),
     });
     log.compactWith(() => this.coordinator.offsetSnapshot());
+    this.#metrics = host.metrics;
+    this.#metrics?.observeGroups(this.#metricsSource());
   }
 
   /**
@@ -119,6 +125,7 @@ export class GroupsPlane {
         kind: FrameKind.OFFSET_COMMIT_REQUEST,
         handle: async ({ message }) => {
           const response = answer(await this.coordinator.commit(message, this.#now()));
+          this.#metrics?.offsetCommits.inc(response.results.filter((r) => r.errorCode === 0).length);
           return { message: toBinary(OffsetCommitResponseSchema, response) };
         },
       }),
@@ -136,6 +143,27 @@ export class GroupsPlane {
     clearInterval(this.#retentionTimer);
     this.#stopTopics?.();
     await Promise.all(this.#background);
+  }
+
+  #metricsSource(): GroupMetricsSource {
+    const { coordinator } = this;
+    const storage = this.#storage;
+    return {
+      groups: () => coordinator.list(),
+      *lag() {
+        for (const { groupId } of coordinator.list()) {
+          for (const o of coordinator.offsets(groupId)) {
+            let highWatermark: bigint;
+            try {
+              highWatermark = storage.partition(o.topic, o.partition).highWatermark();
+            } catch {
+              continue; // A topic deleted a moment ago: its commits are on their way out (PW-GROUP-046).
+            }
+            yield { groupId, topic: o.topic, partition: o.partition, lag: highWatermark > o.offset ? highWatermark - o.offset : 0n };
+          }
+        }
+      },
+    };
   }
 
   #topicChanged(topic: string, change: TopicChange): void {

@@ -82,7 +82,8 @@ async function resetOffset(storage: Storage, request: ResetGroupOffsetsRequest, 
   }
 }
 
-async function resetGroupOffsets(groups: GroupCoordinator, storage: Storage, request: ResetGroupOffsetsRequest): Promise<Lag[]> {
+async function resetGroupOffsets(groups: GroupCoordinator, context: AdminContext, request: ResetGroupOffsetsRequest): Promise<Lag[]> {
+  const { storage } = context;
   if (!(request.target in ResetTarget) || request.target === ResetTarget.UNSPECIFIED) {
     throw adminError(Code.InvalidArgument, "INVALID_ARGUMENT", "target must be EARLIEST, LATEST, TIMESTAMP or OFFSET (PW-ADMIN-033)");
   }
@@ -105,6 +106,7 @@ async function resetGroupOffsets(groups: GroupCoordinator, storage: Storage, req
     if (!outcome.ok) throw groupError(outcome.code, outcome.message);
     const failed = outcome.value.results.find((r) => r.errorCode !== 0);
     if (failed !== undefined) throw adminError(Code.NotFound, "UNKNOWN_PARTITION", `partition ${failed.partition} of ${quote(failed.topic)} went away during the reset`);
+    context.metrics.offsetCommits.inc(offsets.length);
   }
   return offsets
     .sort((a, b) => compareBytes(a.topic, b.topic) || a.partition - b.partition)
@@ -150,7 +152,7 @@ export function groupService(context: AdminContext): ServiceImpl<typeof GroupSer
     },
 
     async resetGroupOffsets(request) {
-      return { offsets: await resetGroupOffsets(groups, context.storage, request) };
+      return { offsets: await resetGroupOffsets(groups, context, request) };
     },
 
     async deleteGroup(request) {

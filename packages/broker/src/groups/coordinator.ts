@@ -26,6 +26,8 @@ export interface GroupSummaryView {
   readonly groupId: string;
   readonly state: GroupState;
   readonly members: number;
+  /** The group epoch (PW-GROUP-003); the metrics show it. */
+  readonly groupEpoch: number;
 }
 
 /** One member as DescribeGroup shows it (PW-ADMIN-031). */
@@ -180,7 +182,7 @@ export class GroupCoordinator {
   list(): GroupSummaryView[] {
     return [...this.#groups.values()]
       .sort((a, b) => compareBytes(a.groupId, b.groupId))
-      .map((g) => ({ groupId: g.groupId, state: g.state(), members: g.size }));
+      .map((g) => ({ groupId: g.groupId, state: g.state(), members: g.size, groupEpoch: g.epoch }));
   }
 
   /** One group, or undefined when it does not exist. */
@@ -204,6 +206,11 @@ export class GroupCoordinator {
       })),
       offsets: this.#book.all(groupId),
     };
+  }
+
+  /** The group's committed offsets, by topic as bytes then partition (empty for an unknown group). */
+  offsets(groupId: string): StoredOffset[] {
+    return this.#book.all(groupId);
   }
 
   /** Who holds a partition in a group now (PW-GROUP-022); for checkers. */

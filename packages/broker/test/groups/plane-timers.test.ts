@@ -80,6 +80,6 @@ describe("the groups plane's timers", () => {
     await plane.close();
     await sleep(500);
     // Only describe's view: no timer ran, so the member was never removed.
-    expect(plane.coordinator.list()).toEqual([{ groupId: "c", state: GroupState.STABLE, members: 1 }]);
+    expect(plane.coordinator.list()).toEqual([{ groupId: "c", state: GroupState.STABLE, members: 1, groupEpoch: 1 }]);
   });
 });
