@@ -6,12 +6,12 @@ import type { Socket } from "node:net";
 import { adminHandler, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
 import { probeHandler } from "./admin/probes.js";
 import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
-import { checkId, DEFAULT_DATA_DIR, DEFAULT_LISTENERS, resolveHealthThresholds, resolveTimings, type BrokerTimings } from "./config/settings.js";
+import { checkId, DEFAULT_DATA_DIR, DEFAULT_LISTENERS, resolveGroupSettings, resolveHealthThresholds, resolveTimings, type BrokerTimings } from "./config/settings.js";
 import { DataConnections } from "./connections.js";
 import { AdminHttpServer } from "./http.js";
 import { resolveHttpListener, type HttpListenerOptions, type HttpListenerSettings } from "./http-settings.js";
 import { resolveLimits, type BrokerLimits } from "./limits.js";
-import type { GroupConfig } from "./groups/index.js";
+import type { GroupConfig, GroupCoordinator } from "./groups/index.js";
 import { GroupsPlane } from "./groups-plane.js";
 import { logPlaneRoutes } from "./log-plane.js";
 import { MemoryUpkeep } from "./memory-upkeep.js";
@@ -149,7 +149,7 @@ export class Broker implements AsyncDisposable {
     this.#mechanisms = buildMechanisms(options.auth);
     this.#connections = new DataConnections({ ...this.limits, ...this.#timings }, this.metrics);
     this.http = this.#httpSettings === undefined ? undefined : new AdminHttpServer(this.#httpSettings);
-    this.#groups = options.groups === false ? undefined : new GroupsPlane({ storage, metrics: this.metrics, config: options.groups ?? {} });
+    this.#groups = settings.groups === undefined ? undefined : new GroupsPlane({ storage, metrics: this.metrics, config: settings.groups });
     const features = [...SUPPORTED_FEATURES, ...(this.#groups === undefined ? [] : [Feature.GROUPS]), ...(options.checksumFrames === true ? [Feature.FRAME_CHECKSUM] : [])];
     const broker = this;
     this.#host = {
@@ -273,6 +273,14 @@ export class Broker implements AsyncDisposable {
     return this.http?.url;
   }
 
+  /**
+   * The consumer-group coordinator (spec §8), or undefined with `groups:
+   * false`: the groups, members and committed offsets GroupService shows.
+   */
+  get groups(): GroupCoordinator | undefined {
+    return this.#groups?.coordinator;
+  }
+
   /** `running`, `draining` (shutting down) or `closed`. */
   get state(): BrokerState {
     return this.#state;
@@ -337,6 +345,8 @@ interface Settings {
   readonly timings: BrokerTimings;
   readonly http: HttpListenerSettings | undefined;
   readonly health: HealthThresholds;
+  /** The groups plane's settings; undefined without the plane. */
+  readonly groups: GroupConfig | undefined;
 }
 
 function resolveSettings(options: BrokerOptions): Settings {
@@ -347,5 +357,6 @@ function resolveSettings(options: BrokerOptions): Settings {
     timings: resolveTimings(options),
     http: options.http === undefined ? undefined : resolveHttpListener(options.http),
     health: resolveHealthThresholds(options.health),
+    groups: options.groups === false ? undefined : resolveGroupSettings(options.groups ?? {}),
   };
 }

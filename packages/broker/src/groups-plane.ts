@@ -116,8 +116,12 @@ export class GroupsPlane {
       route({
         kind: FrameKind.GROUP_HEARTBEAT_REQUEST,
         handle: ({ message, session }) => {
-          const response = answer(this.coordinator.heartbeat(message, this.#now(), session.clientId));
-          this.#arm();
+          const now = this.#now();
+          const response = answer(this.coordinator.heartbeat(message, now, session.clientId));
+          // A heartbeat can set only deadlines of its own member: its session, or its revocation (PW-GROUP-023).
+          const { config } = this.coordinator;
+          const rebalanceTimeoutMs = Math.min(message.rebalanceTimeoutMs || config.defaultRebalanceTimeoutMs, config.maxRebalanceTimeoutMs);
+          this.#armBy(now + Math.min(config.sessionTimeoutMs, rebalanceTimeoutMs));
           return { message: toBinary(GroupHeartbeatResponseSchema, response) };
         },
       }),
@@ -170,7 +174,6 @@ export class GroupsPlane {
     const now = this.#now();
     if (change === "deleted") this.#track(this.coordinator.topicDeleted(topic, now));
     else this.coordinator.topicsChanged(now);
-    this.#arm();
   }
 
   #track(work: Promise<void>): void {
@@ -180,21 +183,20 @@ export class GroupsPlane {
   }
 
   /**
-   * Arms the deadline timer for the coordinator's next deadline, unless it
-   * is armed for that time or earlier already: deadlines only move later
-   * as members heartbeat, so a timer that fires early just ticks and re-arms.
+   * Makes sure the deadline timer fires by `at`. Firing early costs only a
+   * tick, so a heartbeat arms it without looking at other members (O(1) per
+   * heartbeat); when it fires, the coordinator's true next deadline arms it again.
    */
-  #arm(): void {
-    if (this.#closed) return;
-    const next = this.coordinator.nextDeadline();
-    if (next === null || next >= this.#armedFor) return;
+  #armBy(at: number): void {
+    if (this.#closed || at >= this.#armedFor) return;
     clearTimeout(this.#deadlineTimer);
-    this.#armedFor = next;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(1, next - this.#now()));
+    this.#armedFor = at;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(1, at - this.#now()));
     this.#deadlineTimer = setTimeout(() => {
       this.#armedFor = Number.POSITIVE_INFINITY;
       this.coordinator.tick(this.#now());
-      this.#arm();
+      const next = this.coordinator.nextDeadline();
+      if (next !== null) this.#armBy(next);
     }, delay);
     this.#deadlineTimer.unref();
   }

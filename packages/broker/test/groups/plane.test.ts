@@ -1,6 +1,6 @@
 import { ErrorCode, Feature } from "@polywire/proto/session";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Broker } from "../../src/index.js";
+import { Broker, BrokerConfigError, brokerOptionsFromConfig } from "../../src/index.js";
 import { GroupWire, ok, partitionsOf } from "./wire.js";
 
 // The groups plane of a real broker over TCP: requests as raw frames, answers as the broker writes them.
@@ -123,5 +123,18 @@ describe("the groups plane on the wire (§8)", () => {
     open.push(wire);
     expect(features).not.toContain(Feature.GROUPS);
     expect(await wire.heartbeat({ groupId: "g", memberEpoch: 0, subscription: { topics: ["t"] } })).toMatchObject({ ok: false, code: "FEATURE_NOT_NEGOTIATED" });
+  });
+
+  it("PW-GROUP-004 PW-GROUP-005: group settings come from BrokerOptions or a config file; a bad one is a BrokerConfigError naming its key", async () => {
+    expect(brokerOptionsFromConfig({ groups: { sessionTimeoutMs: 9_000, heartbeatIntervalMs: 1_000 } }, "/")).toMatchObject({ groups: { sessionTimeoutMs: 9_000, heartbeatIntervalMs: 1_000 } });
+    expect(brokerOptionsFromConfig({ groups: false }, "/")).toMatchObject({ groups: false });
+    expect(() => brokerOptionsFromConfig({ groups: { sessionTimeout: 1 } }, "/")).toThrow(BrokerConfigError);
+    const bad = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" }, groups: { heartbeatIntervalMs: 50_000 } }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(BrokerConfigError);
+    expect((bad as BrokerConfigError).key).toBe("groups.heartbeatIntervalMs");
+    await using configured = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" }, topics: [{ name: "c", partitions: 1 }], ...brokerOptionsFromConfig({ groups: { heartbeatIntervalMs: 1_234 } }, "/") });
+    const { wire } = await GroupWire.connect(configured.urls[0] as string);
+    open.push(wire);
+    expect(ok(await wire.heartbeat({ groupId: "cfg", memberEpoch: 0, subscription: { topics: ["c"] } })).heartbeatIntervalMs).toBe(1_234);
   });
 });
