@@ -14,8 +14,7 @@ const LIMIT = 400;
 
 /** Files over the limit when the check arrived, with their length then. */
 const SHRINKING: Readonly<Record<string, number>> = {
-  "packages/wasm-codec/src/batch.rs": 696,
-  "packages/ts-runtime/test/producer.test.ts": 486,
+  "packages/wasm-codec/src/batch.rs": 412,
   "packages/cli/test/cli.test.ts": 443,
 };
 

@@ -2,18 +2,23 @@
  * The victim of the storage crash test (test/storage-crash.test.ts): opens
  * disk storage in the directory given, appends idempotent batches with
  * durability "synced" (ACKS_ALL) to topic "crash" with several appends in
- * flight, and prints one line per acknowledged batch on stdout (synchronous
- * for pipes on Linux, so a printed ack was really sent) until it is killed.
+ * flight, and appends one line per acknowledged batch to the acks file
+ * until it is killed. The lines go to a file with a synchronous write, not
+ * to stdout: a pipe is written asynchronously once it is full (a loaded
+ * parent reads late), and what Node still queues is lost with SIGKILL, so
+ * the test would miss acks the storage did give. A write(2) that returned
+ * survives SIGKILL.
  *
- *   ready <producerId> <producerEpoch>
- *   ack <cycle> <n> <records> <baseSequence> <baseOffset>
+ *   stdout:    ready <producerId> <producerEpoch>
+ *   acks file: ack <cycle> <n> <records> <baseSequence> <baseOffset>
  */
+import { appendFileSync } from "node:fs";
 import { encodeBatch, verifyBatch } from "@polywire/wasm-codec";
 import { openDiskStorage } from "../src/storage/disk.js";
 
-const [directory, cycleText] = process.argv.slice(2);
-if (directory === undefined || cycleText === undefined) {
-  process.stderr.write("usage: crash-child <directory> <cycle>\n");
+const [directory, cycleText, acksFile] = process.argv.slice(2);
+if (directory === undefined || cycleText === undefined || acksFile === undefined) {
+  process.stderr.write("usage: crash-child <directory> <cycle> <acks-file>\n");
   process.exit(2);
 }
 const cycle = Number(cycleText);
@@ -41,7 +46,7 @@ async function appender(): Promise<void> {
     sequence += count;
     const batch = encodeBatch(records, { producerId, producerEpoch, baseSequence });
     const result = await log.append(batch, verifyBatch(batch), { durability: "synced" });
-    process.stdout.write(`ack ${cycle} ${id} ${count} ${baseSequence} ${result.baseOffset}\n`);
+    appendFileSync(acksFile, `ack ${cycle} ${id} ${count} ${baseSequence} ${result.baseOffset}\n`);
   }
 }
 await Promise.all(Array.from({ length: IN_FLIGHT }, appender));

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, dirname } from "node:path";
 import { createInterface } from "node:readline";
@@ -30,11 +31,11 @@ interface CycleOutcome {
 /**
  * Starts the appending child, kills it with SIGKILL after `killAfterMs`
  * (counted from "ready", or from spawn when `beforeReady`), and returns what
- * it acknowledged.
+ * it acknowledged (read from its acks file once it is dead).
  */
-function runVictim(directory: string, cycle: number, killAfterMs: number, beforeReady: boolean): Promise<CycleOutcome> {
+function runVictim(directory: string, acksFile: string, cycle: number, killAfterMs: number, beforeReady: boolean): Promise<CycleOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=@polywire/source", "--import", "tsx", join(packageRoot, "scripts", "crash-child.ts"), directory, String(cycle)], {
+    const child = spawn(process.execPath, ["--conditions=@polywire/source", "--import", "tsx", join(packageRoot, "scripts", "crash-child.ts"), directory, String(cycle), acksFile], {
       cwd: packageRoot,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -57,14 +58,20 @@ function runVictim(directory: string, cycle: number, killAfterMs: number, before
       if (parts[0] === "ready") {
         producer = { producerId: BigInt(parts[1]!), producerEpoch: Number(parts[2]) };
         if (!beforeReady) setTimeout(kill, killAfterMs);
-      } else if (parts[0] === "ack") {
-        acks.push({ cycle: Number(parts[1]), n: Number(parts[2]), records: Number(parts[3]), baseSequence: Number(parts[4]), baseOffset: BigInt(parts[5]!) });
       }
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      if (signal !== "SIGKILL") reject(new Error(`crash child exited by itself (code ${code}, signal ${signal}): ${stderr}`));
-      else resolve({ acks, producer });
+      if (signal !== "SIGKILL") {
+        reject(new Error(`crash child exited by itself (code ${code}, signal ${signal}): ${stderr}`));
+        return;
+      }
+      const lines = existsSync(acksFile) ? readFileSync(acksFile, "utf8").split("\n") : [];
+      for (const line of lines.filter((l) => l.startsWith("ack "))) {
+        const parts = line.split(" ");
+        acks.push({ cycle: Number(parts[1]), n: Number(parts[2]), records: Number(parts[3]), baseSequence: Number(parts[4]), baseOffset: BigInt(parts[5]!) });
+      }
+      resolve({ acks, producer });
     });
   });
 }
@@ -99,12 +106,13 @@ describe("disk storage under SIGKILL", () => {
     `PW-LOG-006 PW-LOG-030 PW-LOG-031 PW-LOG-032 PW-IDEM-006: every ACKS_ALL-acknowledged record survives ${CYCLES} SIGKILLs exactly once, in order`,
     async () => {
       await using dir = await tempDirectory();
+      await using acksDir = await tempDirectory();
       const acked: Ack[] = [];
       let totalAcks = 0;
       for (let cycle = 0; cycle < CYCLES; cycle++) {
         const beforeReady = cycle % 5 === 4;
         const delay = beforeReady ? Math.floor(Math.random() * 600) : 20 + Math.floor(Math.random() * 300);
-        const outcome = await runVictim(dir.path, cycle, delay, beforeReady);
+        const outcome = await runVictim(dir.path, join(acksDir.path, `acks-${cycle}`), cycle, delay, beforeReady);
         acked.push(...outcome.acks);
         totalAcks += outcome.acks.length;
 

@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from "./connection.js";
 import type { PolywireError } from "@polywire/core";
-import type { LinkState } from "./link.js";
+import type { LinkState } from "./broker-link.js";
 import type { RetryOptions } from "./retry.js";
 
 // The public shapes around a Client: its options, states, events and health report.

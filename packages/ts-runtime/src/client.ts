@@ -8,7 +8,7 @@ import type { ConsumerOptions } from "./consumer/options.js";
 import type { ClientContext, ClientResource, OffsetRequest, PartitionOffset } from "./context.js";
 import { PolywireError, parseTransportUrl } from "@polywire/core";
 import { Emitter } from "./events.js";
-import type { Link } from "./link.js";
+import type { BrokerLink } from "./broker-link.js";
 import { listOffsets } from "./list-offsets.js";
 import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
@@ -181,7 +181,7 @@ export class Client extends Emitter<ClientEvents> {
     };
   }
 
-  #linkFor(brokerId: string): Link {
+  #linkFor(brokerId: string): BrokerLink {
     return this.#pool.link(brokerId, this.#metadata.broker(brokerId)?.urls ?? []);
   }
 
@@ -201,7 +201,7 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /** One request on `link`, retried by the policy on retriable failures (all these requests are safe to repeat). */
-  #request<K extends RequestKind>(link: Link, kind: K, init: RequestInit<K>, options: CallOptions = {}): Promise<CallResult<K>> {
+  #request<K extends RequestKind>(link: BrokerLink, kind: K, init: RequestInit<K>, options: CallOptions = {}): Promise<CallResult<K>> {
     const signal = callSignal(options);
     return this.#retry.run(async () => {
       const connection = await link.acquire(signal);

@@ -1,7 +1,7 @@
 import type { CallResult, Connection, RequestOptions } from "./connection.js";
 import type { PolywireError } from "@polywire/core";
 import type { Jsonified } from "./json.js";
-import type { Link } from "./link.js";
+import type { BrokerLink } from "./broker-link.js";
 import type { MetadataCache } from "./metadata.js";
 import type { RetryPolicy } from "./retry.js";
 import type { RequestInit, RequestKind } from "@polywire/core";
@@ -55,9 +55,9 @@ export interface ClientContext {
   /** True once the client is closing or closed. */
   readonly closed: boolean;
   /** The link to the leader of a partition, or undefined when the topic's metadata is not cached. */
-  leaderNow(topic: string, partition: number): Link | undefined;
+  leaderNow(topic: string, partition: number): BrokerLink | undefined;
   /** The link to the leader of a partition, looking the topic up when needed. */
-  leader(topic: string, partition: number, signal?: AbortSignal): Promise<Link>;
+  leader(topic: string, partition: number, signal?: AbortSignal): Promise<BrokerLink>;
   /**
    * The session limits of the partition's leader (batch and frame sizes,
    * idempotence window), or undefined while its metadata is not cached or

@@ -4,7 +4,7 @@ import type { CallResult } from "./connection.js";
 import type { OffsetRequest, PartitionOffset } from "./context.js";
 import { PolywireError } from "@polywire/core";
 import { result } from "./json.js";
-import type { Link } from "./link.js";
+import type { BrokerLink } from "./broker-link.js";
 import type { MetadataCache } from "./metadata.js";
 import { responseError } from "./response-errors.js";
 import type { RequestInit } from "@polywire/core";
@@ -14,9 +14,9 @@ type ListOffsetsKind = typeof FrameKind.LIST_OFFSETS_REQUEST;
 
 /** What resolving offsets needs of a client. */
 export interface OffsetsClient {
-  leader(topic: string, partition: number, signal?: AbortSignal): Promise<Link>;
+  leader(topic: string, partition: number, signal?: AbortSignal): Promise<BrokerLink>;
   /** Sends a ListOffsets request on `link`, retried by the client's policy. */
-  request(link: Link, init: RequestInit<ListOffsetsKind>, signal: AbortSignal | undefined): Promise<CallResult<ListOffsetsKind>>;
+  request(link: BrokerLink, init: RequestInit<ListOffsetsKind>, signal: AbortSignal | undefined): Promise<CallResult<ListOffsetsKind>>;
   readonly metadata: MetadataCache;
   readonly stats: StatsCollector;
 }
@@ -28,7 +28,7 @@ export interface OffsetsClient {
  * forgetting the metadata of a topic the leader does not know.
  */
 export async function listOffsets(client: OffsetsClient, queries: readonly OffsetRequest[], signal: AbortSignal | undefined): Promise<PartitionOffset[]> {
-  const byLink = new Map<Link, number[]>();
+  const byLink = new Map<BrokerLink, number[]>();
   for (let i = 0; i < queries.length; i++) {
     const q = queries[i] as (typeof queries)[number];
     const link = await client.leader(q.topic, q.partition, signal);

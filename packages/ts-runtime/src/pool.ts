@@ -1,4 +1,4 @@
-import { Link, shuffled, type LinkConfig } from "./link.js";
+import { BrokerLink, shuffled, type LinkConfig } from "./broker-link.js";
 
 /** The scheme of a URL (`tcp`, `ws`, ...), or "" when it cannot be parsed. */
 function schemeOf(url: string | undefined): string {
@@ -16,27 +16,27 @@ function schemeOf(url: string | undefined): string {
  * bootstrapped with.
  */
 export class ConnectionPool {
-  readonly primary: Link;
-  #links = new Map<string, Link>();
+  readonly primary: BrokerLink;
+  #links = new Map<string, BrokerLink>();
   readonly #config: Omit<LinkConfig, "candidates">;
 
   constructor(bootstrap: readonly string[], config: Omit<LinkConfig, "candidates">) {
     this.#config = config;
-    this.primary = new Link({ ...config, candidates: () => shuffled(bootstrap) });
+    this.primary = new BrokerLink({ ...config, candidates: () => shuffled(bootstrap) });
   }
 
   /**
    * The link to broker `brokerId`, reachable at `urls`. Opens one when the
    * primary link is connected elsewhere and none is open yet.
    */
-  link(brokerId: string, urls: readonly string[]): Link {
+  link(brokerId: string, urls: readonly string[]): BrokerLink {
     const primary = this.primary;
     if (primary.brokerId === brokerId || (primary.state !== "ready" && primary.state !== "draining")) return primary;
     const existing = this.#links.get(brokerId);
     if (existing !== undefined && existing.state !== "closed") return existing;
     const preferred = schemeOf(primary.connection?.url);
     const ordered = [...urls.filter((u) => schemeOf(u) === preferred), ...urls.filter((u) => schemeOf(u) !== preferred)];
-    const link = new Link({ ...this.#config, candidates: () => ordered });
+    const link = new BrokerLink({ ...this.#config, candidates: () => ordered });
     this.#links.set(brokerId, link);
     link.open().catch(() => {
       // acquire() reports the failure to whoever waits; a later request opens a fresh link.

@@ -3,7 +3,7 @@ import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import { readBatchHeader, splitBatches } from "@polywire/wasm-codec";
 import type { OffsetQuery } from "../context.js";
 import { PolywireError } from "@polywire/core";
-import type { Link } from "../link.js";
+import type { BrokerLink } from "../broker-link.js";
 import { responseError } from "../response-errors.js";
 import { anySignal, sleep } from "../signal.js";
 import type { Cursor } from "./cursor.js";
@@ -20,7 +20,7 @@ type PartitionResult = FetchResponse["partitions"][number];
  */
 export class Fetcher {
   readonly #scope: ConsumerScope;
-  readonly #loops = new Map<Link, Promise<void>>();
+  readonly #loops = new Map<BrokerLink, Promise<void>>();
   readonly #interrupts = new Set<AbortController>();
   readonly #lookups = new Set<string>();
 
@@ -77,7 +77,7 @@ export class Fetcher {
   }
 
   /** Cursors led by `link` that may be fetched now. */
-  #eligible(link: Link): { led: boolean; ready: Cursor[] } {
+  #eligible(link: BrokerLink): { led: boolean; ready: Cursor[] } {
     const { ctx, cursors, settings } = this.#scope;
     let led = false;
     const ready: Cursor[] = [];
@@ -91,7 +91,7 @@ export class Fetcher {
     return { led, ready };
   }
 
-  async #fetchLoop(link: Link): Promise<void> {
+  async #fetchLoop(link: BrokerLink): Promise<void> {
     const { ctx, cursors, settings, stop, waiters } = this.#scope;
     let attempt = 0;
     while (!this.#scope.closed) {

@@ -14,7 +14,7 @@ import type { StatsCollector } from "./stats.js";
  */
 export type LinkState = "connecting" | "ready" | "reconnecting" | "draining" | "closed";
 
-/** Events of a {@link Link}. */
+/** Events of a {@link BrokerLink}. */
 export interface LinkEvents {
   [event: string]: (...args: never[]) => void;
   state: (state: LinkState, previous: LinkState) => void;
@@ -27,7 +27,7 @@ export interface LinkEvents {
   error: (error: PolywireError) => void;
 }
 
-/** What a {@link Link} needs. */
+/** What a {@link BrokerLink} needs. */
 export interface LinkConfig {
   /** URLs to dial, in the order to try them; asked again before every pass. */
   readonly candidates: () => readonly string[];
@@ -95,7 +95,7 @@ interface Waiter {
  * deadline, or reconnects once the broker has closed. Requests wait in
  * {@link acquire} while there is no usable connection.
  */
-export class Link extends Emitter<LinkEvents> {
+export class BrokerLink extends Emitter<LinkEvents> {
   #state: LinkState = "connecting";
   #current: Connection | undefined;
   #waiters = new Set<Waiter>();
