@@ -2,7 +2,8 @@ import { toBinary } from "@bufbuild/protobuf";
 import { GroupHeartbeatResponseSchema, OffsetCommitResponseSchema, OffsetFetchResponseSchema } from "@polywire/proto/groups";
 import { FrameKind } from "@polywire/proto/session";
 import { PolywireError } from "@polywire/core";
-import { GroupCoordinator, type GroupConfig, type Outcome, type TopicView } from "./groups/index.js";
+import { GroupCoordinator, resolveGroupConfig, type GroupConfig, type Outcome, type TopicView } from "./groups/index.js";
+import { MembershipRecord } from "./groups-membership.js";
 import type { BrokerMetrics, GroupMetricsSource } from "./metrics.js";
 import { route, routeMap, type Route } from "./route.js";
 import { checkTopicName } from "./storage/config.js";
@@ -71,7 +72,12 @@ export class GroupsPlane {
   #armedFor = Number.POSITIVE_INFINITY;
   #retentionTimer: NodeJS.Timeout | undefined;
   #stopTopics: (() => void) | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #members: MembershipRecord;
+  // Groups that had members before a restart, and until when their partitions are held back (PW-GROUP-028).
+  readonly #quarantined: ReadonlySet<string>;
+  readonly #graceUntil: number;
   /** Offset writes started by topic changes and retention, awaited by close. */
   readonly #background = new Set<Promise<void>>();
 
@@ -80,14 +86,21 @@ export class GroupsPlane {
     this.#now = host.now ?? Date.now;
     const log = host.storage.groupOffsets;
     this.#topics = topicView(host.storage);
+    const config = resolveGroupConfig(host.config);
+    const now = this.#now();
+    // Members from before a restart heartbeat at least every heartbeat interval; twice that, and each has been told it is unknown.
+    this.#quarantined = MembershipRecord.recovered(log.recovered());
+    this.#graceUntil = now + 2 * config.heartbeatIntervalMs;
     this.coordinator = new GroupCoordinator({
       topics: this.#topics,
       offsetLog: log,
       replay: log.recovered(),
-      nowMs: this.#now(),
-      ...(host.config === undefined ? {} : { config: host.config }),
+      nowMs: now,
+      config,
+      quarantine: { groups: this.#quarantined, untilMs: this.#graceUntil },
     });
-    log.compactWith(() => this.coordinator.offsetSnapshot());
+    this.#members = new MembershipRecord(log, this.#quarantined);
+    log.compactWith(() => [...this.coordinator.offsetSnapshot(), ...this.#members.entries()]);
     this.#metrics = host.metrics;
     this.#metrics?.observeGroups(this.#metricsSource());
   }
@@ -108,6 +121,11 @@ export class GroupsPlane {
     const every = Math.min(RETENTION_CHECK_MS, this.coordinator.config.offsetRetentionMs);
     this.#retentionTimer = setInterval(() => this.#track(this.coordinator.expireOffsets(this.#now())), every);
     this.#retentionTimer.unref();
+    if (this.#quarantined.size > 0) {
+      // Groups from before the restart that nobody joined during the grace have no members: record it.
+      this.#graceTimer = setTimeout(() => this.#sweep(this.#quarantined), Math.max(0, this.#graceUntil - this.#now()));
+      this.#graceTimer.unref();
+    }
   }
 
   /** The plane's routes: GroupHeartbeat, OffsetCommit, OffsetFetch. */
@@ -115,13 +133,22 @@ export class GroupsPlane {
     return routeMap([
       route({
         kind: FrameKind.GROUP_HEARTBEAT_REQUEST,
-        handle: ({ message, session }) => {
+        handle: async ({ message, session }) => {
           const now = this.#now();
-          const response = answer(this.coordinator.heartbeat(message, now, session.clientId));
+          const outcome = this.coordinator.heartbeat(message, now, session.clientId);
           // A heartbeat can set only deadlines of its own member: its session, or its revocation (PW-GROUP-023).
           const { config } = this.coordinator;
           const rebalanceTimeoutMs = Math.min(message.rebalanceTimeoutMs || config.defaultRebalanceTimeoutMs, config.maxRebalanceTimeoutMs);
           this.#armBy(now + Math.min(config.sessionTimeoutMs, rebalanceTimeoutMs));
+          // A leave or a fenced member may have emptied the group.
+          if (!outcome.ok || outcome.value.memberEpoch < 0) this.#sweep([message.groupId]);
+          const response = answer(outcome);
+          if (response.memberEpoch > 0) {
+            // No assignment goes out before the group is recorded as having members (PW-GROUP-028).
+            await this.#members.present(message.groupId).catch((cause: unknown) => {
+              throw new PolywireError("STORAGE", `cannot record group ${JSON.stringify(message.groupId)}'s membership: ${cause instanceof Error ? cause.message : String(cause)}`);
+            });
+          }
           return { message: toBinary(GroupHeartbeatResponseSchema, response) };
         },
       }),
@@ -145,6 +172,7 @@ export class GroupsPlane {
     this.#closed = true;
     clearTimeout(this.#deadlineTimer);
     clearInterval(this.#retentionTimer);
+    clearTimeout(this.#graceTimer);
     this.#stopTopics?.();
     await Promise.all(this.#background);
   }
@@ -176,6 +204,15 @@ export class GroupsPlane {
     else this.coordinator.topicsChanged(now);
   }
 
+  /** Records as memberless the groups of `groupIds` that are recorded as having members and have none (those held back since a restart only once the grace is over). */
+  #sweep(groupIds: Iterable<string>): void {
+    const now = this.#now();
+    for (const groupId of groupIds) {
+      if (now < this.#graceUntil && this.#quarantined.has(groupId)) continue;
+      if ((this.coordinator.describe(groupId)?.members ?? 0) === 0) this.#track(this.#members.absent(groupId));
+    }
+  }
+
   #track(work: Promise<void>): void {
     // A failed write is the storage's to report (health); the next change retries nothing it lost.
     const settled = work.catch(() => undefined).finally(() => this.#background.delete(settled));
@@ -195,6 +232,7 @@ export class GroupsPlane {
     this.#deadlineTimer = setTimeout(() => {
       this.#armedFor = Number.POSITIVE_INFINITY;
       this.coordinator.tick(this.#now());
+      this.#sweep(this.#members.marked());
       const next = this.coordinator.nextDeadline();
       if (next !== null) this.#armBy(next);
     }, delay);

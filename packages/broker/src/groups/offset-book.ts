@@ -20,7 +20,13 @@ export type OffsetLogEntry =
   /** A deleted group, or one whose offsets expired (PW-ADMIN-035, PW-GROUP-046). */
   | { readonly kind: "delete-group"; readonly groupId: string }
   /** A deleted topic: every group's offsets of it go (PW-GROUP-046). */
-  | { readonly kind: "delete-topic"; readonly topic: string };
+  | { readonly kind: "delete-topic"; readonly topic: string }
+  /**
+   * The group has members (`present`) or has none any more: what the groups
+   * plane records so that after a restart it knows which groups' partitions
+   * members from before may still own (PW-GROUP-028). The book ignores it.
+   */
+  | { readonly kind: "members"; readonly groupId: string; readonly present: boolean };
 
 /**
  * Durable persistence of committed offsets, implemented by the storage
@@ -147,6 +153,8 @@ export class OffsetBook {
           for (const [k, o] of group) if (o.topic === entry.topic) group.delete(k);
           if (group.size === 0) this.#table.delete(groupId);
         }
+        break;
+      case "members":
         break;
     }
   }

@@ -9,10 +9,11 @@ const decoder = new TextDecoder();
 /**
  * A journal record. The first two forms are those `group-offsets.log` has
  * always held, so data directories written before the groups plane open
- * unchanged; a topic's deletion (PW-GROUP-046) is the third.
+ * unchanged; a topic's deletion (PW-GROUP-046) is the third, whether a
+ * group has members (PW-GROUP-028) the fourth.
  */
 type Row = [topic: string, partition: number, offset: string, metadata: string, time: number];
-type Record_ = { g: string; c: Row[] } | { g: string; d: 1 } | { t: string; d: 1 };
+type Record_ = { g: string; c: Row[] } | { g: string; d: 1 } | { t: string; d: 1 } | { m: string; p: 0 | 1 };
 
 /** Journals above this size are compacted once they have doubled since the last compaction. */
 const COMPACT_MIN_BYTES = 1 << 20;
@@ -28,6 +29,9 @@ function encode(entry: OffsetLogEntry): Uint8Array {
       break;
     case "delete-topic":
       record = { t: entry.topic, d: 1 };
+      break;
+    case "members":
+      record = { m: entry.groupId, p: entry.present ? 1 : 0 };
       break;
   }
   return encoder.encode(JSON.stringify(record));
@@ -50,10 +54,11 @@ function decode(payload: Uint8Array): OffsetLogEntry {
   } catch (cause) {
     throw damaged("a record is not JSON", cause);
   }
-  const r = parsed as Partial<{ g: unknown; t: unknown; c: unknown; d: unknown }>;
+  const r = parsed as Partial<{ g: unknown; t: unknown; c: unknown; d: unknown; m: unknown; p: unknown }>;
   if (typeof r !== "object" || r === null) throw damaged("a record is not an object");
   if (typeof r.g === "string" && r.d === 1) return { kind: "delete-group", groupId: r.g };
   if (typeof r.t === "string" && r.d === 1) return { kind: "delete-topic", topic: r.t };
+  if (typeof r.m === "string" && (r.p === 0 || r.p === 1)) return { kind: "members", groupId: r.m, present: r.p === 1 };
   if (typeof r.g === "string" && Array.isArray(r.c) && r.c.every(isRow)) {
     const offsets: StoredOffset[] = (r.c as Row[]).map(([topic, partition, offset, metadata, commitTimeMs]) => ({ topic, partition, offset: BigInt(offset), metadata, commitTimeMs }));
     return { kind: "commit", groupId: r.g, offsets };

@@ -1,17 +1,22 @@
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { Connection } from "@polywire/runtime/connection";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { spawnBroker, tempDir, type BrokerProcess } from "../helpers.js";
 
 const PARTITIONS = 4;
 
 describe("committed offsets under SIGKILL (PW-GROUP-040)", () => {
-  it("PW-GROUP-040 PW-GROUP-009: every acknowledged commit survives SIGKILL of the broker process; the old member is unknown after the restart", { timeout: 90_000 }, async () => {
+  it("PW-GROUP-040 PW-GROUP-009 PW-GROUP-028: every acknowledged commit survives SIGKILL of the broker process; the old member is unknown after the restart, and its group's partitions wait out the grace", { timeout: 90_000 }, async () => {
     const dir = tempDir("groups-crash");
     const children: BrokerProcess[] = [];
     try {
       // fsync never for records: commits are made durable on their own, whatever the topic's policy.
-      const args = ["--listen", "tcp://127.0.0.1:0", "--data-dir", dir.path, "--topic", `t:${PARTITIONS}`, "--fsync", "never", "--http-port", "off"];
+      // A short heartbeat interval, so that the grace after the restart (PW-GROUP-028) is short too.
+      const config = join(dir.path, "broker.json");
+      writeFileSync(config, JSON.stringify({ groups: { heartbeatIntervalMs: 400, reconcileHeartbeatIntervalMs: 100 } }));
+      const args = ["--config", config, "--listen", "tcp://127.0.0.1:0", "--data-dir", join(dir.path, "data"), "--topic", `t:${PARTITIONS}`, "--fsync", "never", "--http-port", "off"];
       const first = await spawnBroker(args);
       children.push(first);
       const conn = await Connection.connect(first.urls[0] as string, { features: [Feature.LOG, Feature.GROUPS] });
@@ -57,11 +62,19 @@ describe("committed offsets under SIGKILL (PW-GROUP-040)", () => {
       }
       const manual = (await reader.call(FrameKind.OFFSET_FETCH_REQUEST, { groupId: "manual" })).message.offsets;
       expect(manual).toMatchObject([{ topic: "t", partition: 0, offset: 99n, metadata: "by hand" }]);
-      // Membership is rebuilt from heartbeats: the member of the killed process is unknown, so it
-      // stops processing (PW-GROUP-011) before a new member can be given its partitions.
-      await expect(reader.call(FrameKind.GROUP_HEARTBEAT_REQUEST, { groupId: "g", memberId: joined.memberId, memberEpoch: joined.memberEpoch })).rejects.toMatchObject({ code: "UNKNOWN_MEMBER_ID" });
+      // Membership is rebuilt from heartbeats: a new member of the group that had one gets nothing
+      // during the grace (PW-GROUP-028), in which the member of the killed process, which heartbeats
+      // every 400 ms, is told it is unknown and stops (PW-GROUP-009, PW-GROUP-011).
       const rejoined = (await reader.call(FrameKind.GROUP_HEARTBEAT_REQUEST, { groupId: "g", memberEpoch: 0, subscription: { topics: ["t"] } })).message;
-      expect(rejoined.assignment?.partitions).toMatchObject([{ topic: "t", partitions: [0, 1, 2, 3] }]);
+      expect(rejoined.assignment?.partitions ?? []).toEqual([]);
+      await expect(reader.call(FrameKind.GROUP_HEARTBEAT_REQUEST, { groupId: "g", memberId: joined.memberId, memberEpoch: joined.memberEpoch })).rejects.toMatchObject({ code: "UNKNOWN_MEMBER_ID" });
+      let assigned: number[] = [];
+      for (let i = 0; i < 100 && assigned.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const beat = (await reader.call(FrameKind.GROUP_HEARTBEAT_REQUEST, { groupId: "g", memberId: rejoined.memberId, memberEpoch: rejoined.memberEpoch, owned: { partitions: [] } })).message;
+        assigned = beat.assignment?.partitions[0]?.partitions ?? assigned;
+      }
+      expect(assigned).toEqual([0, 1, 2, 3]);
     } finally {
       for (const child of children) {
         child.child.kill("SIGKILL");

@@ -1,7 +1,7 @@
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { check, checkEqual, show } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { codeName } from "../../wire/messages.js";
+import { BrokerError, codeName } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";
 import { expectBrokerError } from "../expect.js";
 import { groupId, heartbeat, Member } from "./io.js";
@@ -119,5 +119,46 @@ const topicDeleted: ConformanceCase = {
   },
 };
 
-/** §8.4: committed offsets. */
-export const offsetCases: readonly ConformanceCase[] = [commits, restart, topicDeleted];
+const restartGrace: ConformanceCase = {
+  id: "groups/restart-grace",
+  title: "After a restart that forgets membership, a group that had a member gives no partition to a new member until the longest heartbeat interval has passed, while the old member learns it is unknown; then the new member gets them all",
+  plane: "groups",
+  clauses: ["PW-GROUP-028", "PW-GROUP-009", "PW-GROUP-024"],
+  features: [Feature.GROUPS],
+  needs: ["restart"],
+  timeoutMs: 60_000,
+  async run(ctx) {
+    const topic = await ctx.topic(2);
+    const group = groupId(ctx, "restart-grace");
+    const old = new Member(await ctx.connect(), group);
+    await old.join([topic]);
+    const interval = old.last?.heartbeatIntervalMs ?? 0;
+    const restarting = Date.now();
+    await ctx.target.restart();
+    let kept = true;
+    try {
+      await heartbeat(await ctx.connect(), { groupId: group, memberId: old.memberId, memberEpoch: old.epoch });
+    } catch (error) {
+      if (!(error instanceof BrokerError) || error.code !== ErrorCode.UNKNOWN_MEMBER_ID) throw error;
+      kept = false;
+    }
+    const fresh = new Member(await ctx.connect(), group);
+    await fresh.join([topic]);
+    check("PW-GROUP-028", fresh.partitions().length === 0, `right after a restart, a new member of a group that had one was given ${show(fresh.partitions())}`);
+    if (kept) {
+      ctx.note("the broker kept the group's membership across the restart");
+      return;
+    }
+    while (fresh.partitions().length < 2 && Date.now() - restarting < 45_000) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(fresh.last?.heartbeatIntervalMs ?? 500, 1_000)));
+      await fresh.ack();
+      if (fresh.partitions().length > 0) {
+        check("PW-GROUP-028", Date.now() - restarting >= interval, `a partition was assigned ${Date.now() - restarting} ms after the restart began, before the ${interval} ms heartbeat interval the old member was given`);
+      }
+    }
+    checkEqual("PW-GROUP-024", fresh.partitions().sort(), [`${topic}:0`, `${topic}:1`], "the new member's assignment after the grace");
+  },
+};
+
+/** §8.4: committed offsets, and what a restart keeps. */
+export const offsetCases: readonly ConformanceCase[] = [commits, restart, restartGrace, topicDeleted];
