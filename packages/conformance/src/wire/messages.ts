@@ -3,6 +3,9 @@ import {
   FetchRequestSchema, FetchResponseSchema, InitProducerRequestSchema, InitProducerResponseSchema, ListOffsetsRequestSchema,
   ListOffsetsResponseSchema, MetadataRequestSchema, MetadataResponseSchema, ProduceRequestSchema, ProduceResponseSchema,
 } from "@polywire/proto/log";
+import {
+  GroupHeartbeatRequestSchema, GroupHeartbeatResponseSchema, OffsetCommitRequestSchema, OffsetCommitResponseSchema, OffsetFetchRequestSchema, OffsetFetchResponseSchema,
+} from "@polywire/proto/groups";
 import { ErrorCode, ErrorSchema, FrameKind, PingSchema, PongSchema, type Error as ErrorMessage } from "@polywire/proto/session";
 import type { WireFrame } from "./frame.js";
 
@@ -14,6 +17,9 @@ export const RPCS = {
   [FrameKind.LIST_OFFSETS_REQUEST]: { request: ListOffsetsRequestSchema, responseKind: FrameKind.LIST_OFFSETS_RESPONSE, response: ListOffsetsResponseSchema },
   [FrameKind.METADATA_REQUEST]: { request: MetadataRequestSchema, responseKind: FrameKind.METADATA_RESPONSE, response: MetadataResponseSchema },
   [FrameKind.INIT_PRODUCER_REQUEST]: { request: InitProducerRequestSchema, responseKind: FrameKind.INIT_PRODUCER_RESPONSE, response: InitProducerResponseSchema },
+  [FrameKind.GROUP_HEARTBEAT_REQUEST]: { request: GroupHeartbeatRequestSchema, responseKind: FrameKind.GROUP_HEARTBEAT_RESPONSE, response: GroupHeartbeatResponseSchema },
+  [FrameKind.OFFSET_COMMIT_REQUEST]: { request: OffsetCommitRequestSchema, responseKind: FrameKind.OFFSET_COMMIT_RESPONSE, response: OffsetCommitResponseSchema },
+  [FrameKind.OFFSET_FETCH_REQUEST]: { request: OffsetFetchRequestSchema, responseKind: FrameKind.OFFSET_FETCH_RESPONSE, response: OffsetFetchResponseSchema },
 } as const;
 
 /** A request kind of {@link RPCS}. */
