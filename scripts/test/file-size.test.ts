@@ -15,7 +15,7 @@ const LIMIT = 400;
 /** Files over the limit when the check arrived, with their length then. */
 const SHRINKING: Readonly<Record<string, number>> = {
   "packages/wasm-codec/src/batch.rs": 412,
-  "packages/cli/test/cli.test.ts": 477,
+  "packages/cli/test/cli.test.ts": 443,
 };
 
 function sourceFiles(): string[] {

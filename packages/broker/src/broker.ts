@@ -6,11 +6,13 @@ import type { Socket } from "node:net";
 import { adminHandler, type AdminAuthOptions, type AdminContext, type HealthThresholds } from "./admin/index.js";
 import { probeHandler } from "./admin/probes.js";
 import { buildMechanisms, type BrokerAuthOptions, type ServerSaslMechanism } from "./auth.js";
-import { checkId, DEFAULT_DATA_DIR, DEFAULT_LISTENERS, resolveHealthThresholds, resolveTimings, type BrokerTimings } from "./config/settings.js";
+import { checkId, DEFAULT_DATA_DIR, DEFAULT_LISTENERS, resolveGroupSettings, resolveHealthThresholds, resolveTimings, type BrokerTimings } from "./config/settings.js";
 import { DataConnections } from "./connections.js";
 import { AdminHttpServer } from "./http.js";
 import { resolveHttpListener, type HttpListenerOptions, type HttpListenerSettings } from "./http-settings.js";
 import { resolveLimits, type BrokerLimits } from "./limits.js";
+import type { GroupConfig, GroupCoordinator } from "./groups/index.js";
+import { GroupsPlane } from "./groups-plane.js";
 import { logPlaneRoutes } from "./log-plane.js";
 import { MemoryUpkeep } from "./memory-upkeep.js";
 import { BrokerMetrics } from "./metrics.js";
@@ -85,13 +87,21 @@ export interface BrokerOptions extends Partial<BrokerTimings> {
   checksumFrames?: boolean;
   /** Pub/sub limits (§9): subscriptions per connection, bytes held per connection, default `max_pending`. */
   pubsub?: PubSubOptions;
+  /**
+   * The consumer-group plane (§8): its coordinator settings (session and
+   * rebalance timeouts, heartbeat interval, group and member bounds, offset
+   * retention), or false to leave it out, so that FEATURE_GROUPS is never
+   * granted and GroupService answers `unimplemented` (PW-ADMIN-029).
+   * Default: on, with the spec's defaults.
+   */
+  groups?: Partial<GroupConfig> | false;
 }
 
 /** The lifecycle of a broker. */
 export type BrokerState = "running" | "draining" | "closed";
 
 const SOFTWARE = { name: "polywire-broker", version: "0.1.0" };
-// The features this broker serves; FEATURE_FRAME_CHECKSUM joins them with `checksumFrames` (PW-SESS-026).
+// The features this broker serves; FEATURE_GROUPS joins them with the groups plane, FEATURE_FRAME_CHECKSUM with `checksumFrames` (PW-SESS-026).
 const SUPPORTED_FEATURES: readonly Feature[] = [Feature.LOG, Feature.IDEMPOTENCE, Feature.DRAIN_NOTICE, Feature.PUBSUB, Feature.SLOW_CONSUMER_NOTICE];
 
 /**
@@ -131,6 +141,7 @@ export class Broker implements AsyncDisposable {
   readonly #httpSettings: HttpListenerSettings | undefined;
   readonly #health: HealthThresholds;
   readonly #host: SessionHost;
+  readonly #groups: GroupsPlane | undefined;
 
   private constructor(options: BrokerOptions, storage: Storage, settings: Settings) {
     this.#options = options;
@@ -142,12 +153,14 @@ export class Broker implements AsyncDisposable {
     this.#mechanisms = buildMechanisms(options.auth);
     this.#connections = new DataConnections({ ...this.limits, ...this.#timings }, this.metrics);
     this.http = this.#httpSettings === undefined ? undefined : new AdminHttpServer(this.#httpSettings);
+    this.#groups = settings.groups === undefined ? undefined : new GroupsPlane({ storage, metrics: this.metrics, config: settings.groups });
+    const features = [...SUPPORTED_FEATURES, ...(this.#groups === undefined ? [] : [Feature.GROUPS]), ...(options.checksumFrames === true ? [Feature.FRAME_CHECKSUM] : [])];
     const broker = this;
     this.#host = {
       brokerId: this.id,
       software: SOFTWARE,
       limits: this.limits,
-      supportedFeatures: new Set(options.checksumFrames === true ? [...SUPPORTED_FEATURES, Feature.FRAME_CHECKSUM] : SUPPORTED_FEATURES),
+      supportedFeatures: new Set(features),
       mechanisms: this.#mechanisms,
       routes: this.#routes,
       metrics: this.metrics,
@@ -173,6 +186,7 @@ export class Broker implements AsyncDisposable {
     })) {
       this.#routes.set(kind, r);
     }
+    for (const [kind, r] of this.#groups?.routes() ?? []) this.#routes.set(kind, r);
     const pubsub = new PubSubPlane(options.pubsub);
     for (const r of pubsub.routes()) this.#routes.set(r.kind, r);
     registerPubSubMetrics(this.metrics.registry, pubsub.router.counters);
@@ -203,6 +217,7 @@ export class Broker implements AsyncDisposable {
           await storage.createTopic(topic.name, { partitions: topic.partitions, ...(topic.config === undefined ? {} : { config: topic.config }) });
         }
       }
+      await broker.#groups?.start();
       await broker.#listen();
     } catch (error) {
       await broker.#teardown();
@@ -251,6 +266,7 @@ export class Broker implements AsyncDisposable {
       adminUrl: () => this.httpUrl ?? "",
       state: () => this.#state,
       connections: () => this.connections,
+      groups: this.#groups?.coordinator,
     };
   }
 
@@ -262,6 +278,14 @@ export class Broker implements AsyncDisposable {
   /** The HTTP listener's base URL, or undefined without one. */
   get httpUrl(): string | undefined {
     return this.http?.url;
+  }
+
+  /**
+   * The consumer-group coordinator (spec §8), or undefined with `groups:
+   * false`: the groups, members and committed offsets GroupService shows.
+   */
+  get groups(): GroupCoordinator | undefined {
+    return this.#groups?.coordinator;
   }
 
   /** `running`, `draining` (shutting down) or `closed`. */
@@ -315,6 +339,7 @@ export class Broker implements AsyncDisposable {
     this.#upkeep?.stop();
     await Promise.all(this.#listeners.map((l) => l.close()));
     this.#connections.destroyAll();
+    await this.#groups?.close();
     await this.storage.close();
     await this.http?.close();
     this.#state = "closed";
@@ -327,6 +352,8 @@ interface Settings {
   readonly timings: BrokerTimings;
   readonly http: HttpListenerSettings | undefined;
   readonly health: HealthThresholds;
+  /** The groups plane's settings; undefined without the plane. */
+  readonly groups: GroupConfig | undefined;
 }
 
 function resolveSettings(options: BrokerOptions): Settings {
@@ -338,5 +365,6 @@ function resolveSettings(options: BrokerOptions): Settings {
     timings: resolveTimings(options),
     http: options.http === undefined ? undefined : resolveHttpListener(options.http),
     health: resolveHealthThresholds(options.health),
+    groups: options.groups === false ? undefined : resolveGroupSettings(options.groups ?? {}),
   };
 }

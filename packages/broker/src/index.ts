@@ -12,4 +12,7 @@ export type { AdminAuthOptions, AdminAuthResult, AdminBrokerState, AdminContext,
 export { DEFAULT_LIMITS, resolveLimits } from "./limits.js";
 export type { BrokerLimits } from "./limits.js";
 export { BrokerMetrics } from "./metrics.js";
+export type { GroupMetricsSource } from "./metrics.js";
+export { DEFAULT_GROUP_CONFIG, GroupCoordinator } from "./groups/index.js";
+export type { GroupConfig, GroupDescription, GroupMemberView, GroupSummaryView } from "./groups/index.js";
 export type { StorageConfig } from "./storage/engine-config.js";

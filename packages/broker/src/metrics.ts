@@ -1,3 +1,4 @@
+import { GroupStateSchema } from "@polywire/proto/admin";
 import { FrameKindSchema } from "@polywire/proto/session";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -24,6 +25,17 @@ interface TopicMetrics {
 const KIND_NAMES: ReadonlyMap<number, string> = new Map(FrameKindSchema.values.filter((v) => v.number !== 0).map((v) => [v.number, v.name]));
 /** The one label value of every kind the broker does not know, kind 0 included, so a peer cannot grow the label set. */
 const UNKNOWN_KIND = "unknown";
+
+/** What the consumer-group series read at each scrape: the groups plane. */
+export interface GroupMetricsSource {
+  /** Every group with its GroupState number, member count and group epoch. */
+  groups(): Iterable<{ readonly groupId: string; readonly state: number; readonly members: number; readonly groupEpoch: number }>;
+  /** The lag of every committed offset: high watermark minus committed offset, never below 0 (PW-ADMIN-032). */
+  lag(): Iterable<{ readonly groupId: string; readonly topic: string; readonly partition: number; readonly lag: bigint }>;
+}
+
+/** The `state` label values: GroupState value names as admin.proto spells them (`GROUP_STATE_STABLE`). */
+const GROUP_STATE_NAMES: ReadonlyMap<number, string> = new Map(GroupStateSchema.values.map((v) => [v.number, v.name]));
 
 /**
  * The broker's Prometheus metrics (names per PW-ADMIN-045), in a registry of
@@ -77,6 +89,55 @@ export class BrokerMetrics {
     },
   });
 
+  // The group series are gauges rebuilt at each scrape, so a deleted group's series go with it.
+  readonly groupCount = new Gauge({
+    name: "polywire_groups",
+    help: "Consumer groups the broker holds (with members or committed offsets), by GroupState.",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.groupCount.reset();
+      for (const name of GROUP_STATE_NAMES.values()) if (name !== "GROUP_STATE_UNSPECIFIED") this.groupCount.labels(name).set(0);
+      for (const g of this.#groups?.groups() ?? []) this.groupCount.labels(GROUP_STATE_NAMES.get(g.state) ?? "GROUP_STATE_UNSPECIFIED").inc();
+    },
+  });
+  readonly groupMembers = new Gauge({
+    name: "polywire_group_members",
+    help: "Members of each consumer group, static members away within their session timeout included.",
+    labelNames: ["group"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.groupMembers.reset();
+      for (const g of this.#groups?.groups() ?? []) this.groupMembers.labels(g.groupId).set(g.members);
+    },
+  });
+  readonly groupEpoch = new Gauge({
+    name: "polywire_group_epoch",
+    help: "Each consumer group's epoch; it rises by at least one per rebalance (membership, subscription, assignor or partition count change, PW-GROUP-003).",
+    labelNames: ["group"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.groupEpoch.reset();
+      for (const g of this.#groups?.groups() ?? []) this.groupEpoch.labels(g.groupId).set(g.groupEpoch);
+    },
+  });
+  readonly groupLag = new Gauge({
+    name: "polywire_group_lag",
+    help: "Records between a group's committed offset and the partition's high watermark, per partition with a committed offset.",
+    labelNames: ["group", "partition", "topic"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.groupLag.reset();
+      for (const l of this.#groups?.lag() ?? []) this.groupLag.labels(l.groupId, String(l.partition), l.topic).set(Number(l.lag));
+    },
+  });
+  readonly offsetCommits = new Counter({
+    name: "polywire_offset_commits_total",
+    help: "Committed offsets stored: one per partition of each OffsetCommit (and each ResetGroupOffsets) that stored it.",
+    registers: [this.registry],
+  });
+
+  #groups: GroupMetricsSource | undefined;
   #producerIdCount: () => number = () => 0;
   #kinds = new Map<number, KindMetrics>();
 
@@ -85,6 +146,11 @@ export class BrokerMetrics {
     this.#producerIdCount = count;
   }
   #topics = new Map<string, TopicMetrics>();
+
+  /** Makes the consumer-group series read `source` whenever metrics are collected. */
+  observeGroups(source: GroupMetricsSource): void {
+    this.#groups = source;
+  }
 
   /** The per-kind metrics of frame kind `kind`. */
   kind(kind: number): KindMetrics {

@@ -20,6 +20,8 @@ export interface RequestSession {
   readonly features: ReadonlySet<Feature>;
   /** The authenticated identity; empty for anonymous sessions. */
   readonly principal: string;
+  /** Hello.client_id (group members show it in DescribeGroup). */
+  readonly clientId: string;
   /** The largest frame the client accepts (Hello.max_frame_size). */
   readonly clientMaxFrameSize: number;
   /**

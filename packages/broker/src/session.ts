@@ -114,6 +114,9 @@ export class ServerSession {
       get principal() {
         return session.#granted.principal;
       },
+      get clientId() {
+        return session.#granted.clientId;
+      },
       get clientMaxFrameSize() {
         return session.#granted.clientMaxFrameSize;
       },

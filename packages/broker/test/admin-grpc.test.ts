@@ -121,10 +121,16 @@ describe("third-party gRPC clients of the admin listener", () => {
       expect(statuses((await grpcurl(broker, ["grpc.health.v1.Health/Check"], ["-d", '{"service": "polywire.v1.ClusterService"}'])).stdout)).toEqual(["SERVING"]);
       const unknown = await grpcurl(broker, ["grpc.health.v1.Health/Check"], ["-d", '{"service": "no.such.Service"}']);
       expect(unknown.stderr).toContain("Code: NotFound");
-      // GroupService answers every RPC unimplemented on this broker (PW-ADMIN-029): health does not vouch for it.
-      expect((await grpcurl(broker, ["grpc.health.v1.Health/Check"], ["-d", '{"service": "polywire.v1.GroupService"}'])).stderr).toContain("Code: NotFound");
+      expect(statuses((await grpcurl(broker, ["grpc.health.v1.Health/Check"], ["-d", '{"service": "polywire.v1.GroupService"}'])).stdout)).toEqual(["SERVING"]);
       const list = JSON.parse((await grpcurl(broker, ["grpc.health.v1.Health/List"])).stdout) as { statuses: Record<string, { status: string }> };
-      expect(Object.keys(list.statuses).sort()).toEqual(["", "polywire.v1.ClusterService", "polywire.v1.MetricsService", "polywire.v1.TopicService"]);
+      expect(Object.keys(list.statuses).sort()).toEqual(["", "polywire.v1.ClusterService", "polywire.v1.GroupService", "polywire.v1.MetricsService", "polywire.v1.TopicService"]);
+      {
+        // Without the groups plane GroupService answers every RPC unimplemented (PW-ADMIN-029): health does not vouch for it.
+        await using plain = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" }, http: { port: 0 }, groups: false });
+        expect((await grpcurl(plain, ["grpc.health.v1.Health/Check"], ["-d", '{"service": "polywire.v1.GroupService"}'])).stderr).toContain("Code: NotFound");
+        const plainList = JSON.parse((await grpcurl(plain, ["grpc.health.v1.Health/List"])).stdout) as { statuses: Record<string, { status: string }> };
+        expect(Object.keys(plainList.statuses).sort()).toEqual(["", "polywire.v1.ClusterService", "polywire.v1.MetricsService", "polywire.v1.TopicService"]);
+      }
       await until(() => statuses(watched).length === 1, "Watch's first message");
       expect(statuses(watched)).toEqual(["SERVING"]);
 

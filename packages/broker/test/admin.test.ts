@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { HealthStatus, MetricType, ResetTarget } from "@polywire/proto/admin";
+import { HealthStatus, MetricType } from "@polywire/proto/admin";
 import { Acks } from "@polywire/proto/log";
 import { FrameKind } from "@polywire/proto/session";
 import { PolywireError } from "@polywire/runtime";
@@ -172,19 +172,6 @@ describe.each(ADMIN_VARIANTS)("admin services over $name (PW-ADMIN-001)", (varia
     await broker.createTopic("__internal_state", { partitions: 1 });
     const internal = await connectFailure(admin.topics.deleteTopic({ name: "__internal_state" }), Code.InvalidArgument);
     expect(internal.rawMessage).toContain("__internal_state");
-  });
-
-  it("PW-ADMIN-030..035: without consumer groups every GroupService RPC is unimplemented and says so", async () => {
-    const calls = [
-      admin.groups.listGroups({}),
-      admin.groups.describeGroup({ groupId: "g" }),
-      admin.groups.resetGroupOffsets({ groupId: "g", target: ResetTarget.EARLIEST }),
-      admin.groups.deleteGroup({ groupId: "g" }),
-    ];
-    for (const call of calls) {
-      const error = await connectFailure(call, Code.Unimplemented);
-      expect(error.rawMessage).toBe("consumer groups are not available on this broker");
-    }
   });
 
   it("PW-ADMIN-040: DescribeCluster names the single broker as controller with its URLs, admin URL, version and protocol range", async () => {

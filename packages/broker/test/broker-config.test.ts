@@ -33,6 +33,7 @@ function everyKey(): BrokerConfig {
     limits: { maxFrameSize: 1 << 20, maxBatchSize: 1 << 19, maxUncompressedBatchSize: 1 << 21, idempotenceWindow: 3, maxInFlight: 17, maxConnections: 99, maxBufferedInboundBytes: 1 << 25 },
     adminAuth: { tokens: [{ principal: "ops", role: "admin", tokenFile: "ops.token" }, { principal: "grafana", role: "viewer", token: "viewer-token" }] },
     health: { minFreeBytes: 4096, minFreeRatio: 0.25 },
+    groups: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 2_000, reconcileHeartbeatIntervalMs: 100, defaultRebalanceTimeoutMs: 60_000, maxRebalanceTimeoutMs: 120_000, maxGroupSize: 50, maxGroups: 1_000, maxMembers: 5_000, offsetRetentionMs: 86_400_000 },
     brokerId: "b-1",
     clusterId: "c-1",
     handshakeTimeoutMs: 1_234,
@@ -57,6 +58,7 @@ function expectedOptions(base: string): BrokerOptions {
     limits: { maxFrameSize: 1 << 20, maxBatchSize: 1 << 19, maxUncompressedBatchSize: 1 << 21, idempotenceWindow: 3, maxInFlight: 17, maxConnections: 99, maxBufferedInboundBytes: 1 << 25 },
     adminAuth: { tokens: [{ principal: "ops", role: "admin", token: "ops-token-from-file" }, { principal: "grafana", role: "viewer", token: "viewer-token" }] },
     health: { minFreeBytes: 4096, minFreeRatio: 0.25 },
+    groups: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 2_000, reconcileHeartbeatIntervalMs: 100, defaultRebalanceTimeoutMs: 60_000, maxRebalanceTimeoutMs: 120_000, maxGroupSize: 50, maxGroups: 1_000, maxMembers: 5_000, offsetRetentionMs: 86_400_000 },
     brokerId: "b-1",
     clusterId: "c-1",
     handshakeTimeoutMs: 1_234,
@@ -83,7 +85,7 @@ function keysUsed(config: Record<string, unknown>): Map<string, Set<string>> {
     used.set(of, set);
   };
   note("", config);
-  for (const of of ["storage", "http", "tls", "limits", "adminAuth", "health"]) note(of, config[of] as object);
+  for (const of of ["storage", "http", "tls", "limits", "adminAuth", "health", "groups"]) note(of, config[of] as object);
   for (const t of config.topics as unknown[]) if (typeof t === "object") note("topics[]", t as object);
   for (const t of (config.adminAuth as { tokens: object[] }).tokens) note("adminAuth.tokens[]", t);
   return used;
@@ -173,6 +175,10 @@ describe("BrokerConfig: the broker's config file", () => {
     [{ adminAuth: { tokens: [{ principal: "p", role: "admin", tokenFile: "missing.token" }] } }, "adminAuth.tokens[0].tokenFile"],
     [{ health: { minFreeRatio: 2 } }, "health.minFreeRatio"],
     [{ health: { minFreeBytes: -1 } }, "health.minFreeBytes"],
+    [{ groups: { sessionTimeoutMs: 0 } }, "groups.sessionTimeoutMs"],
+    [{ groups: { heartbeatIntervalMs: 60_000 } }, "groups.heartbeatIntervalMs"],
+    [{ groups: { sessionTimeout: 5 } }, "groups.sessionTimeout"],
+    [{ groups: true }, "groups"],
     [{ brokerId: "" }, "brokerId"],
     [{ clusterId: 5 }, "clusterId"],
     [{ handshakeTimeoutMs: 0 }, "handshakeTimeoutMs"],
@@ -202,6 +208,7 @@ describe("BrokerConfig: the broker's config file", () => {
       [{ handshakeTimeoutMs: 0 }, "handshakeTimeoutMs"],
       [{ drainDeadlineMs: -5 }, "drainDeadlineMs"],
       [{ health: { minFreeRatio: -1 } }, "health.minFreeRatio"],
+      [{ groups: { maxMembers: 0 } }, "groups.maxMembers"],
       [{ brokerId: "" }, "brokerId"],
     ];
     for (const [options, key] of cases) {

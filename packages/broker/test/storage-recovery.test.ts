@@ -6,6 +6,7 @@ import { openDiskStorage } from "../src/storage/disk.js";
 import { StorageError } from "../src/storage/errors.js";
 import type { Storage } from "../src/storage/storage.js";
 import { codecReady, makeBatch, recordsOf, tempDirectory } from "./storage-fixtures.js";
+import { commit, offsetBook } from "./storage/contract/support.js";
 
 beforeAll(() => codecReady);
 
@@ -202,31 +203,34 @@ describe("disk storage recovery", () => {
     }
   });
 
-  it("committed offsets survive a torn journal tail", async () => {
+  it("PW-GROUP-040: committed offsets survive a torn journal tail", async () => {
     await using dir = await tempDirectory();
     let storage = await open(dir.path);
-    for (let i = 0; i < 10; i++) await storage.offsets.commit("g", [{ topic: "t", partition: i % 2, offset: BigInt(i) }]);
+    let book = offsetBook(storage);
+    for (let i = 0; i < 10; i++) await book.write(commit("g", [["t", i % 2, BigInt(i), ""]]));
     await storage.close();
     const journal = join(dir.path, "group-offsets.log");
     const bytes = await readFile(journal);
     await writeFile(journal, bytes.subarray(0, bytes.byteLength - 3));
     storage = await open(dir.path);
     try {
-      expect(storage.offsets.fetch("g").map((o) => [o.partition, o.offset])).toEqual([
+      book = offsetBook(storage);
+      expect(book.all("g").map((o) => [o.partition, o.offset])).toEqual([
         [0, 8n],
         [1, 7n],
       ]);
-      await storage.offsets.commit("g", [{ topic: "t", partition: 1, offset: 100n }]);
+      await book.write(commit("g", [["t", 1, 100n, ""]]));
     } finally {
       await storage.close();
     }
     storage = await open(dir.path);
     try {
-      expect(storage.offsets.fetch("g", [{ topic: "t", partition: 1 }])[0]?.offset).toBe(100n);
+      expect(offsetBook(storage).get("g", "t", 1)?.offset).toBe(100n);
     } finally {
       await storage.close();
     }
   });
+
 
   it("refuses a data directory another open storage holds", async () => {
     await using dir = await tempDirectory();

@@ -1,38 +1,14 @@
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Broker } from "@polywire/broker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnBroker, tempDir } from "../../broker/test/helpers.js";
 import { colorWanted, palette } from "../src/colors.js";
 import { run } from "../src/index.js";
+import { polywire } from "./run-cli.js";
 
-const BIN = fileURLToPath(new URL("../bin/polywire.js", import.meta.url));
 const COMMANDS = ["broker", "bench", "cluster", "consume", "group", "produce", "pub", "sub", "topic"];
-
-interface Result {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the real `polywire` binary (dist/ when built, else the sources through tsx) with `args`. */
-function polywire(args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...options.env };
-    delete env.NO_COLOR;
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
-    child.stdin.end(options.input ?? "");
-  });
-}
 
 /** A local port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -275,16 +251,6 @@ describe("polywire produce and consume", () => {
 });
 
 describe("polywire group, cluster and bench", () => {
-  it("PW-ADMIN-030..035: group commands say plainly that groups are not available (exit 6); so does consume --group", async () => {
-    for (const args of [["group", "list"], ["group", "describe", "g"], ["group", "reset", "g", "--to", "earliest"], ["group", "reset", "g", "--to", "@2026-01-01T00:00:00Z", "--topic", "t:0,1", "--dry-run"], ["group", "delete", "g"]]) {
-      const result = await polywire(args, { env });
-      expect(result.code, args.join(" ")).toBe(6);
-      expect(result.stderr).toMatch(/^polywire group: consumer groups are not available on this broker\n {2}next: /);
-    }
-    const consume = await polywire(["consume", "t", "--group", "g"], { env });
-    expect([consume.code, consume.stderr]).toEqual([6, expect.stringContaining("not available")]);
-  });
-
   it("PW-ADMIN-040/PW-ADMIN-041/PW-ADMIN-043: cluster describe, health and metrics, as text and JSON", async () => {
     const describe = JSON.parse((await polywire(["cluster", "describe", "--json"], { env })).stdout) as { brokers: Array<{ brokerId: string; adminUrl: string }> };
     expect(describe.brokers[0]).toMatchObject({ brokerId: broker.id, adminUrl: broker.httpUrl });

@@ -23,7 +23,7 @@ export type { ExternalTargetOptions } from "./target/external.js";
 export { FrameProxy } from "./wire/frame-proxy.js";
 export type { FrameVerdict, ProxiedConnection, ProxyHooks } from "./wire/frame-proxy.js";
 export { Unsupported } from "./runner/target.js";
-export type { AdminCredentials, CrashableBroker, ListenerScheme, Target, TargetCapabilities, VariantBroker, VariantHttpLimits, VariantLimits, VariantOptions, VariantTls } from "./runner/target.js";
+export type { AdminCredentials, CrashableBroker, ListenerScheme, Target, TargetCapabilities, VariantBroker, VariantGroups, VariantHttpLimits, VariantLimits, VariantOptions, VariantTls } from "./runner/target.js";
 export type { AdminClient } from "./wire/admin-client.js";
 export type { ByteStream, DialTls, InProcessDialer } from "./wire/dial.js";
 export { AdapterClient, AdapterError } from "./client/adapter-client.js";

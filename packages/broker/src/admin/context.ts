@@ -1,3 +1,4 @@
+import type { GroupCoordinator } from "../groups/index.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { Storage } from "../storage/storage.js";
 
@@ -41,4 +42,6 @@ export interface AdminContext {
   state(): AdminBrokerState;
   /** Open data-plane connections. */
   connections(): number;
+  /** The consumer-group coordinator; undefined when the broker has no groups plane (PW-ADMIN-029). */
+  readonly groups?: GroupCoordinator | undefined;
 }

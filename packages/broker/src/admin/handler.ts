@@ -61,12 +61,12 @@ export function adminHandler(context: AdminContext, options: AdminHandlerOptions
   const admin = { interceptors: [adminInterceptor(context)] };
   router
     .service(TopicService, topicService(context), admin)
-    .service(GroupService, groupService(), admin)
+    .service(GroupService, groupService(context), admin)
     .service(ClusterService, clusterService(context), admin)
     .service(MetricsService, metricsService(context), admin)
     .service(Health, healthService(context, {
-      // GroupService answers every RPC `unimplemented` on this broker (PW-ADMIN-029), so health does not claim it serves.
-      services: [TopicService, ClusterService, MetricsService].map((s) => s.typeName),
+      // Without the groups plane GroupService answers every RPC `unimplemented` (PW-ADMIN-029), so health does not claim it serves (PW-ADMIN-054).
+      services: [TopicService, ...(context.groups === undefined ? [] : [GroupService]), ClusterService, MetricsService].map((s) => s.typeName),
       ...(options.healthWatchIntervalMs === undefined ? {} : { watchIntervalMs: options.healthWatchIntervalMs }),
     }));
   const [reflectionV1, reflectionV1Alpha] = reflectionServices([TopicService, GroupService, ClusterService, MetricsService, Health]);

@@ -15,11 +15,12 @@ import { checkMaxOpenFiles } from "../storage/file-pool.js";
 import { badSetting } from "./errors.js";
 import { array, boolean, child, number, object, string, strings } from "./json.js";
 import { BROKER_CONFIG_ALIASES } from "./schema.js";
-import { checkId, DEFAULT_DATA_DIR, DEFAULT_TIMINGS, resolveHealthThresholds, resolveTimings, type BrokerTimings } from "./settings.js";
+import { DEFAULT_GROUP_CONFIG } from "../groups/config.js";
+import { checkId, DEFAULT_DATA_DIR, DEFAULT_TIMINGS, resolveGroupSettings, resolveHealthThresholds, resolveTimings, type BrokerTimings } from "./settings.js";
 
 /** The keys of a config file, by the object holding them ("" the top level). */
 export const CONFIG_KEYS: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  "": ["listeners", "storage", "topics", "http", "tls", "limits", "adminAuth", "health", "brokerId", "clusterId", ...Object.keys(DEFAULT_TIMINGS), "checksumFrames"],
+  "": ["listeners", "storage", "topics", "http", "tls", "limits", "adminAuth", "health", "groups", "brokerId", "clusterId", ...Object.keys(DEFAULT_TIMINGS), "checksumFrames"],
   storage: ["engine", "dir", "fsync", "topicDefaults", "retentionCheckIntervalMs", "producerIdExpirationMs", "maxOpenFiles"],
   http: ["host", "port", "maxRequestBytes", ...Object.keys(DEFAULT_HTTP_LIMITS)],
   tls: ["cert", "key", "ca"],
@@ -27,6 +28,7 @@ export const CONFIG_KEYS: Readonly<Record<string, readonly string[]>> = Object.f
   adminAuth: ["tokens"],
   "adminAuth.tokens[]": ["principal", "role", "token", "tokenFile"],
   health: ["minFreeBytes", "minFreeRatio"],
+  groups: Object.keys(DEFAULT_GROUP_CONFIG),
   "topics[]": ["name", "partitions", "config"],
 });
 const keys = (of: string): readonly string[] => CONFIG_KEYS[of] as readonly string[];
@@ -94,6 +96,8 @@ export function brokerOptionsFromConfig(json: unknown, baseDir: string): BrokerO
   if (limits !== undefined) resolveLimits(limits);
   const health = numbers("health", root.health, keys("health"));
   if (health !== undefined) resolveHealthThresholds(health);
+  const groups = root.groups === false ? false : numbers("groups", root.groups, keys("groups"));
+  if (groups !== undefined && groups !== false) resolveGroupSettings(groups);
   const adminAuth = object("adminAuth", root.adminAuth, keys("adminAuth"));
   return {
     ...(listeners === undefined ? {} : { listeners }),
@@ -104,6 +108,7 @@ export function brokerOptionsFromConfig(json: unknown, baseDir: string): BrokerO
     ...(limits === undefined ? {} : { limits }),
     ...(adminAuth === undefined ? {} : { adminAuth: { tokens: adminTokens(adminAuth.tokens, path) } }),
     ...(health === undefined ? {} : { health }),
+    ...(groups === undefined ? {} : { groups }),
     ...(brokerId === undefined ? {} : { brokerId }),
     ...(clusterId === undefined ? {} : { clusterId }),
     ...timings,

@@ -1,4 +1,5 @@
 import type { HealthThresholds } from "../admin/context.js";
+import type { GroupConfig } from "../groups/config.js";
 import type { HttpListenerOptions } from "../http-settings.js";
 import type { BrokerLimits } from "../limits.js";
 import type { FsyncPolicy } from "../storage/storage.js";
@@ -44,6 +45,8 @@ export interface BrokerConfig {
   readonly adminAuth?: { readonly tokens: readonly AdminTokenFileEntry[] };
   /** When the `storage` health check turns DEGRADED (PW-ADMIN-041). */
   readonly health?: Partial<HealthThresholds>;
+  /** Consumer-group settings (§8), or false for a broker without groups. */
+  readonly groups?: Partial<GroupConfig> | false;
   readonly brokerId?: string;
   readonly clusterId?: string;
   readonly handshakeTimeoutMs?: number;

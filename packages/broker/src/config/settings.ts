@@ -1,4 +1,5 @@
 import { DEFAULT_HEALTH_THRESHOLDS, type HealthThresholds } from "../admin/context.js";
+import { DEFAULT_GROUP_CONFIG, resolveGroupConfig, type GroupConfig } from "../groups/config.js";
 import { quote } from "../quote.js";
 import { badSetting, integerSetting } from "./errors.js";
 
@@ -61,4 +62,23 @@ export function resolveHealthThresholds(given: Partial<HealthThresholds> = {}): 
 export function checkId(key: "brokerId" | "clusterId", value: unknown): string {
   if (typeof value !== "string" || value === "") badSetting(key, "must be a non-empty string");
   return value;
+}
+
+/**
+ * Checks the consumer-group settings (`groups`, spec §8): known keys, each a
+ * positive integer, consistent with each other; a {@link BrokerConfigError}
+ * naming the key otherwise.
+ */
+export function resolveGroupSettings(given: Partial<GroupConfig>): GroupConfig {
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(DEFAULT_GROUP_CONFIG, key)) badSetting(`groups.${key}`, `is not a setting; use ${Object.keys(DEFAULT_GROUP_CONFIG).join(", ")}`);
+  }
+  try {
+    return resolveGroupConfig(given);
+  } catch (error) {
+    // resolveGroupConfig names the key first: "groups.sessionTimeoutMs must be ...".
+    const named = error instanceof RangeError ? /^(groups\.\w+) (.*)$/s.exec(error.message) : null;
+    if (named !== null) badSetting(named[1] as string, named[2] as string, { cause: error });
+    throw error;
+  }
 }

@@ -19,6 +19,12 @@ export interface GroupCoordinatorOptions {
   readonly nowMs: number;
   /** Makes member ids; random UUIDs by default (unguessable, so one member cannot fence another). */
   readonly newMemberId?: () => string;
+  /**
+   * Groups that had members when the broker stopped, whose partitions
+   * members from before the restart may still own: none of them is
+   * granted before `untilMs` (PW-GROUP-028).
+   */
+  readonly quarantine?: { readonly groups: Iterable<string>; readonly untilMs: number };
 }
 
 /** One group as ListGroups shows it (PW-ADMIN-030). */
@@ -26,6 +32,8 @@ export interface GroupSummaryView {
   readonly groupId: string;
   readonly state: GroupState;
   readonly members: number;
+  /** The group epoch (PW-GROUP-003); the metrics show it. */
+  readonly groupEpoch: number;
 }
 
 /** One member as DescribeGroup shows it (PW-ADMIN-031). */
@@ -62,14 +70,16 @@ export class GroupCoordinator {
   readonly #newMemberId: () => string;
   readonly #heartbeat: HeartbeatContext;
   readonly #offsets: OffsetContext;
+  readonly #quarantine = new Map<string, number>();
 
   constructor(options: GroupCoordinatorOptions) {
     this.#config = resolveGroupConfig(options.config);
     this.#topics = options.topics;
     this.#book = new OffsetBook(options.offsetLog, options.replay);
     this.#newMemberId = options.newMemberId ?? (() => globalThis.crypto.randomUUID());
+    for (const groupId of options.quarantine?.groups ?? []) this.#quarantine.set(groupId, options.quarantine?.untilMs ?? 0);
     // A restart forgets membership, not offsets: a group with commits exists, empty since now.
-    for (const groupId of this.#book.groups()) this.#groups.set(groupId, new ConsumerGroup(groupId, options.nowMs, this.#tally));
+    for (const groupId of this.#book.groups()) this.#groups.set(groupId, this.#newGroup(groupId, options.nowMs));
     const shared = {
       config: this.#config,
       topics: this.#topics,
@@ -180,7 +190,7 @@ export class GroupCoordinator {
   list(): GroupSummaryView[] {
     return [...this.#groups.values()]
       .sort((a, b) => compareBytes(a.groupId, b.groupId))
-      .map((g) => ({ groupId: g.groupId, state: g.state(), members: g.size }));
+      .map((g) => ({ groupId: g.groupId, state: g.state(), members: g.size, groupEpoch: g.epoch }));
   }
 
   /** One group, or undefined when it does not exist. */
@@ -206,6 +216,11 @@ export class GroupCoordinator {
     };
   }
 
+  /** The group's committed offsets, by topic as bytes then partition (empty for an unknown group). */
+  offsets(groupId: string): StoredOffset[] {
+    return this.#book.all(groupId);
+  }
+
   /** Who holds a partition in a group now (PW-GROUP-022); for checkers. */
   holder(groupId: string, topic: string, partition: number): string | undefined {
     return this.#groups.get(groupId)?.holder(topic, partition);
@@ -222,8 +237,18 @@ export class GroupCoordinator {
       this.tick(nowMs);
       if (this.#groups.size >= this.#config.maxGroups) return null;
     }
-    const group = new ConsumerGroup(groupId, nowMs, this.#tally);
+    const group = this.#newGroup(groupId, nowMs);
     this.#groups.set(groupId, group);
+    return group;
+  }
+
+  #newGroup(groupId: string, nowMs: number): ConsumerGroup {
+    const group = new ConsumerGroup(groupId, nowMs, this.#tally);
+    const until = this.#quarantine.get(groupId);
+    if (until !== undefined) {
+      if (nowMs < until) group.withholdUntil(until);
+      else this.#quarantine.delete(groupId);
+    }
     return group;
   }
 

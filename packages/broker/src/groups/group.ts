@@ -47,6 +47,8 @@ export class ConsumerGroup {
   #partitionCounts = new Map<string, number>();
   #emptySinceMs: number;
   #dead = false;
+  // Before this time no partition is granted: members from before a restart may own them (PW-GROUP-028).
+  #grantsFromMs = Number.NEGATIVE_INFINITY;
   readonly #tally: MemberTally;
 
   constructor(groupId: string, nowMs: number, tally: MemberTally) {
@@ -128,7 +130,12 @@ export class ConsumerGroup {
   }
 
   reconcile(member: Member, nowMs: number): void {
-    member.reconcile(this.#target.get(member.memberId) ?? new PartitionSet(), this.#epoch, nowMs, this.#holders);
+    member.reconcile(this.#target.get(member.memberId) ?? new PartitionSet(), this.#epoch, nowMs, this.#holders, nowMs >= this.#grantsFromMs);
+  }
+
+  /** Grants no partition before `ms` (PW-GROUP-028). */
+  withholdUntil(ms: number): void {
+    this.#grantsFromMs = ms;
   }
 
   pending(member: Member): boolean {

@@ -120,7 +120,7 @@ export class Member {
    * once nothing outside the target is held, advance the epoch (PW-GROUP-021)
    * and add every target partition nobody else holds (PW-GROUP-022).
    */
-  reconcile(target: PartitionSet, groupEpoch: number, nowMs: number, holders: Holders): void {
+  reconcile(target: PartitionSet, groupEpoch: number, nowMs: number, holders: Holders, mayGrant = true): void {
     if (this.#epoch !== groupEpoch) {
       for (const { topic, partition } of this.#assigned.minus(target)) {
         this.#assigned.delete(topic, partition);
@@ -141,6 +141,8 @@ export class Member {
       this.#epoch = groupEpoch;
       this.#revokeDeadlineMs = null;
     }
+    // Partitions may still be owned by members from before a restart (PW-GROUP-028): nothing new is granted yet.
+    if (!mayGrant) return;
     for (const { topic, partition } of target) {
       if (!this.#assigned.has(topic, partition) && holders.take(topic, partition, this.memberId)) this.#assigned.add(topic, partition);
     }

@@ -20,7 +20,13 @@ export type OffsetLogEntry =
   /** A deleted group, or one whose offsets expired (PW-ADMIN-035, PW-GROUP-046). */
   | { readonly kind: "delete-group"; readonly groupId: string }
   /** A deleted topic: every group's offsets of it go (PW-GROUP-046). */
-  | { readonly kind: "delete-topic"; readonly topic: string };
+  | { readonly kind: "delete-topic"; readonly topic: string }
+  /**
+   * The group has members (`present`) or has none any more: what the groups
+   * plane records so that after a restart it knows which groups' partitions
+   * members from before may still own (PW-GROUP-028). The book ignores it.
+   */
+  | { readonly kind: "members"; readonly groupId: string; readonly present: boolean };
 
 /**
  * Durable persistence of committed offsets, implemented by the storage
@@ -60,6 +66,8 @@ function key(topic: string, partition: number): string {
 export class OffsetBook {
   readonly #log: OffsetLog;
   readonly #table = new Map<string, Map<string, StoredOffset>>();
+  // Entries handed to the log and not yet applied (or failed), in write order.
+  readonly #pending: OffsetLogEntry[] = [];
   #applied: Promise<void> = Promise.resolve();
 
   /** Rebuilds the offsets from `replay` (the log's entries in order) and writes new changes to `log`. */
@@ -70,13 +78,17 @@ export class OffsetBook {
 
   /** Appends `entry`; resolves once it is durable and applied, rejects with the log's error (nothing applied). */
   write(entry: OffsetLogEntry): Promise<void> {
+    this.#pending.push(entry);
     const durable = this.#log.append(entry);
     // Its failure is reported through `applied`; this only keeps a rejection
     // that comes before the chain reaches it from counting as unhandled.
     durable.catch(() => undefined);
     const applied = this.#applied.then(() => durable).then(() => this.#apply(entry));
-    // A failed write must not stop later ones from applying.
-    this.#applied = applied.catch(() => undefined);
+    // A failed write must not stop later ones from applying; either way it is no longer pending.
+    this.#applied = applied.then(
+      () => { this.#pending.shift(); },
+      () => { this.#pending.shift(); },
+    );
     return applied;
   }
 
@@ -109,9 +121,16 @@ export class OffsetBook {
     return latest;
   }
 
-  /** One commit entry per group holding its current offsets: what a compacted log keeps. */
+  /**
+   * What a compacted log keeps: one commit entry per group holding its
+   * applied offsets, then the entries written but not yet applied, in
+   * order. A log may be compacted while writes are in flight (written to
+   * the file, not yet acknowledged), so those must stay in it; replaying one
+   * already reflected above changes nothing, as later entries follow it.
+   */
   snapshot(): OffsetLogEntry[] {
-    return [...this.#table].map(([groupId, group]) => ({ kind: "commit", groupId, offsets: [...group.values()] }));
+    const applied: OffsetLogEntry[] = [...this.#table].map(([groupId, group]) => ({ kind: "commit", groupId, offsets: [...group.values()] }));
+    return [...applied, ...this.#pending];
   }
 
   #apply(entry: OffsetLogEntry): void {
@@ -134,6 +153,8 @@ export class OffsetBook {
           for (const [k, o] of group) if (o.topic === entry.topic) group.delete(k);
           if (group.size === 0) this.#table.delete(groupId);
         }
+        break;
+      case "members":
         break;
     }
   }

@@ -8,12 +8,14 @@ import type { ProducerRegistry } from "./producer-registry.js";
 import type {
   AlterTopicOptions,
   CreateTopicOptions,
-  OffsetStore,
+  GroupOffsetLog,
   PartitionLog,
   ProducerIdentity,
   Storage,
   StorageUsage,
+  TopicChange,
   TopicInfo,
+  TopicListener,
 } from "./storage.js";
 
 /** A topic as the catalog holds it. */
@@ -76,7 +78,7 @@ export function checkProducerIdExpiration(ms: number | undefined): void {
 export abstract class CatalogStorage implements Storage {
   abstract readonly engine: string;
   abstract readonly directory: string;
-  abstract readonly offsets: OffsetStore;
+  abstract readonly groupOffsets: GroupOffsetLog;
 
   protected readonly topics = new Map<string, CatalogTopic>();
   #closed = false;
@@ -85,6 +87,7 @@ export abstract class CatalogStorage implements Storage {
   #retentionRun: Promise<void> | null = null;
   readonly #producerIdExpirationMs: number;
   readonly #brokerDefaults: Readonly<Record<string, string>>;
+  readonly #topicListeners = new Set<TopicListener>();
 
   protected constructor(
     brokerDefaults: Readonly<Record<string, string>>,
@@ -145,6 +148,15 @@ export abstract class CatalogStorage implements Storage {
     return { name: topic.name, partitions: topic.partitions.length, config: { ...topic.config }, overrides: { ...topic.overrides } };
   }
 
+  onTopicChange(listener: TopicListener): () => void {
+    this.#topicListeners.add(listener);
+    return () => this.#topicListeners.delete(listener);
+  }
+
+  #changed(topic: string, change: TopicChange): void {
+    for (const listener of this.#topicListeners) listener(topic, change);
+  }
+
   createTopic(name: string, options: CreateTopicOptions): Promise<TopicInfo> {
     return this.#admin.run(async () => {
       this.#checkOpen();
@@ -164,6 +176,7 @@ export abstract class CatalogStorage implements Storage {
       }
       const topic = { ...draft, partitions };
       this.topics.set(name, topic);
+      this.#changed(name, "created");
       return this.#describe(topic);
     });
   }
@@ -193,6 +206,7 @@ export abstract class CatalogStorage implements Storage {
       for (const partition of current.partitions) partition.configure(draft.settings);
       const topic = { ...draft, partitions: [...current.partitions, ...added] };
       this.topics.set(name, topic);
+      if (added.length > 0) this.#changed(name, "grown");
       return this.#describe(topic);
     });
   }
@@ -204,6 +218,7 @@ export abstract class CatalogStorage implements Storage {
       this.topics.delete(name);
       for (const partition of topic.partitions) await partition.destroy();
       await this.removeTopic(name);
+      this.#changed(name, "deleted");
     });
   }
 

@@ -9,7 +9,7 @@ import { lockDirectory } from "./directory-lock.js";
 import { DiskPartition, type DiskPartitionOptions } from "./disk-partition.js";
 import { StorageError } from "./errors.js";
 import { checkMaxOpenFiles, DEFAULT_MAX_OPEN_FILES, FilePool } from "./file-pool.js";
-import { GroupOffsetStore } from "./offset-store.js";
+import { JournalOffsetLog } from "./offset-journal.js";
 import { ProducerRegistry, type RegistryState } from "./producer-registry.js";
 import { Journal } from "./journal.js";
 import type { DiskStorageOptions, Storage, StorageUsage } from "./storage.js";
@@ -43,7 +43,7 @@ export async function openDiskStorage(options: DiskStorageOptions): Promise<Stor
 class DiskStorage extends CatalogStorage {
   readonly engine = "disk";
   readonly directory: string;
-  readonly offsets: GroupOffsetStore;
+  readonly groupOffsets: JournalOffsetLog;
   readonly #journal: Journal;
   readonly #unlock: () => Promise<void>;
   readonly #options: DiskStorageOptions;
@@ -51,7 +51,7 @@ class DiskStorage extends CatalogStorage {
 
   private constructor(
     directory: string,
-    offsets: GroupOffsetStore,
+    groupOffsets: JournalOffsetLog,
     journal: Journal,
     unlock: () => Promise<void>,
     options: DiskStorageOptions,
@@ -60,7 +60,7 @@ class DiskStorage extends CatalogStorage {
   ) {
     super(options.topicDefaults ?? {}, registry, options.producerIdExpirationMs);
     this.directory = directory;
-    this.offsets = offsets;
+    this.groupOffsets = groupOffsets;
     this.#journal = journal;
     this.#unlock = unlock;
     this.#options = options;
@@ -108,8 +108,8 @@ class DiskStorage extends CatalogStorage {
       const registry = new ProducerRegistry(registryState, (state: RegistryState) => pool.writeFileAtomic(join(directory, "producers.json"), ProducerRegistry.encode(state)));
       const opened = await Journal.open(join(directory, "group-offsets.log"), pool);
       journal = opened.journal;
-      const offsets = GroupOffsetStore.journaled(opened.journal, opened.records);
-      const storage = new DiskStorage(directory, offsets, opened.journal, unlock, { ...options, idempotenceWindow: window, indexIntervalBytes: interval }, registry, pool);
+      const groupOffsets = new JournalOffsetLog(opened.journal, opened.records);
+      const storage = new DiskStorage(directory, groupOffsets, opened.journal, unlock, { ...options, idempotenceWindow: window, indexIntervalBytes: interval }, registry, pool);
       await storage.#loadTopics(clean);
       storage.startRetention(options.retentionCheckIntervalMs);
       return storage;
@@ -237,7 +237,7 @@ class DiskStorage extends CatalogStorage {
 
   protected async closeEngine(partitionsClosedCleanly: boolean): Promise<void> {
     try {
-      await this.offsets.settle();
+      await this.groupOffsets.settle();
       await this.#journal.close();
       // Last activity of appends lives in memory; a clean close keeps it exact.
       await this.registry.flush();

@@ -3,7 +3,7 @@ import { CatalogStorage, checkProducerIdExpiration, checkRetentionInterval } fro
 import { checkConfigKeys, type TopicSettings } from "./config.js";
 import { StorageError } from "./errors.js";
 import { MemoryPartition } from "./memory-partition.js";
-import { GroupOffsetStore } from "./offset-store.js";
+import { MemoryGroupOffsetLog } from "./offset-journal.js";
 import type { PartitionEngine } from "./partition-engine.js";
 import { ProducerRegistry } from "./producer-registry.js";
 import type { Storage, StorageOptions, StorageUsage } from "./storage.js";
@@ -12,7 +12,7 @@ const DEFAULT_IDEMPOTENCE_WINDOW = 5;
 
 /**
  * Opens the memory engine: the same behaviour as the disk engine (offsets,
- * segments, retention, idempotence, committed offsets) held in memory, for
+ * segments, retention, idempotence) held in memory, for
  * `memory://` brokers and tests. Nothing survives `close()`.
  */
 export async function openMemoryStorage(options: StorageOptions = {}): Promise<Storage> {
@@ -30,7 +30,7 @@ export async function openMemoryStorage(options: StorageOptions = {}): Promise<S
 class MemoryStorage extends CatalogStorage {
   readonly engine = "memory";
   readonly directory = "";
-  readonly offsets = GroupOffsetStore.inMemory();
+  readonly groupOffsets = new MemoryGroupOffsetLog();
 
   readonly #window: number;
 

@@ -1,3 +1,5 @@
+import type { OffsetLog, OffsetLogEntry } from "../groups/offset-book.js";
+
 /**
  * The storage contract of the reference broker. Protocol code talks only to
  * these interfaces, so a replicated or remote backend can replace the
@@ -176,46 +178,23 @@ export interface ProducerIdentity {
   readonly producerEpoch: number;
 }
 
-/** A partition's committed position to store. */
-export interface OffsetCommit {
-  readonly topic: string;
-  readonly partition: number;
-  /** The offset of the next record to consume. */
-  readonly offset: bigint;
-  /** Opaque client data, default "". */
-  readonly metadata?: string;
-}
-
-/** A stored committed position. */
-export interface CommittedOffset {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: bigint;
-  readonly metadata: string;
-  readonly commitTimeMs: number;
-}
-
-/** Names one partition of a topic. */
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
-
 /**
- * Durable committed offsets of consumer groups: group → (topic, partition) →
- * offset. Writes resolve once on stable storage (concurrent commits share
- * fsyncs); reads are served from memory.
+ * Where the committed offsets of consumer groups are made durable (spec
+ * §8.4). The groups plane's OffsetBook holds the offsets, the one copy
+ * readers see; storage keeps only the changes, to give them back after a
+ * restart. `append` resolves once the entry would be replayed after a
+ * crash (fsynced on disk).
  */
-export interface OffsetStore {
-  /** Stores every entry of `offsets` for `groupId` atomically. */
-  commit(groupId: string, offsets: readonly OffsetCommit[]): Promise<void>;
-  /** The group's committed offsets for `partitions` (every one it has when absent); partitions without a commit are left out. */
-  fetch(groupId: string, partitions?: readonly TopicPartition[]): CommittedOffset[];
-  /** Ids of groups with at least one committed offset, sorted. */
-  groups(): string[];
-  /** Forgets every offset of the group. */
-  deleteGroup(groupId: string): Promise<void>;
+export interface GroupOffsetLog extends OffsetLog {
+  /** The entries written before this storage was opened, in order; empty for memory storage. */
+  recovered(): readonly OffsetLogEntry[];
+  /** How to read the current offsets, so the log can rewrite itself compactly once most of it is superseded. */
+  compactWith(snapshot: () => readonly OffsetLogEntry[]): void;
 }
+
+/** What happened to a topic: {@link Storage.onTopicChange}. */
+export type TopicChange = "created" | "grown" | "deleted";
+export type TopicListener = (topic: string, change: TopicChange) => void;
 
 /** Disk usage, for admin GetHealth's StorageInfo. */
 export interface StorageUsage {
@@ -225,7 +204,7 @@ export interface StorageUsage {
 
 /**
  * A broker's storage: topics, their partition logs, idempotent-producer ids
- * and committed group offsets. `close()` (or `await using`) flushes
+ * and the log of committed group offsets. `close()` (or `await using`) flushes
  * everything and leaves the data in a clean state.
  */
 export interface Storage extends AsyncDisposable {
@@ -233,8 +212,8 @@ export interface Storage extends AsyncDisposable {
   readonly engine: string;
   /** The data directory, "" for memory storage. */
   readonly directory: string;
-  /** Committed offsets of consumer groups. */
-  readonly offsets: OffsetStore;
+  /** Where committed offsets of consumer groups are made durable. */
+  readonly groupOffsets: GroupOffsetLog;
 
   /** Rejects with `TOPIC_ALREADY_EXISTS`, `INVALID_TOPIC`, `INVALID_CONFIG` or `INVALID_ARGUMENT`. */
   createTopic(name: string, options: CreateTopicOptions): Promise<TopicInfo>;
@@ -242,6 +221,12 @@ export interface Storage extends AsyncDisposable {
   alterTopic(name: string, options: AlterTopicOptions): Promise<TopicInfo>;
   /** Deletes the topic and its data; open handles of its partitions stop working. */
   deleteTopic(name: string): Promise<void>;
+  /**
+   * Calls `listener` after each topic is created, grows or is deleted (once
+   * the change is durable), for planes that follow partition counts; the
+   * returned function stops it.
+   */
+  onTopicChange(listener: TopicListener): () => void;
   /** Every topic, sorted by name. */
   listTopics(): TopicInfo[];
   /** Throws `UNKNOWN_TOPIC`, or `INVALID_TOPIC` for a malformed name (PW-LOG-040). */

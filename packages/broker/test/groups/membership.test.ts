@@ -15,7 +15,7 @@ describe("membership and epochs (§8.1)", () => {
     failed(coordinator.heartbeat(request({ memberId: "x", memberEpoch: 3 }), 0), "UNKNOWN_MEMBER_ID");
     expect(coordinator.describe("g")).toBeUndefined();
     ok(coordinator.heartbeat(request({ subscription: ["t"] }), 0));
-    expect(coordinator.list()).toEqual([{ groupId: "g", state: GroupState.STABLE, members: 1 }]);
+    expect(coordinator.list()).toEqual([{ groupId: "g", state: GroupState.STABLE, members: 1, groupEpoch: 1 }]);
   });
 
   test("PW-GROUP-002: a join gets a new member id unique in the group, an epoch above 0, the heartbeat interval and an assignment", () => {

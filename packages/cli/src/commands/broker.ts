@@ -55,6 +55,8 @@ config file (JSON, every key optional; relative paths are relative to the file):
                 "maxUncompressedBatchSize": 67108864, "idempotenceWindow": 5, "maxInFlight": 1024,
                 "maxBufferedInboundBytes": 268435456 },
     "health": { "minFreeBytes": 1073741824, "minFreeRatio": 0.1 },
+    "groups": { "sessionTimeoutMs": 45000, "heartbeatIntervalMs": 5000, "maxGroups": 100000,
+                "maxMembers": 100000, "offsetRetentionMs": 604800000, ... },   (false: no groups)
     "adminAuth": { "tokens": [
       { "principal": "ops", "role": "admin", "tokenFile": "ops.token" },
       { "principal": "grafana", "role": "viewer", "token": "…" } ] }

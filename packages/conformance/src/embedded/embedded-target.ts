@@ -128,6 +128,7 @@ export class EmbeddedTarget implements Target {
       ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
       ...(options.token === undefined ? {} : { auth: { token: (t: string) => (t === options.token ? "conformance" : null) } }),
       ...(options.checksumFrames === undefined ? {} : { checksumFrames: options.checksumFrames }),
+      ...(options.groups === undefined ? {} : { groups: { ...options.groups } }),
       ...(options.adminTokens === undefined
         ? {}
         : {

@@ -49,6 +49,22 @@ export interface VariantHttpLimits {
   readonly maxConcurrentStreams?: number;
 }
 
+/** Consumer-group settings a variant may set (§8; the reference broker's `groups` names). */
+export interface VariantGroups {
+  /** PW-GROUP-005. */
+  readonly sessionTimeoutMs?: number;
+  /** PW-GROUP-004: the interval a member without reconciliation under way is given. */
+  readonly heartbeatIntervalMs?: number;
+  /** PW-GROUP-004: the interval a member with reconciliation under way is given. */
+  readonly reconcileHeartbeatIntervalMs?: number;
+  /** PW-GROUP-012. */
+  readonly maxGroupSize?: number;
+  /** PW-GROUP-017. */
+  readonly maxGroups?: number;
+  /** PW-GROUP-017. */
+  readonly maxMembers?: number;
+}
+
 /** Settings of a {@link Target.variant}; absent fields keep the broker defaults. */
 export interface VariantOptions {
   readonly limits?: VariantLimits;
@@ -75,6 +91,8 @@ export interface VariantOptions {
   readonly producerIdExpirationMs?: number;
   /** Limits of the admin listener. */
   readonly http?: VariantHttpLimits;
+  /** Consumer-group settings (§8). */
+  readonly groups?: VariantGroups;
   /** Admin authentication (PW-ADMIN-046) with these bearer tokens; the variant's own admin client uses `admin`. */
   readonly adminTokens?: { readonly admin: string; readonly viewer: string };
 }

@@ -1,8 +1,10 @@
 import { createClient, type CallOptions, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
-  ClusterService, MetricsService, TopicService,
-  type DescribeClusterResponse, type GetHealthResponse, type GetMetricsSnapshotResponse, type TopicDescription, type TopicSummary,
+  ClusterService, GroupService, MetricsService, TopicService,
+  type DescribeClusterResponse, type DescribeGroupResponse, type GetHealthResponse, type GetMetricsSnapshotResponse, type GroupSummary,
+  type PartitionLag, type ResetGroupOffsetsRequestSchema, type TopicDescription, type TopicSummary,
 } from "@polywire/proto/admin";
 import { ClauseViolation } from "../clause.js";
 
@@ -30,6 +32,11 @@ export interface AdminClient extends AsyncDisposable {
   describeCluster(): Promise<DescribeClusterResponse>;
   health(): Promise<GetHealthResponse>;
   metrics(options?: { readonly namePrefix?: string }): Promise<GetMetricsSnapshotResponse>;
+  /** GroupService (§11.4). */
+  listGroups(): Promise<GroupSummary[]>;
+  describeGroup(groupId: string): Promise<DescribeGroupResponse>;
+  resetGroupOffsets(request: MessageInitShape<typeof ResetGroupOffsetsRequestSchema>): Promise<PartitionLag[]>;
+  deleteGroup(groupId: string): Promise<void>;
   /** Closes the HTTP/2 connection, if any. */
   close(): Promise<void>;
 }
@@ -50,6 +57,7 @@ export function createAdminClient(baseUrl: string, options: AdminClientOptions =
   const topics = createClient(TopicService, transport);
   const cluster = createClient(ClusterService, transport);
   const metricsService = createClient(MetricsService, transport);
+  const groups = createClient(GroupService, transport);
   const call: CallOptions = { timeoutMs: CALL_TIMEOUT_MS, ...(options.token === undefined ? {} : { headers: { authorization: `Bearer ${options.token}` } }) };
   const described = (clause: string, rpc: string, topic: TopicDescription | undefined): TopicDescription => {
     if (topic === undefined) throw new ClauseViolation(clause, `the answer to ${rpc} carries no topic description`);
@@ -79,6 +87,12 @@ export function createAdminClient(baseUrl: string, options: AdminClientOptions =
     describeCluster: () => cluster.describeCluster({}, call),
     health: () => cluster.getHealth({}, call),
     metrics: (o = {}) => metricsService.getMetricsSnapshot({ namePrefix: o.namePrefix ?? "" }, call),
+    listGroups: async () => (await groups.listGroups({}, call)).groups,
+    describeGroup: (groupId) => groups.describeGroup({ groupId }, call),
+    resetGroupOffsets: async (request) => (await groups.resetGroupOffsets(request, call)).offsets,
+    async deleteGroup(groupId) {
+      await groups.deleteGroup({ groupId }, call);
+    },
     close,
     [Symbol.asyncDispose]: close,
   };

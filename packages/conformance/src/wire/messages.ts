@@ -6,6 +6,9 @@ import {
 import {
   PublishRequestSchema, PublishResponseSchema, SubscribeRequestSchema, SubscribeResponseSchema, UnsubscribeRequestSchema, UnsubscribeResponseSchema,
 } from "@polywire/proto/pubsub";
+import {
+  GroupHeartbeatRequestSchema, GroupHeartbeatResponseSchema, OffsetCommitRequestSchema, OffsetCommitResponseSchema, OffsetFetchRequestSchema, OffsetFetchResponseSchema,
+} from "@polywire/proto/groups";
 import { ErrorCode, ErrorSchema, FrameKind, PingSchema, PongSchema, type Error as ErrorMessage } from "@polywire/proto/session";
 import type { WireFrame } from "./frame.js";
 
@@ -17,6 +20,9 @@ export const RPCS = {
   [FrameKind.LIST_OFFSETS_REQUEST]: { request: ListOffsetsRequestSchema, responseKind: FrameKind.LIST_OFFSETS_RESPONSE, response: ListOffsetsResponseSchema },
   [FrameKind.METADATA_REQUEST]: { request: MetadataRequestSchema, responseKind: FrameKind.METADATA_RESPONSE, response: MetadataResponseSchema },
   [FrameKind.INIT_PRODUCER_REQUEST]: { request: InitProducerRequestSchema, responseKind: FrameKind.INIT_PRODUCER_RESPONSE, response: InitProducerResponseSchema },
+  [FrameKind.GROUP_HEARTBEAT_REQUEST]: { request: GroupHeartbeatRequestSchema, responseKind: FrameKind.GROUP_HEARTBEAT_RESPONSE, response: GroupHeartbeatResponseSchema },
+  [FrameKind.OFFSET_COMMIT_REQUEST]: { request: OffsetCommitRequestSchema, responseKind: FrameKind.OFFSET_COMMIT_RESPONSE, response: OffsetCommitResponseSchema },
+  [FrameKind.OFFSET_FETCH_REQUEST]: { request: OffsetFetchRequestSchema, responseKind: FrameKind.OFFSET_FETCH_RESPONSE, response: OffsetFetchResponseSchema },
   [FrameKind.SUBSCRIBE_REQUEST]: { request: SubscribeRequestSchema, responseKind: FrameKind.SUBSCRIBE_RESPONSE, response: SubscribeResponseSchema },
   [FrameKind.UNSUBSCRIBE_REQUEST]: { request: UnsubscribeRequestSchema, responseKind: FrameKind.UNSUBSCRIBE_RESPONSE, response: UnsubscribeResponseSchema },
   // With `ack` set; a publish without it is sent raw (`send`), since it gets no answer (PW-PUBSUB-021).

@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
 import { makeBatch, recordsOf, tempDirectory } from "../../storage-fixtures.js";
-import { expectCode, type EngineUnderTest } from "./support.js";
+import { commit, expectCode, offsetBook, type EngineUnderTest } from "./support.js";
 
 /**
  * What a durable engine keeps across a clean close and reopen (PW-LOG-030..033,
@@ -20,7 +20,7 @@ export function recoveryContract(engine: EngineUnderTest): void {
       const b = makeBatch({ values: [`r${i}`.padEnd(60, "_")], producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: sequence++ });
       await log.append(b.bytes, b.header, { durability: "synced" });
     }
-    await storage.offsets.commit("g", [{ topic: "orders", partition: 2, offset: 17n, metadata: "meta" }]);
+    await offsetBook(storage).write(commit("g", [["orders", 2, 17n, "meta"]]));
     const segments = log.stats().segments;
     expect(segments).toBeGreaterThan(1);
     await storage.close();
@@ -33,7 +33,7 @@ export function recoveryContract(engine: EngineUnderTest): void {
       const reopened = storage.partition("orders", 2);
       expect(reopened.stats()).toMatchObject({ highWatermark: 40n, logStartOffset: 0n, segments });
       expect(recordsOf(await reopened.read(0n, 1 << 20)).map(([, v]) => v.trim())).toEqual(Array.from({ length: 40 }, (_, i) => `r${i}`.padEnd(60, "_")));
-      expect(storage.offsets.fetch("g")).toMatchObject([{ topic: "orders", partition: 2, offset: 17n, metadata: "meta" }]);
+      expect(offsetBook(storage).all("g")).toMatchObject([{ topic: "orders", partition: 2, offset: 17n, metadata: "meta", commitTimeMs: 1_000 }]);
       // PW-IDEM-006: a retry of the last acknowledged batch is still a duplicate.
       const retry = makeBatch({ values: ["again"], producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: 39 });
       expect(await reopened.append(retry.bytes, retry.header)).toMatchObject({ baseOffset: 39n, duplicate: true });

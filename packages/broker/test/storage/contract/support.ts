@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { OffsetBook, type OffsetLogEntry } from "../../../src/groups/offset-book.js";
 import { StorageError } from "../../../src/storage/errors.js";
 import type { PartitionLog, Storage, StorageOptions } from "../../../src/storage/storage.js";
 import { tempDirectory } from "../../storage-fixtures.js";
@@ -57,4 +58,16 @@ export function producerStateSize(log: PartitionLog): number {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The groups plane's view of committed offsets over `storage`'s log: what it recovered, then new writes. */
+export function offsetBook(storage: Storage): OffsetBook {
+  const book = new OffsetBook(storage.groupOffsets, storage.groupOffsets.recovered());
+  storage.groupOffsets.compactWith(() => book.snapshot());
+  return book;
+}
+
+/** A commit entry of `[topic, partition, offset, metadata]` rows at time 1,000. */
+export function commit(groupId: string, rows: readonly (readonly [string, number, bigint, string])[]): OffsetLogEntry {
+  return { kind: "commit", groupId, offsets: rows.map(([topic, partition, offset, metadata]) => ({ topic, partition, offset, metadata, commitTimeMs: 1_000 })) };
 }

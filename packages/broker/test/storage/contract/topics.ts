@@ -1,8 +1,8 @@
 import { expect, it } from "vitest";
 import { makeBatch, tempDirectory } from "../../storage-fixtures.js";
-import { expectCode, withStorage, type EngineUnderTest } from "./support.js";
+import { commit, expectCode, offsetBook, withStorage, type EngineUnderTest } from "./support.js";
 
-/** Topics (create, alter, delete, typed errors), committed group offsets, close. */
+/** Topics (create, alter, delete, typed errors, change listeners), the group offset log, close. */
 export function topicContract(engine: EngineUnderTest): void {
   it("topics: create, list, describe, alter config, grow partitions, delete, with typed errors", async () => {
     await withStorage(engine, async (storage) => {
@@ -71,27 +71,26 @@ export function topicContract(engine: EngineUnderTest): void {
     }
   });
 
-  it("committed group offsets: commit, fetch, list groups, delete", async () => {
+  it("PW-GROUP-040 PW-GROUP-046: the group offset log takes commits and deletions in order; topic changes reach listeners", async () => {
     await withStorage(engine, async (storage) => {
-      const before = Date.now();
-      await storage.offsets.commit("g1", [
-        { topic: "t", partition: 0, offset: 10n, metadata: "m" },
-        { topic: "t", partition: 1, offset: 20n },
-      ]);
-      await storage.offsets.commit("g2", [{ topic: "u", partition: 0, offset: 5n }]);
-      await storage.offsets.commit("g1", [{ topic: "t", partition: 0, offset: 11n }]);
-      const all = storage.offsets.fetch("g1");
-      expect(all.map((o) => [o.topic, o.partition, o.offset, o.metadata])).toEqual([
-        ["t", 0, 11n, ""],
-        ["t", 1, 20n, ""],
-      ]);
-      expect(all[0]!.commitTimeMs).toBeGreaterThanOrEqual(before);
-      expect(storage.offsets.fetch("g1", [{ topic: "t", partition: 1 }, { topic: "x", partition: 0 }]).map((o) => o.offset)).toEqual([20n]);
-      expect(storage.offsets.groups()).toEqual(["g1", "g2"]);
-      await storage.offsets.deleteGroup("g1");
-      expect(storage.offsets.groups()).toEqual(["g2"]);
-      expect(storage.offsets.fetch("g1")).toEqual([]);
-      await expectCode(storage.offsets.commit("g3", [{ topic: "t", partition: -1, offset: 0n }]), "INVALID_ARGUMENT");
+      const book = offsetBook(storage);
+      const changes: string[] = [];
+      const stop = storage.onTopicChange((topic, change) => changes.push(`${change} ${topic}`));
+      await storage.createTopic("t", { partitions: 2 });
+      await storage.alterTopic("t", { partitions: 3 });
+      await storage.alterTopic("t", { set: { "retention.ms": "5" } });
+      await book.write(commit("g1", [["t", 0, 10n, "m"], ["t", 1, 20n, ""]]));
+      await book.write(commit("g2", [["t", 0, 5n, ""], ["u", 0, 1n, ""]]));
+      await book.write(commit("g1", [["t", 0, 11n, ""]]));
+      expect(book.all("g1").map((o) => [o.topic, o.partition, o.offset, o.metadata])).toEqual([["t", 0, 11n, ""], ["t", 1, 20n, ""]]);
+      await book.write({ kind: "delete-topic", topic: "t" });
+      await storage.deleteTopic("t");
+      stop();
+      await storage.createTopic("after", { partitions: 1 });
+      expect(changes).toEqual(["created t", "grown t", "deleted t"]);
+      expect([...book.groups()]).toEqual(["g2"]);
+      await book.write({ kind: "delete-group", groupId: "g2" });
+      expect([...book.groups()]).toEqual([]);
     });
   });
 

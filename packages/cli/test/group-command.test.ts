@@ -1,0 +1,42 @@
+import { Broker } from "@polywire/broker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { polywire } from "./run-cli.js";
+
+let broker: Broker;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  broker = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" }, http: { port: 0 } });
+  env = { POLYWIRE_ADMIN_URL: broker.httpUrl as string, POLYWIRE_BROKER: broker.urls[0] as string };
+});
+
+afterAll(async () => {
+  await broker?.close();
+});
+
+describe("polywire group", () => {
+  it("PW-ADMIN-029: against a broker without the groups plane, group commands say plainly that groups are not available (exit 6); so does consume --group", async () => {
+    await using plain = await Broker.start({ listeners: ["tcp://127.0.0.1:0"], storage: { engine: "memory" }, http: { port: 0 }, groups: false });
+    const plainEnv = { POLYWIRE_ADMIN_URL: plain.httpUrl as string, POLYWIRE_BROKER: plain.urls[0] as string };
+    for (const args of [["group", "list"], ["group", "describe", "g"], ["group", "reset", "g", "--to", "earliest"], ["group", "reset", "g", "--to", "@2026-01-01T00:00:00Z", "--topic", "t:0,1", "--dry-run"], ["group", "delete", "g"]]) {
+      const result = await polywire(args, { env: plainEnv });
+      expect(result.code, args.join(" ")).toBe(6);
+      expect(result.stderr).toMatch(/^polywire group: consumer groups are not available on this broker\n {2}next: /);
+    }
+    const consume = await polywire(["consume", "t", "--group", "g"], { env });
+    expect([consume.code, consume.stderr]).toEqual([6, expect.stringContaining("not available")]);
+  });
+
+  it("PW-ADMIN-030/PW-ADMIN-034/PW-ADMIN-035: against the reference broker, group reset, list, describe and delete answer (exit 0)", async () => {
+    await broker.createTopic("cli-groups", { partitions: 2 });
+    const reset = await polywire(["group", "reset", "cli-g", "--to", "latest", "--topic", "cli-groups:0,1", "--json"], { env });
+    expect([reset.code, reset.stderr]).toEqual([0, ""]);
+    const list = await polywire(["group", "list", "--json"], { env });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain("cli-g");
+    expect((await polywire(["group", "describe", "cli-g"], { env })).code).toBe(0);
+    expect((await polywire(["group", "delete", "cli-g"], { env })).code).toBe(0);
+    expect((await polywire(["group", "describe", "cli-g"], { env })).code).not.toBe(0);
+  });
+
+});
