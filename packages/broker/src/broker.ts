@@ -16,6 +16,8 @@ import { GroupsPlane } from "./groups-plane.js";
 import { logPlaneRoutes } from "./log-plane.js";
 import { MemoryUpkeep } from "./memory-upkeep.js";
 import { BrokerMetrics } from "./metrics.js";
+import { registerPubSubMetrics } from "./pubsub-metrics.js";
+import { checkPubSubOptions, PubSubPlane, type PubSubOptions } from "./pubsub-plane.js";
 import type { Route } from "./route.js";
 import type { SessionHost } from "./session.js";
 import type { Admission } from "./socket-gate.js";
@@ -83,6 +85,8 @@ export interface BrokerOptions extends Partial<BrokerTimings> {
    * (PW-SESS-026). Default false: the feature is not granted.
    */
   checksumFrames?: boolean;
+  /** Pub/sub limits (§9): subscriptions per connection, bytes held per connection, default `max_pending`. */
+  pubsub?: PubSubOptions;
   /**
    * The consumer-group plane (§8): its coordinator settings (session and
    * rebalance timeouts, heartbeat interval, group and member bounds, offset
@@ -98,7 +102,7 @@ export type BrokerState = "running" | "draining" | "closed";
 
 const SOFTWARE = { name: "polywire-broker", version: "0.1.0" };
 // The features this broker serves; FEATURE_GROUPS joins them with the groups plane, FEATURE_FRAME_CHECKSUM with `checksumFrames` (PW-SESS-026).
-const SUPPORTED_FEATURES: readonly Feature[] = [Feature.LOG, Feature.IDEMPOTENCE, Feature.DRAIN_NOTICE];
+const SUPPORTED_FEATURES: readonly Feature[] = [Feature.LOG, Feature.IDEMPOTENCE, Feature.DRAIN_NOTICE, Feature.PUBSUB, Feature.SLOW_CONSUMER_NOTICE];
 
 /**
  * The embeddable Polywire reference broker: listeners on every transport,
@@ -183,6 +187,9 @@ export class Broker implements AsyncDisposable {
       this.#routes.set(kind, r);
     }
     for (const [kind, r] of this.#groups?.routes() ?? []) this.#routes.set(kind, r);
+    const pubsub = new PubSubPlane(options.pubsub);
+    for (const r of pubsub.routes()) this.#routes.set(r.kind, r);
+    registerPubSubMetrics(this.metrics.registry, pubsub.router.counters);
     // A granted feature must be served whole: every kind a client may send of it has a route (PW-SESS-005).
     for (const info of frameKindTable.values()) {
       const served = info.sentBy !== "broker" && info.features.length > 0 && info.features.every((f) => this.#host.supportedFeatures.has(f));
@@ -352,6 +359,7 @@ interface Settings {
 function resolveSettings(options: BrokerOptions): Settings {
   if (options.brokerId !== undefined) checkId("brokerId", options.brokerId);
   if (options.clusterId !== undefined) checkId("clusterId", options.clusterId);
+  checkPubSubOptions(options.pubsub);
   return {
     limits: resolveLimits(options.limits),
     timings: resolveTimings(options),

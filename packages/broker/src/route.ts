@@ -30,6 +30,23 @@ export interface RequestSession {
    * handlers are let through one at a time.
    */
   awaitWritable(): Promise<void>;
+  /** Frames the broker sends on its own (correlation id 0): Delivery, SlowConsumer. */
+  readonly push: SessionPush;
+}
+
+/**
+ * The session's output for unsolicited frames. A plane that pushes
+ * (pub/sub) writes while `writable` and otherwise waits for `onWritable`,
+ * holding or dropping what it has by its own rules: the session never
+ * buffers pushes for it.
+ */
+export interface SessionPush {
+  /** False while the transport pushes back (the client is not reading), or once the session is closing. */
+  readonly writable: boolean;
+  /** Writes one frame with correlation id 0; false when the transport asks to wait (or the session is sealed). */
+  write(kind: number, message: Uint8Array, payload?: FramePayload): boolean;
+  /** Calls `listener` each time the transport drains after pushing back. */
+  onWritable(listener: () => void): void;
 }
 
 /** One decoded request, as a handler sees it. */

@@ -25,6 +25,7 @@ export class SessionOutput {
   #writerTurn = false;
   #backlog: Frame[] = [];
   #backlogBytes = 0;
+  #drainListeners: Array<() => void> = [];
 
   /** `serve` handles one frame taken from the backlog. */
   constructor(channel: FrameChannel, metrics: BrokerMetrics, serve: (frame: Frame) => void) {
@@ -47,6 +48,22 @@ export class SessionOutput {
   write(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): void {
     if (this.#sealed) return;
     this.#channel.write(kind, correlationId, message, payload);
+  }
+
+  /** True while a frame written now is taken without push-back, and the session is not sealed. */
+  get writable(): boolean {
+    return !this.#readBlocked && !this.#sealed && this.#channel.writable;
+  }
+
+  /** Writes one unsolicited frame (correlation id 0); false when the transport pushed back or the session is sealed. */
+  push(kind: number, message: Uint8Array, payload?: FramePayload): boolean {
+    if (this.#sealed) return false;
+    return this.#channel.write(kind, 0, message, payload);
+  }
+
+  /** Calls `listener` every time the transport drains after pushing back (planes that push resume then). */
+  onDrained(listener: () => void): void {
+    this.#drainListeners.push(listener);
   }
 
   /** Answers one request (or the connection, on id 0) with an Error frame. */
@@ -86,6 +103,8 @@ export class SessionOutput {
     if (!this.#readBlocked) return;
     this.#readBlocked = false;
     if (!this.#writerTurn) this.#releaseWriter();
+    // Pushes first: they were waiting longest, and the backlog's answers may push back again.
+    for (const listener of this.#drainListeners) listener();
     this.runBacklog();
     this.updateReading();
   }

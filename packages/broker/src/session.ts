@@ -121,6 +121,13 @@ export class ServerSession {
         return session.#granted.clientMaxFrameSize;
       },
       awaitWritable: () => this.#output.awaitWritable(),
+      push: {
+        get writable() {
+          return session.#output.writable;
+        },
+        write: (kind, message, payload) => this.#output.push(kind, message, payload),
+        onWritable: (listener) => this.#output.onDrained(listener),
+      },
     };
     return {
       host: this.#host,

@@ -8,7 +8,7 @@ import { colorWanted, palette } from "../src/colors.js";
 import { run } from "../src/index.js";
 import { polywire } from "./run-cli.js";
 
-const COMMANDS = ["broker", "bench", "cluster", "consume", "group", "produce", "topic"];
+const COMMANDS = ["broker", "bench", "cluster", "consume", "group", "produce", "pub", "sub", "topic"];
 
 /** A local port nothing listens on. */
 async function closedPort(): Promise<number> {

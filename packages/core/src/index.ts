@@ -14,6 +14,9 @@ export type {
   FrameKindInfo, FrameSender, RequestInit, RequestKind, RequestMessage, RequestMethod, RequestSchema, ResponseMessage, ResponseSchema,
 } from "./protocol/kinds.js";
 
+export { MAX_SUBJECT_BYTES, checkHeaderKeys, checkPublishSubject, checkQueueGroup, checkReplyTo, isReserved, parsePattern, patternMatches, subjectTokens } from "./protocol/subject.js";
+export type { Pattern } from "./protocol/subject.js";
+
 export { FrameChannel } from "./channel/frame-channel.js";
 export type { FrameChannelHandlers, FrameChannelOptions, FramePayload } from "./channel/frame-channel.js";
 

@@ -13,6 +13,9 @@ import { listOffsets } from "./list-offsets.js";
 import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
 import { Producer } from "./producer/producer.js";
+import type { MessageData } from "./pubsub/message.js";
+import { PubSub, type PublishOptions } from "./pubsub/pubsub.js";
+import type { SubscribeOptions, Subscription } from "./pubsub/subscription.js";
 import type { ProducerOptions } from "./producer/options.js";
 import { RECONNECT_DEFAULTS, RetryPolicy } from "./retry.js";
 import type { RequestInit, RequestKind } from "@polywire/core";
@@ -41,6 +44,7 @@ export class Client extends Emitter<ClientEvents> {
   readonly #metadata: MetadataCache;
   readonly #resources = new Set<ClientResource>();
   readonly #context: ClientContext;
+  #pubsub: PubSub | undefined;
   #closing: Promise<void> | undefined;
   #closedResolve!: () => void;
   /** Resolves once the client is closed, by `close()` or because reconnecting gave up. */
@@ -287,6 +291,48 @@ export class Client extends Emitter<ClientEvents> {
   consumer(options: ConsumerOptions = {}): Consumer {
     this.#ensureOpen();
     return new Consumer(this.#context, options);
+  }
+
+  /**
+   * Subscribes to the subjects `pattern` matches (`*` one token, `>` the
+   * rest, PW-PUBSUB-002) and returns the subscription, an async iterable
+   * of messages: `for await (const m of client.subscribe("orders.*"))`.
+   * Throws INVALID_SUBJECT or RESERVED_SUBJECT for a bad pattern; a refusal
+   * by the broker rejects `subscription.ready` and ends the loop with it.
+   * After a reconnect it is made again on the new connection.
+   */
+  subscribe(pattern: string, options: SubscribeOptions = {}): Subscription {
+    return this.#pubsubSide().subscribe(pattern, options);
+  }
+
+  /**
+   * Publishes `data` to `subject` (at-most-once, PW-PUBSUB-026) and
+   * resolves with the number of subscriptions it was routed to, or, with
+   * `ack: false`, once it is handed to the connection.
+   */
+  publish(subject: string, data: MessageData, options: PublishOptions & { ack: false }): Promise<undefined>;
+  publish(subject: string, data: MessageData, options?: PublishOptions): Promise<number>;
+  publish(subject: string, data: MessageData, options: PublishOptions = {}): Promise<number | undefined> {
+    try {
+      return this.#pubsubSide().publish(subject, data, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Resolves once the broker has routed every message published before it. */
+  flush(options: CallOptions = {}): Promise<void> {
+    return this.#pubsubSide().flush(options);
+  }
+
+  #pubsubSide(): PubSub {
+    this.#ensureOpen();
+    if (this.#pubsub === undefined) {
+      const pubsub = new PubSub(this.#pool.primary);
+      this.#pubsub = pubsub;
+      this.#resources.add({ close: async () => pubsub.close(), fail: (error) => pubsub.close(error) });
+    }
+    return this.#pubsub;
   }
 
   /** A snapshot of the client's counters and request latency percentiles. */

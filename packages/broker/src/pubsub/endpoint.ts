@@ -1,7 +1,6 @@
-import { PolywireError } from "@polywire/core";
+import { checkQueueGroup, parsePattern, PolywireError } from "@polywire/core";
 import { DeliveryQueue } from "./delivery-queue.js";
 import type { PlaneContext } from "./plane.js";
-import { checkQueueGroup, parsePattern } from "./subject.js";
 import { Subscription, type SlowConsumerNotice } from "./subscription.js";
 
 /** `max_pending` when a SubscribeRequest says 0 (PW-PUBSUB-030). */

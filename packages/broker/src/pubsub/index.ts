@@ -9,8 +9,9 @@ export type { DeliveryWriter, EndpointOptions, EndpointSink } from "./endpoint.j
 export type { PubSubCounters } from "./plane.js";
 export { Subscription } from "./subscription.js";
 export type { SlowConsumerNotice, SubscriptionState } from "./subscription.js";
-export { MAX_SUBJECT_BYTES, checkHeaderKeys, checkPublishSubject, checkQueueGroup, checkReplyTo, isReserved, parsePattern, patternMatches, subjectTokens } from "./subject.js";
-export type { Pattern } from "./subject.js";
+// The grammar is @polywire/core's (the client checks it too); re-exported for the plane's users.
+export { MAX_SUBJECT_BYTES, checkHeaderKeys, checkPublishSubject, checkQueueGroup, checkReplyTo, isReserved, parsePattern, patternMatches, subjectTokens } from "@polywire/core";
+export type { Pattern } from "@polywire/core";
 export { SubjectIndex, DEFAULT_CACHE_SIZE } from "./subject-index.js";
 export type { Indexed, Match } from "./subject-index.js";
 export { QueueGroup } from "./queue-group.js";

@@ -1,6 +1,6 @@
 import { Endpoint, DEFAULT_MAX_PENDING, type EndpointOptions, type EndpointSink } from "./endpoint.js";
 import type { PlaneContext, PubSubCounters } from "./plane.js";
-import { checkPublishSubject } from "./subject.js";
+import { checkPublishSubject } from "@polywire/core";
 import { SubjectIndex } from "./subject-index.js";
 import type { Subscription } from "./subscription.js";
 

@@ -1,5 +1,5 @@
 import { QueueGroup } from "./queue-group.js";
-import { patternMatches, subjectTokens, type Pattern } from "./subject.js";
+import { patternMatches, subjectTokens, type Pattern } from "@polywire/core";
 
 /** What the index needs of a subscription. */
 export interface Indexed {

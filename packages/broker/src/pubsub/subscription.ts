@@ -1,4 +1,4 @@
-import type { Pattern } from "./subject.js";
+import type { Pattern } from "@polywire/core";
 
 /**
  * Where a subscription is in its life:

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parsePattern, patternMatches, subjectTokens } from "../../src/pubsub/subject.js";
+import { parsePattern, patternMatches, subjectTokens } from "../../src/pubsub/index.js";
 import { SubjectIndex, type Indexed } from "../../src/pubsub/subject-index.js";
 import { pattern, referenceMatches, subject } from "./reference.js";
 

@@ -1,7 +1,7 @@
 import { PolywireError } from "@polywire/runtime";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkHeaderKeys, checkPublishSubject, checkQueueGroup, checkReplyTo, parsePattern, subjectTokens } from "../../src/pubsub/subject.js";
+import { checkHeaderKeys, checkPublishSubject, checkQueueGroup, checkReplyTo, parsePattern, subjectTokens } from "../../src/pubsub/index.js";
 import { anyText, isPattern, isSubject } from "./reference.js";
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -3,6 +3,7 @@ import { adminCases } from "./admin/index.js";
 import { clientCases } from "./client/index.js";
 import { groupCases } from "./groups/index.js";
 import { logCases } from "./log/index.js";
+import { pubsubCases } from "./pubsub/index.js";
 import { sessionCases } from "./session/index.js";
 import { transportCases } from "./transport/index.js";
 
@@ -11,4 +12,4 @@ import { transportCases } from "./transport/index.js";
  * `planes/` with its cases (and, for model-based runs, a `ModelPlugin`) and
  * one line here.
  */
-export const ALL_CASES: readonly ConformanceCase[] = [...sessionCases, ...transportCases, ...logCases, ...groupCases, ...adminCases, ...clientCases];
+export const ALL_CASES: readonly ConformanceCase[] = [...sessionCases, ...transportCases, ...logCases, ...groupCases, ...pubsubCases, ...adminCases, ...clientCases];

@@ -121,9 +121,17 @@ export class FrameProxy {
     this.#connections.add(connection);
     const pipe = (from: Socket, to: Socket, hook: ProxyHooks["fromClient"], side: "client" | "broker"): void => {
       const frames = new RawFrames();
+      // Back-pressure passes through: while `to` does not take more, `from` is not read, so a
+      // peer that stops reading backs up the other end as it would without the proxy.
+      const write = (bytes: Uint8Array): void => {
+        if (!to.write(bytes) && !from.isPaused()) {
+          from.pause();
+          to.once("drain", () => from.resume());
+        }
+      };
       from.on("data", (chunk: Buffer) => {
         if (hook === undefined && this.hooks.malformed === undefined) {
-          to.write(chunk);
+          write(chunk);
           return;
         }
         const { frames: whole, rest, error } = frames.push(new Uint8Array(chunk));
@@ -135,9 +143,9 @@ export class FrameProxy {
             return;
           }
           if (verdict === "drop") continue;
-          to.write(verdict === undefined ? raw : verdict.forward);
+          write(verdict === undefined ? raw : verdict.forward);
         }
-        if (rest.length > 0) to.write(rest);
+        if (rest.length > 0) write(rest);
       });
       from.on("end", () => to.end());
       from.on("error", () => to.destroy());

@@ -4,6 +4,9 @@ import {
   ListOffsetsResponseSchema, MetadataRequestSchema, MetadataResponseSchema, ProduceRequestSchema, ProduceResponseSchema,
 } from "@polywire/proto/log";
 import {
+  PublishRequestSchema, PublishResponseSchema, SubscribeRequestSchema, SubscribeResponseSchema, UnsubscribeRequestSchema, UnsubscribeResponseSchema,
+} from "@polywire/proto/pubsub";
+import {
   GroupHeartbeatRequestSchema, GroupHeartbeatResponseSchema, OffsetCommitRequestSchema, OffsetCommitResponseSchema, OffsetFetchRequestSchema, OffsetFetchResponseSchema,
 } from "@polywire/proto/groups";
 import { ErrorCode, ErrorSchema, FrameKind, PingSchema, PongSchema, type Error as ErrorMessage } from "@polywire/proto/session";
@@ -20,6 +23,10 @@ export const RPCS = {
   [FrameKind.GROUP_HEARTBEAT_REQUEST]: { request: GroupHeartbeatRequestSchema, responseKind: FrameKind.GROUP_HEARTBEAT_RESPONSE, response: GroupHeartbeatResponseSchema },
   [FrameKind.OFFSET_COMMIT_REQUEST]: { request: OffsetCommitRequestSchema, responseKind: FrameKind.OFFSET_COMMIT_RESPONSE, response: OffsetCommitResponseSchema },
   [FrameKind.OFFSET_FETCH_REQUEST]: { request: OffsetFetchRequestSchema, responseKind: FrameKind.OFFSET_FETCH_RESPONSE, response: OffsetFetchResponseSchema },
+  [FrameKind.SUBSCRIBE_REQUEST]: { request: SubscribeRequestSchema, responseKind: FrameKind.SUBSCRIBE_RESPONSE, response: SubscribeResponseSchema },
+  [FrameKind.UNSUBSCRIBE_REQUEST]: { request: UnsubscribeRequestSchema, responseKind: FrameKind.UNSUBSCRIBE_RESPONSE, response: UnsubscribeResponseSchema },
+  // With `ack` set; a publish without it is sent raw (`send`), since it gets no answer (PW-PUBSUB-021).
+  [FrameKind.PUBLISH_REQUEST]: { request: PublishRequestSchema, responseKind: FrameKind.PUBLISH_RESPONSE, response: PublishResponseSchema },
 } as const;
 
 /** A request kind of {@link RPCS}. */

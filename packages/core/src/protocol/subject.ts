@@ -1,9 +1,7 @@
-// The subject and pattern grammar of §9.1 (PW-PUBSUB-001 to -004, -012).
-// PolywireError is the one error type of the protocol; it lives in the
-// runtime package today and moves to @polywire/core with the architecture
-// step (ARCH.md): this import is the only thing pub/sub takes from outside
-// the broker.
-import { PolywireError } from "@polywire/core";
+// The subject and pattern grammar of §9.1 (PW-PUBSUB-001 to -004, -012),
+// shared by both ends: the broker refuses what breaks it, and the client
+// refuses it before sending, with the same typed errors.
+import { PolywireError } from "../errors.js";
 
 /** Longest subject, pattern or queue group name, in bytes of UTF-8 (PW-PUBSUB-001). */
 export const MAX_SUBJECT_BYTES = 1024;

@@ -1,0 +1,181 @@
+import { PublishResponseSchema, SlowConsumerSchema } from "@polywire/proto/pubsub";
+import { FrameKind } from "@polywire/proto/session";
+import { checkPublishSubject, checkQueueGroup, checkReplyTo, decodeMessage, parsePattern, PolywireError } from "@polywire/core";
+import type { Frame } from "@polywire/wasm-codec";
+import type { Connection } from "../connection.js";
+import type { BrokerLink } from "../broker-link.js";
+import { callSignal, type CallOptions } from "../signal.js";
+import { Message, toBytes, toWireHeaders, type MessageData, type MessageHeadersInit } from "./message.js";
+import { Subscription, type SubscribeOptions, type SubscriptionOwner } from "./subscription.js";
+import { decodeDelivery, encodePublish } from "./wire.js";
+
+/** Options of `client.publish`. */
+export interface PublishOptions extends CallOptions {
+  readonly headers?: MessageHeadersInit;
+  /** Where receivers should answer (a subject, PW-PUBSUB-004). */
+  readonly replyTo?: string;
+  /**
+   * Wait for the broker's PublishResponse and resolve with `routed`, the
+   * subscriptions it went to (PW-PUBSUB-021). Default true; false resolves
+   * once the message is handed to the connection, and a broker error is
+   * reported as the client's `error` event.
+   */
+  readonly ack?: boolean;
+}
+
+/** `max_pending` of a subscription that names none: the broker's default (PW-PUBSUB-030). */
+export const DEFAULT_MAX_PENDING = 65_536;
+// A body that is a small part of the read it arrived in is copied, so that
+// keeping a message does not keep the whole read.
+const COPY_BELOW_SHARE = 2;
+
+/**
+ * A client's side of the pub/sub plane (§9) on its primary connection:
+ * publishing, subscriptions by the ids it gives them, Deliveries and
+ * SlowConsumer notices routed to them, and every active subscription made
+ * anew on each new connection after a reconnect.
+ */
+export class PubSub implements SubscriptionOwner {
+  readonly #link: BrokerLink;
+  readonly #subscriptions = new Map<number, Subscription>();
+  // The connection each subscription was made on; a new connection makes it again.
+  readonly #madeOn = new WeakMap<Subscription, Connection>();
+  #nextId = 1;
+  #attached: Connection | undefined;
+  readonly #onFrame = (frame: Frame): void => this.#frame(frame);
+
+  constructor(link: BrokerLink) {
+    this.#link = link;
+    link.on("state", (state) => {
+      const connection = link.ready;
+      if (state === "ready" && connection !== undefined) this.#attach(connection);
+    });
+    const connection = link.ready;
+    if (connection !== undefined) this.#attach(connection);
+  }
+
+  subscribe(pattern: string, options: SubscribeOptions = {}): Subscription {
+    // The grammar is checked here, with the broker's typed errors (PW-PUBSUB-002, -003, -012).
+    parsePattern(pattern);
+    const queue = options.queue ?? "";
+    checkQueueGroup(queue);
+    const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+    if (!Number.isInteger(maxPending) || maxPending < 1 || maxPending > 0xffff_ffff) {
+      throw new PolywireError("INVALID_ARGUMENT", `maxPending must be an integer from 1 to 2^32-1, got ${String(maxPending)}`);
+    }
+    const after = options.afterMessages;
+    if (after !== undefined && (!Number.isInteger(after) || after < 1 || after > 0xffff_ffff)) {
+      throw new PolywireError("INVALID_ARGUMENT", `afterMessages must be an integer from 1 to 2^32-1, got ${String(after)}`);
+    }
+    const subscription = new Subscription(this, this.#takeId(), pattern, queue, maxPending);
+    this.#subscriptions.set(subscription.id, subscription);
+    const signal = options.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) subscription.end(PolywireError.from(signal.reason, "CANCELLED"));
+      else signal.addEventListener("abort", () => void subscription.close(), { once: true });
+    }
+    void this.#make(subscription, false).then(async () => {
+      if (after !== undefined && subscription.active) await subscription.unsubscribe({ afterMessages: after });
+    }).catch(() => {});
+    return subscription;
+  }
+
+  async publish(subject: string, data: MessageData, options: PublishOptions = {}): Promise<number | undefined> {
+    checkPublishSubject(subject);
+    const replyTo = options.replyTo ?? "";
+    checkReplyTo(replyTo);
+    const body = toBytes(data, "message data");
+    const ack = options.ack ?? true;
+    const message = encodePublish(subject, replyTo, toWireHeaders(options.headers), ack);
+    const signal = callSignal(options);
+    const connection = this.#link.ready ?? await this.#link.acquire(signal);
+    const requestOptions = signal === undefined ? {} : { signal };
+    if (!ack) {
+      await connection.request(FrameKind.PUBLISH_REQUEST, message, body, { ...requestOptions, expectResponse: false });
+      return undefined;
+    }
+    const answer = await connection.request(FrameKind.PUBLISH_REQUEST, message, body, requestOptions);
+    return decodeMessage(PublishResponseSchema, answer.message).routed;
+  }
+
+  /** Resolves once the broker has routed everything published before (a Ping answered in order behind it). */
+  async flush(options: CallOptions = {}): Promise<void> {
+    const signal = callSignal(options);
+    const connection = this.#link.ready ?? await this.#link.acquire(signal);
+    await connection.ping(signal === undefined ? {} : { signal });
+  }
+
+  /** Ends every subscription (the client closes, or gave up reconnecting with `error`). */
+  close(error?: PolywireError): void {
+    for (const subscription of [...this.#subscriptions.values()]) subscription.end(error);
+  }
+
+  async unsubscribe(subscription: Subscription, after: number): Promise<void> {
+    const connection = this.#madeOn.get(subscription);
+    if (connection === undefined || connection !== this.#link.ready) return;
+    try {
+      await connection.call(FrameKind.UNSUBSCRIBE_REQUEST, { subscriptionId: subscription.id, afterMessages: after });
+    } catch (error) {
+      const failure = PolywireError.from(error);
+      // The broker ended it by itself already (PW-PUBSUB-014), or the connection went with it (PW-PUBSUB-015).
+      if (failure.code !== "UNKNOWN_SUBSCRIPTION" && failure.code !== "CONNECTION_LOST") throw failure;
+    }
+  }
+
+  forget(subscription: Subscription): void {
+    this.#subscriptions.delete(subscription.id);
+  }
+
+  #takeId(): number {
+    // Ids are never reused while the client lives (2^32 - 1 of them): one the broker still holds for an ending subscription (PW-PUBSUB-014) is never asked for again.
+    const id = this.#nextId;
+    this.#nextId = id === 0xffff_ffff ? 1 : id + 1;
+    return id;
+  }
+
+  async #make(subscription: Subscription, again: boolean): Promise<void> {
+    let connection: Connection;
+    try {
+      connection = this.#link.ready ?? await this.#link.acquire();
+    } catch (error) {
+      subscription.end(PolywireError.from(error, "CONNECTION_LOST"));
+      return;
+    }
+    if (!subscription.active || this.#madeOn.get(subscription) === connection) return;
+    this.#attach(connection);
+    this.#madeOn.set(subscription, connection);
+    try {
+      await connection.call(FrameKind.SUBSCRIBE_REQUEST, { subscriptionId: subscription.id, subject: subscription.pattern, queueGroup: subscription.queue, maxPending: subscription.maxPending });
+      subscription.activated(again);
+    } catch (error) {
+      const failure = PolywireError.from(error);
+      // A connection lost meanwhile is made good by the next one.
+      if (failure.code !== "CONNECTION_LOST") subscription.end(failure);
+    }
+  }
+
+  #attach(connection: Connection): void {
+    if (this.#attached === connection) return;
+    this.#attached?.off("frame", this.#onFrame);
+    this.#attached = connection;
+    connection.on("frame", this.#onFrame);
+    for (const subscription of this.#subscriptions.values()) {
+      const made = this.#madeOn.get(subscription);
+      if (made !== undefined && made !== connection) void this.#make(subscription, true);
+    }
+  }
+
+  #frame(frame: Frame): void {
+    if (frame.kind === FrameKind.DELIVERY) {
+      const d = decodeDelivery(frame.message);
+      const subscription = this.#subscriptions.get(d.subscriptionId);
+      if (subscription === undefined) return;
+      const payload = frame.payload;
+      const data = payload.byteLength * COPY_BELOW_SHARE < payload.buffer.byteLength ? payload.slice() : payload;
+      subscription.deliver(new Message(d.subject, d.replyTo, d.headers, data, d.sequence));
+    } else if (frame.kind === FrameKind.SLOW_CONSUMER) {
+      const notice = decodeMessage(SlowConsumerSchema, frame.message);
+      this.#subscriptions.get(notice.subscriptionId)?.notice(Number(notice.dropped));
+    }
+  }
+}
