@@ -129,6 +129,24 @@ describe("disk storage recovery", () => {
     }
   });
 
+  it("a batch length damaged on disk after opening is a STORAGE error on read, not a buffer of that size", async () => {
+    await using dir = await tempDirectory();
+    await seed(dir.path, 3, 2);
+    const storage = await open(dir.path);
+    try {
+      // The batch length field (bytes 8..11) of the first batch, as a disk fault or another process might leave it.
+      const path = join(partitionDir(dir.path), `${SEGMENT}.log`);
+      const bytes = await readFile(path);
+      bytes.writeInt32BE(0x7fff_fff0, 8);
+      await writeFile(path, bytes);
+      const read = storage.partition("t", 0).read(0n, 1);
+      await expect(read).rejects.toBeInstanceOf(StorageError);
+      await expect(read).rejects.toMatchObject({ code: "STORAGE" });
+    } finally {
+      await storage.close();
+    }
+  });
+
   it("PW-LOG-030: garbage after the last batch (a zero-filled or partial write) is cut off", async () => {
     await using dir = await tempDirectory();
     await seed(dir.path, 3, 2);

@@ -125,6 +125,8 @@ async function readWholeBatches(handle: FileHandle, path: string, start: number,
   }
   if (cut === 0 && atLeastOne && bytesRead >= BATCH_LENGTH_PREFIX) {
     const size = batchSizeAt(view, 0);
+    // The length comes from the file: a damaged one must not size a buffer past what the segment holds.
+    if (size > available) throw new StorageError("STORAGE", `a batch at ${start} in ${path} claims ${size} bytes, the segment holds ${available} from there`);
     const whole = Buffer.allocUnsafe(size);
     const { bytesRead: got } = await handle.read(whole, 0, size, start);
     if (got !== size) throw new StorageError("STORAGE", `short read of ${got} of ${size} bytes in ${path}`);
