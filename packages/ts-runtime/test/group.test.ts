@@ -1,6 +1,10 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import type { Broker } from "@polywire/broker";
+import { FrameKind } from "@polywire/proto/session";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, PolywireError, Record, type Client, type GroupConsumer, type GroupConsumerOptions, type TopicPartition } from "../src/index.js";
+import { FaultProxy } from "./fault-proxy.js";
 import { startBroker, until } from "./harness.js";
 
 // Short broker timings so that rebalances and expiries happen within a test;
@@ -155,6 +159,57 @@ describe("group consumer: heartbeats never wait for the handler (PW-GROUP-004, P
     expect(busy.memberEpoch).toBe(epoch);
     await Promise.all([busy.close(), other.close()]);
     await Promise.all([busyLoop, otherLoop]);
+  });
+});
+
+describe("group consumer: members that die or are expelled (PW-GROUP-005, PW-GROUP-011)", () => {
+  it("PW-GROUP-005: a member process killed with SIGKILL loses its partitions to the survivor within the session timeout", { timeout: 60_000 }, async () => {
+    const broker = await startGroupBroker([{ name: "kill", partitions: 4 }], ["tcp://127.0.0.1:0"]);
+    const survivor = (await client(broker)).consumer({ group: "g-kill", topics: ["kill"] });
+    const loop = drain(survivor, []);
+    await until(() => survivor.assignment().length === 4, 10_000, "the first member's assignment");
+    const script = fileURLToPath(new URL("./fixtures/group-member.mts", import.meta.url));
+    const child = spawn(process.execPath, ["--no-warnings", "--conditions=@polywire/source", "--import", "tsx", script, broker.urls[0] as string, "g-kill", "kill"], { stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    cleanups.push(async () => {
+      child.kill("SIGKILL");
+      await exited;
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    await until(() => /"assigned":\[\d+,\d+\]/.test(out), 30_000, "the child member owning two partitions");
+    await until(() => survivor.assignment().length === 2, 10_000, "the survivor giving two up");
+    child.kill("SIGKILL");
+    await exited;
+    const killed = performance.now();
+    await until(() => survivor.assignment().length === 4, GROUPS.sessionTimeoutMs + 3_000, "the killed member's partitions");
+    const movedMs = performance.now() - killed;
+    // Removed at the session timeout (PW-GROUP-005), handed over within a heartbeat after.
+    expect(movedMs).toBeLessThan(GROUPS.sessionTimeoutMs + 3_000);
+    await survivor.close();
+    await loop;
+  });
+
+  it("PW-GROUP-011: a member expelled while its heartbeats were lost drops its partitions uncommitted and rejoins", { timeout: 60_000 }, async () => {
+    const broker = await startGroupBroker([{ name: "expel", partitions: 2 }], ["tcp://127.0.0.1:0"]);
+    const proxy = await FaultProxy.start(broker.urls[0] as string);
+    cleanups.push(() => proxy.close());
+    const c = await connect(proxy.url, { retry: { initialDelayMs: 5, maxDelayMs: 50 } });
+    cleanups.push(() => c.close());
+    const lost: Array<{ partitions: string[]; code: string }> = [];
+    const member = c.consumer({ group: "g-expel", topics: ["expel"], onLost: (p, error) => lost.push({ partitions: p.map(key).sort(), code: error.code }) });
+    const loop = drain(member, []);
+    await until(() => member.assignment().length === 2, 10_000, "the assignment");
+    const firstId = member.memberId;
+    // Heartbeats vanish on the way: the broker removes the member at its session timeout.
+    proxy.rule = (f) => (f.direction === "to-broker" && f.frame.kind === FrameKind.GROUP_HEARTBEAT_REQUEST ? "drop" : "forward");
+    await until(() => (broker.groups?.describe("g-expel")?.members ?? 0) === 0, GROUPS.sessionTimeoutMs + 5_000, "the broker removing the member");
+    proxy.rule = () => "forward";
+    await until(() => lost.length === 1, 10_000, "the member learning it was expelled");
+    expect(lost[0]).toEqual({ partitions: ["expel/0", "expel/1"], code: "UNKNOWN_MEMBER_ID" });
+    await until(() => member.assignment().length === 2 && member.memberId !== firstId, 10_000, "the member rejoining");
+    await member.close();
+    await loop;
   });
 });
 
