@@ -257,7 +257,11 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord>, AsyncDispos
         for (;;) {
           if (this.#failure !== undefined) throw this.#failure;
           const r = await inner.next();
-          if (r.done === true) return r;
+          if (r.done === true) {
+            // Closed because the group failed (a refused join, no FEATURE_GROUPS): say why.
+            if (this.#failure !== undefined) throw this.#failure;
+            return r;
+          }
           const key = keyOf(r.value.topic, r.value.partition);
           // Handed out by the inner consumer just before a revocation took the partition away.
           if (!this.#active.has(key)) continue;

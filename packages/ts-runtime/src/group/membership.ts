@@ -184,8 +184,11 @@ export class Membership {
         this.#due = true;
         return;
       }
-      this.#host.fail(failure);
-      this.#stop.abort(failure);
+      const final = failure.code === "FEATURE_NOT_NEGOTIATED"
+        ? new PolywireError("FEATURE_NOT_NEGOTIATED", "consumer groups are not available on this broker: it did not grant FEATURE_GROUPS (PW-SESS-006)", { cause: failure })
+        : failure;
+      this.#host.fail(final);
+      this.#stop.abort(final);
     }
   }
 }
