@@ -23,8 +23,32 @@ describe("polywire group", () => {
       expect(result.code, args.join(" ")).toBe(6);
       expect(result.stderr).toMatch(/^polywire group: consumer groups are not available on this broker\n {2}next: /);
     }
-    const consume = await polywire(["consume", "t", "--group", "g"], { env });
+    const consume = await polywire(["consume", "t", "--group", "g"], { env: plainEnv });
     expect([consume.code, consume.stderr]).toEqual([6, expect.stringContaining("not available")]);
+  });
+
+  it("PW-GROUP-006/PW-GROUP-040: consume --group: two processes share a topic, each record printed once, commits carry over to the next run", { timeout: 60_000 }, async () => {
+    await broker.createTopic("cli-share", { partitions: 4 });
+    const lines = Array.from({ length: 40 }, (_, i) => `r${i}`).join("\n");
+    for (let p = 0; p < 4; p++) {
+      const produced = await polywire(["produce", "cli-share", "--partition", String(p)], { env, input: lines.split("\n").slice(p * 10, p * 10 + 10).join("\n") + "\n" });
+      expect(produced.code, produced.stderr).toBe(0);
+    }
+    const [a, b] = await Promise.all([
+      polywire(["consume", "cli-share", "--group", "cli-share-g", "--count", "15"], { env }),
+      polywire(["consume", "cli-share", "--group", "cli-share-g", "--count", "15"], { env }),
+    ]);
+    expect([a.code, a.stderr]).toEqual([0, ""]);
+    expect([b.code, b.stderr]).toEqual([0, ""]);
+    const first = [...a.stdout.trim().split("\n"), ...b.stdout.trim().split("\n")];
+    expect(first).toHaveLength(30);
+    expect(new Set(first).size).toBe(30);
+    // The next run starts where the commits of both left off.
+    const rest = await polywire(["consume", "cli-share", "--group", "cli-share-g", "--count", "10", "--json"], { env });
+    expect([rest.code, rest.stderr]).toEqual([0, ""]);
+    const restValues = rest.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { value: string }).value);
+    expect([...first, ...restValues].sort()).toEqual(lines.split("\n").sort());
+    expect((await polywire(["consume", "cli-share", "--group", "g", "--partition", "0"], { env })).code).toBe(2);
   });
 
   it("PW-ADMIN-030/PW-ADMIN-034/PW-ADMIN-035: against the reference broker, group reset, list, describe and delete answer (exit 0)", async () => {

@@ -5,6 +5,8 @@ import type { ClientEvents, ClientOptions, ClientState, HealthReport } from "./c
 import type { CallResult, Connection, RequestOptions } from "./connection.js";
 import { Consumer } from "./consumer/consumer.js";
 import type { ConsumerOptions } from "./consumer/options.js";
+import { GroupConsumer } from "./group/group-consumer.js";
+import type { GroupConsumerOptions } from "./group/options.js";
 import type { ClientContext, ClientResource, OffsetRequest, PartitionOffset } from "./context.js";
 import { PolywireError, parseTransportUrl } from "@polywire/core";
 import { Emitter } from "./events.js";
@@ -287,9 +289,17 @@ export class Client extends Emitter<ClientEvents> {
     return new Producer(this.#context, options);
   }
 
-  /** Creates a consumer; assign it partitions with `consumer.assign(...)`. */
-  consumer(options: ConsumerOptions = {}): Consumer {
+  /**
+   * Creates a consumer. With `group` and `topics`, a member of that consumer
+   * group (spec §8) that the broker assigns partitions to, as Kafka's
+   * `group.id`; without, a consumer you assign partitions with
+   * `consumer.assign(...)`.
+   */
+  consumer(options: GroupConsumerOptions): GroupConsumer;
+  consumer(options?: ConsumerOptions): Consumer;
+  consumer(options: ConsumerOptions | GroupConsumerOptions = {}): Consumer | GroupConsumer {
     this.#ensureOpen();
+    if ("group" in options) return new GroupConsumer(this.#context, options);
     return new Consumer(this.#context, options);
   }
 

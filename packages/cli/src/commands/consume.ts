@@ -1,4 +1,4 @@
-import type { StartPosition } from "@polywire/runtime";
+import type { Client, ConsumedRecord, StartPosition } from "@polywire/runtime";
 import { choiceFlag, integerFlag, parseCommandLine, timeFlag, UsageError } from "../args.js";
 import type { Command, CommandIO } from "../command.js";
 import { BROKER_FLAGS, BROKER_FLAGS_USAGE, brokerUrl, openClient } from "../endpoints.js";
@@ -17,8 +17,12 @@ records until interrupted (Ctrl-C) or --count is reached.
   --partition <n>          read only this partition, repeatable (default: all)
   --count <n>              stop after n records
   --follow                 keep waiting for new records
-  --group <group>          consume as a member of a consumer group (not available yet:
-                           this broker and client do not support consumer groups; exits 6)
+  --group <group>          consume as a member of a consumer group: members share the
+                           topic's partitions, each record goes to one of them, and
+                           processed offsets are committed (every 5 s and on exit);
+                           partitions without a committed offset start at --from
+                           (earliest or latest); runs until interrupted or --count
+                           (exits 6 against a broker without consumer groups)
   --json                   one JSON object per line (JSON lines): topic, partition,
                            offset (a decimal string), timestamp, key, value, headers,
                            typeId; binary keys/values as keyBase64/valueBase64
@@ -34,6 +38,7 @@ examples:
   polywire consume events --from @2026-01-31T12:00:00Z --json | jq .value
   polywire consume events --partition 0 --from 1000 --count 10
   polywire consume events --from latest --follow
+  polywire consume events --group billing --count 100
 `;
 
 const FLAGS = {
@@ -68,11 +73,8 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   const count = values.count === undefined ? undefined : integerFlag("count", values.count, 0);
   const only = values.partition?.map((p) => integerFlag("partition", p, 0));
   if (values.group !== undefined) {
-    throw new CliError(
-      `consuming as consumer group ${JSON.stringify(values.group)} is not available: this broker and client do not support consumer groups yet`,
-      ExitCode.UNSUPPORTED,
-      "read by partition instead: `polywire consume <topic> --from earliest|latest|<offset>|@<time> [--partition n]`",
-    );
+    if (only !== undefined) throw new UsageError("--group and --partition exclude each other: the group assigns the partitions");
+    if (typeof from === "object") throw new UsageError("--group takes --from earliest or latest: the start of partitions the group has no committed offset for");
   }
   const delimiter = new TextEncoder().encode(values.delimiter ?? "\n");
   const write = io.write ?? ((bytes: Uint8Array) => io.out(lenient.decode(bytes)));
@@ -90,6 +92,23 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
   client.on("state", (state, previous) => {
     if (state === "ready" && previous === "reconnecting") io.err(`polywire consume: reconnected to ${client.url ?? target.broker}`);
   });
+  const print = (record: ConsumedRecord): void => {
+    if (format === "json") printJson(io, record);
+    else if (format === "raw") {
+      if (record.value !== null) write(record.value);
+      write(delimiter);
+    } else io.out(record.value === null ? "" : lenient.decode(record.value));
+  };
+  if (values.group !== undefined) {
+    try {
+      return await consumeAsGroup(client, { topic, group: values.group, from: from as "earliest" | "latest", count, print }, interrupted);
+    } catch (error) {
+      if (interrupted?.aborted) return ExitCode.INTERRUPTED;
+      throw toCliError(error, target);
+    } finally {
+      await client.close();
+    }
+  }
   let printed = 0;
   try {
     const [info] = await client.metadata([topic]);
@@ -119,11 +138,7 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
       }
       if (!values.follow && remaining.size === 0) return ExitCode.OK;
       for await (const record of consumer.records(interrupted === undefined ? {} : { signal: interrupted })) {
-        if (format === "json") printJson(io, record);
-        else if (format === "raw") {
-          if (record.value !== null) write(record.value);
-          write(delimiter);
-        } else io.out(record.value === null ? "" : lenient.decode(record.value));
+        print(record);
         printed++;
         if (count !== undefined && printed >= count) break;
         if (!values.follow && record.offset + 1n >= (ends.get(record.partition) ?? 0n)) {
@@ -139,6 +154,26 @@ async function run(argv: readonly string[], io: CommandIO): Promise<number> {
     throw toCliError(error, target);
   } finally {
     await client.close();
+  }
+  return interrupted?.aborted ? ExitCode.INTERRUPTED : ExitCode.OK;
+}
+
+/**
+ * Consumes as a member of `group` until interrupted or `count` records: the
+ * group consumer commits what was printed when it closes (PW-GROUP-006: it
+ * commits, then leaves), so the next member goes on from there.
+ */
+async function consumeAsGroup(client: Client, job: { topic: string; group: string; from: "earliest" | "latest"; count: number | undefined; print: (record: ConsumedRecord) => void }, interrupted: AbortSignal | undefined): Promise<number> {
+  const consumer = client.consumer({ group: job.group, topics: [job.topic], autoOffsetReset: job.from });
+  let printed = 0;
+  try {
+    for await (const record of consumer.records(interrupted === undefined ? {} : { signal: interrupted })) {
+      job.print(record);
+      printed++;
+      if (job.count !== undefined && printed >= job.count) break;
+    }
+  } finally {
+    await consumer.close();
   }
   return interrupted?.aborted ? ExitCode.INTERRUPTED : ExitCode.OK;
 }
