@@ -154,7 +154,7 @@ export class Broker implements AsyncDisposable {
     this.#connections = new DataConnections({ ...this.limits, ...this.#timings }, this.metrics);
     this.http = this.#httpSettings === undefined ? undefined : new AdminHttpServer(this.#httpSettings);
     this.#groups = settings.groups === undefined ? undefined : new GroupsPlane({ storage, metrics: this.metrics, config: settings.groups });
-    const features = [...SUPPORTED_FEATURES, ...(this.#groups === undefined ? [] : [Feature.GROUPS]), ...(options.checksumFrames === true ? [Feature.FRAME_CHECKSUM] : [])];
+    const features = [...SUPPORTED_FEATURES, ...(this.#groups === undefined ? [] : [Feature.GROUPS, Feature.GROUP_NOTICE]), ...(options.checksumFrames === true ? [Feature.FRAME_CHECKSUM] : [])];
     const broker = this;
     this.#host = {
       brokerId: this.id,

@@ -8,6 +8,7 @@ import { mutant as ignoreMaxFrameSize } from "./ignore-max-frame-size.js";
 import { mutant as queueGroupTwice } from "./queue-group-twice.js";
 import { mutant as reorderBatches } from "./reorder-batches.js";
 import { mutant as sequenceWithoutDrops } from "./sequence-without-drops.js";
+import { mutant as silentGroupNotices } from "./silent-group-notices.js";
 import { mutant as unfencedCommits } from "./unfenced-commits.js";
 import { mutant as unbudgetedInFlight } from "./unbudgeted-in-flight.js";
 import { mutant as wholeWebSocketMessages } from "./whole-websocket-messages.js";
@@ -15,4 +16,4 @@ import { mutant as wrongHighWatermark } from "./wrong-high-watermark.js";
 
 /** Every mutant; later planes add theirs here. */
 export const MUTANTS: readonly Mutant[] = [dropEvery1000th, reorderBatches, duplicateOnRetry, ackBeforeStore, wrongHighWatermark, ignoreMaxFrameSize,
-  unbudgetedInFlight, wholeWebSocketMessages, eagerAssignment, unfencedCommits, forgetCommits, queueGroupTwice, sequenceWithoutDrops];
+  unbudgetedInFlight, wholeWebSocketMessages, eagerAssignment, unfencedCommits, forgetCommits, queueGroupTwice, sequenceWithoutDrops, silentGroupNotices];

@@ -15,6 +15,7 @@ import { listOffsets } from "./list-offsets.js";
 import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
 import { Producer } from "./producer/producer.js";
+import { PushFrames } from "./push-frames.js";
 import type { MessageData } from "./pubsub/message.js";
 import { PubSub, type PublishOptions } from "./pubsub/pubsub.js";
 import type { SubscribeOptions, Subscription } from "./pubsub/subscription.js";
@@ -47,6 +48,7 @@ export class Client extends Emitter<ClientEvents> {
   readonly #resources = new Set<ClientResource>();
   readonly #context: ClientContext;
   #pubsub: PubSub | undefined;
+  #push: PushFrames | undefined;
   #closing: Promise<void> | undefined;
   #closedResolve!: () => void;
   /** Resolves once the client is closed, by `close()` or because reconnecting gave up. */
@@ -184,6 +186,7 @@ export class Client extends Emitter<ClientEvents> {
         this.#resources.add(resource);
         return () => this.#resources.delete(resource);
       },
+      onPush: (kind, listener) => (this.#push ??= new PushFrames(this.#pool.primary)).on(kind, listener),
     };
   }
 
