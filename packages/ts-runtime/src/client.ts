@@ -8,7 +8,7 @@ import type { ConsumerOptions } from "./consumer/options.js";
 import { GroupConsumer } from "./group/group-consumer.js";
 import type { GroupConsumerOptions } from "./group/options.js";
 import type { ClientContext, ClientResource, OffsetRequest, PartitionOffset } from "./context.js";
-import { PolywireError, parseTransportUrl } from "@polywire/core";
+import { PolywireError, parseTransportUrl, type RequestInit, type RequestKind } from "@polywire/core";
 import { Emitter } from "./events.js";
 import type { BrokerLink } from "./broker-link.js";
 import { listOffsets } from "./list-offsets.js";
@@ -18,10 +18,11 @@ import { Producer } from "./producer/producer.js";
 import { PushFrames } from "./push-frames.js";
 import type { MessageData } from "./pubsub/message.js";
 import { PubSub, type PublishOptions } from "./pubsub/pubsub.js";
+import { ConfirmInbox, withHeader, type ConfirmedPublishOptions, type ConfirmResult } from "./pubsub/confirm.js";
+import { runHandler, type HandleOptions, type MessageHandler } from "./pubsub/handler.js";
 import type { SubscribeOptions, Subscription } from "./pubsub/subscription.js";
 import type { ProducerOptions } from "./producer/options.js";
 import { RECONNECT_DEFAULTS, RetryPolicy } from "./retry.js";
-import type { RequestInit, RequestKind } from "@polywire/core";
 import { callSignal, checkTimeout, type CallOptions } from "./signal.js";
 import { StatsCollector, type ClientStats } from "./stats.js";
 
@@ -49,6 +50,7 @@ export class Client extends Emitter<ClientEvents> {
   readonly #context: ClientContext;
   #pubsub: PubSub | undefined;
   #push: PushFrames | undefined;
+  #confirms: ConfirmInbox | undefined;
   #closing: Promise<void> | undefined;
   #closedResolve!: () => void;
   /** Resolves once the client is closed, by `close()` or because reconnecting gave up. */
@@ -256,10 +258,7 @@ export class Client extends Emitter<ClientEvents> {
     };
   }
 
-  /**
-   * Describes `topics` (every topic when omitted) from the broker, refreshing
-   * the cache. Rejects with UNKNOWN_TOPIC when a named topic does not exist.
-   */
+  /** Describes `topics` (all when omitted) from the broker, refreshing the cache; UNKNOWN_TOPIC for a missing one. */
   async metadata(topics: readonly string[] = [], options: CallOptions = {}): Promise<TopicInfo[]> {
     this.#ensureOpen();
     const signal = callSignal(options);
@@ -267,9 +266,8 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /**
-   * Resolves offsets by position or time (PW-LOG-020, PW-LOG-021), in the
-   * order asked, sending one ListOffsets request per partition leader.
-   * Rejects with the first partition's error (UNKNOWN_TOPIC, ...).
+   * Resolves offsets by position or time (PW-LOG-020, PW-LOG-021), in the order asked, one ListOffsets
+   * request per partition leader. Rejects with the first partition's error (UNKNOWN_TOPIC, ...).
    */
   listOffsets(queries: readonly OffsetRequest[], options: CallOptions = {}): Promise<PartitionOffset[]> {
     this.#ensureOpen();
@@ -307,27 +305,39 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /**
-   * Subscribes to the subjects `pattern` matches (`*` one token, `>` the
-   * rest, PW-PUBSUB-002) and returns the subscription, an async iterable
-   * of messages: `for await (const m of client.subscribe("orders.*"))`.
-   * Throws INVALID_SUBJECT or RESERVED_SUBJECT for a bad pattern; a refusal
-   * by the broker rejects `subscription.ready` and ends the loop with it.
-   * After a reconnect it is made again on the new connection.
+   * Subscribes to the subjects `pattern` matches (`*` one token, `>` the rest, PW-PUBSUB-002); returns the
+   * subscription, an async iterable of messages. Throws INVALID_SUBJECT or RESERVED_SUBJECT for a bad pattern;
+   * a refusal by the broker rejects `subscription.ready` and ends the loop. It is made again after a reconnect.
    */
   subscribe(pattern: string, options: SubscribeOptions = {}): Subscription {
     return this.#pubsubSide().subscribe(pattern, options);
   }
 
   /**
-   * Publishes `data` to `subject` (at-most-once, PW-PUBSUB-026) and
-   * resolves with the number of subscriptions it was routed to, or, with
-   * `ack: false`, once it is handed to the connection.
+   * Runs `handler` on each message `pattern` matches (`concurrency` at once, default 1) and tells a
+   * publisher that asked (`confirm`) whether it succeeded or the error it threw (spec §9.5).
+   */
+  handle(pattern: string, handler: MessageHandler, options: HandleOptions = {}): Subscription {
+    const subscription = this.subscribe(pattern, options);
+    runHandler(subscription, handler, (replyTo, headers, body) => this.publish(replyTo, body, { headers, ack: false }), options.concurrency);
+    return subscription;
+  }
+
+  /**
+   * Publishes `data` to `subject` (at-most-once, PW-PUBSUB-026) and resolves with the number of subscriptions
+   * it was routed to; with `ack: false` once it is handed to the connection; with `confirm`, with what every
+   * handler it reached said, or missing after the timeout (spec §9.5).
    */
   publish(subject: string, data: MessageData, options: PublishOptions & { ack: false }): Promise<undefined>;
+  publish(subject: string, data: MessageData, options: ConfirmedPublishOptions): Promise<ConfirmResult>;
   publish(subject: string, data: MessageData, options?: PublishOptions): Promise<number>;
-  publish(subject: string, data: MessageData, options: PublishOptions = {}): Promise<number | undefined> {
+  publish(subject: string, data: MessageData, options: PublishOptions & { confirm?: ConfirmedPublishOptions["confirm"] } = {}): Promise<number | undefined | ConfirmResult> {
     try {
-      return this.#pubsubSide().publish(subject, data, options);
+      const { confirm } = options;
+      if (confirm === undefined) return this.#pubsubSide().publish(subject, data, options);
+      const inbox = (this.#confirms ??= new ConfirmInbox((pattern) => this.subscribe(pattern)));
+      const publish = (replyTo: string, header: readonly [string, string]): Promise<number> => this.#pubsubSide().publish(subject, data, { ...options, replyTo, ack: true, headers: withHeader(options.headers, header) }) as Promise<number>;
+      return inbox.publish(publish, confirm === true ? {} : confirm, options.signal);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -18,6 +18,8 @@ export { ConsumedRecord, Record } from "./record.js";
 export { Message } from "./pubsub/message.js";
 export type { MessageData, MessageHeadersInit } from "./pubsub/message.js";
 export type { PublishOptions } from "./pubsub/pubsub.js";
+export type { Confirmation, ConfirmedPublishOptions, ConfirmOptions, ConfirmResult } from "./pubsub/confirm.js";
+export type { HandleOptions, MessageHandler } from "./pubsub/handler.js";
 export { Subscription } from "./pubsub/subscription.js";
 export type { SlowConsumerEvent, SubscribeOptions, SubscriptionEvents } from "./pubsub/subscription.js";
 export type { ConsumedRecordJson, RecordHeadersInit, HeaderValue, ProducerRecord, RecordOptions } from "./record.js";

@@ -36,6 +36,8 @@ export interface SubscriptionEvents {
    * PW-PUBSUB-026), and sequence numbers start again at 1.
    */
   resubscribed: () => void;
+  /** A handler of `client.handle` failed on `message` (its publisher, if it asked, was told, PW-PUBSUB-041). */
+  handlerError: (error: unknown, message: Message) => void;
 }
 
 /** What a subscription asks of the client's pub/sub side. */
@@ -127,6 +129,11 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
     }
     this.#stopAt = this.#received + after;
     await this.#owner.unsubscribe(this, after);
+  }
+
+  /** A handler of `client.handle` failed on `message`: tells the `handlerError` listeners. */
+  handlerFailed(error: unknown, message: Message): void {
+    this.emit("handlerError", error, message);
   }
 
   /** Ends it now; buffered messages are still read by a running loop. */
