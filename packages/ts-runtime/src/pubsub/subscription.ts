@@ -79,6 +79,8 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
   #resolveReady!: () => void;
   #rejectReady!: (error: PolywireError) => void;
   #resolveClosed!: () => void;
+  // drain() calls waiting for the loop to take what is buffered.
+  readonly #onDrained: Array<() => void> = [];
 
   constructor(owner: SubscriptionOwner, id: number, pattern: string, queue: string, maxPending: number) {
     super();
@@ -129,6 +131,29 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
     }
     this.#stopAt = this.#received + after;
     await this.#owner.unsubscribe(this, after);
+  }
+
+  /**
+   * Ends it at the broker now and resolves once the loop has taken every
+   * message buffered before that (NATS's drain): nothing is lost of what
+   * already arrived. Rejects with TIMEOUT after `timeoutMs` (default: no limit).
+   */
+  async drain(options: { timeoutMs?: number } = {}): Promise<void> {
+    const drained = new Promise<void>((resolve) => {
+      if (this.pending === 0) resolve();
+      else this.#onDrained.push(resolve);
+    });
+    await this.close();
+    if (options.timeoutMs === undefined) return drained;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PolywireError("TIMEOUT", `${this.pending} messages still buffered after ${options.timeoutMs} ms`)), options.timeoutMs);
+    });
+    try {
+      await Promise.race([drained, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A handler of `client.handle` failed on `message`: tells the `handlerError` listeners. */
@@ -209,6 +234,8 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
     return {
       next: () => this.#next(),
       return: async () => {
+        // The loop left: what it did not take is abandoned, and drain() has nothing left to wait for.
+        for (const resolve of this.#onDrained.splice(0)) resolve();
         await this.close();
         return { value: undefined, done: true };
       },
@@ -216,6 +243,7 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
   }
 
   #next(): Promise<IteratorResult<Message>> {
+    if (this.pending === 0 && this.#onDrained.length > 0) for (const resolve of this.#onDrained.splice(0)) resolve();
     if (this.pending > 0) {
       const message = this.#buffer[this.#head] as Message;
       this.#buffer[this.#head++] = undefined as unknown as Message;
