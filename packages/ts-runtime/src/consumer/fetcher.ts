@@ -63,7 +63,9 @@ export class Fetcher {
     if (this.#lookups.has(c.key)) return;
     this.#lookups.add(c.key);
     const epoch = c.epoch;
-    this.#scope.ctx.leader(c.topic, c.partition, this.#scope.stop).then(
+    // Its own signal following `stop`: many partitions looked up at once must not pile listeners on one signal.
+    const signal = this.#scope.stop === undefined ? undefined : AbortSignal.any([this.#scope.stop]);
+    this.#scope.ctx.leader(c.topic, c.partition, signal).then(
       () => undefined,
       (error: unknown) => {
         if (this.#scope.closed || c.epoch !== epoch || this.#scope.cursors.find(c.key) !== c) return;
