@@ -16,6 +16,8 @@ export type {
 
 export { MAX_SUBJECT_BYTES, checkHeaderKeys, checkPublishSubject, checkQueueGroup, checkReplyTo, isReserved, parsePattern, patternMatches, subjectTokens } from "./protocol/subject.js";
 export type { Pattern } from "./protocol/subject.js";
+export { DIRECT_PUBSUB } from "./protocol/direct-pubsub.js";
+export type { DirectHeaders, DirectPubSub, DirectPubSubOffer, DirectPubSubReceiver } from "./protocol/direct-pubsub.js";
 
 export { FrameChannel } from "./channel/frame-channel.js";
 export type { FrameChannelHandlers, FrameChannelOptions, FramePayload } from "./channel/frame-channel.js";

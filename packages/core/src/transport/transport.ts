@@ -81,6 +81,13 @@ export interface Transport {
   end(): void;
   /** Closes at once, dropping queued writes; `onClose` follows with `error`. */
   destroy(error?: Error): void;
+  /**
+   * In-process transports only (`memory://`): makes `service` available to
+   * the other end under `key` (PW-TRANS-012). Absent on other transports.
+   */
+  provide?(key: symbol, service: unknown): void;
+  /** In-process transports only: what the other end provided under `key`, if anything. */
+  peerService?(key: symbol): unknown;
 }
 
 /** Client-side TLS options, used by `tls://` and `wss://`. */
