@@ -1,7 +1,8 @@
 /**
- * The schemes of PW-TRANS-001. `wss` is WebSocket over TLS.
+ * The schemes of PW-TRANS-001 and PW-TRANS-013. `wss` is WebSocket over
+ * TLS; `worker` is a MessagePort between threads of one process.
  */
-export type TransportScheme = "tcp" | "tls" | "unix" | "ws" | "wss" | "memory";
+export type TransportScheme = "tcp" | "tls" | "unix" | "ws" | "wss" | "memory" | "worker";
 
 /**
  * What a transport calls back into. Every callback runs on the event loop,
