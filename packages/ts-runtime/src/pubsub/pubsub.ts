@@ -35,6 +35,8 @@ export interface PublishOptions extends CallOptions {
 
 /** `max_pending` of a subscription that names none: the broker's default (PW-PUBSUB-030). */
 export const DEFAULT_MAX_PENDING = 65_536;
+// What an in-process publish without `ack` resolves with: one settled promise serves them all.
+const SENT: Promise<undefined> = Promise.resolve(undefined);
 // A body that is a small part of the read it arrived in is copied, so that
 // keeping a message does not keep the whole read.
 const COPY_BELOW_SHARE = 2;
@@ -126,7 +128,7 @@ export class PubSub implements SubscriptionOwner {
       if (body === data && options.transfer !== true) body = body.slice();
       this.#checkSize(subject, replyTo, options.headers, body);
       const routed = direct.publish(subject, replyTo, headers, body);
-      return Promise.resolve(options.ack === false ? undefined : routed);
+      return options.ack === false ? SENT : Promise.resolve(routed);
     } catch (error) {
       return Promise.reject(PolywireError.from(error));
     }
