@@ -15,28 +15,34 @@ export class PlaneMessage implements PubSubMessage {
   readonly subject: string;
   readonly replyTo: string;
   readonly body: Uint8Array;
+  /** What holding it costs against a connection's byte budget (PW-PUBSUB-033): its frame's message and payload, or their equivalent in values. */
+  readonly size: number;
   #shared: Uint8Array | undefined;
   #wire: readonly Header[] | undefined;
   #pairs: DirectHeaders | undefined;
 
-  private constructor(subject: string, replyTo: string, body: Uint8Array) {
+  private constructor(subject: string, replyTo: string, body: Uint8Array, size: number) {
     this.subject = subject;
     this.replyTo = replyTo;
     this.body = body;
+    this.size = size;
   }
 
   /** A message that came in a PublishRequest frame. */
   static framed(subject: string, replyTo: string, headers: readonly Header[], body: Uint8Array): PlaneMessage {
-    const m = new PlaneMessage(subject, replyTo, body);
+    const shared = encodeShared(subject, replyTo, headers);
+    const m = new PlaneMessage(subject, replyTo, body, shared.byteLength + body.byteLength);
     m.#wire = headers;
-    m.#shared = encodeShared(subject, replyTo, headers);
+    m.#shared = shared;
     if (headers.length === 0) m.#pairs = NO_HEADERS;
     return m;
   }
 
   /** A message published in process (PW-TRANS-012); `body` is held by reference. */
   static direct(subject: string, replyTo: string, headers: DirectHeaders, body: Uint8Array): PlaneMessage {
-    const m = new PlaneMessage(subject, replyTo, body);
+    let size = body.byteLength + 4 + subject.length + replyTo.length;
+    for (const [key, value] of headers) size += 4 + key.length + value.byteLength;
+    const m = new PlaneMessage(subject, replyTo, body, size);
     m.#pairs = headers;
     return m;
   }
@@ -51,14 +57,6 @@ export class PlaneMessage implements PubSubMessage {
   get headers(): DirectHeaders {
     if (this.#pairs === undefined) this.#pairs = (this.#wire ?? []).map((h) => [h.key, h.value] as const);
     return this.#pairs;
-  }
-
-  /** What holding it costs against a connection's byte budget (PW-PUBSUB-033): its frame's message and payload, or their equivalent in values. */
-  get size(): number {
-    if (this.#shared !== undefined) return this.#shared.byteLength + this.body.byteLength;
-    let size = this.body.byteLength + 4 + this.subject.length + this.replyTo.length;
-    for (const [key, value] of this.#pairs ?? NO_HEADERS) size += 4 + key.length + value.byteLength;
-    return size;
   }
 
   #wireHeaders(): readonly Header[] {
