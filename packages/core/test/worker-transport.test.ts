@@ -5,6 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { WorkerTransport, type WorkerPort } from "../src/transport/worker.js";
 import type { TransportHandlers } from "../src/transport/transport.js";
+import { PubSubRecords, RecordWriter, RemotePubSub, type RecordLink } from "../src/transport/worker-pubsub.js";
+import { PolywireError } from "../src/errors.js";
+import type { DirectPubSub, DirectPubSubOffer, DirectPubSubReceiver } from "../src/protocol/direct-pubsub.js";
 
 function pair(maxQueuedBytes?: number): [WorkerTransport, WorkerTransport] {
   const { port1, port2 } = new MessageChannel();
@@ -98,5 +101,79 @@ describe("worker:// transport", () => {
     d.destroy(new Error("gone"));
     expect(await dSeen.closed).toMatchObject({ message: "gone" });
     expect(await cSeen.closed).toMatchObject({ code: "CONNECTION_LOST" });
+  });
+});
+
+describe("pub/sub records between threads (PW-TRANS-012 over worker://)", () => {
+  // Two ends wired back to back, each tick's records handed to the other side.
+  function wire(offer: DirectPubSubOffer, receiver: DirectPubSubReceiver): RemotePubSub {
+    let broker: PubSubRecords | undefined;
+    let client: RemotePubSub | undefined;
+    const link = (deliver: (bytes: Uint8Array) => void): RecordLink => {
+      const records = new RecordWriter();
+      let scheduled = false;
+      return {
+        records,
+        flushSoon: () => {
+          if (scheduled) return;
+          scheduled = true;
+          queueMicrotask(() => {
+            scheduled = false;
+            if (records.length > 0) deliver(records.take());
+          });
+        },
+      };
+    };
+    broker = new PubSubRecords(link((bytes) => client?.receive(bytes)), offer);
+    client = new RemotePubSub(link((bytes) => broker?.receive(bytes)), receiver);
+    return client;
+  }
+
+  it("PW-TRANS-012, PW-PUBSUB-020, PW-PUBSUB-023: calls, answers, errors with their limit, and deliveries cross intact, text and headers in any script", async () => {
+    const calls: unknown[] = [];
+    const delivered: unknown[] = [];
+    let receiver: DirectPubSubReceiver | undefined;
+    const plane: DirectPubSub = {
+      subscribe: (id, pattern, queue, max) => {
+        if (pattern === "full") throw new PolywireError("TOO_MANY_SUBSCRIPTIONS", "no more", { limit: 3 });
+        calls.push(["sub", id, pattern, queue, max]);
+      },
+      unsubscribe: (id, after) => void calls.push(["unsub", id, after]),
+      publish: (subject, replyTo, headers, body) => {
+        calls.push(["pub", subject, replyTo, headers.map(([k, v]) => [k, [...v]]), [...body]]);
+        receiver?.deliver(7, 2 ** 40, subject, replyTo, headers, body);
+        receiver?.slowConsumer(7, 3);
+        return 2;
+      },
+    };
+    const remote = wire((r) => {
+      receiver = r;
+      return plane;
+    }, {
+      deliver: (id, seq, subject, replyTo, headers, body) => delivered.push([id, seq, subject, replyTo, headers.map(([k, v]) => [k, [...v]]), [...body]]),
+      slowConsumer: (id, dropped) => delivered.push(["slow", id, dropped]),
+    });
+    await remote.subscribe(5, "ä.*", "gruppe", 10);
+    await expect(remote.subscribe(6, "full", "", 0)).rejects.toMatchObject({ code: "TOO_MANY_SUBSCRIPTIONS", message: expect.stringContaining("no more") as string, limit: 3n });
+    expect(await remote.publish("ä.ö", "zurück", [["schlüssel", new Uint8Array([1])], ["k", new Uint8Array(0)]], new Uint8Array([9, 8]))).toBe(2);
+    expect(remote.publish("x", "", [], new Uint8Array(0), false)).toBeUndefined();
+    await remote.unsubscribe(5, 4);
+    await remote.flush();
+    expect(calls).toEqual([
+      ["sub", 5, "ä.*", "gruppe", 10],
+      ["pub", "ä.ö", "zurück", [["schlüssel", [1]], ["k", []]], [9, 8]],
+      ["pub", "x", "", [], []],
+      ["unsub", 5, 4],
+    ]);
+    expect(delivered.slice(0, 2)).toEqual([[7, 2 ** 40, "ä.ö", "zurück", [["schlüssel", [1]], ["k", []]], [9, 8]], ["slow", 7, 3]]);
+    expect(() => remote.publish("a.*", "", [], new Uint8Array(0), false)).toThrow(expect.objectContaining({ code: "INVALID_SUBJECT" }) as Error);
+    remote.close(new PolywireError("CONNECTION_LOST", "gone"));
+    await expect(remote.flush()).rejects.toMatchObject({ code: "CONNECTION_LOST" });
+  });
+
+  it("PW-TRANS-013: a record cut short is MALFORMED_FRAME", () => {
+    const remote = new RemotePubSub({ records: new RecordWriter(), flushSoon: () => undefined }, { deliver: () => undefined, slowConsumer: () => undefined });
+    const cut = new RecordWriter().u8(8).u32(1).f64(1).str("subject").take().subarray(0, 10);
+    expect(() => remote.receive(cut)).toThrow(expect.objectContaining({ code: "MALFORMED_FRAME" }) as Error);
   });
 });

@@ -44,14 +44,14 @@ function startThread(name: string, data: Record<string, unknown>): { worker: Wor
   };
 }
 
-async function brokerOn(): Promise<{ broker: Broker; name: string }> {
+async function brokerOn(options: Partial<Parameters<typeof Broker.start>[0]> = {}): Promise<{ broker: Broker; name: string }> {
   const name = `bus-${process.pid}-${++names}`;
-  const broker = await Broker.start({ storage: { engine: "memory" }, listeners: [`worker://${name}`], keepaliveIntervalMs: 0 });
+  const broker = await Broker.start({ storage: { engine: "memory" }, listeners: [`worker://${name}`], keepaliveIntervalMs: 0, ...options });
   return { broker, name };
 }
 
 describe("worker:// transport (PW-TRANS-013)", () => {
-  it("PW-TRANS-013, PW-PUBSUB-013, PW-PUBSUB-025: a broker in this thread serves clients in two worker threads; a message goes from one thread to the other, in order", { timeout: 60_000 }, async () => {
+  it("PW-TRANS-013, PW-TRANS-012, PW-PUBSUB-013, PW-PUBSUB-025: a broker in this thread serves clients in two worker threads; a message goes from one thread to the other, in order", { timeout: 60_000 }, async () => {
     const { broker, name } = await brokerOn();
     const subscriber = startThread(name, { role: "subscriber", subject: "t.>", count: 200 });
     const publisher = startThread(name, { role: "publisher", subject: "t.x", count: 200 });
@@ -62,11 +62,39 @@ describe("worker:// transport (PW-TRANS-013)", () => {
       expect((await publisher.next()).routed).toEqual(Array.from({ length: 200 }, () => 1));
       const got = (await subscriber.next()).got as Array<[string, string, number]>;
       expect(got).toEqual(Array.from({ length: 200 }, (_, i) => ["t.x", `m${i}`, i + 1]));
+      // Pub/sub went as records (PW-TRANS-012), not as frames through the session.
+      const frames = await broker.metrics.registry.getSingleMetricAsString("polywire_frames_received_total") + await broker.metrics.registry.getSingleMetricAsString("polywire_frames_sent_total");
+      expect(frames).toMatch(/HELLO/);
+      expect(frames).not.toMatch(/PUBLISH|SUBSCRIBE|DELIVERY/);
       // A client in the broker's own thread dials the listener directly.
       await using local = await connect(`worker://${name}`);
       expect(await local.publish("t.x", "local")).toBe(0);
     } finally {
       await Promise.all([subscriber.worker.terminate(), publisher.worker.terminate()]);
+      await broker.close();
+    }
+  });
+
+  it("PW-TRANS-012, PW-PUBSUB-016, PW-PUBSUB-022, PW-PUBSUB-024, PW-PUBSUB-030, PW-PUBSUB-031: across threads the broker's typed errors, answers, headers and drops are as over frames", { timeout: 60_000 }, async () => {
+    const { broker, name } = await brokerOn({ pubsub: { maxSubscriptions: 3 } });
+    const thread = startThread(name, { role: "checks" });
+    try {
+      expect(await thread.next()).toEqual({
+        badSubject: "INVALID_SUBJECT",
+        reserved: "RESERVED_SUBJECT",
+        emptyHeaderKey: "INVALID_ARGUMENT",
+        overLimit: "TOO_MANY_SUBSCRIPTIONS",
+        routed: 1,
+        received: ["a", "x", 1],
+        headers: [["k", "v"], ["ü", "w"]],
+        text: ["é", "back.here"],
+        // One batch of 200 reached the broker's thread in one tick: max_pending 5 kept the first five.
+        burst: { pending: 5, dropped: 195 },
+        sequences: [1, 2, 3, 4, 5, 201],
+        missed: 195,
+      });
+    } finally {
+      await thread.worker.terminate();
       await broker.close();
     }
   });

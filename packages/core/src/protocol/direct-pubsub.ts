@@ -3,9 +3,12 @@
 // object that routes publishes and subscriptions synchronously and hands
 // Deliveries to the client as values: no frame is encoded, decoded or
 // queued in the transport, and a body goes from publisher to subscriber by
-// reference. Only the pub/sub plane's three requests and two pushes take
-// this path; everything else (handshake, keepalive, Close, other planes)
-// stays on the frames of the same connection, whose life it shares.
+// reference. Over `worker://` (another thread) the same calls travel as
+// compact records on the connection's port and return promises
+// (`transport/worker-pubsub.ts`). Only the pub/sub plane's three requests
+// and two pushes take this path; everything else (handshake, keepalive,
+// Close, other planes) stays on the frames of the same connection, whose
+// life it shares.
 
 /** Message headers as values: key, then value bytes; keys may repeat, order kept (PW-PUBSUB-020). */
 export type DirectHeaders = ReadonlyArray<readonly [string, Uint8Array]>;
@@ -22,23 +25,28 @@ export interface DirectPubSubReceiver {
 }
 
 /**
- * The broker's pub/sub plane as the client calls it in process. Each call
- * does at once what the broker does on reading the request frame, with the
- * same checks and the same typed errors (thrown, a `PolywireError`),
- * and returns what the response would carry. Once the connection is closed,
- * every call throws CONNECTION_LOST.
+ * The broker's pub/sub plane as the client calls it without frames. In
+ * process each call does at once what the broker does on reading the
+ * request frame, with the same checks and the same typed errors (thrown, a
+ * `PolywireError`), and returns what the response would carry; from
+ * another thread it returns a promise of the same, its effects ordered
+ * after every call made before. Once the connection is closed, every call
+ * fails with CONNECTION_LOST.
  */
 export interface DirectPubSub {
-  /** A SubscribeRequest: active when this returns (PW-PUBSUB-011). */
-  subscribe(subscriptionId: number, pattern: string, queueGroup: string, maxPending: number): void;
-  /** An UnsubscribeRequest; its last SlowConsumer notice reaches the receiver before this returns (PW-PUBSUB-031). */
-  unsubscribe(subscriptionId: number, afterMessages: number): void;
+  /** A SubscribeRequest: active when this returns or its promise resolves (PW-PUBSUB-011). */
+  subscribe(subscriptionId: number, pattern: string, queueGroup: string, maxPending: number): void | Promise<void>;
+  /** An UnsubscribeRequest; its last SlowConsumer notice reaches the receiver before it completes (PW-PUBSUB-031). */
+  unsubscribe(subscriptionId: number, afterMessages: number): void | Promise<void>;
   /**
    * A PublishRequest: routes the message and returns `routed` (PW-PUBSUB-021).
-   * The broker keeps `body` by reference until each delivery is handed over:
-   * the caller must not modify it afterwards.
+   * In process the broker keeps `body` by reference until each delivery is
+   * handed over: the caller must not modify it afterwards. `ack` false says
+   * the caller does not need `routed` (another thread then sends no answer).
    */
-  publish(subject: string, replyTo: string, headers: DirectHeaders, body: Uint8Array): number;
+  publish(subject: string, replyTo: string, headers: DirectHeaders, body: Uint8Array, ack?: boolean): number | Promise<number> | undefined;
+  /** From another thread: resolves once every call made before has taken effect. Absent in process, where each has when it returns. */
+  flush?(): Promise<void>;
 }
 
 /** What the broker's end of an in-process connection offers under {@link DIRECT_PUBSUB}. */

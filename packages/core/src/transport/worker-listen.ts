@@ -14,7 +14,7 @@
 // is reached without one.
 import { PolywireError } from "../errors.js";
 import type { DialOptions, Transport } from "./transport.js";
-import { ACCEPTED, RESET, WorkerTransport, type WorkerPort } from "./worker.js";
+import { ACCEPTED, ACCEPTED_PUBSUB, RESET, WorkerTransport, type WorkerPort } from "./worker.js";
 
 /** A `worker://name` listener in this thread. */
 export interface WorkerListener {
@@ -62,8 +62,9 @@ export function listenWorker(name: string, accept: (transport: Transport) => voi
     rendezvous: new Set(),
     accept: (port) => {
       const transport = new WorkerTransport(port, `worker://${name}#client`);
-      port.postMessage(ACCEPTED);
+      // The owner provides its pub/sub plane, if it takes records, while it accepts (PW-TRANS-012).
       accept(transport);
+      port.postMessage(transport.takesRecords ? ACCEPTED_PUBSUB : ACCEPTED);
     },
   };
   listeners.set(name, listening);

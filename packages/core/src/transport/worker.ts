@@ -14,7 +14,8 @@
 // write of one tick is joined into one ArrayBuffer, transferred (moved,
 // not cloned). See bench/RESULTS.md for the measurements.
 //
-// The stream on the port: a Uint8Array is bytes; a positive number is
+// The stream on the port: a Uint8Array is bytes; an ArrayBuffer is
+// pub/sub records (PW-TRANS-012, worker-pubsub.ts); a positive number is
 // credit (bytes the reader has consumed); the negative numbers below are
 // control. The writer asks its owner to wait (`write` returns false) while
 // more than HIGH_WATER_MARK bytes are not yet consumed; the reader refuses
@@ -22,7 +23,9 @@
 // ignores the wait, or a reader paused for long), closing the connection
 // with RESOURCE_EXHAUSTED.
 import { PolywireError } from "../errors.js";
+import { DIRECT_PUBSUB, type DirectPubSubOffer, type DirectPubSubReceiver } from "../protocol/direct-pubsub.js";
 import type { Transport, TransportHandlers } from "./transport.js";
+import { PubSubRecords, RecordWriter, RemotePubSub, type RecordLink } from "./worker-pubsub.js";
 
 /** The MessagePort surface used here; Node's worker_threads ports and the Web's both have it. */
 export interface WorkerPort {
@@ -38,6 +41,8 @@ export const END = -1;
 export const RESET = -2;
 /** The listener took the connection (the answer to a dial). */
 export const ACCEPTED = -3;
+/** The listener took the connection, and its broker takes pub/sub as records (PW-TRANS-012). */
+export const ACCEPTED_PUBSUB = -4;
 
 // Above this many bytes written and not yet consumed by the peer, `write` asks the writer to wait.
 const HIGH_WATER_MARK = 1 << 20;
@@ -46,7 +51,7 @@ const CREDIT_STEP = 256 * 1024;
 /** Bytes a reader holds unconsumed before it refuses the connection: as a connection's pub/sub budget (PW-PUBSUB-033). */
 export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
-export class WorkerTransport implements Transport {
+export class WorkerTransport implements Transport, RecordLink {
   readonly scheme = "worker" as const;
   readonly messageFramed = false;
   readonly remoteAddress: string;
@@ -69,6 +74,10 @@ export class WorkerTransport implements Transport {
   #closing: { error: Error | undefined } | undefined;
   #deliverScheduled = false;
   #acceptance: { resolve(): void; reject(error: Error): void } | undefined;
+  #records: RecordWriter | undefined;
+  // The broker's end: records in, calls on the plane it provided. The client's end: the plane's proxy.
+  #pubsub: PubSubRecords | RemotePubSub | undefined;
+  #peerTakesRecords = false;
 
   constructor(port: WorkerPort, remoteAddress: string, maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES) {
     this.#port = port;
@@ -89,6 +98,36 @@ export class WorkerTransport implements Transport {
     return new Promise((resolve, reject) => (this.#acceptance = { resolve, reject }));
   }
 
+  /** True on the broker's end once it provided a pub/sub plane for records. */
+  get takesRecords(): boolean {
+    return this.#pubsub instanceof PubSubRecords;
+  }
+
+  get records(): RecordWriter {
+    if (this.#records === undefined) this.#records = new RecordWriter();
+    return this.#records;
+  }
+
+  flushSoon(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
+  provide(key: symbol, service: unknown): void {
+    if (key === DIRECT_PUBSUB && typeof service === "function") this.#pubsub = new PubSubRecords(this, service as DirectPubSubOffer);
+  }
+
+  peerService(key: symbol): unknown {
+    if (key !== DIRECT_PUBSUB || !this.#peerTakesRecords || this.closed || this.#pubsub !== undefined) return undefined;
+    const offer: DirectPubSubOffer = (receiver: DirectPubSubReceiver) => {
+      const remote = new RemotePubSub(this, receiver);
+      this.#pubsub = remote;
+      return remote;
+    };
+    return offer;
+  }
+
   attach(handlers: TransportHandlers): void {
     if (this.#handlers !== undefined) throw new Error("transport already attached");
     this.#handlers = handlers;
@@ -106,10 +145,7 @@ export class WorkerTransport implements Transport {
       this.#out.push(chunk);
       this.#outBytes += chunk.byteLength;
     }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(this.#flush);
-    }
+    this.flushSoon();
     const ok = this.#unconsumed + this.#outBytes < HIGH_WATER_MARK;
     if (!ok) this.#wantDrain = true;
     return ok;
@@ -118,8 +154,19 @@ export class WorkerTransport implements Transport {
   // Every write of this tick in one message, its buffer transferred.
   readonly #flush = (): void => {
     this.#flushScheduled = false;
+    if (this.#closed || this.#closing !== undefined) return;
+    this.#flushBytes();
+    const records = this.#records;
+    if (records !== undefined && records.length > 0) {
+      const batch = records.take();
+      this.#unconsumed += batch.byteLength;
+      this.#post(batch.buffer, [batch.buffer]);
+    }
+  };
+
+  #flushBytes(): void {
     const size = this.#outBytes;
-    if (size === 0 || this.#closed || this.#closing !== undefined) return;
+    if (size === 0) return;
     const chunks = this.#out;
     this.#out = [];
     this.#outBytes = 0;
@@ -138,7 +185,7 @@ export class WorkerTransport implements Transport {
     }
     this.#unconsumed += size;
     this.#post(joined, [joined.buffer]);
-  };
+  }
 
   #post(message: unknown, transfer?: readonly object[]): void {
     try {
@@ -159,13 +206,23 @@ export class WorkerTransport implements Transport {
         return;
       }
       this.#deliver();
+    } else if (data instanceof ArrayBuffer) {
+      // Pub/sub records are handled as they come, paused or not, as in-process calls would be.
+      try {
+        this.#pubsub?.receive(new Uint8Array(data));
+      } catch (error) {
+        this.destroy(PolywireError.from(error, "MALFORMED_FRAME"));
+        return;
+      }
+      this.#credit(data.byteLength);
     } else if (typeof data === "number" && data > 0) {
       this.#unconsumed = Math.max(0, this.#unconsumed - data);
       if (this.#wantDrain && this.#unconsumed + this.#outBytes < HIGH_WATER_MARK) {
         this.#wantDrain = false;
         this.#handlers?.onDrain();
       }
-    } else if (data === ACCEPTED) {
+    } else if (data === ACCEPTED || data === ACCEPTED_PUBSUB) {
+      this.#peerTakesRecords = data === ACCEPTED_PUBSUB;
       this.#acceptance?.resolve();
       this.#acceptance = undefined;
     } else if (data === END) {
@@ -199,18 +256,21 @@ export class WorkerTransport implements Transport {
     while (!this.#paused && this.#inbox.length > 0 && !this.#closed) {
       const chunk = this.#inbox.shift() as Uint8Array;
       this.#inboxBytes -= chunk.byteLength;
-      this.#uncredited += chunk.byteLength;
+      this.#credit(chunk.byteLength);
       handlers.onData(chunk);
-    }
-    // In steps: a writer waits only above HIGH_WATER_MARK, far more than a step, so it is never stranded.
-    if (this.#uncredited >= CREDIT_STEP) {
-      this.#post(this.#uncredited);
-      this.#uncredited = 0;
     }
     if (this.#inbox.length === 0 && this.#closing !== undefined && !this.#closed) {
       this.#closed = true;
       handlers.onClose(this.#closing.error);
     }
+  }
+
+  // In steps: a writer waits only above HIGH_WATER_MARK, far more than a step, so it is never stranded.
+  #credit(consumed: number): void {
+    this.#uncredited += consumed;
+    if (this.#uncredited < CREDIT_STEP) return;
+    this.#post(this.#uncredited);
+    this.#uncredited = 0;
   }
 
   pause(): void {
@@ -254,6 +314,7 @@ export class WorkerTransport implements Transport {
     this.#closing = { error };
     this.#acceptance?.reject(error ?? new PolywireError("CONNECTION_LOST", "the connection ended"));
     this.#acceptance = undefined;
+    if (this.#pubsub instanceof RemotePubSub) this.#pubsub.close(new PolywireError("CONNECTION_LOST", "the connection is closed", { cause: error }));
     this.#port.close();
     // Unattached, onClose waits for attach.
     this.#scheduleDelivery();

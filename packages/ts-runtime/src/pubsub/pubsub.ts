@@ -127,8 +127,9 @@ export class PubSub implements SubscriptionOwner {
       let body = toBytes(data, "message data");
       if (body === data && options.transfer !== true) body = body.slice();
       this.#checkSize(subject, replyTo, options.headers, body);
-      const routed = direct.publish(subject, replyTo, headers, body);
-      return options.ack === false ? SENT : Promise.resolve(routed);
+      const ack = options.ack !== false;
+      const routed = direct.publish(subject, replyTo, headers, body, ack);
+      return ack ? Promise.resolve(routed as number | Promise<number>) : SENT;
     } catch (error) {
       return Promise.reject(PolywireError.from(error));
     }
@@ -169,8 +170,8 @@ export class PubSub implements SubscriptionOwner {
     const signal = callSignal(options);
     const connection = this.#link.ready ?? await this.#link.acquire(signal);
     this.#attach(connection);
-    // In process every publish was routed when it returned.
-    if (this.#direct !== undefined) return;
+    // In process every publish was routed when it returned; from another thread the plane says when.
+    if (this.#direct !== undefined) return await this.#direct.flush?.();
     await connection.ping(signal === undefined ? {} : { signal });
   }
 
@@ -183,7 +184,7 @@ export class PubSub implements SubscriptionOwner {
     const connection = this.#madeOn.get(subscription);
     if (connection === undefined || connection !== this.#link.ready) return;
     try {
-      if (connection === this.#attached && this.#direct !== undefined) this.#direct.unsubscribe(subscription.id, after);
+      if (connection === this.#attached && this.#direct !== undefined) await this.#direct.unsubscribe(subscription.id, after);
       else await connection.call(FrameKind.UNSUBSCRIBE_REQUEST, { subscriptionId: subscription.id, afterMessages: after });
     } catch (error) {
       const failure = PolywireError.from(error);
@@ -230,12 +231,16 @@ export class PubSub implements SubscriptionOwner {
 
   #makeDirect(direct: DirectPubSub, subscription: Subscription, again: boolean): void {
     this.#madeOn.set(subscription, this.#attached as Connection);
-    try {
-      direct.subscribe(subscription.id, subscription.pattern, subscription.queue, subscription.maxPending);
-      subscription.activated(again);
-    } catch (error) {
+    const refused = (error: unknown): void => {
       const failure = PolywireError.from(error);
       if (failure.code !== "CONNECTION_LOST") subscription.end(failure);
+    };
+    try {
+      const made = direct.subscribe(subscription.id, subscription.pattern, subscription.queue, subscription.maxPending);
+      if (made === undefined) subscription.activated(again);
+      else made.then(() => subscription.activated(again), refused);
+    } catch (error) {
+      refused(error);
     }
   }
 
