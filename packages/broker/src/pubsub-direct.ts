@@ -22,6 +22,7 @@ export interface DirectSession {
  * over a socket whose reader keeps reading.
  */
 export class PubSubDirect implements DirectPubSub {
+  readonly byReference = true;
   readonly endpoint: Endpoint<PlaneMessage>;
   readonly #router: PubSubRouter<PlaneMessage>;
   readonly #receiver: DirectPubSubReceiver;

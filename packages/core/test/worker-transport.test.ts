@@ -134,6 +134,7 @@ describe("pub/sub records between threads (PW-TRANS-012 over worker://)", () => 
     const delivered: unknown[] = [];
     let receiver: DirectPubSubReceiver | undefined;
     const plane: DirectPubSub = {
+      byReference: true,
       subscribe: (id, pattern, queue, max) => {
         if (pattern === "full") throw new PolywireError("TOO_MANY_SUBSCRIPTIONS", "no more", { limit: 3 });
         calls.push(["sub", id, pattern, queue, max]);

@@ -34,6 +34,8 @@ export interface DirectPubSubReceiver {
  * fails with CONNECTION_LOST.
  */
 export interface DirectPubSub {
+  /** True when `publish` keeps the body by reference (in process): the caller copies a body it does not hand over. */
+  readonly byReference: boolean;
   /** A SubscribeRequest: active when this returns or its promise resolves (PW-PUBSUB-011). */
   subscribe(subscriptionId: number, pattern: string, queueGroup: string, maxPending: number): void | Promise<void>;
   /** An UnsubscribeRequest; its last SlowConsumer notice reaches the receiver before it completes (PW-PUBSUB-031). */

@@ -183,6 +183,8 @@ interface Waiting {
 
 /** The client's side between threads: DirectPubSub calls as records, answers as promises. */
 export class RemotePubSub implements DirectPubSub {
+  // The body is copied into the records when `publish` is called.
+  readonly byReference = false;
   readonly #link: RecordLink;
   readonly #receiver: DirectPubSubReceiver;
   readonly #waiting = new Map<number, Waiting>();
@@ -294,22 +296,9 @@ export class PubSubRecords {
     };
   }
 
-  #read(op: number, r: RecordReader): (plane: DirectPubSub) => number {
-    if (op === SUBSCRIBE) {
-      const [sub, pattern, queue, maxPending] = [r.u32(), r.str(), r.str(), r.u32()];
-      return (plane) => (plane.subscribe(sub, pattern, queue, maxPending), 0);
-    }
-    if (op === UNSUBSCRIBE) {
-      const [sub, after] = [r.u32(), r.u32()];
-      return (plane) => (plane.unsubscribe(sub, after), 0);
-    }
-    if (op === PUBLISH) {
-      // The body is copied out of the batch, which the broker must not keep for one message.
-      const [subject, replyTo, headers, body] = [r.str(), r.str(), r.headers(), r.bytes().slice()];
-      return (plane) => plane.publish(subject, replyTo, headers, body) as number;
-    }
-    if (op === FLUSH) return () => 0;
-    throw new PolywireError("MALFORMED_FRAME", `unknown pub/sub record ${op} from the client's thread`);
+  #open(plane: DirectPubSub | undefined): DirectPubSub {
+    if (plane === undefined) throw this.#refusal ?? new PolywireError("HANDSHAKE_REQUIRED", "pub/sub records before OPEN");
+    return plane;
   }
 
   /** Records from the client's thread, handled in order; each call's answer follows its effects. */
@@ -326,12 +315,32 @@ export class PubSubRecords {
         continue;
       }
       const id = r.u32();
-      // Read whole before it is acted on, so that a refused call leaves the reader at the next record.
-      const call = this.#read(op, r);
+      const plane = this.#plane;
+      let value = 0;
       try {
-        const plane = this.#plane;
-        if (plane === undefined) throw this.#refusal ?? new PolywireError("HANDSHAKE_REQUIRED", "pub/sub records before OPEN");
-        const value = call(plane);
+        // Each record is read whole before it is acted on, so that a refused call leaves the reader at the next one.
+        switch (op) {
+          case SUBSCRIBE: {
+            const sub = r.u32(), pattern = r.str(), queue = r.str(), maxPending = r.u32();
+            this.#open(plane).subscribe(sub, pattern, queue, maxPending);
+            break;
+          }
+          case UNSUBSCRIBE: {
+            const sub = r.u32(), after = r.u32();
+            this.#open(plane).unsubscribe(sub, after);
+            break;
+          }
+          case PUBLISH: {
+            // The body is copied out of the batch, which the broker must not keep for one message.
+            const subject = r.str(), replyTo = r.str(), headers = r.headers(), body = r.bytes().slice();
+            value = this.#open(plane).publish(subject, replyTo, headers, body) as number;
+            break;
+          }
+          case FLUSH:
+            break;
+          default:
+            throw new PolywireError("MALFORMED_FRAME", `unknown pub/sub record ${op} from the client's thread`);
+        }
         // A publish without ack (id 0) has no answer, as over frames (PW-PUBSUB-021).
         if (id !== 0) this.#link.records.u8(DONE).u32(id).f64(value);
       } catch (error) {

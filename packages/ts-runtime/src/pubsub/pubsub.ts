@@ -125,7 +125,7 @@ export class PubSub implements SubscriptionOwner {
       const replyTo = options.replyTo ?? "";
       const headers = options.headers === undefined ? [] : toHeaderPairs(options.headers);
       let body = toBytes(data, "message data");
-      if (body === data && options.transfer !== true) body = body.slice();
+      if (body === data && options.transfer !== true && direct.byReference) body = body.slice();
       this.#checkSize(subject, replyTo, options.headers, body);
       const ack = options.ack !== false;
       const routed = direct.publish(subject, replyTo, headers, body, ack);
