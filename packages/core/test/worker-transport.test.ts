@@ -7,7 +7,7 @@ import { WorkerTransport, type WorkerPort } from "../src/transport/worker.js";
 import type { TransportHandlers } from "../src/transport/transport.js";
 import { PubSubRecords, RecordWriter, RemotePubSub, type RecordLink } from "../src/transport/worker-pubsub.js";
 import { PolywireError } from "../src/errors.js";
-import type { DirectPubSub, DirectPubSubOffer, DirectPubSubReceiver } from "../src/protocol/direct-pubsub.js";
+import { DIRECT_PUBSUB, type DirectPubSub, type DirectPubSubOffer, type DirectPubSubReceiver } from "../src/protocol/direct-pubsub.js";
 
 function pair(maxQueuedBytes?: number): [WorkerTransport, WorkerTransport] {
   const { port1, port2 } = new MessageChannel();
@@ -176,5 +176,31 @@ describe("pub/sub records between threads (PW-TRANS-012 over worker://)", () => 
     const remote = new RemotePubSub({ records: new RecordWriter(), flushSoon: () => undefined }, { deliver: () => undefined, slowConsumer: () => undefined });
     const cut = new RecordWriter().u8(8).u32(1).f64(1).str("subject").take().subarray(0, 10);
     expect(() => remote.receive(cut)).toThrow(expect.objectContaining({ code: "MALFORMED_FRAME" }) as Error);
+  });
+});
+
+describe("worker:// pub/sub records, full", () => {
+  it("PW-TRANS-013, PW-TRANS-012: a publisher the broker's thread does not keep up with gets RESOURCE_EXHAUSTED, and the connection stays", async () => {
+    const { port1, port2 } = new MessageChannel();
+    const client = new WorkerTransport(port1 as unknown as WorkerPort, "a", 64 * 1024);
+    watch(client);
+    // The listener's answer, by hand; then nobody reads the other end.
+    port2.postMessage(-4);
+    await settle();
+    const offer = client.peerService(DIRECT_PUBSUB) as DirectPubSubOffer;
+    const remote = offer({ deliver: () => undefined, slowConsumer: () => undefined });
+    const body = new Uint8Array(1024);
+    let refused: unknown;
+    for (let i = 0; i < 200 && refused === undefined; i++) {
+      try {
+        remote.publish("s", "", [], body, false);
+      } catch (error) {
+        refused = error;
+      }
+      if (i % 10 === 0) await settle();
+    }
+    expect(refused).toMatchObject({ code: "RESOURCE_EXHAUSTED" });
+    expect(client.closed).toBe(false);
+    port2.close();
   });
 });

@@ -22,6 +22,14 @@ const SLOW = 9;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const NO_HEADERS: DirectHeaders = Object.freeze([]) as DirectHeaders;
+
+// The last short text read, bytes and string: a stream of publishes or
+// deliveries repeats its subject, and reusing the string skips building it
+// (and lets the subject index's cache find it by the same string).
+const lastBytes = new Uint8Array(64);
+let lastLength = -1;
+let lastText = "";
 
 /** Appends records to one growing buffer; `take` hands it over. */
 export class RecordWriter {
@@ -143,12 +151,25 @@ class RecordReader {
     const at = this.#need(n);
     const bytes = this.#bytes;
     if (n <= 64) {
+      if (n === lastLength) {
+        let same = true;
+        for (let i = 0; i < n; i++) {
+          if (bytes[at + i] !== lastBytes[i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return lastText;
+      }
       let s = "";
       for (let i = at; i < at + n; i++) {
         const c = bytes[i] as number;
         if (c >= 0x80) return decoder.decode(bytes.subarray(at, at + n));
         s += String.fromCharCode(c);
       }
+      lastBytes.set(bytes.subarray(at, at + n));
+      lastLength = n;
+      lastText = s;
       return s;
     }
     return decoder.decode(bytes.subarray(at, at + n));
@@ -162,7 +183,7 @@ class RecordReader {
 
   headers(): DirectHeaders {
     const n = this.u32();
-    if (n === 0) return [];
+    if (n === 0) return NO_HEADERS;
     const out: Array<readonly [string, Uint8Array]> = [];
     for (let i = 0; i < n; i++) out.push([this.str(), this.bytes()]);
     return out;
@@ -174,6 +195,8 @@ export interface RecordLink {
   readonly records: RecordWriter;
   /** Schedules the records written so far to be posted (once per tick). */
   flushSoon(): void;
+  /** True while the peer has more than its bound of what was sent to it unconsumed: a call then fails with RESOURCE_EXHAUSTED. */
+  readonly full?: boolean;
 }
 
 interface Waiting {
@@ -211,6 +234,7 @@ export class RemotePubSub implements DirectPubSub {
   /** Routed by the broker's thread later: checked here, so that a publish without ack fails where it is made (PW-PUBSUB-022). */
   publish(subject: string, replyTo: string, headers: DirectHeaders, body: Uint8Array, ack = true): Promise<number> | undefined {
     if (this.#closed !== undefined) throw this.#closed;
+    this.#room();
     if (subject !== this.#checked) {
       checkPublishSubject(subject);
       this.#checked = subject;
@@ -230,8 +254,18 @@ export class RemotePubSub implements DirectPubSub {
     return this.#call((w, id) => w.u8(FLUSH).u32(id)).then(() => undefined);
   }
 
+  // The broker's thread is that far behind: the call is refused, not queued without bound ("full").
+  #room(): void {
+    if (this.#link.full === true) throw new PolywireError("RESOURCE_EXHAUSTED", "the broker's thread has not consumed what this connection sent it, more than its bound; try again later");
+  }
+
   #call(write: (w: RecordWriter, id: number) => void): Promise<number> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    try {
+      this.#room();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const id = this.#nextId;
     this.#nextId = id === 0xffff_ffff ? 1 : id + 1;
     write(this.#link.records, id);

@@ -108,6 +108,10 @@ export class WorkerTransport implements Transport, RecordLink {
     return this.#records;
   }
 
+  get full(): boolean {
+    return this.#unconsumed + this.#outBytes + (this.#records?.length ?? 0) > this.#maxQueuedBytes;
+  }
+
   flushSoon(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
