@@ -148,6 +148,7 @@ class RecordReader {
 
   str(): string {
     const n = this.u32();
+    if (n === 0) return "";
     const at = this.#need(n);
     const bytes = this.#bytes;
     if (n <= 64) {
@@ -175,17 +176,21 @@ class RecordReader {
     return decoder.decode(bytes.subarray(at, at + n));
   }
 
-  bytes(): Uint8Array {
+  /**
+   * Bytes, copied out of the batch: a body or header value kept (queued at
+   * the broker, buffered in a subscription) must not keep the whole batch.
+   */
+  copy(): Uint8Array {
     const n = this.u32();
     const at = this.#need(n);
-    return this.#bytes.subarray(at, at + n);
+    return this.#bytes.slice(at, at + n);
   }
 
   headers(): DirectHeaders {
     const n = this.u32();
     if (n === 0) return NO_HEADERS;
     const out: Array<readonly [string, Uint8Array]> = [];
-    for (let i = 0; i < n; i++) out.push([this.str(), this.bytes()]);
+    for (let i = 0; i < n; i++) out.push([this.str(), this.copy()]);
     return out;
   }
 }
@@ -279,8 +284,7 @@ export class RemotePubSub implements DirectPubSub {
     while (r.more) {
       const op = r.u8();
       if (op === DELIVER) {
-        // The body is copied out: a message kept in a subscription's buffer must not keep the whole batch.
-        this.#receiver.deliver(r.u32(), r.f64(), r.str(), r.str(), r.headers(), r.bytes().slice());
+        this.#receiver.deliver(r.u32(), r.f64(), r.str(), r.str(), r.headers(), r.copy());
       } else if (op === SLOW) {
         this.#receiver.slowConsumer(r.u32(), r.f64());
       } else if (op === DONE || op === FAILED) {
@@ -365,8 +369,7 @@ export class PubSubRecords {
             break;
           }
           case PUBLISH: {
-            // The body is copied out of the batch, which the broker must not keep for one message.
-            const subject = r.str(), replyTo = r.str(), headers = r.headers(), body = r.bytes().slice();
+            const subject = r.str(), replyTo = r.str(), headers = r.headers(), body = r.copy();
             value = this.#open(plane).publish(subject, replyTo, headers, body) as number;
             break;
           }
