@@ -129,7 +129,7 @@ describe("pub/sub records between threads (PW-TRANS-012 over worker://)", () => 
     return client;
   }
 
-  it("PW-TRANS-012, PW-PUBSUB-020, PW-PUBSUB-023: calls, answers, errors with their limit, and deliveries cross intact, text and headers in any script", async () => {
+  it("PW-TRANS-012, PW-TRANS-014, PW-PUBSUB-020, PW-PUBSUB-023: calls, answers, errors with their limit, and deliveries cross intact, text and headers in any script", async () => {
     const calls: unknown[] = [];
     const delivered: unknown[] = [];
     let receiver: DirectPubSubReceiver | undefined;
@@ -172,7 +172,7 @@ describe("pub/sub records between threads (PW-TRANS-012 over worker://)", () => 
     await expect(remote.flush()).rejects.toMatchObject({ code: "CONNECTION_LOST" });
   });
 
-  it("PW-TRANS-013: a record cut short is MALFORMED_FRAME", () => {
+  it("PW-TRANS-014: a record cut short is MALFORMED_FRAME", () => {
     const remote = new RemotePubSub({ records: new RecordWriter(), flushSoon: () => undefined }, { deliver: () => undefined, slowConsumer: () => undefined });
     const cut = new RecordWriter().u8(8).u32(1).f64(1).str("subject").take().subarray(0, 10);
     expect(() => remote.receive(cut)).toThrow(expect.objectContaining({ code: "MALFORMED_FRAME" }) as Error);

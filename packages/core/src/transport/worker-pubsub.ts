@@ -1,4 +1,4 @@
-// PW-TRANS-012 between threads: over `worker://` the pub/sub plane's calls
+// PW-TRANS-012 between threads, in the record layout of PW-TRANS-014: over `worker://` the pub/sub plane's calls
 // and Deliveries travel as compact records on the connection's own port,
 // in order with each other, instead of as protobuf frames through the
 // session. The records of one tick go in one transferred ArrayBuffer; a
