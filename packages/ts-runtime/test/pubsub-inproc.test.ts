@@ -151,6 +151,25 @@ describe("in-process pub/sub (PW-TRANS-012)", () => {
     await expect(client.publish("q", "x")).rejects.toMatchObject({ code: "CONNECTION_LOST" });
   });
 
+  it("PW-TRANS-012: after a reconnect the subscription is made again on the new connection's in-process plane", { timeout: 60_000 }, async () => {
+    const url = memoryUrl("again");
+    const first = await startBroker({ listeners: [url], drainDeadlineMs: 200 });
+    await using client = await connect(url, { reconnect: { initialDelayMs: 10, maxDelayMs: 50 } });
+    const sub = client.subscribe("r.*");
+    let resubscribed = 0;
+    sub.on("resubscribed", () => resubscribed++);
+    await sub.ready;
+    expect(await client.publish("r.x", "before")).toBe(1);
+    expect((await sub.receive({ timeoutMs: 5_000 })).sequence).toBe(1);
+    await first.close();
+    await using second = await startBroker({ listeners: [url] });
+    await until(() => resubscribed === 1, 30_000, "made again on the new broker");
+    expect(await client.publish("r.x", "after")).toBe(1);
+    const after = await sub.receive({ timeoutMs: 5_000 });
+    expect([after.text(), after.sequence]).toEqual(["after", 1]);
+    expect(await frameCounts(second)).not.toMatch(/PUBLISH|SUBSCRIBE|DELIVERY/);
+  });
+
   it("PW-TRANS-012, PW-PUBSUB-015: the offer is taken once per connection, delivers values, and refuses with CONNECTION_LOST once the session is closed", async () => {
     const broker = await startBroker();
     const connection = await Connection.connect(broker.urls[0] as string);
