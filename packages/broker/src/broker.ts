@@ -142,6 +142,7 @@ export class Broker implements AsyncDisposable {
   readonly #health: HealthThresholds;
   readonly #host: SessionHost;
   readonly #groups: GroupsPlane | undefined;
+  readonly #pubsub: PubSubPlane;
 
   private constructor(options: BrokerOptions, storage: Storage, settings: Settings) {
     this.#options = options;
@@ -188,6 +189,7 @@ export class Broker implements AsyncDisposable {
     }
     for (const [kind, r] of this.#groups?.routes() ?? []) this.#routes.set(kind, r);
     const pubsub = new PubSubPlane(options.pubsub);
+    this.#pubsub = pubsub;
     for (const r of pubsub.routes()) this.#routes.set(r.kind, r);
     registerPubSubMetrics(this.metrics.registry, pubsub.router.counters);
     // A granted feature must be served whole: every kind a client may send of it has a route (PW-SESS-005).
@@ -231,7 +233,11 @@ export class Broker implements AsyncDisposable {
       tls: this.#options.tls,
       maxFrameSize: this.limits.maxFrameSize,
       admit: (socket: Socket, scheme: Transport["scheme"]) => this.#connections.admitSocket(socket, scheme),
-      onConnection: (transport: Transport, admission: Admission | undefined) => this.#connections.accept(transport, admission, this.#state === "running", this.#host),
+      onConnection: (transport: Transport, admission: Admission | undefined) => {
+        const session = this.#connections.accept(transport, admission, this.#state === "running", this.#host);
+        // In process (memory://), pub/sub may skip the frames (PW-TRANS-012).
+        if (session !== undefined) this.#pubsub.offerDirect(session, transport);
+      },
     };
     // The admin listener is bound first, so that every Welcome can name it (PW-ADMIN-060).
     if (this.http !== undefined && this.#httpSettings !== undefined) {

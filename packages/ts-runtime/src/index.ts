@@ -27,6 +27,8 @@ export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "
 export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "@polywire/core";
 export type { AuthOptions, PlainCredentials, SaslMechanism, TokenCredentials } from "./sasl.js";
 export type { TlsClientOptions } from "@polywire/core";
+// worker:// (PW-TRANS-013): the port a thread dials its broker's thread through.
+export { registerWorkerPort } from "@polywire/core";
 export type { Jsonified, JsonResult } from "./json.js";
 export type { RetryOptions } from "./retry.js";
 export type { ClientStats, LatencySnapshot } from "./stats.js";

@@ -1,4 +1,5 @@
 import { PolywireError } from "@polywire/core";
+import { checkTimeout } from "../signal.js";
 import { Emitter } from "../events.js";
 import type { Message } from "./message.js";
 
@@ -228,6 +229,50 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
     if (error !== undefined && fail !== undefined) fail(error);
     else waiter?.({ value: undefined, done: true });
     this.#resolveClosed();
+  }
+
+  /**
+   * The next message, for code that reads one at a time rather than with
+   * `for await`. Rejects with TIMEOUT when none arrives within `timeoutMs`,
+   * CANCELLED when `signal` aborts (the subscription stays), and, once the
+   * subscription has ended and its buffer is read, with the error that
+   * ended it or CANCELLED (it was closed, or reached `afterMessages`).
+   */
+  receive(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Message> {
+    const { timeoutMs, signal } = options;
+    checkTimeout(timeoutMs);
+    if (this.pending === 0 && !this.#ended && signal?.aborted === true) return Promise.reject(PolywireError.from(signal.reason, "CANCELLED"));
+    const next = this.#next();
+    if (this.#waiter === undefined) return next.then((r) => r.done === true ? Promise.reject(this.#endedError()) : r.value);
+    return new Promise<Message>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      // Gives up the wait; a message arriving later stays buffered for the next read.
+      const giveUp = (error: PolywireError): void => {
+        settle();
+        this.#waiter = undefined;
+        this.#failWaiter = undefined;
+        reject(error);
+      };
+      const onAbort = (): void => giveUp(PolywireError.from(signal?.reason, "CANCELLED"));
+      if (timeoutMs !== undefined) timer = setTimeout(() => giveUp(new PolywireError("TIMEOUT", `no message within ${timeoutMs} ms`)), timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      next.then((r) => {
+        settle();
+        if (r.done === true) reject(this.#endedError());
+        else resolve(r.value);
+      }, (error: unknown) => {
+        settle();
+        reject(PolywireError.from(error));
+      });
+    });
+  }
+
+  #endedError(): PolywireError {
+    return this.#error ?? new PolywireError("CANCELLED", `the subscription to ${this.pattern} has ended`);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
