@@ -137,6 +137,65 @@ describe("socket transports", () => {
     expect(await serverSide.closed).toBeUndefined();
   });
 
+  async function socketPair(): Promise<{ client: Transport; serverEnd: Transport }> {
+    const accepted = new Promise<Transport>((resolve) => {
+      server = createServer({ pauseOnConnect: true }, (socket) => resolve(new SocketTransport(socket, "tcp")));
+    });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const port = (server?.address() as AddressInfo).port;
+    const client = await dial(`tcp://127.0.0.1:${port}`);
+    return { client, serverEnd: await accepted };
+  }
+
+  it("PW-TRANS-002: the writes of one tick (short ones copied, long ones kept, bytes reserved in place) arrive as one ordered stream, and end() sends them before closing", async () => {
+    const { client, serverEnd } = await socketPair();
+    const serverSide = collect(serverEnd);
+    collect(client);
+    const expected: number[] = [];
+    const long = new Uint8Array(5000).map((_, i) => i % 253);
+    for (let i = 0; i < 50; i++) {
+      const small = new Uint8Array(1 + (i % 7)).fill(i);
+      client.write(small);
+      expected.push(...small);
+      if (i % 10 === 3) {
+        client.writev([Uint8Array.of(1, 2, 3), long, Uint8Array.of(i)]);
+        expected.push(1, 2, 3, ...long, i);
+      }
+      const staged = client.staged;
+      if (staged === undefined) throw new Error("a TCP socket offers its output");
+      const at = staged.reserve(3);
+      staged.bytes.set([250, 251, i], at);
+      staged.commit();
+      expected.push(250, 251, i);
+    }
+    // Nothing has left yet: end() must send it all first.
+    client.end();
+    expect(client.staged).toBeUndefined();
+    expect(await serverSide.closed).toBeUndefined();
+    expect(Buffer.compare(concat(serverSide.data), Uint8Array.from(expected))).toBe(0);
+  });
+
+  it("PW-TRANS-002: a socket's write answers false once what it gathered reaches the high-water mark, and drain follows once the socket took it", async () => {
+    const { client, serverEnd } = await socketPair();
+    const serverSide = collect(serverEnd);
+    const clientSide = collect(client);
+    serverEnd.pause();
+    const frame = new Uint8Array(100).fill(7);
+    let accepted = 0;
+    while (client.write(frame)) accepted++;
+    // 16 KiB is Node's default high-water mark of a socket.
+    expect((accepted + 1) * frame.byteLength).toBeGreaterThanOrEqual(16 * 1024);
+    expect(accepted * frame.byteLength).toBeLessThan(16 * 1024);
+    serverEnd.resume();
+    await serverSide.received((accepted + 1) * frame.byteLength);
+    while (clientSide.drains === 0) await new Promise((r) => setImmediate(r));
+    expect(clientSide.drains).toBe(1);
+    expect(concat(serverSide.data).every((b) => b === 7)).toBe(true);
+    client.destroy();
+    expect(client.staged).toBeUndefined();
+    expect(client.write(frame)).toBe(false);
+  });
+
   it("PW-TRANS-001: a refused TCP connection fails with CONNECTION_LOST, an aborted dial with CANCELLED", async () => {
     server = createServer();
     await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));

@@ -1,10 +1,10 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { FrameKind, PingSchema, PongSchema } from "@polywire/proto/session";
-import { encodeFrame, encodeFrameHead, FrameDecoder, type Frame } from "@polywire/wasm-codec";
+import { encodeFrame, encodeFrameHead, FRAME_HEADER_SIZE, FrameDecoder, putFrameHead, type Frame } from "@polywire/wasm-codec";
 import { PolywireError } from "../errors.js";
 import { decodeMessage } from "../protocol/decode.js";
 import { errorMessage, type ErrorFrameExtra } from "../protocol/error-frame.js";
-import type { Transport } from "../transport/transport.js";
+import type { StagedOutput, Transport } from "../transport/transport.js";
 
 /**
  * A frame's payload: one buffer, or chunks laid end to end (the batches a
@@ -63,6 +63,17 @@ function joined(chunks: readonly Uint8Array[], size: number): Uint8Array {
     at += chunk.byteLength;
   }
   return bytes;
+}
+
+// A frame without CHECKSUM laid straight into the transport's output.
+function writeStaged(staged: StagedOutput, kind: number, correlationId: number, message: Uint8Array, payload: Uint8Array | undefined): boolean {
+  const payloadLength = payload === undefined ? 0 : payload.byteLength;
+  const at = staged.reserve(FRAME_HEADER_SIZE + message.byteLength + payloadLength);
+  const out = staged.bytes;
+  const messageAt = putFrameHead(out, at, kind, correlationId, message.byteLength, payloadLength);
+  out.set(message, messageAt);
+  if (payload !== undefined) out.set(payload, messageAt + message.byteLength);
+  return staged.commit();
 }
 
 /**
@@ -153,27 +164,36 @@ export class FrameChannel {
   /**
    * Writes one frame. Without CHECKSUM, a payload of 1 KiB or more leaves
    * as its own chunks behind the header (`Transport.writev`), so a byte
-   * stream never copies it; a smaller one is copied behind the header.
+   * stream never copies it; a smaller one is copied behind the header, on a
+   * byte stream that gathers writes straight into its output
+   * (`Transport.staged`), header and message too.
    * Returns false when the transport asks to wait (see {@link whenWritable}).
    */
   write(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): boolean {
     this.#lastWritten = performance.now();
-    const chunks = payloadChunks(payload);
-    let length = 0;
-    for (const chunk of chunks) length += chunk.byteLength;
     let ok: boolean;
-    if (this.#checksum) {
-      ok = this.transport.write(encodeFrame({ kind, correlationId, message, payload: joined(chunks, length), checksum: true }));
-    } else if (length >= SEPARATE_PAYLOAD) {
-      ok = this.transport.writev([encodeFrameHead(kind, correlationId, message, length), ...chunks]);
+    const staged = this.#checksum ? undefined : this.transport.staged;
+    // Arguments the codec would refuse take the other way, where they throw before anything is queued.
+    if (staged !== undefined && (kind & 0xffff) === kind && correlationId >>> 0 === correlationId
+      && (payload === undefined || (payload instanceof Uint8Array && payload.byteLength < SEPARATE_PAYLOAD))) {
+      ok = writeStaged(staged, kind, correlationId, message, payload);
     } else {
-      const bytes = encodeFrameHead(kind, correlationId, message, length, length);
-      let at = bytes.byteLength - length;
-      for (const chunk of chunks) {
-        bytes.set(chunk, at);
-        at += chunk.byteLength;
+      const chunks = payloadChunks(payload);
+      let length = 0;
+      for (const chunk of chunks) length += chunk.byteLength;
+      if (this.#checksum) {
+        ok = this.transport.write(encodeFrame({ kind, correlationId, message, payload: joined(chunks, length), checksum: true }));
+      } else if (length >= SEPARATE_PAYLOAD) {
+        ok = this.transport.writev([encodeFrameHead(kind, correlationId, message, length), ...chunks]);
+      } else {
+        const bytes = encodeFrameHead(kind, correlationId, message, length, length);
+        let at = bytes.byteLength - length;
+        for (const chunk of chunks) {
+          bytes.set(chunk, at);
+          at += chunk.byteLength;
+        }
+        ok = this.transport.write(bytes);
       }
-      ok = this.transport.write(bytes);
     }
     if (!ok) this.#writable = false;
     this.#handlers.afterWrite?.(kind, ok);
