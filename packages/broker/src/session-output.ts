@@ -90,7 +90,7 @@ export class SessionOutput {
 
   /** Called after every frame written (the channel's `afterWrite`). */
   afterWrite(kind: number, accepted: boolean): void {
-    this.#metrics.kind(kind).sent.inc();
+    this.#metrics.kind(kind).sent++;
     if (!accepted && !this.#readBlocked) {
       this.#readBlocked = true;
       this.updateReading();

@@ -179,7 +179,8 @@ export class SessionRequests {
       } else if (reply !== undefined && done.answers && done.answerKind !== undefined) {
         side.output.write(done.answerKind, done.id, reply.message, reply.payload);
       }
-      side.host.metrics.kind(done.kind).latency.observe((performance.now() - done.started) / 1000);
+      // A request without an answer (ACKS_NONE, a Publish without ack) has no time to its answer; an Error is an answer.
+      if (done.answers || error !== undefined) side.host.metrics.kind(done.kind).latency.observe((performance.now() - done.started) / 1000);
     }
     side.heldChanged();
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {
