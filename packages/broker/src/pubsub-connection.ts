@@ -68,10 +68,13 @@ export class PubSubConnection {
     const push = this.#push;
     // Not writable: the transport's drain calls this again (and no timer
     // is armed meanwhile, which would only find the transport full again).
-    if (!push.writable) return;
-    for (const notice of endpoint.takeNotices()) push.write(FrameKind.SLOW_CONSUMER, encodeSlowConsumer(notice));
-    if (push.writable && endpoint.pending > 0) endpoint.drain(this.#writer);
-    this.#armNoticeTimer();
+    if (push.writable) {
+      for (const notice of endpoint.takeNotices()) push.write(FrameKind.SLOW_CONSUMER, encodeSlowConsumer(notice));
+      if (push.writable && endpoint.pending > 0) endpoint.drain(this.#writer);
+      this.#armNoticeTimer();
+    }
+    // What stays queued stops borrowing the reads it arrived in.
+    endpoint.settle();
   }
 
   // A notice not yet due (notices of one subscription are spaced) is sent

@@ -20,12 +20,21 @@ export interface PubSubOptions {
 }
 
 // A body whose bytes are a small part of the buffer they arrived in is
-// copied, so that holding it does not hold the whole read (the byte budget
-// counts the body, not the buffer behind it).
+// copied before it is held, so that holding it does not hold the whole read
+// (the byte budget counts the body, not the buffer behind it). A short one
+// is copied only if it is to stay queued (the router's `retain`): most are
+// written, copied into the socket's output, in the tick they arrived. A
+// long one at once, since a transport may keep it by reference while the
+// socket takes it.
 const COPY_BELOW_SHARE = 2;
+const BORROW_BELOW = 1024;
 
-function ownBody(payload: Uint8Array): Uint8Array {
-  return payload.byteLength * COPY_BELOW_SHARE < payload.buffer.byteLength ? payload.slice() : payload;
+function borrowed(body: Uint8Array): boolean {
+  return body.byteLength * COPY_BELOW_SHARE < body.buffer.byteLength;
+}
+
+function retain(message: PubSubMessage): void {
+  if (borrowed(message.body)) message.body = message.body.slice();
 }
 
 function positive(name: keyof PubSubOptions, value: number | undefined, fallback: number): number {
@@ -56,6 +65,7 @@ export class PubSubPlane {
     this.router = new PubSubRouter<PubSubMessage>({
       clock: this.#clock,
       defaultMaxPending: positive("defaultMaxPending", options.defaultMaxPending, DEFAULT_MAX_PENDING),
+      retain,
     });
   }
 
@@ -101,7 +111,8 @@ export class PubSubPlane {
           checkReplyTo(message.replyTo);
           checkHeaderKeys(message.headers);
           const shared = encodeShared(message.subject, message.replyTo, message.headers);
-          const body = ownBody(frame.payload);
+          const payload = frame.payload;
+          const body = payload.byteLength >= BORROW_BELOW && borrowed(payload) ? payload.slice() : payload;
           // Throws INVALID_SUBJECT or RESERVED_SUBJECT before routing anything (PW-PUBSUB-001, -003).
           const routed = this.router.publish(message.subject, { shared, body }, shared.byteLength + body.byteLength);
           return message.ack ? { message: toBinary(PublishResponseSchema, create(PublishResponseSchema, { routed })) } : undefined;

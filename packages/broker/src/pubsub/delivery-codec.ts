@@ -10,13 +10,16 @@ import type { Header } from "@polywire/proto/common";
 export interface PubSubMessage {
   /** Delivery fields 2 to 4 (subject, reply_to, headers), encoded. */
   readonly shared: Uint8Array;
-  /** The body: the PublishRequest's payload, sent as the Delivery's payload byte for byte. */
-  readonly body: Uint8Array;
+  /**
+   * The body: the PublishRequest's payload, sent as the Delivery's payload
+   * byte for byte. It may be a view into the read it arrived in until the
+   * plane retains it (then a copy of the same bytes).
+   */
+  body: Uint8Array;
 }
 
 const TAG_SUBSCRIPTION_ID = 0x08; // field 1, varint
 const TAG_SEQUENCE = 0x28; // field 5, varint
-const MAX_VARINT = 10;
 
 /**
  * Delivery fields 2 to 4, encoded by protobuf-es: `subject`, `reply_to`
@@ -52,15 +55,24 @@ function putAscii(out: Uint8Array, pos: number, tag: number, text: string): numb
 
 /** The Delivery message of one subscription: its id, the shared fields, its sequence number. */
 export function encodeDelivery(subscriptionId: number, sequence: number, shared: Uint8Array): Uint8Array {
-  const out = new Uint8Array(2 * (1 + MAX_VARINT) + shared.byteLength);
-  let pos = 0;
-  out[pos++] = TAG_SUBSCRIPTION_ID;
-  pos = putVarint(out, pos, subscriptionId);
+  // Sized exactly: a view of a larger buffer would cost more than counting the varints.
+  const out = new Uint8Array(2 + varintSize(subscriptionId) + shared.byteLength + varintSize(sequence));
+  out[0] = TAG_SUBSCRIPTION_ID;
+  let pos = putVarint(out, 1, subscriptionId);
   out.set(shared, pos);
   pos += shared.byteLength;
   out[pos++] = TAG_SEQUENCE;
-  pos = putVarint(out, pos, sequence);
-  return out.subarray(0, pos);
+  putVarint(out, pos, sequence);
+  return out;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    size++;
+  }
+  return size;
 }
 
 // A non-negative integer below 2^53 as a varint; returns the new position.
