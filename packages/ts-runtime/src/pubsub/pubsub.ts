@@ -5,6 +5,7 @@ import type { Frame } from "@polywire/wasm-codec";
 import type { Connection } from "../connection.js";
 import type { BrokerLink } from "../broker-link.js";
 import { callSignal, type CallOptions } from "../signal.js";
+import { BodyCopier } from "./body-copy.js";
 import { Message, toBytes, toWireHeaders, type MessageData, type MessageHeadersInit } from "./message.js";
 import { Subscription, type SubscribeOptions, type SubscriptionOwner } from "./subscription.js";
 import { decodeDelivery, encodePublish } from "./wire.js";
@@ -25,9 +26,9 @@ export interface PublishOptions extends CallOptions {
 
 /** `max_pending` of a subscription that names none: the broker's default (PW-PUBSUB-030). */
 export const DEFAULT_MAX_PENDING = 65_536;
-// A body that is a small part of the read it arrived in is copied, so that
-// keeping a message does not keep the whole read.
-const COPY_BELOW_SHARE = 2;
+// Subjects whose PublishRequest is kept encoded; past this many the cache starts over.
+const REQUEST_CACHE_SIZE = 1024;
+const NO_ANSWER = { expectResponse: false } as const;
 
 /**
  * A client's side of the pub/sub plane (§9) on its primary connection:
@@ -42,6 +43,9 @@ export class PubSub implements SubscriptionOwner {
   readonly #madeOn = new WeakMap<Subscription, Connection>();
   #nextId = 1;
   #attached: Connection | undefined;
+  readonly #bodies = new BodyCopier();
+  readonly #unacked = new Map<string, Uint8Array>();
+  readonly #acked = new Map<string, Uint8Array>();
   readonly #onFrame = (frame: Frame): void => this.#frame(frame);
 
   constructor(link: BrokerLink) {
@@ -80,13 +84,45 @@ export class PubSub implements SubscriptionOwner {
     return subscription;
   }
 
-  async publish(subject: string, data: MessageData, options: PublishOptions = {}): Promise<number | undefined> {
+  publish(subject: string, data: MessageData, options: PublishOptions = {}): Promise<number | undefined> {
+    try {
+      const ack = options.ack ?? true;
+      const plain = options.replyTo === undefined && options.headers === undefined;
+      // The usual fire-and-forget publish on a ready connection: no promise of its own, the request encoded once per subject.
+      if (!ack && plain && options.signal === undefined && options.timeoutMs === undefined) {
+        const connection = this.#link.ready;
+        if (connection !== undefined) return connection.request(FrameKind.PUBLISH_REQUEST, this.#plainRequest(subject, false), toBytes(data, "message data"), NO_ANSWER);
+      }
+      const message = plain ? this.#plainRequest(subject, ack) : this.#request(subject, options, ack);
+      return this.#send(message, toBytes(data, "message data"), ack, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  // A PublishRequest with headers or reply_to.
+  #request(subject: string, options: PublishOptions, ack: boolean): Uint8Array {
     checkPublishSubject(subject);
     const replyTo = options.replyTo ?? "";
     checkReplyTo(replyTo);
-    const body = toBytes(data, "message data");
-    const ack = options.ack ?? true;
-    const message = encodePublish(subject, replyTo, toWireHeaders(options.headers), ack);
+    return encodePublish(subject, replyTo, toWireHeaders(options.headers), ack);
+  }
+
+  // A PublishRequest of just a subject (and ack), checked and encoded once
+  // per subject: the transport copies it, so one buffer serves every publish.
+  #plainRequest(subject: string, ack: boolean): Uint8Array {
+    const cache = ack ? this.#acked : this.#unacked;
+    let message = cache.get(subject);
+    if (message === undefined) {
+      checkPublishSubject(subject);
+      message = encodePublish(subject, "", [], ack);
+      if (cache.size >= REQUEST_CACHE_SIZE) cache.clear();
+      cache.set(subject, message);
+    }
+    return message;
+  }
+
+  async #send(message: Uint8Array, body: Uint8Array, ack: boolean, options: PublishOptions): Promise<number | undefined> {
     const signal = callSignal(options);
     const connection = this.#link.ready ?? await this.#link.acquire(signal);
     const requestOptions = signal === undefined ? {} : { signal };
@@ -170,9 +206,7 @@ export class PubSub implements SubscriptionOwner {
       const d = decodeDelivery(frame.message);
       const subscription = this.#subscriptions.get(d.subscriptionId);
       if (subscription === undefined) return;
-      const payload = frame.payload;
-      const data = payload.byteLength * COPY_BELOW_SHARE < payload.buffer.byteLength ? payload.slice() : payload;
-      subscription.deliver(new Message(d.subject, d.replyTo, d.headers, data, d.sequence));
+      subscription.deliver(new Message(d.subject, d.replyTo, d.headers, this.#bodies.own(frame.payload), d.sequence));
     } else if (frame.kind === FrameKind.SLOW_CONSUMER) {
       const notice = decodeMessage(SlowConsumerSchema, frame.message);
       this.#subscriptions.get(notice.subscriptionId)?.notice(Number(notice.dropped));

@@ -17,9 +17,12 @@ export interface DeliveryFields {
   readonly subscriptionId: number;
   readonly subject: string;
   readonly replyTo: string;
-  readonly headers: Array<[string, Uint8Array]>;
+  readonly headers: ReadonlyArray<readonly [string, Uint8Array]>;
   readonly sequence: number;
 }
+
+// The headers of a Delivery without any: one frozen list for all of them.
+const NO_HEADERS: ReadonlyArray<readonly [string, Uint8Array]> = Object.freeze([]);
 
 function varintSize(value: number): number {
   let size = 1;
@@ -138,7 +141,7 @@ export function decodeDelivery(bytes: Uint8Array): DeliveryFields {
   let subject = "";
   let replyTo = "";
   let sequence = 0;
-  const headers: Array<[string, Uint8Array]> = [];
+  let headers: Array<[string, Uint8Array]> | undefined;
   while (r.pos < r.end && !r.bad) {
     const tag = bytes[r.pos++] as number;
     if (tag === 0x08) subscriptionId = r.varint() >>> 0;
@@ -147,12 +150,12 @@ export function decodeDelivery(bytes: Uint8Array): DeliveryFields {
     else if (tag === 0x22) {
       const h = header(r.bytesField());
       if (h === undefined) return reference(bytes);
-      headers.push(h);
+      (headers ??= []).push(h);
     } else if (tag === 0x28) sequence = r.varint();
     else return reference(bytes);
   }
   if (r.bad) return reference(bytes);
-  return { subscriptionId, subject, replyTo, headers, sequence };
+  return { subscriptionId, subject, replyTo, headers: headers ?? NO_HEADERS, sequence };
 }
 
 function reference(bytes: Uint8Array): DeliveryFields {
