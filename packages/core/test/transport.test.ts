@@ -175,21 +175,37 @@ describe("socket transports", () => {
     expect(Buffer.compare(concat(serverSide.data), Uint8Array.from(expected))).toBe(0);
   });
 
-  it("PW-TRANS-002: a socket's write answers false once what it gathered reaches the high-water mark, and drain follows once the socket took it", async () => {
+  it("PW-TRANS-002: a socket's write answers false once one tick wrote 256 KiB, or once the socket's own queue is at its high-water mark while the reader does not read; drain follows each time", async () => {
     const { client, serverEnd } = await socketPair();
     const serverSide = collect(serverEnd);
     const clientSide = collect(client);
     serverEnd.pause();
     const frame = new Uint8Array(100).fill(7);
+    let sent = 0;
     let accepted = 0;
     while (client.write(frame)) accepted++;
-    // 16 KiB is Node's default high-water mark of a socket.
-    expect((accepted + 1) * frame.byteLength).toBeGreaterThanOrEqual(16 * 1024);
-    expect(accepted * frame.byteLength).toBeLessThan(16 * 1024);
-    serverEnd.resume();
-    await serverSide.received((accepted + 1) * frame.byteLength);
+    sent += (accepted + 1) * frame.byteLength;
+    expect(sent).toBeGreaterThanOrEqual(256 * 1024);
+    expect(accepted * frame.byteLength).toBeLessThan(256 * 1024);
     while (clientSide.drains === 0) await new Promise((r) => setImmediate(r));
-    expect(clientSide.drains).toBe(1);
+    // Tick after tick, until the kernel's buffers are full and the socket queues: then a write is refused at once.
+    const chunk = new Uint8Array(64 * 1024).fill(7);
+    let refusedAt = -1;
+    for (let tick = 0; tick < 2000 && refusedAt < 0; tick++) {
+      const drains = clientSide.drains;
+      const ok = client.write(chunk);
+      sent += chunk.byteLength;
+      if (!ok) refusedAt = sent;
+      else await new Promise((r) => setImmediate(r));
+      expect(clientSide.drains).toBe(drains);
+    }
+    expect(refusedAt).toBeGreaterThan(0);
+    expect(client.write(frame)).toBe(false);
+    sent += frame.byteLength;
+    serverEnd.resume();
+    await serverSide.received(sent);
+    while (clientSide.drains < 2) await new Promise((r) => setImmediate(r));
+    expect(clientSide.drains).toBe(2);
     expect(concat(serverSide.data).every((b) => b === 7)).toBe(true);
     client.destroy();
     expect(client.staged).toBeUndefined();

@@ -9,6 +9,13 @@ const COPY_BELOW = 1024;
 // The stage every socket's small writes are gathered in; a reservation
 // larger than it gets a buffer of its own.
 const STAGE_SIZE = 64 * 1024;
+// What one tick may write to a socket before writers are told to wait. The
+// bytes wait here only until the microtask, when the kernel usually takes
+// them all: counting them against the socket's high-water mark (16 KiB)
+// would stop a writer after a hundred small frames although nothing is
+// buffered for longer than the tick. What the socket could not hand to the
+// kernel still counts against its high-water mark.
+const TICK_BYTES = 256 * 1024;
 
 /**
  * The one buffer small writes are gathered in, shared by every socket of
@@ -37,8 +44,9 @@ const stage = {
  * A frame can also be encoded straight into the stage ({@link reserve}), so
  * that it is never a buffer of its own.
  *
- * Back-pressure is the socket's, counting what waits here: a write answers
- * false when the socket's queue and this one reach its high-water mark, and
+ * Back-pressure: a write answers false when the socket's own queue (what
+ * it could not hand to the kernel) reaches its high-water mark, or this
+ * tick's bytes reach {@link TICK_BYTES}, and
  * `onDrain` follows once the socket has taken everything, whether the socket
  * itself pushed back or not.
  */
@@ -100,7 +108,8 @@ export class WriteCoalescer {
 
   /** Returns false when the writer should wait for `onDrain` (the bytes are queued either way). */
   commit(): boolean {
-    const ok = this.#socket.writableLength + this.pending < this.#socket.writableHighWaterMark;
+    const socket = this.#socket;
+    const ok = socket.writableLength < socket.writableHighWaterMark && this.pending < TICK_BYTES;
     if (!ok) this.#owedDrain = true;
     return ok;
   }
