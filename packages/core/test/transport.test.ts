@@ -111,7 +111,9 @@ describe("memory transport", () => {
 
 describe("socket transports", () => {
   let server: Server | undefined;
+  const extra: Server[] = [];
   afterEach(async () => {
+    for (const s of extra.splice(0)) s.close();
     await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
     server = undefined;
   });
@@ -138,9 +140,12 @@ describe("socket transports", () => {
   });
 
   async function socketPair(): Promise<{ client: Transport; serverEnd: Transport }> {
+    let listening: Server | undefined;
     const accepted = new Promise<Transport>((resolve) => {
-      server = createServer({ pauseOnConnect: true }, (socket) => resolve(new SocketTransport(socket, "tcp")));
+      listening = createServer({ pauseOnConnect: true }, (socket) => resolve(new SocketTransport(socket, "tcp")));
     });
+    if (server !== undefined) extra.push(server);
+    server = listening;
     await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
     const port = (server?.address() as AddressInfo).port;
     const client = await dial(`tcp://127.0.0.1:${port}`);
@@ -173,6 +178,35 @@ describe("socket transports", () => {
     expect(client.staged).toBeUndefined();
     expect(await serverSide.closed).toBeUndefined();
     expect(Buffer.compare(concat(serverSide.data), Uint8Array.from(expected))).toBe(0);
+  });
+
+  it("PW-TRANS-002: sockets writing in turn in one tick, past the size of the buffer their small writes share, each send exactly their own bytes in order", async () => {
+    const a = await socketPair();
+    const b = await socketPair();
+    const toA = collect(a.serverEnd);
+    const toB = collect(b.serverEnd);
+    collect(a.client);
+    collect(b.client);
+    const expected = { a: [] as number[], b: [] as number[] };
+    // The first socket fills the shared buffer to its last write, the second writes at once after.
+    for (let i = 0; i < 66; i++) a.client.write(new Uint8Array(1000).fill(0xaa));
+    for (let k = 0; k < 66_000; k++) expected.a.push(0xaa);
+    b.client.write(new Uint8Array(10).fill(0xbb));
+    for (let k = 0; k < 10; k++) expected.b.push(0xbb);
+    // Uneven small writes, each socket's own byte, the turn changing now and then, 300 KiB in all.
+    for (let i = 0, turn = 0; i < 3000; i++) {
+      if (i % 97 === 0) turn ^= 1;
+      const [client, list, fill] = turn === 0 ? [a.client, expected.a, 0xaa] : [b.client, expected.b, 0xbb];
+      const n = 1 + ((i * 37) % 200);
+      client.write(new Uint8Array(n).fill(fill));
+      for (let k = 0; k < n; k++) list.push(fill);
+    }
+    await toA.received(expected.a.length);
+    await toB.received(expected.b.length);
+    expect(Buffer.compare(concat(toA.data), Uint8Array.from(expected.a))).toBe(0);
+    expect(Buffer.compare(concat(toB.data), Uint8Array.from(expected.b))).toBe(0);
+    a.client.destroy();
+    b.client.destroy();
   });
 
   it("PW-TRANS-002: a socket's write answers false once one tick wrote 256 KiB, or once the socket's own queue is at its high-water mark while the reader does not read; drain follows each time", async () => {

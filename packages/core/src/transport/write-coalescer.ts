@@ -91,6 +91,7 @@ export class WriteCoalescer {
       stage.owner = this;
     }
     if (stage.bytes.length - stage.used < size) {
+      // Full: what is there leaves as a chunk, and the stage starts over (still this socket's).
       this.#takeStaged();
       if (size > stage.bytes.length) {
         const own = new Uint8Array(size);
@@ -99,6 +100,7 @@ export class WriteCoalescer {
         this.#current = own;
         return 0;
       }
+      stage.owner = this;
     }
     this.#current = stage.bytes;
     const at = stage.used;
