@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { SlowConsumerSchema } from "@polywire/proto/pubsub";
 import { Feature, FrameKind } from "@polywire/proto/session";
-import { encodeDelivery, type PubSubMessage } from "./pubsub/delivery-codec.js";
+import { DeliveryEncoder, type PubSubMessage } from "./pubsub/delivery-codec.js";
 import type { DeliveryWriter, Endpoint, EndpointOptions, PubSubRouter, SlowConsumerNotice } from "./pubsub/index.js";
 import type { RequestSession, SessionPush } from "./route.js";
 
@@ -36,7 +36,9 @@ export class PubSubConnection {
     this.#clock = clock;
     this.endpoint = router.endpoint({ wake: () => this.#schedule() }, { ...options, notices: session.features.has(Feature.SLOW_CONSUMER_NOTICE) });
     const push = this.#push;
-    this.#writer = (sub, sequence, message) => push.write(FrameKind.DELIVERY, encodeDelivery(sub.id, sequence, message.shared), message.body);
+    // Each Delivery is encoded straight into the transport's output, by one encoder set anew for each.
+    const delivery = new DeliveryEncoder();
+    this.#writer = (sub, sequence, message) => push.write(FrameKind.DELIVERY, delivery.set(sub.id, sequence, message.shared), message.body);
     push.onWritable(() => this.#flush());
     session.signal.addEventListener("abort", () => this.close(), { once: true });
   }

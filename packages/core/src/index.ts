@@ -18,7 +18,7 @@ export { MAX_SUBJECT_BYTES, checkHeaderKeys, checkPublishSubject, checkQueueGrou
 export type { Pattern } from "./protocol/subject.js";
 
 export { FrameChannel } from "./channel/frame-channel.js";
-export type { FrameChannelHandlers, FrameChannelOptions, FramePayload } from "./channel/frame-channel.js";
+export type { FrameChannelHandlers, FrameChannelOptions, FrameMessage, FramePayload, MessageEncoder } from "./channel/frame-channel.js";
 
 export { dial } from "./transport/dial.js";
 export { closedByPeer, tlsError, tlsFailure } from "./transport/dial-error.js";

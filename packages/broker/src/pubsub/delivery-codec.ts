@@ -24,7 +24,7 @@ const TAG_SEQUENCE = 0x28; // field 5, varint
 /**
  * Delivery fields 2 to 4, encoded by protobuf-es: `subject`, `reply_to`
  * and `headers` unchanged (PW-PUBSUB-023). Fields 1 and 5 are added per
- * subscription by {@link encodeDelivery}, before and after, so the whole
+ * subscription by {@link DeliveryEncoder}, before and after, so the whole
  * is in field order as a protobuf encoder would write it.
  */
 export function encodeShared(subject: string, replyTo: string, headers: readonly Header[]): Uint8Array {
@@ -53,17 +53,35 @@ function putAscii(out: Uint8Array, pos: number, tag: number, text: string): numb
   return pos;
 }
 
-/** The Delivery message of one subscription: its id, the shared fields, its sequence number. */
-export function encodeDelivery(subscriptionId: number, sequence: number, shared: Uint8Array): Uint8Array {
-  // Sized exactly: a view of a larger buffer would cost more than counting the varints.
-  const out = new Uint8Array(2 + varintSize(subscriptionId) + shared.byteLength + varintSize(sequence));
-  out[0] = TAG_SUBSCRIPTION_ID;
-  let pos = putVarint(out, 1, subscriptionId);
-  out.set(shared, pos);
-  pos += shared.byteLength;
-  out[pos++] = TAG_SEQUENCE;
-  putVarint(out, pos, sequence);
-  return out;
+/**
+ * The Delivery message of one subscription (its id, the shared fields, its
+ * sequence number) as a frame's `MessageEncoder`: set it, then the frame
+ * writer lays it straight into the frame. One instance serves every
+ * Delivery of a connection, one at a time.
+ */
+export class DeliveryEncoder {
+  #subscriptionId = 0;
+  #sequence = 0;
+  #shared: Uint8Array = new Uint8Array(0);
+  size = 0;
+
+  /** Makes this the Delivery of `sequence` on `subscriptionId`. */
+  set(subscriptionId: number, sequence: number, shared: Uint8Array): this {
+    this.#subscriptionId = subscriptionId;
+    this.#sequence = sequence;
+    this.#shared = shared;
+    this.size = 2 + varintSize(subscriptionId) + shared.byteLength + varintSize(sequence);
+    return this;
+  }
+
+  encodeInto(out: Uint8Array, at: number): void {
+    out[at] = TAG_SUBSCRIPTION_ID;
+    let pos = putVarint(out, at + 1, this.#subscriptionId);
+    out.set(this.#shared, pos);
+    pos += this.#shared.byteLength;
+    out[pos++] = TAG_SEQUENCE;
+    putVarint(out, pos, this.#sequence);
+  }
 }
 
 function varintSize(value: number): number {

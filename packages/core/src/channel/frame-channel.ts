@@ -12,6 +12,28 @@ import type { StagedOutput, Transport } from "../transport/transport.js";
  */
 export type FramePayload = Uint8Array | readonly Uint8Array[];
 
+/**
+ * A frame's message that its owner encodes straight into the frame, where
+ * the transport gathers its output (`Transport.staged`), instead of into a
+ * buffer of its own first. Read synchronously, during the write.
+ */
+export interface MessageEncoder {
+  /** The message's bytes. */
+  readonly size: number;
+  /** Writes the `size` bytes at `out[at]`. */
+  encodeInto(out: Uint8Array, at: number): void;
+}
+
+/** A frame's message: its bytes, or what encodes them. */
+export type FrameMessage = Uint8Array | MessageEncoder;
+
+function messageBytes(message: FrameMessage): Uint8Array {
+  if (message instanceof Uint8Array) return message;
+  const bytes = new Uint8Array(message.size);
+  message.encodeInto(bytes, 0);
+  return bytes;
+}
+
 /** What a {@link FrameChannel} calls back into; every callback runs on the event loop. */
 export interface FrameChannelHandlers {
   /** One frame, in the order frames arrived. */
@@ -66,13 +88,16 @@ function joined(chunks: readonly Uint8Array[], size: number): Uint8Array {
 }
 
 // A frame without CHECKSUM laid straight into the transport's output.
-function writeStaged(staged: StagedOutput, kind: number, correlationId: number, message: Uint8Array, payload: Uint8Array | undefined): boolean {
+function writeStaged(staged: StagedOutput, kind: number, correlationId: number, message: FrameMessage, payload: Uint8Array | undefined): boolean {
   const payloadLength = payload === undefined ? 0 : payload.byteLength;
-  const at = staged.reserve(FRAME_HEADER_SIZE + message.byteLength + payloadLength);
+  const bytes = message instanceof Uint8Array ? message : undefined;
+  const messageLength = bytes === undefined ? (message as MessageEncoder).size : bytes.byteLength;
+  const at = staged.reserve(FRAME_HEADER_SIZE + messageLength + payloadLength);
   const out = staged.bytes;
-  const messageAt = putFrameHead(out, at, kind, correlationId, message.byteLength, payloadLength);
-  out.set(message, messageAt);
-  if (payload !== undefined) out.set(payload, messageAt + message.byteLength);
+  const messageAt = putFrameHead(out, at, kind, correlationId, messageLength, payloadLength);
+  if (bytes === undefined) (message as MessageEncoder).encodeInto(out, messageAt);
+  else out.set(bytes, messageAt);
+  if (payload !== undefined) out.set(payload, messageAt + messageLength);
   return staged.commit();
 }
 
@@ -169,7 +194,7 @@ export class FrameChannel {
    * (`Transport.staged`), header and message too.
    * Returns false when the transport asks to wait (see {@link whenWritable}).
    */
-  write(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): boolean {
+  write(kind: number, correlationId: number, message: FrameMessage, payload?: FramePayload): boolean {
     this.#lastWritten = performance.now();
     let ok: boolean;
     const staged = this.#checksum ? undefined : this.transport.staged;
@@ -178,21 +203,22 @@ export class FrameChannel {
       && (payload === undefined || (payload instanceof Uint8Array && payload.byteLength < SEPARATE_PAYLOAD))) {
       ok = writeStaged(staged, kind, correlationId, message, payload);
     } else {
+      const bytes = messageBytes(message);
       const chunks = payloadChunks(payload);
       let length = 0;
       for (const chunk of chunks) length += chunk.byteLength;
       if (this.#checksum) {
-        ok = this.transport.write(encodeFrame({ kind, correlationId, message, payload: joined(chunks, length), checksum: true }));
+        ok = this.transport.write(encodeFrame({ kind, correlationId, message: bytes, payload: joined(chunks, length), checksum: true }));
       } else if (length >= SEPARATE_PAYLOAD) {
-        ok = this.transport.writev([encodeFrameHead(kind, correlationId, message, length), ...chunks]);
+        ok = this.transport.writev([encodeFrameHead(kind, correlationId, bytes, length), ...chunks]);
       } else {
-        const bytes = encodeFrameHead(kind, correlationId, message, length, length);
-        let at = bytes.byteLength - length;
+        const frame = encodeFrameHead(kind, correlationId, bytes, length, length);
+        let at = frame.byteLength - length;
         for (const chunk of chunks) {
-          bytes.set(chunk, at);
+          frame.set(chunk, at);
           at += chunk.byteLength;
         }
-        ok = this.transport.write(bytes);
+        ok = this.transport.write(frame);
       }
     }
     if (!ok) this.#writable = false;
