@@ -109,17 +109,46 @@ class Reader {
   }
 
   text(): string {
-    const b = this.bytesField();
-    if (b.byteLength > 64) return decoder.decode(b);
-    let text = "";
-    for (let i = 0; i < b.byteLength; i++) {
-      const c = b[i] as number;
-      if (c >= 0x80) return decoder.decode(b);
-      text += String.fromCharCode(c);
+    const length = this.varint();
+    const start = this.pos;
+    const bytes = this.bytes;
+    if (this.bad || start + length > this.end) {
+      this.bad = true;
+      return "";
     }
+    this.pos = start + length;
+    // The subject of a Delivery is most often the one before: same bytes, same string, nothing built.
+    const last = lastText;
+    if (length === last.bytes.length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (bytes[start + i] !== last.bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last.text;
+    }
+    const view = bytes.subarray(start, start + length);
+    let text = "";
+    if (length > 64) text = decoder.decode(view);
+    else {
+      for (let i = 0; i < length; i++) {
+        const c = bytes[start + i] as number;
+        if (c >= 0x80) {
+          text = decoder.decode(view);
+          break;
+        }
+        text += String.fromCharCode(c);
+      }
+    }
+    if (length <= 64) lastText = { bytes: view.slice(), text };
     return text;
   }
 }
+
+// The last short text decoded, kept to be handed out again for the same bytes.
+let lastText: { readonly bytes: Uint8Array; readonly text: string } = { bytes: new Uint8Array(0), text: "" };
 
 function header(bytes: Uint8Array): [string, Uint8Array] | undefined {
   const r = new Reader(bytes, bytes.byteLength);
