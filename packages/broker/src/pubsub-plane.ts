@@ -1,5 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { PublishResponseSchema, SubscribeResponseSchema, UnsubscribeResponseSchema } from "@polywire/proto/pubsub";
+import { PublishResponseSchema, SubscribeResponseSchema, UnsubscribeResponseSchema, type PublishRequest } from "@polywire/proto/pubsub";
 import { FrameKind } from "@polywire/proto/session";
 import { PolywireError } from "@polywire/core";
 import { integerSetting } from "./config/errors.js";
@@ -69,6 +69,20 @@ export class PubSubPlane {
     });
   }
 
+  // Delivery fields 2 to 4 of a publish; those of a bare subject are kept
+  // for the next publish to the same subject (read-only bytes).
+  #lastSubject = "";
+  #lastShared: Uint8Array = new Uint8Array(0);
+
+  #shared(message: PublishRequest): Uint8Array {
+    if (message.replyTo !== "" || message.headers.length > 0) return encodeShared(message.subject, message.replyTo, message.headers);
+    if (message.subject !== this.#lastSubject) {
+      this.#lastShared = encodeShared(message.subject, "", message.headers);
+      this.#lastSubject = message.subject;
+    }
+    return this.#lastShared;
+  }
+
   #connection(session: RequestSession): PubSubConnection {
     let connection = this.#connections.get(session);
     if (connection === undefined) {
@@ -110,7 +124,7 @@ export class PubSubPlane {
         handle: ({ message, frame }) => {
           checkReplyTo(message.replyTo);
           checkHeaderKeys(message.headers);
-          const shared = encodeShared(message.subject, message.replyTo, message.headers);
+          const shared = this.#shared(message);
           const payload = frame.payload;
           const body = payload.byteLength >= BORROW_BELOW && borrowed(payload) ? payload.slice() : payload;
           // Throws INVALID_SUBJECT or RESERVED_SUBJECT before routing anything (PW-PUBSUB-001, -003).

@@ -168,7 +168,8 @@ export class SessionRequests {
       side.output.writeError(new PolywireError("TOO_MANY_IN_FLIGHT", `more than ${maxInFlight} requests awaiting a response (PW-LIM-002)`, { limit: maxInFlight }), id);
       return;
     }
-    const started = performance.now();
+    // Only an answered request is timed (the request-duration histogram).
+    const started = answers ? performance.now() : 0;
     const bytes = frame.message.byteLength + frame.payload.byteLength;
     this.#inFlight++;
     this.#inFlightBytes += bytes;
@@ -202,8 +203,8 @@ export class SessionRequests {
       } else if (reply !== undefined && done.answers && done.answerKind !== undefined) {
         side.output.write(done.answerKind, done.id, reply.message, reply.payload);
       }
-      // A request without an answer (ACKS_NONE, a Publish without ack) has no time to its answer; an Error is an answer.
-      if (done.answers || error !== undefined) side.host.metrics.kind(done.kind).latency.observe((performance.now() - done.started) / 1000);
+      // A request sent without expecting an answer (ACKS_NONE, a Publish without ack) has no time to its answer, even when refused.
+      if (done.answers) side.host.metrics.kind(done.kind).latency.observe((performance.now() - done.started) / 1000);
     }
     side.heldChanged();
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {
