@@ -123,6 +123,11 @@ export class FrameChannel {
   #partial = 0;
   #lastReceived = performance.now();
   #lastWritten = 0;
+  // The time of writing is taken once per synchronous stretch of writes, at its first.
+  #stamped = false;
+  readonly #unstamp = (): void => {
+    this.#stamped = false;
+  };
 
   constructor(transport: Transport, handlers: FrameChannelHandlers, options: FrameChannelOptions) {
     this.transport = transport;
@@ -170,7 +175,7 @@ export class FrameChannel {
     return this.#lastReceived;
   }
 
-  /** `performance.now()` when a frame was last written (0 before the first). */
+  /** `performance.now()` when a frame was last written (0 before the first); of several written in one synchronous stretch, the first. */
   get lastWritten(): number {
     return this.#lastWritten;
   }
@@ -195,7 +200,11 @@ export class FrameChannel {
    * Returns false when the transport asks to wait (see {@link whenWritable}).
    */
   write(kind: number, correlationId: number, message: FrameMessage, payload?: FramePayload): boolean {
-    this.#lastWritten = performance.now();
+    if (!this.#stamped) {
+      this.#stamped = true;
+      this.#lastWritten = performance.now();
+      queueMicrotask(this.#unstamp);
+    }
     let ok: boolean;
     const staged = this.#checksum ? undefined : this.transport.staged;
     // Arguments the codec would refuse take the other way, where they throw before anything is queued.
