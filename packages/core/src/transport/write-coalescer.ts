@@ -116,12 +116,19 @@ export class WriteCoalescer {
     return ok;
   }
 
-  /** Queues `chunks` in order (copied when short, else kept); returns as {@link commit}. */
+  /**
+   * Queues `chunks` in order (copied when short, else kept; a short one
+   * right before a long one, a frame's header before its payload, is kept
+   * too: copying it would only move it into a buffer of its own again);
+   * returns as {@link commit}.
+   */
   write(chunks: readonly Uint8Array[]): boolean {
     this.#schedule();
-    for (const chunk of chunks) {
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i] as Uint8Array;
       const n = chunk.byteLength;
-      if (n < COPY_BELOW) {
+      const next = chunks[i + 1];
+      if (n < COPY_BELOW && (next === undefined || next.byteLength < COPY_BELOW)) {
         const at = this.reserve(n);
         this.#current.set(chunk, at);
       } else {
