@@ -4,10 +4,24 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 type Child<T> = T extends { labels(...args: never[]): infer C } ? C : never;
 
-interface KindMetrics {
-  readonly received: Child<Counter>;
-  readonly sent: Child<Counter>;
+/**
+ * The per-kind metrics of one frame kind. The frame counts are plain
+ * numbers the session raises per frame; the counters follow them when
+ * metrics are collected, so a frame costs a field increment, not a
+ * prom-client label lookup.
+ */
+export interface KindMetrics {
+  /** Frames of this kind received. */
+  received: number;
+  /** Frames of this kind sent. */
+  sent: number;
   readonly latency: Child<Histogram>;
+}
+
+interface KindEntry extends KindMetrics {
+  readonly name: string;
+  receivedSeen: number;
+  sentSeen: number;
 }
 
 interface TopicMetrics {
@@ -46,11 +60,35 @@ export class BrokerMetrics {
   readonly registry = new Registry();
   readonly connections = new Gauge({ name: "polywire_connections", help: "Open client connections, by transport.", labelNames: ["transport"] as const, registers: [this.registry] });
   readonly connectionsAccepted = new Counter({ name: "polywire_connections_accepted_total", help: "Client connections accepted, by transport.", labelNames: ["transport"] as const, registers: [this.registry] });
-  readonly framesReceived = new Counter({ name: "polywire_frames_received_total", help: "Frames received, by frame kind.", labelNames: ["kind"] as const, registers: [this.registry] });
-  readonly framesSent = new Counter({ name: "polywire_frames_sent_total", help: "Frames sent, by frame kind.", labelNames: ["kind"] as const, registers: [this.registry] });
+  readonly framesReceived: Counter = new Counter({
+    name: "polywire_frames_received_total",
+    help: "Frames received, by frame kind.",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const e of this.#kinds.values()) {
+        if (e.received === e.receivedSeen) continue;
+        this.framesReceived.labels(e.name).inc(e.received - e.receivedSeen);
+        e.receivedSeen = e.received;
+      }
+    },
+  });
+  readonly framesSent: Counter = new Counter({
+    name: "polywire_frames_sent_total",
+    help: "Frames sent, by frame kind.",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const e of this.#kinds.values()) {
+        if (e.sent === e.sentSeen) continue;
+        this.framesSent.labels(e.name).inc(e.sent - e.sentSeen);
+        e.sentSeen = e.sent;
+      }
+    },
+  });
   readonly latency = new Histogram({
     name: "polywire_request_duration_seconds",
-    help: "Time from a request frame's arrival to its answer being written, by request frame kind.",
+    help: "Time from a request frame's arrival to its answer being written, by request frame kind (a request sent without expecting an answer, a Publish without ack or a Produce with ACKS_NONE, has none and is not observed).",
     labelNames: ["kind"] as const,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
@@ -139,7 +177,9 @@ export class BrokerMetrics {
 
   #groups: GroupMetricsSource | undefined;
   #producerIdCount: () => number = () => 0;
-  #kinds = new Map<number, KindMetrics>();
+  #kinds = new Map<number, KindEntry>();
+  // The entries of known kinds by kind number, for a lookup per frame without hashing.
+  #byKind: (KindEntry | undefined)[] = [];
 
   /** Makes `polywire_producer_ids` read `count` whenever metrics are collected. */
   countProducerIdsWith(count: () => number): void {
@@ -154,14 +194,17 @@ export class BrokerMetrics {
 
   /** The per-kind metrics of frame kind `kind`. */
   kind(kind: number): KindMetrics {
+    const cached = this.#byKind[kind];
+    if (cached !== undefined) return cached;
     const known = KIND_NAMES.get(kind);
     const key = known === undefined ? -1 : kind;
     let entry = this.#kinds.get(key);
     if (entry === undefined) {
       const name = known ?? UNKNOWN_KIND;
-      entry = { received: this.framesReceived.labels(name), sent: this.framesSent.labels(name), latency: this.latency.labels(name) };
+      entry = { name, received: 0, sent: 0, receivedSeen: 0, sentSeen: 0, latency: this.latency.labels(name) };
       this.#kinds.set(key, entry);
     }
+    if (known !== undefined) this.#byKind[kind] = entry;
     return entry;
   }
 

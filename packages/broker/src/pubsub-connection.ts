@@ -1,7 +1,8 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { SlowConsumerSchema } from "@polywire/proto/pubsub";
 import { Feature, FrameKind } from "@polywire/proto/session";
-import { encodeDelivery, type PubSubMessage } from "./pubsub/delivery-codec.js";
+import { DeliveryEncoder } from "./pubsub/delivery-codec.js";
+import type { PlaneMessage } from "./pubsub/plane-message.js";
 import type { DeliveryWriter, Endpoint, EndpointOptions, PubSubRouter, SlowConsumerNotice } from "./pubsub/index.js";
 import type { RequestSession, SessionPush } from "./route.js";
 
@@ -22,21 +23,23 @@ export function encodeSlowConsumer(notice: SlowConsumerNotice): Uint8Array {
  * subscription (PW-PUBSUB-015).
  */
 export class PubSubConnection {
-  readonly endpoint: Endpoint<PubSubMessage>;
+  readonly endpoint: Endpoint<PlaneMessage>;
   readonly #push: SessionPush;
   #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   readonly #clock: () => number;
   readonly #flushTask = (): void => this.#flush();
-  readonly #writer: DeliveryWriter<PubSubMessage>;
+  readonly #writer: DeliveryWriter<PlaneMessage>;
 
-  constructor(router: PubSubRouter<PubSubMessage>, session: RequestSession, options: Omit<EndpointOptions, "notices">, clock: () => number) {
+  constructor(router: PubSubRouter<PlaneMessage>, session: RequestSession, options: Omit<EndpointOptions, "notices">, clock: () => number) {
     this.#push = session.push;
     this.#clock = clock;
     this.endpoint = router.endpoint({ wake: () => this.#schedule() }, { ...options, notices: session.features.has(Feature.SLOW_CONSUMER_NOTICE) });
     const push = this.#push;
-    this.#writer = (sub, sequence, message) => push.write(FrameKind.DELIVERY, encodeDelivery(sub.id, sequence, message.shared), message.body);
+    // Each Delivery is encoded straight into the transport's output, by one encoder set anew for each.
+    const delivery = new DeliveryEncoder();
+    this.#writer = (sub, sequence, message) => push.write(FrameKind.DELIVERY, delivery.set(sub.id, sequence, message.shared), message.body);
     push.onWritable(() => this.#flush());
     session.signal.addEventListener("abort", () => this.close(), { once: true });
   }
@@ -68,10 +71,13 @@ export class PubSubConnection {
     const push = this.#push;
     // Not writable: the transport's drain calls this again (and no timer
     // is armed meanwhile, which would only find the transport full again).
-    if (!push.writable) return;
-    for (const notice of endpoint.takeNotices()) push.write(FrameKind.SLOW_CONSUMER, encodeSlowConsumer(notice));
-    if (push.writable && endpoint.pending > 0) endpoint.drain(this.#writer);
-    this.#armNoticeTimer();
+    if (push.writable) {
+      for (const notice of endpoint.takeNotices()) push.write(FrameKind.SLOW_CONSUMER, encodeSlowConsumer(notice));
+      if (push.writable && endpoint.pending > 0) endpoint.drain(this.#writer);
+      this.#armNoticeTimer();
+    }
+    // What stays queued stops borrowing the reads it arrived in.
+    endpoint.settle();
   }
 
   // A notice not yet due (notices of one subscription are spaced) is sent

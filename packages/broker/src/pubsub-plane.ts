@@ -1,10 +1,11 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { PublishResponseSchema, SubscribeResponseSchema, UnsubscribeResponseSchema } from "@polywire/proto/pubsub";
+import { PublishResponseSchema, SubscribeResponseSchema, UnsubscribeResponseSchema, type PublishRequest } from "@polywire/proto/pubsub";
 import { Feature, FrameKind } from "@polywire/proto/session";
 import { DIRECT_PUBSUB, PolywireError, type DirectPubSubOffer, type Transport } from "@polywire/core";
 import { integerSetting } from "./config/errors.js";
 import { PubSubConnection } from "./pubsub-connection.js";
 import { PubSubDirect, type DirectSession } from "./pubsub-direct.js";
+import { encodeShared } from "./pubsub/delivery-codec.js";
 import { PlaneMessage } from "./pubsub/plane-message.js";
 import { decodePublishRequest } from "./pubsub/publish-codec.js";
 import { checkHeaderKeys, checkReplyTo, DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_BYTES, DEFAULT_MAX_SUBSCRIPTIONS, PubSubRouter } from "./pubsub/index.js";
@@ -21,12 +22,22 @@ export interface PubSubOptions {
 }
 
 // A body whose bytes are a small part of the buffer they arrived in is
-// copied, so that holding it does not hold the whole read (the byte budget
-// counts the body, not the buffer behind it).
+// copied before it is held, so that holding it does not hold the whole read
+// (the byte budget counts the body, not the buffer behind it). A short one
+// is copied only if it is to stay queued (the router's `retain`): most are
+// written, copied into the socket's output, in the tick they arrived. A
+// long one at once, since a transport may keep it by reference while the
+// socket takes it.
 const COPY_BELOW_SHARE = 2;
+const BORROW_BELOW = 1024;
 
-function ownBody(payload: Uint8Array): Uint8Array {
-  return payload.byteLength * COPY_BELOW_SHARE < payload.buffer.byteLength ? payload.slice() : payload;
+function borrowed(body: Uint8Array): boolean {
+  return body.byteLength * COPY_BELOW_SHARE < body.buffer.byteLength;
+}
+
+// Only a body that came in a frame borrows a read; an in-process one is the publisher's (or its copy) and stays as it is.
+function retain(message: PlaneMessage): void {
+  if (message.framed && borrowed(message.body)) message.body = message.body.slice();
 }
 
 function positive(name: keyof PubSubOptions, value: number | undefined, fallback: number): number {
@@ -57,7 +68,22 @@ export class PubSubPlane {
     this.router = new PubSubRouter<PlaneMessage>({
       clock: this.#clock,
       defaultMaxPending: positive("defaultMaxPending", options.defaultMaxPending, DEFAULT_MAX_PENDING),
+      retain,
     });
+  }
+
+  // Delivery fields 2 to 4 of a publish; those of a bare subject are kept
+  // for the next publish to the same subject (read-only bytes).
+  #lastSubject = "";
+  #lastShared: Uint8Array = new Uint8Array(0);
+
+  #shared(message: PublishRequest): Uint8Array {
+    if (message.replyTo !== "" || message.headers.length > 0) return encodeShared(message.subject, message.replyTo, message.headers);
+    if (message.subject !== this.#lastSubject) {
+      this.#lastShared = encodeShared(message.subject, "", message.headers);
+      this.#lastSubject = message.subject;
+    }
+    return this.#lastShared;
   }
 
   #connection(session: RequestSession): PubSubConnection {
@@ -119,7 +145,9 @@ export class PubSubPlane {
         handle: ({ message, frame }) => {
           checkReplyTo(message.replyTo);
           checkHeaderKeys(message.headers);
-          const m = PlaneMessage.framed(message.subject, message.replyTo, message.headers, ownBody(frame.payload));
+          const payload = frame.payload;
+          const body = payload.byteLength >= BORROW_BELOW && borrowed(payload) ? payload.slice() : payload;
+          const m = PlaneMessage.framed(message.subject, message.replyTo, message.headers, body, this.#shared(message));
           // Throws INVALID_SUBJECT or RESERVED_SUBJECT before routing anything (PW-PUBSUB-001, -003).
           const routed = this.router.publish(message.subject, m, m.size);
           return message.ack ? { message: toBinary(PublishResponseSchema, create(PublishResponseSchema, { routed })) } : undefined;

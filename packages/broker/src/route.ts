@@ -1,5 +1,5 @@
 import type { Feature } from "@polywire/proto/session";
-import type { FramePayload, RequestKind, RequestMessage } from "@polywire/core";
+import type { FrameMessage, FramePayload, RequestKind, RequestMessage } from "@polywire/core";
 import type { Frame } from "@polywire/wasm-codec";
 
 /**
@@ -44,7 +44,7 @@ export interface SessionPush {
   /** False while the transport pushes back (the client is not reading), or once the session is closing. */
   readonly writable: boolean;
   /** Writes one frame with correlation id 0; false when the transport asks to wait (or the session is sealed). */
-  write(kind: number, message: Uint8Array, payload?: FramePayload): boolean;
+  write(kind: number, message: FrameMessage, payload?: FramePayload): boolean;
   /** Calls `listener` each time the transport drains after pushing back. */
   onWritable(listener: () => void): void;
 }

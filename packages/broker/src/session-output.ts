@@ -1,4 +1,4 @@
-import { PolywireError, type FrameChannel, type FramePayload } from "@polywire/core";
+import { PolywireError, type FrameChannel, type FrameMessage, type FramePayload } from "@polywire/core";
 import type { Frame } from "@polywire/wasm-codec";
 import type { BrokerMetrics } from "./metrics.js";
 
@@ -56,7 +56,7 @@ export class SessionOutput {
   }
 
   /** Writes one unsolicited frame (correlation id 0); false when the transport pushed back or the session is sealed. */
-  push(kind: number, message: Uint8Array, payload?: FramePayload): boolean {
+  push(kind: number, message: FrameMessage, payload?: FramePayload): boolean {
     if (this.#sealed) return false;
     return this.#channel.write(kind, 0, message, payload);
   }
@@ -90,7 +90,7 @@ export class SessionOutput {
 
   /** Called after every frame written (the channel's `afterWrite`). */
   afterWrite(kind: number, accepted: boolean): void {
-    this.#metrics.kind(kind).sent.inc();
+    this.#metrics.kind(kind).sent++;
     if (!accepted && !this.#readBlocked) {
       this.#readBlocked = true;
       this.updateReading();

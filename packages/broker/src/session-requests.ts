@@ -1,5 +1,5 @@
 import { Feature, FrameKind } from "@polywire/proto/session";
-import { decodeMessage, frameKindTable, PolywireError, type RequestKind, type RequestMessage } from "@polywire/core";
+import { decodeMessage, frameKindTable, PolywireError, type FrameKindInfo, type RequestKind, type RequestMessage } from "@polywire/core";
 import type { Frame } from "@polywire/wasm-codec";
 import { toPolywireError } from "./errors.js";
 import type { Reply, Route, RequestSession } from "./route.js";
@@ -39,6 +39,14 @@ interface InFlight {
   readonly bytes: number;
 }
 
+/** What dispatch learns of a known frame kind the first time it sees one: fixed once the handshake is done. */
+interface KnownKind {
+  readonly info: FrameKindInfo;
+  /** Every feature the kind needs was granted in Welcome (the first missing one otherwise). */
+  readonly missing: Feature | undefined;
+  readonly route: Route | undefined;
+}
+
 function kindName(kind: number): string {
   return FrameKind[kind] ?? String(kind);
 }
@@ -56,6 +64,8 @@ export class SessionRequests {
   readonly #inFlightIds = new Set<number>();
   #inFlightBytes = 0;
   #idleWaiters: Array<() => void> = [];
+  // Known kinds by number, learnt as they come (a peer's unknown kinds are never kept).
+  readonly #known: (KnownKind | undefined)[] = [];
 
   constructor(side: RequestsSide) {
     this.#side = side;
@@ -78,7 +88,8 @@ export class SessionRequests {
     const output = side.output;
     const kind = frame.kind;
     const id = frame.correlationId;
-    const info = frameKindTable.get(kind);
+    const known = this.#known[kind] ?? this.#learn(kind);
+    const info = known?.info;
     if (info === undefined || kind === FrameKind.UNSPECIFIED) {
       output.writeError(new PolywireError("UNKNOWN_FRAME_KIND", `unknown frame kind ${kind} (PW-FRAME-009)`), id);
       return;
@@ -91,11 +102,10 @@ export class SessionRequests {
       output.writeError(new PolywireError("INVALID_ARGUMENT", `frame kind ${kindName(kind)} is not one a client may send after the handshake (PW-SESS-021)`), id);
       return;
     }
-    for (const f of info.features) {
-      if (!side.features.has(f)) {
-        output.writeError(new PolywireError("FEATURE_NOT_NEGOTIATED", `frame kind ${kindName(kind)} needs feature ${Feature[f] ?? f}, which was not granted on this connection (PW-SESS-006)`), id);
-        return;
-      }
+    const missing = (known as KnownKind).missing;
+    if (missing !== undefined) {
+      output.writeError(new PolywireError("FEATURE_NOT_NEGOTIATED", `frame kind ${kindName(kind)} needs feature ${Feature[missing] ?? missing}, which was not granted on this connection (PW-SESS-006)`), id);
+      return;
     }
     if (info.answeredBy !== undefined) {
       // A client-initiated request, Ping included (PW-FRAME-016, PW-SESS-024).
@@ -114,7 +124,7 @@ export class SessionRequests {
       output.pong(frame);
       return;
     }
-    const route = side.host.routes.get(kind);
+    const route = (known as KnownKind).route;
     if (route === undefined) {
       // Only reachable if the broker granted a feature it does not serve.
       output.writeError(new PolywireError("INTERNAL", `frame kind ${kindName(kind)} has no handler on this broker`), id);
@@ -135,6 +145,19 @@ export class SessionRequests {
     this.#handle(route, info.answeredBy, frame, message);
   }
 
+  // Dispatch runs only after Welcome, so the features granted and the routes no longer change.
+  #learn(kind: number): KnownKind | undefined {
+    const info = frameKindTable.get(kind);
+    if (info === undefined) return undefined;
+    const known: KnownKind = {
+      info,
+      missing: info.features.find((f) => !this.#side.features.has(f)),
+      route: this.#side.host.routes.get(kind),
+    };
+    this.#known[kind] = known;
+    return known;
+  }
+
   #handle(route: Route, answerKind: number | undefined, frame: Frame, message: RequestMessage<RequestKind>): void {
     const side = this.#side;
     const { kind, correlationId: id } = frame;
@@ -145,7 +168,8 @@ export class SessionRequests {
       side.output.writeError(new PolywireError("TOO_MANY_IN_FLIGHT", `more than ${maxInFlight} requests awaiting a response (PW-LIM-002)`, { limit: maxInFlight }), id);
       return;
     }
-    const started = performance.now();
+    // Only an answered request is timed (the request-duration histogram).
+    const started = answers ? performance.now() : 0;
     const bytes = frame.message.byteLength + frame.payload.byteLength;
     this.#inFlight++;
     this.#inFlightBytes += bytes;
@@ -179,7 +203,8 @@ export class SessionRequests {
       } else if (reply !== undefined && done.answers && done.answerKind !== undefined) {
         side.output.write(done.answerKind, done.id, reply.message, reply.payload);
       }
-      side.host.metrics.kind(done.kind).latency.observe((performance.now() - done.started) / 1000);
+      // A request sent without expecting an answer (ACKS_NONE, a Publish without ack) has no time to its answer, even when refused.
+      if (done.answers) side.host.metrics.kind(done.kind).latency.observe((performance.now() - done.started) / 1000);
     }
     side.heldChanged();
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {

@@ -190,7 +190,7 @@ export class ServerSession {
 
   #onFrame(frame: Frame): void {
     if (this.#phase === "closing" || this.#phase === "closed") return;
-    this.#host.metrics.kind(frame.kind).received.inc();
+    this.#host.metrics.kind(frame.kind).received++;
     if (this.#phase === "handshake") this.#handshake.onFrame(frame);
     else if (this.#output.holding) this.#output.hold(frame);
     else this.#requests.dispatch(frame);

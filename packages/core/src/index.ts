@@ -20,7 +20,7 @@ export { DIRECT_PUBSUB } from "./protocol/direct-pubsub.js";
 export type { DirectHeaders, DirectPubSub, DirectPubSubOffer, DirectPubSubReceiver } from "./protocol/direct-pubsub.js";
 
 export { FrameChannel } from "./channel/frame-channel.js";
-export type { FrameChannelHandlers, FrameChannelOptions, FramePayload } from "./channel/frame-channel.js";
+export type { FrameChannelHandlers, FrameChannelOptions, FrameMessage, FramePayload, MessageEncoder } from "./channel/frame-channel.js";
 
 export { dial } from "./transport/dial.js";
 export { closedByPeer, tlsError, tlsFailure } from "./transport/dial-error.js";

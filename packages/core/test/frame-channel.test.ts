@@ -2,7 +2,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ErrorSchema, FrameKind, PingSchema, PongSchema } from "@polywire/proto/session";
 import { FLAG_CHECKSUM, init, type Frame } from "@polywire/wasm-codec";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { dial, FrameChannel, listenMemory, PolywireError, type Transport } from "../src/index.js";
+import { createServer, type AddressInfo } from "node:net";
+import { dial, FrameChannel, listenMemory, PolywireError, SocketTransport, type MessageEncoder, type Transport } from "../src/index.js";
 
 interface End {
   readonly channel: FrameChannel;
@@ -55,6 +56,22 @@ async function pair(maxFrameSize?: number): Promise<{ client: End; server: End; 
   };
 }
 
+// Two channels over a real TCP connection, whose transport gathers writes (Transport.staged).
+async function tcpPair(): Promise<{ client: End; server: End; close(): void }> {
+  let accepted!: (t: Transport) => void;
+  const serverSide = new Promise<Transport>((resolve) => (accepted = resolve));
+  const server = createServer({ pauseOnConnect: true }, (socket) => accepted(new SocketTransport(socket, "tcp")));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const client = end(await dial(`tcp://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  const serverEnd = end(await serverSide);
+  return {
+    client, server: serverEnd, close: () => {
+      client.channel.transport.destroy();
+      server.close();
+    },
+  };
+}
+
 describe("FrameChannel", () => {
   let opened: Array<{ close(): void }> = [];
   beforeAll(() => init());
@@ -82,6 +99,24 @@ describe("FrameChannel", () => {
     expect(Buffer.compare(checked?.payload ?? new Uint8Array(), whole)).toBe(0);
     expect([...(small?.payload ?? [])]).toEqual([4, 5]);
     expect(p.client.written.map((w) => w.kind)).toEqual([FrameKind.FETCH_RESPONSE, FrameKind.FETCH_RESPONSE, FrameKind.FETCH_RESPONSE]);
+  });
+
+  it("PW-FRAME-001: a message given as a MessageEncoder arrives as the bytes it encodes, in order with frames of bytes, over TCP (encoded in place) and memory, with and without CHECKSUM", async () => {
+    for (const p of [await tcpPair(), await pair()]) {
+      opened.push(p);
+      const encoder = (n: number): MessageEncoder => ({ size: n, encodeInto: (out, at) => out.fill(n, at, at + n) });
+      p.client.channel.write(FrameKind.DELIVERY, 0, encoder(3), Uint8Array.of(9, 9));
+      p.client.channel.write(FrameKind.DELIVERY, 0, Uint8Array.of(1), Uint8Array.of(8));
+      p.client.channel.write(FrameKind.DELIVERY, 0, encoder(200), new Uint8Array(5000).fill(7));
+      p.client.channel.checksum = true;
+      p.client.channel.write(FrameKind.DELIVERY, 0, encoder(5));
+      p.client.channel.checksum = false;
+      p.client.channel.write(FrameKind.DELIVERY, 0, encoder(0));
+      await p.server.received(5);
+      expect(p.server.frames.map((f) => [[...f.message], f.payload.byteLength, f.flags & FLAG_CHECKSUM])).toEqual([
+        [[3, 3, 3], 2, 0], [[1], 1, 0], [new Array(200).fill(200), 5000, 0], [[5, 5, 5, 5, 5], 0, FLAG_CHECKSUM], [[], 0, 0],
+      ]);
+    }
   });
 
   it("PW-SESS-010: a Ping is answered with a Pong carrying its nonce and correlation id; a Ping that does not decode is MALFORMED_FRAME", async () => {

@@ -111,7 +111,9 @@ describe("memory transport", () => {
 
 describe("socket transports", () => {
   let server: Server | undefined;
+  const extra: Server[] = [];
   afterEach(async () => {
+    for (const s of extra.splice(0)) s.close();
     await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
     server = undefined;
   });
@@ -135,6 +137,113 @@ describe("socket transports", () => {
     client.end();
     expect(await clientSide.closed).toBeUndefined();
     expect(await serverSide.closed).toBeUndefined();
+  });
+
+  async function socketPair(): Promise<{ client: Transport; serverEnd: Transport }> {
+    let listening: Server | undefined;
+    const accepted = new Promise<Transport>((resolve) => {
+      listening = createServer({ pauseOnConnect: true }, (socket) => resolve(new SocketTransport(socket, "tcp")));
+    });
+    if (server !== undefined) extra.push(server);
+    server = listening;
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const port = (server?.address() as AddressInfo).port;
+    const client = await dial(`tcp://127.0.0.1:${port}`);
+    return { client, serverEnd: await accepted };
+  }
+
+  it("PW-TRANS-002: the writes of one tick (short ones copied, long ones kept, bytes reserved in place) arrive as one ordered stream, and end() sends them before closing", async () => {
+    const { client, serverEnd } = await socketPair();
+    const serverSide = collect(serverEnd);
+    collect(client);
+    const expected: number[] = [];
+    const long = new Uint8Array(5000).map((_, i) => i % 253);
+    for (let i = 0; i < 50; i++) {
+      const small = new Uint8Array(1 + (i % 7)).fill(i);
+      client.write(small);
+      expected.push(...small);
+      if (i % 10 === 3) {
+        client.writev([Uint8Array.of(1, 2, 3), long, Uint8Array.of(i)]);
+        expected.push(1, 2, 3, ...long, i);
+      }
+      const staged = client.staged;
+      if (staged === undefined) throw new Error("a TCP socket offers its output");
+      const at = staged.reserve(3);
+      staged.bytes.set([250, 251, i], at);
+      staged.commit();
+      expected.push(250, 251, i);
+    }
+    // Nothing has left yet: end() must send it all first.
+    client.end();
+    expect(client.staged).toBeUndefined();
+    expect(await serverSide.closed).toBeUndefined();
+    expect(Buffer.compare(concat(serverSide.data), Uint8Array.from(expected))).toBe(0);
+  });
+
+  it("PW-TRANS-002: sockets writing in turn in one tick, past the size of the buffer their small writes share, each send exactly their own bytes in order", async () => {
+    const a = await socketPair();
+    const b = await socketPair();
+    const toA = collect(a.serverEnd);
+    const toB = collect(b.serverEnd);
+    collect(a.client);
+    collect(b.client);
+    const expected = { a: [] as number[], b: [] as number[] };
+    // The first socket fills the shared buffer to its last write, the second writes at once after.
+    for (let i = 0; i < 66; i++) a.client.write(new Uint8Array(1000).fill(0xaa));
+    for (let k = 0; k < 66_000; k++) expected.a.push(0xaa);
+    b.client.write(new Uint8Array(10).fill(0xbb));
+    for (let k = 0; k < 10; k++) expected.b.push(0xbb);
+    // Uneven small writes, each socket's own byte, the turn changing now and then, 300 KiB in all.
+    for (let i = 0, turn = 0; i < 3000; i++) {
+      if (i % 97 === 0) turn ^= 1;
+      const [client, list, fill] = turn === 0 ? [a.client, expected.a, 0xaa] : [b.client, expected.b, 0xbb];
+      const n = 1 + ((i * 37) % 200);
+      client.write(new Uint8Array(n).fill(fill));
+      for (let k = 0; k < n; k++) list.push(fill);
+    }
+    await toA.received(expected.a.length);
+    await toB.received(expected.b.length);
+    expect(Buffer.compare(concat(toA.data), Uint8Array.from(expected.a))).toBe(0);
+    expect(Buffer.compare(concat(toB.data), Uint8Array.from(expected.b))).toBe(0);
+    a.client.destroy();
+    b.client.destroy();
+  });
+
+  it("PW-TRANS-002: a socket's write answers false once one tick wrote 256 KiB, or once the socket's own queue is at its high-water mark while the reader does not read; drain follows each time", async () => {
+    const { client, serverEnd } = await socketPair();
+    const serverSide = collect(serverEnd);
+    const clientSide = collect(client);
+    serverEnd.pause();
+    const frame = new Uint8Array(100).fill(7);
+    let sent = 0;
+    let accepted = 0;
+    while (client.write(frame)) accepted++;
+    sent += (accepted + 1) * frame.byteLength;
+    expect(sent).toBeGreaterThanOrEqual(256 * 1024);
+    expect(accepted * frame.byteLength).toBeLessThan(256 * 1024);
+    while (clientSide.drains === 0) await new Promise((r) => setImmediate(r));
+    // Tick after tick, until the kernel's buffers are full and the socket queues: then a write is refused at once.
+    const chunk = new Uint8Array(64 * 1024).fill(7);
+    let refusedAt = -1;
+    for (let tick = 0; tick < 2000 && refusedAt < 0; tick++) {
+      const drains = clientSide.drains;
+      const ok = client.write(chunk);
+      sent += chunk.byteLength;
+      if (!ok) refusedAt = sent;
+      else await new Promise((r) => setImmediate(r));
+      expect(clientSide.drains).toBe(drains);
+    }
+    expect(refusedAt).toBeGreaterThan(0);
+    expect(client.write(frame)).toBe(false);
+    sent += frame.byteLength;
+    serverEnd.resume();
+    await serverSide.received(sent);
+    while (clientSide.drains < 2) await new Promise((r) => setImmediate(r));
+    expect(clientSide.drains).toBe(2);
+    expect(concat(serverSide.data).every((b) => b === 7)).toBe(true);
+    client.destroy();
+    expect(client.staged).toBeUndefined();
+    expect(client.write(frame)).toBe(false);
   });
 
   it("PW-TRANS-001: a refused TCP connection fails with CONNECTION_LOST, an aborted dial with CANCELLED", async () => {

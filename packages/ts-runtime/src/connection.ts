@@ -7,7 +7,7 @@ import {
 import { DEFAULT_MAX_FRAME_SIZE, init as initCodec, type Frame } from "@polywire/wasm-codec";
 import type { CallResult, CloseOptions, ConnectionEvents, ConnectionOptions, ConnectionState, RequestOptions } from "./connection-options.js";
 import { onBrokerFrame, type BrokerFrameSide } from "./broker-frames.js";
-import { Correlation } from "./correlation.js";
+import { Correlation, SENT } from "./correlation.js";
 import { Emitter } from "./events.js";
 import { ClientHandshake, DEFAULT_MAX_IN_FLIGHT_LIMIT, requestedFeatures, welcomeLimits, type BrokerLimits } from "./handshake.js";
 import { Keepalive } from "./keepalive.js";
@@ -252,6 +252,8 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(PolywireError.from(signal.reason, "CANCELLED"));
+    // Nothing to wait for: sent now, unless it must wait for a slot behind others.
+    if (options.expectResponse === false && this.#requests.sendNow(kind, message, payload)) return SENT;
     return this.#requests.add(kind, message, payload, options, this.#requestTimeoutMs);
   }
 

@@ -20,6 +20,9 @@ interface Pending {
   sent: boolean;
 }
 
+/** What a request sent at once that expects no answer resolves with. */
+export const SENT: Promise<undefined> = Promise.resolve(undefined);
+
 /** Writes one request frame on the connection. */
 export type WriteRequest = (kind: number, correlationId: number, message: Uint8Array, payload: Uint8Array | undefined) => void;
 
@@ -59,6 +62,18 @@ export class Correlation {
   open(maxInFlight: number): void {
     this.#maxInFlight = maxInFlight;
     this.#nextId = 3;
+  }
+
+  /**
+   * Sends a request that expects no answer at once, when nothing waits for
+   * a slot before it and a slot is free (as `add` would); returns false,
+   * sending nothing, when it would have to wait. Nothing is allocated for
+   * it: there is nothing to wait for.
+   */
+  sendNow(kind: number, message: Uint8Array, payload: Uint8Array | undefined): boolean {
+    if (this.#awaiting >= this.#maxInFlight || this.#queue.length > 0) return false;
+    this.#write(kind, this.#takeId(), message, payload);
+    return true;
   }
 
   /** Sends `kind` now or once a slot frees; resolves with the answer (undefined when none is expected). */
@@ -125,11 +140,16 @@ export class Correlation {
     this.#notifyIdle();
   }
 
-  #send(pending: Pending): void {
-    pending.sent = true;
+  #takeId(): number {
     let id = this.#nextId;
     while (this.#pending.has(id)) id = (id + 2) >>> 0;
     this.#nextId = (id + 2) >>> 0;
+    return id;
+  }
+
+  #send(pending: Pending): void {
+    pending.sent = true;
+    const id = this.#takeId();
     pending.id = id;
     if (!pending.expectResponse) {
       // A real id, so that an Error the broker may still send (PW-LOG-004) reaches the `frame` event.

@@ -8,16 +8,15 @@ export type EventMap = { [event: string]: (...args: never[]) => void };
  * `reportError` where it exists, else rethrown asynchronously).
  */
 export class Emitter<E extends EventMap> {
-  #listeners = new Map<keyof E, Set<E[keyof E]>>();
+  // Each event's listeners, replaced (never changed) when one is added or
+  // removed: an emit walks the list as it was when it started, without
+  // copying it.
+  #listeners = new Map<keyof E, ReadonlyArray<E[keyof E]>>();
 
-  /** Adds a listener; returns a function that removes it. */
+  /** Adds a listener (once: adding it again changes nothing); returns a function that removes it. */
   on<K extends keyof E>(event: K, listener: E[K]): () => void {
-    let set = this.#listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    set.add(listener);
+    const list = this.#listeners.get(event) ?? [];
+    if (!list.includes(listener)) this.#listeners.set(event, [...list, listener]);
     return () => this.off(event, listener);
   }
 
@@ -32,13 +31,14 @@ export class Emitter<E extends EventMap> {
 
   /** Removes a listener. */
   off<K extends keyof E>(event: K, listener: E[K]): void {
-    this.#listeners.get(event)?.delete(listener);
+    const list = this.#listeners.get(event);
+    if (list?.includes(listener)) this.#listeners.set(event, list.filter((l) => l !== listener));
   }
 
   protected emit<K extends keyof E>(event: K, ...args: Parameters<E[K]>): void {
-    const set = this.#listeners.get(event);
-    if (set === undefined || set.size === 0) return;
-    for (const listener of [...set]) {
+    const list = this.#listeners.get(event);
+    if (list === undefined) return;
+    for (const listener of list) {
       try {
         (listener as (...a: Parameters<E[K]>) => void)(...args);
       } catch (error) {

@@ -22,7 +22,7 @@ export {
   forEachBatch,
   frameSize,
 } from "./layout.js";
-export { type Frame, type FrameInput, encodeFrame, encodeFrameHead } from "./frame.js";
+export { type Frame, type FrameInput, encodeFrame, encodeFrameHead, putFrameHead } from "./frame.js";
 export { FrameDecoder } from "./frame-decoder.js";
 export { type BatchHeader, readBatchHeader, setBaseOffset, splitBatches } from "./batch-header.js";
 export { type DecodedRecord, type EncodeBatchOptions, type RecordHeader, type RecordInput, encodeBatch, verifyBatch } from "./batch.js";

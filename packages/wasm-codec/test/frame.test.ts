@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CodecError, FLAG_CHECKSUM, FRAME_HEADER_SIZE, FrameDecoder, crc32c, encodeFrame, encodeFrameHead, init } from "@polywire/wasm-codec";
+import { CodecError, FLAG_CHECKSUM, FRAME_HEADER_SIZE, FrameDecoder, crc32c, encodeFrame, encodeFrameHead, init, putFrameHead } from "@polywire/wasm-codec";
 import { wasm } from "../src/wasm.js";
 
 beforeAll(() => init());
@@ -234,6 +234,34 @@ describe("frames", () => {
     expect(codeOf(() => encodeFrameHead(70000, 1, new Uint8Array(), 0))).toBe("INVALID_ARGUMENT");
     expect(codeOf(() => encodeFrameHead(1, -1, new Uint8Array(), 0))).toBe("INVALID_ARGUMENT");
     expect(codeOf(() => encodeFrameHead(1, 1, new Uint8Array(), 4, 2))).toBe("INVALID_ARGUMENT");
+  });
+
+  it("PW-FRAME-001, PW-FRAME-002: putFrameHead writes encodeFrame's header in place, at any offset of a larger buffer, touching nothing around it", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.integer({ min: 0, max: 40 }),
+        (kind, correlationId, message, payload, at) => {
+          const reference = encodeFrame({ kind, correlationId, message, payload });
+          const out = new Uint8Array(at + reference.length + 7).fill(0xee);
+          const messageAt = putFrameHead(out, at, kind, correlationId, message.length, payload.length);
+          expect(messageAt).toBe(at + FRAME_HEADER_SIZE);
+          out.set(message, messageAt);
+          out.set(payload, messageAt + message.length);
+          expect(Buffer.compare(out.subarray(at, at + reference.length), reference)).toBe(0);
+          expect(out.subarray(0, at).every((b) => b === 0xee)).toBe(true);
+          expect(out.subarray(at + reference.length).every((b) => b === 0xee)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(codeOf(() => putFrameHead(new Uint8Array(32), 0, 70000, 1, 0, 0))).toBe("INVALID_ARGUMENT");
+    expect(codeOf(() => putFrameHead(new Uint8Array(32), 0, 1, 2 ** 32, 0, 0))).toBe("INVALID_ARGUMENT");
+    expect(codeOf(() => putFrameHead(new Uint8Array(32), 17, 1, 1, 0, 0))).toBe("INVALID_ARGUMENT");
+    expect(codeOf(() => putFrameHead(new Uint8Array(32), 0, 1, 1, 2 ** 32 - 10, 10))).toBe("INVALID_ARGUMENT");
   });
 
   it("rejects bad arguments with INVALID_ARGUMENT", () => {

@@ -10,18 +10,21 @@ import type { Header } from "@polywire/proto/common";
 export interface PubSubMessage {
   /** Delivery fields 2 to 4 (subject, reply_to, headers), encoded. */
   readonly shared: Uint8Array;
-  /** The body: the PublishRequest's payload, sent as the Delivery's payload byte for byte. */
-  readonly body: Uint8Array;
+  /**
+   * The body: the PublishRequest's payload, sent as the Delivery's payload
+   * byte for byte. It may be a view into the read it arrived in until the
+   * plane retains it (then a copy of the same bytes).
+   */
+  body: Uint8Array;
 }
 
 const TAG_SUBSCRIPTION_ID = 0x08; // field 1, varint
 const TAG_SEQUENCE = 0x28; // field 5, varint
-const MAX_VARINT = 10;
 
 /**
  * Delivery fields 2 to 4, encoded by protobuf-es: `subject`, `reply_to`
  * and `headers` unchanged (PW-PUBSUB-023). Fields 1 and 5 are added per
- * subscription by {@link encodeDelivery}, before and after, so the whole
+ * subscription by {@link DeliveryEncoder}, before and after, so the whole
  * is in field order as a protobuf encoder would write it.
  */
 export function encodeShared(subject: string, replyTo: string, headers: readonly Header[]): Uint8Array {
@@ -50,17 +53,44 @@ function putAscii(out: Uint8Array, pos: number, tag: number, text: string): numb
   return pos;
 }
 
-/** The Delivery message of one subscription: its id, the shared fields, its sequence number. */
-export function encodeDelivery(subscriptionId: number, sequence: number, shared: Uint8Array): Uint8Array {
-  const out = new Uint8Array(2 * (1 + MAX_VARINT) + shared.byteLength);
-  let pos = 0;
-  out[pos++] = TAG_SUBSCRIPTION_ID;
-  pos = putVarint(out, pos, subscriptionId);
-  out.set(shared, pos);
-  pos += shared.byteLength;
-  out[pos++] = TAG_SEQUENCE;
-  pos = putVarint(out, pos, sequence);
-  return out.subarray(0, pos);
+/**
+ * The Delivery message of one subscription (its id, the shared fields, its
+ * sequence number) as a frame's `MessageEncoder`: set it, then the frame
+ * writer lays it straight into the frame. One instance serves every
+ * Delivery of a connection, one at a time.
+ */
+export class DeliveryEncoder {
+  #subscriptionId = 0;
+  #sequence = 0;
+  #shared: Uint8Array = new Uint8Array(0);
+  size = 0;
+
+  /** Makes this the Delivery of `sequence` on `subscriptionId`. */
+  set(subscriptionId: number, sequence: number, shared: Uint8Array): this {
+    this.#subscriptionId = subscriptionId;
+    this.#sequence = sequence;
+    this.#shared = shared;
+    this.size = 2 + varintSize(subscriptionId) + shared.byteLength + varintSize(sequence);
+    return this;
+  }
+
+  encodeInto(out: Uint8Array, at: number): void {
+    out[at] = TAG_SUBSCRIPTION_ID;
+    let pos = putVarint(out, at + 1, this.#subscriptionId);
+    out.set(this.#shared, pos);
+    pos += this.#shared.byteLength;
+    out[pos++] = TAG_SEQUENCE;
+    putVarint(out, pos, this.#sequence);
+  }
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    size++;
+  }
+  return size;
 }
 
 // A non-negative integer below 2^53 as a varint; returns the new position.

@@ -51,6 +51,12 @@ export class DeliveryQueue<S, M> {
     return this.#sizes[this.#head] as number;
   }
 
+  /** Calls `visit` with the messages of the newest `count` deliveries (all of them when fewer), oldest first. */
+  forNewest(count: number, visit: (message: M) => void): void {
+    const mask = this.#subs.length - 1;
+    for (let i = Math.max(0, this.#length - count); i < this.#length; i++) visit(this.#messages[(this.#head + i) & mask] as M);
+  }
+
   /** Removes the oldest delivery. */
   shift(): void {
     const at = this.#head;

@@ -60,6 +60,10 @@ export class Endpoint<M> {
   #notices: boolean;
   #unreported = new Set<Subscription<Endpoint<M>>>();
   #closed = false;
+  // Deliveries queued since the last settle(), at the queue's end.
+  #unsettled = 0;
+  // The last settle() left deliveries queued: new ones are retained as they come.
+  #backlogged = false;
 
   constructor(plane: PlaneContext<M>, sink: EndpointSink, options: EndpointOptions = {}) {
     this.#plane = plane;
@@ -156,6 +160,8 @@ export class Endpoint<M> {
       this.#plane.counters.droppedPendingBytes++;
       this.#drop(sub);
     } else {
+      if (this.#backlogged) this.#plane.retain?.(message);
+      else this.#unsettled++;
       this.#queue.push(sub, sequence, message, size);
       sub.queued();
       this.#bytes += cost;
@@ -198,6 +204,22 @@ export class Endpoint<M> {
     }
     this.#plane.counters.delivered += written;
     return written;
+  }
+
+  /**
+   * The session wrote what it could for now (call it after every flush,
+   * whether it drained or not): deliveries still queued are retained (the
+   * plane's `retain`), and so is every delivery queued from now on until
+   * the queue has been drained empty. Routing can thus hand over messages
+   * that borrow bytes (a body viewed in the read it arrived in) at no cost
+   * when they are written in the same tick, the usual case, and a reader
+   * that falls behind holds only copies the byte budget counts.
+   */
+  settle(): void {
+    const retain = this.#plane.retain;
+    if (retain !== undefined && this.#unsettled > 0 && this.#queue.length > 0) this.#queue.forNewest(this.#unsettled, retain);
+    this.#unsettled = 0;
+    this.#backlogged = this.#queue.length > 0;
   }
 
   /** When the next SlowConsumer notice falls due, on the plane's clock; undefined when none is owed. */

@@ -14,14 +14,21 @@ const NO_HEADERS: DirectHeaders = [];
 export class PlaneMessage implements PubSubMessage {
   readonly subject: string;
   readonly replyTo: string;
-  readonly body: Uint8Array;
+  /**
+   * The body. One that came in a frame may be a view into the read it
+   * arrived in until the plane retains it (then a copy of the same bytes).
+   */
+  body: Uint8Array;
+  /** Whether it came in a PublishRequest frame (its body may borrow a read). */
+  readonly framed: boolean;
   /** What holding it costs against a connection's byte budget (PW-PUBSUB-033): its frame's message and payload, or their equivalent in values. */
   readonly size: number;
   #shared: Uint8Array | undefined;
   #wire: readonly Header[] | undefined;
   #pairs: DirectHeaders | undefined;
 
-  private constructor(subject: string, replyTo: string, body: Uint8Array, size: number) {
+  private constructor(subject: string, replyTo: string, body: Uint8Array, size: number, framed: boolean) {
+    this.framed = framed;
     this.subject = subject;
     this.replyTo = replyTo;
     this.body = body;
@@ -29,9 +36,8 @@ export class PlaneMessage implements PubSubMessage {
   }
 
   /** A message that came in a PublishRequest frame. */
-  static framed(subject: string, replyTo: string, headers: readonly Header[], body: Uint8Array): PlaneMessage {
-    const shared = encodeShared(subject, replyTo, headers);
-    const m = new PlaneMessage(subject, replyTo, body, shared.byteLength + body.byteLength);
+  static framed(subject: string, replyTo: string, headers: readonly Header[], body: Uint8Array, shared = encodeShared(subject, replyTo, headers)): PlaneMessage {
+    const m = new PlaneMessage(subject, replyTo, body, shared.byteLength + body.byteLength, true);
     m.#wire = headers;
     m.#shared = shared;
     if (headers.length === 0) m.#pairs = NO_HEADERS;
@@ -42,7 +48,7 @@ export class PlaneMessage implements PubSubMessage {
   static direct(subject: string, replyTo: string, headers: DirectHeaders, body: Uint8Array): PlaneMessage {
     let size = body.byteLength + 4 + subject.length + replyTo.length;
     for (const [key, value] of headers) size += 4 + key.length + value.byteLength;
-    const m = new PlaneMessage(subject, replyTo, body, size);
+    const m = new PlaneMessage(subject, replyTo, body, size, false);
     m.#pairs = headers;
     return m;
   }

@@ -35,4 +35,6 @@ export interface PlaneContext<M> {
   readonly defaultMaxPending: number;
   /** Least time between two SlowConsumer notices of one subscription. */
   readonly noticeInterval: number;
+  /** Makes a message independent of buffers it borrows, once it is to stay queued (see `Endpoint.settle`); idempotent. */
+  readonly retain: ((message: M) => void) | undefined;
 }

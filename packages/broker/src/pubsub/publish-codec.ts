@@ -13,6 +13,9 @@ import { decodeMessage } from "@polywire/core";
 // Varints up to 4 bytes here: lengths below 2^28 and the ack flag; longer ones go to the reference.
 const MAX_FAST_VARINT_BYTES = 4;
 
+// The headers of a PublishRequest without any: one list for all of them (nothing changes it).
+const NO_HEADERS: Header[] = Object.freeze([]) as unknown as Header[];
+
 function reference(bytes: Uint8Array): PublishRequest {
   return decodeMessage(PublishRequestSchema, bytes);
 }
@@ -48,15 +51,45 @@ export function decodePublishRequest(bytes: Uint8Array): PublishRequest {
       if (header === undefined) return reference(bytes);
       (headers ??= []).push(header);
     } else {
-      const text = ascii(bytes, pos, stop);
+      const text = tag === 0x0a ? lastSubject.read(bytes, pos, stop) : ascii(bytes, pos, stop);
       if (text === undefined) return reference(bytes);
       if (tag === 0x0a) subject = text;
       else replyTo = text;
     }
     pos = stop;
   }
-  return { $typeName: "polywire.v1.PublishRequest", subject, replyTo, headers: headers ?? [], ack };
+  return { $typeName: "polywire.v1.PublishRequest", subject, replyTo, headers: headers ?? NO_HEADERS, ack };
 }
+
+/**
+ * The last subject read, handed out again when the next publish names the
+ * same one (a publisher's usual stream): comparing a few bytes costs less
+ * than building the string, and the same string object keeps its hash for
+ * the router's subject cache.
+ */
+class LastSubject {
+  #bytes = new Uint8Array(0);
+  #text = "";
+
+  read(bytes: Uint8Array, from: number, to: number): string | undefined {
+    const last = this.#bytes;
+    if (to - from === last.length) {
+      let i = 0;
+      while (i < last.length && bytes[from + i] === last[i]) i++;
+      if (i === last.length) return this.#text;
+    }
+    const text = ascii(bytes, from, to);
+    if (text !== undefined && to - from <= MAX_REMEMBERED) {
+      this.#bytes = bytes.slice(from, to);
+      this.#text = text;
+    }
+    return text;
+  }
+}
+
+// Subjects longer than this are not remembered (MAX_SUBJECT_BYTES allows 256; most are far shorter).
+const MAX_REMEMBERED = 64;
+const lastSubject = new LastSubject();
 
 function ascii(bytes: Uint8Array, from: number, to: number): string | undefined {
   let text = "";

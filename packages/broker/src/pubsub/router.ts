@@ -12,7 +12,7 @@ import type { Subscription } from "./subscription.js";
  */
 export const DEFAULT_NOTICE_INTERVAL_MS = 500;
 
-export interface PubSubRouterOptions {
+export interface PubSubRouterOptions<M = unknown> {
   /** Monotonic milliseconds; default `performance.now`. */
   readonly clock?: () => number;
   /** Subjects whose match is cached; 0 turns the cache off. */
@@ -20,6 +20,14 @@ export interface PubSubRouterOptions {
   /** `max_pending` for a SubscribeRequest that says 0 (PW-PUBSUB-030). */
   readonly defaultMaxPending?: number;
   readonly noticeIntervalMs?: number;
+  /**
+   * Called on a message that is to stay queued for a connection that is
+   * not writing it at once (see `Endpoint.settle`): a message that borrows
+   * bytes from a larger buffer (a body viewed in the read it arrived in)
+   * copies them here, so that what a slow reader holds is what the byte
+   * budget counts. Must be idempotent. Default: nothing.
+   */
+  readonly retain?: (message: M) => void;
 }
 
 const hasRoom = (sub: Subscription): boolean => sub.hasRoom;
@@ -35,7 +43,7 @@ const hasRoom = (sub: Subscription): boolean => sub.hasRoom;
 export class PubSubRouter<M> {
   #plane: PlaneContext<M>;
 
-  constructor(options: PubSubRouterOptions = {}) {
+  constructor(options: PubSubRouterOptions<M> = {}) {
     this.#plane = {
       index: new SubjectIndex({ cacheSize: options.cacheSize }),
       counters: {
@@ -51,6 +59,7 @@ export class PubSubRouter<M> {
       clock: options.clock ?? (() => performance.now()),
       defaultMaxPending: options.defaultMaxPending ?? DEFAULT_MAX_PENDING,
       noticeInterval: options.noticeIntervalMs ?? DEFAULT_NOTICE_INTERVAL_MS,
+      retain: options.retain,
     };
   }
 

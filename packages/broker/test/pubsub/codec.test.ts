@@ -5,7 +5,7 @@ import { DeliverySchema, PublishRequestSchema } from "@polywire/proto/pubsub";
 import { decodeMessage } from "@polywire/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeDelivery, encodeShared } from "../../src/pubsub/delivery-codec.js";
+import { DeliveryEncoder, encodeShared } from "../../src/pubsub/delivery-codec.js";
 import { decodePublishRequest } from "../../src/pubsub/publish-codec.js";
 
 const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 10 }), fc.string({ minLength: 120, maxLength: 200 }));
@@ -30,10 +30,15 @@ describe("pub/sub codecs", () => {
     }), { numRuns: 2_000 });
   });
 
-  it("PW-PUBSUB-023: a Delivery of encodeShared and encodeDelivery is protobuf-es's Delivery, byte for byte", () => {
-    fc.assert(fc.property(request, fc.integer({ min: 1, max: 0xffff_ffff }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (init, id, sequence) => {
+  it("PW-PUBSUB-023: a Delivery of encodeShared and DeliveryEncoder, laid at any offset of a frame, is protobuf-es's Delivery, byte for byte, and its size exact", () => {
+    const encoder = new DeliveryEncoder();
+    fc.assert(fc.property(request, fc.integer({ min: 1, max: 0xffff_ffff }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: 40 }), (init, id, sequence, at) => {
       const headers = init.headers.map((h) => create((DeliverySchema.fields.find((f) => f.name === "headers") as { message: Parameters<typeof create>[0] }).message, h)) as never;
-      const ours = encodeDelivery(id, sequence, encodeShared(init.subject, init.replyTo, headers));
+      encoder.set(id, sequence, encodeShared(init.subject, init.replyTo, headers));
+      const frame = new Uint8Array(at + encoder.size + 5).fill(0xee);
+      encoder.encodeInto(frame, at);
+      expect(frame.subarray(0, at).every((b) => b === 0xee) && frame.subarray(at + encoder.size).every((b) => b === 0xee)).toBe(true);
+      const ours = frame.slice(at, at + encoder.size);
       const theirs = toBinary(DeliverySchema, create(DeliverySchema, { subscriptionId: id, subject: init.subject, replyTo: init.replyTo, headers, sequence: BigInt(sequence) }));
       expect(ours).toEqual(theirs);
       expect(fromBinary(DeliverySchema, ours).sequence).toBe(BigInt(sequence));

@@ -1,16 +1,38 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { FrameKind, PingSchema, PongSchema } from "@polywire/proto/session";
-import { encodeFrame, encodeFrameHead, FrameDecoder, type Frame } from "@polywire/wasm-codec";
+import { encodeFrame, encodeFrameHead, FRAME_HEADER_SIZE, FrameDecoder, putFrameHead, type Frame } from "@polywire/wasm-codec";
 import { PolywireError } from "../errors.js";
 import { decodeMessage } from "../protocol/decode.js";
 import { errorMessage, type ErrorFrameExtra } from "../protocol/error-frame.js";
-import type { Transport } from "../transport/transport.js";
+import type { StagedOutput, Transport } from "../transport/transport.js";
 
 /**
  * A frame's payload: one buffer, or chunks laid end to end (the batches a
  * fetch read from storage), which a byte stream sends without joining them.
  */
 export type FramePayload = Uint8Array | readonly Uint8Array[];
+
+/**
+ * A frame's message that its owner encodes straight into the frame, where
+ * the transport gathers its output (`Transport.staged`), instead of into a
+ * buffer of its own first. Read synchronously, during the write.
+ */
+export interface MessageEncoder {
+  /** The message's bytes. */
+  readonly size: number;
+  /** Writes the `size` bytes at `out[at]`. */
+  encodeInto(out: Uint8Array, at: number): void;
+}
+
+/** A frame's message: its bytes, or what encodes them. */
+export type FrameMessage = Uint8Array | MessageEncoder;
+
+function messageBytes(message: FrameMessage): Uint8Array {
+  if (message instanceof Uint8Array) return message;
+  const bytes = new Uint8Array(message.size);
+  message.encodeInto(bytes, 0);
+  return bytes;
+}
 
 /** What a {@link FrameChannel} calls back into; every callback runs on the event loop. */
 export interface FrameChannelHandlers {
@@ -65,6 +87,20 @@ function joined(chunks: readonly Uint8Array[], size: number): Uint8Array {
   return bytes;
 }
 
+// A frame without CHECKSUM laid straight into the transport's output.
+function writeStaged(staged: StagedOutput, kind: number, correlationId: number, message: FrameMessage, payload: Uint8Array | undefined): boolean {
+  const payloadLength = payload === undefined ? 0 : payload.byteLength;
+  const bytes = message instanceof Uint8Array ? message : undefined;
+  const messageLength = bytes === undefined ? (message as MessageEncoder).size : bytes.byteLength;
+  const at = staged.reserve(FRAME_HEADER_SIZE + messageLength + payloadLength);
+  const out = staged.bytes;
+  const messageAt = putFrameHead(out, at, kind, correlationId, messageLength, payloadLength);
+  if (bytes === undefined) (message as MessageEncoder).encodeInto(out, messageAt);
+  else out.set(bytes, messageAt);
+  if (payload !== undefined) out.set(payload, messageAt + messageLength);
+  return staged.commit();
+}
+
 /**
  * Frames over one transport, the part of a connection both ends share:
  * decoding with the codec's `FrameDecoder` (one frame per WebSocket message,
@@ -87,6 +123,11 @@ export class FrameChannel {
   #partial = 0;
   #lastReceived = performance.now();
   #lastWritten = 0;
+  // The time of writing is taken once per synchronous stretch of writes, at its first.
+  #stamped = false;
+  readonly #unstamp = (): void => {
+    this.#stamped = false;
+  };
 
   constructor(transport: Transport, handlers: FrameChannelHandlers, options: FrameChannelOptions) {
     this.transport = transport;
@@ -134,7 +175,7 @@ export class FrameChannel {
     return this.#lastReceived;
   }
 
-  /** `performance.now()` when a frame was last written (0 before the first). */
+  /** `performance.now()` when a frame was last written (0 before the first); of several written in one synchronous stretch, the first. */
   get lastWritten(): number {
     return this.#lastWritten;
   }
@@ -153,27 +194,41 @@ export class FrameChannel {
   /**
    * Writes one frame. Without CHECKSUM, a payload of 1 KiB or more leaves
    * as its own chunks behind the header (`Transport.writev`), so a byte
-   * stream never copies it; a smaller one is copied behind the header.
+   * stream never copies it; a smaller one is copied behind the header, on a
+   * byte stream that gathers writes straight into its output
+   * (`Transport.staged`), header and message too.
    * Returns false when the transport asks to wait (see {@link whenWritable}).
    */
-  write(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): boolean {
-    this.#lastWritten = performance.now();
-    const chunks = payloadChunks(payload);
-    let length = 0;
-    for (const chunk of chunks) length += chunk.byteLength;
+  write(kind: number, correlationId: number, message: FrameMessage, payload?: FramePayload): boolean {
+    if (!this.#stamped) {
+      this.#stamped = true;
+      this.#lastWritten = performance.now();
+      queueMicrotask(this.#unstamp);
+    }
     let ok: boolean;
-    if (this.#checksum) {
-      ok = this.transport.write(encodeFrame({ kind, correlationId, message, payload: joined(chunks, length), checksum: true }));
-    } else if (length >= SEPARATE_PAYLOAD) {
-      ok = this.transport.writev([encodeFrameHead(kind, correlationId, message, length), ...chunks]);
+    const staged = this.#checksum ? undefined : this.transport.staged;
+    // Arguments the codec would refuse take the other way, where they throw before anything is queued.
+    if (staged !== undefined && (kind & 0xffff) === kind && correlationId >>> 0 === correlationId
+      && (payload === undefined || (payload instanceof Uint8Array && payload.byteLength < SEPARATE_PAYLOAD))) {
+      ok = writeStaged(staged, kind, correlationId, message, payload);
     } else {
-      const bytes = encodeFrameHead(kind, correlationId, message, length, length);
-      let at = bytes.byteLength - length;
-      for (const chunk of chunks) {
-        bytes.set(chunk, at);
-        at += chunk.byteLength;
+      const bytes = messageBytes(message);
+      const chunks = payloadChunks(payload);
+      let length = 0;
+      for (const chunk of chunks) length += chunk.byteLength;
+      if (this.#checksum) {
+        ok = this.transport.write(encodeFrame({ kind, correlationId, message: bytes, payload: joined(chunks, length), checksum: true }));
+      } else if (length >= SEPARATE_PAYLOAD) {
+        ok = this.transport.writev([encodeFrameHead(kind, correlationId, bytes, length), ...chunks]);
+      } else {
+        const frame = encodeFrameHead(kind, correlationId, bytes, length, length);
+        let at = frame.byteLength - length;
+        for (const chunk of chunks) {
+          frame.set(chunk, at);
+          at += chunk.byteLength;
+        }
+        ok = this.transport.write(frame);
       }
-      ok = this.transport.write(bytes);
     }
     if (!ok) this.#writable = false;
     this.#handlers.afterWrite?.(kind, ok);

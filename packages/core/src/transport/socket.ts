@@ -1,25 +1,20 @@
 import type { Socket } from "node:net";
-import type { Transport, TransportHandlers, TransportScheme } from "./transport.js";
+import type { StagedOutput, Transport, TransportHandlers, TransportScheme } from "./transport.js";
+import { WriteCoalescer } from "./write-coalescer.js";
 
 /**
  * A Node `net.Socket` (TCP, Unix) or `tls.TLSSocket` as a {@link Transport}.
- * Used by the dialers and the listeners. Writes made in
- * one synchronous stretch are corked together and leave in one `writev`,
- * at the next microtask: a `process.nextTick` would wait until the whole
- * microtask queue has drained, and a producer's promise chains (records
- * settled, the caller's next sends) can keep it busy for milliseconds while
- * the request that frees the broker sits in the cork.
+ * Used by the dialers and the listeners. Writes made in one synchronous
+ * stretch leave together at the next microtask, small ones copied into one
+ * buffer ({@link WriteCoalescer}), which is also offered as {@link staged}
+ * for encoding frames in place.
  */
 export class SocketTransport implements Transport {
   readonly messageFramed = false;
   readonly remoteAddress: string;
   #handlers: TransportHandlers | undefined;
   #closed = false;
-  #corked = false;
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.socket.uncork();
-  };
+  readonly #output: WriteCoalescer;
 
   /** Wraps `socket`, which must already be connected. */
   constructor(
@@ -31,10 +26,15 @@ export class SocketTransport implements Transport {
       : `${socket.remoteAddress}:${socket.remotePort ?? 0}`;
     socket.setNoDelay(true);
     socket.pause();
+    this.#output = new WriteCoalescer(socket, () => this.#handlers?.onDrain());
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get staged(): StagedOutput | undefined {
+    return this.#closed || this.socket.destroyed ? undefined : this.#output;
   }
 
   attach(handlers: TransportHandlers): void {
@@ -43,14 +43,18 @@ export class SocketTransport implements Transport {
     const socket = this.socket;
     let error: Error | undefined;
     socket.on("data", (chunk: Buffer) => handlers.onData(chunk));
-    socket.on("drain", () => handlers.onDrain());
+    socket.on("drain", () => this.#output.drained());
     socket.on("error", (err) => {
       error ??= err;
     });
     // A peer's FIN ends our side too: the protocol has no half-open state.
-    socket.on("end", () => socket.end());
+    socket.on("end", () => {
+      this.#output.flush();
+      socket.end();
+    });
     socket.on("close", () => {
       this.#closed = true;
+      this.#output.drop();
       handlers.onClose(error);
     });
     if (socket.destroyed) {
@@ -63,24 +67,12 @@ export class SocketTransport implements Transport {
 
   write(frame: Uint8Array): boolean {
     if (this.#closed || this.socket.destroyed) return false;
-    this.#cork();
-    return this.socket.write(frame);
+    return this.#output.write([frame]);
   }
 
   writev(chunks: readonly Uint8Array[]): boolean {
     if (this.#closed || this.socket.destroyed) return false;
-    this.#cork();
-    // Corked, every chunk joins the same writev: none is copied.
-    let ok = true;
-    for (const chunk of chunks) ok = this.socket.write(chunk);
-    return ok;
-  }
-
-  #cork(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.socket.cork();
-    queueMicrotask(this.#uncork);
+    return this.#output.write(chunks);
   }
 
   pause(): void {
@@ -94,6 +86,8 @@ export class SocketTransport implements Transport {
   end(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // What was written before leaves first.
+    this.#output.flush();
     // Keep reading so the peer's FIN is seen and the socket closes promptly.
     this.socket.resume();
     this.socket.end();
@@ -101,6 +95,7 @@ export class SocketTransport implements Transport {
 
   destroy(error?: Error): void {
     this.#closed = true;
+    this.#output.drop();
     this.socket.destroy(error);
   }
 }

@@ -38,6 +38,25 @@ export interface TransportHandlers {
 }
 
 /**
+ * The output of a byte stream that gathers writes into a buffer of its own:
+ * a frame can be encoded straight into it instead of into a buffer of its
+ * own that the transport then copies.
+ */
+export interface StagedOutput {
+  /**
+   * Makes room for `size` bytes at the end of the output, after everything
+   * written before, and returns where they start in {@link bytes}. The
+   * caller fills them before it yields to the event loop, then calls
+   * {@link commit}.
+   */
+  reserve(size: number): number;
+  /** The buffer the offset `reserve` returned points into; read it after `reserve`. */
+  readonly bytes: Uint8Array;
+  /** The reserved bytes are filled. Returns as `Transport.write` does. */
+  commit(): boolean;
+}
+
+/**
  * One connection: an ordered, reliable byte stream (PW-TRANS-002). Nothing
  * above this interface knows which transport carries the frames.
  */
@@ -74,6 +93,12 @@ export interface Transport {
    * `write` does.
    */
   writev(chunks: readonly Uint8Array[]): boolean;
+  /**
+   * Present on a byte stream that gathers writes (TCP, TLS, Unix sockets):
+   * its output, for writing a frame in place. Only while the transport is
+   * not closed.
+   */
+  readonly staged?: StagedOutput | undefined;
   /** Stops reading from the peer (inbound backpressure). */
   pause(): void;
   /** Resumes reading after `pause`. */

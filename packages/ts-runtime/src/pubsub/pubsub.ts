@@ -5,6 +5,7 @@ import type { Frame } from "@polywire/wasm-codec";
 import type { Connection } from "../connection.js";
 import type { BrokerLink } from "../broker-link.js";
 import { callSignal, checkTimeout, type CallOptions } from "../signal.js";
+import { BodyCopier } from "./body-copy.js";
 import { Message, toBytes, toHeaderPairs, toWireHeaders, type MessageData, type MessageHeadersInit } from "./message.js";
 import { Subscription, type SubscribeOptions, type SubscriptionOwner } from "./subscription.js";
 import { decodeDelivery, encodePublish } from "./wire.js";
@@ -37,9 +38,9 @@ export interface PublishOptions extends CallOptions {
 export const DEFAULT_MAX_PENDING = 65_536;
 // What an in-process publish without `ack` resolves with: one settled promise serves them all.
 const SENT: Promise<undefined> = Promise.resolve(undefined);
-// A body that is a small part of the read it arrived in is copied, so that
-// keeping a message does not keep the whole read.
-const COPY_BELOW_SHARE = 2;
+// Subjects whose PublishRequest is kept encoded; past this many the cache starts over.
+const REQUEST_CACHE_SIZE = 1024;
+const NO_ANSWER = { expectResponse: false } as const;
 
 /**
  * A client's side of the pub/sub plane (§9) on its primary connection:
@@ -66,6 +67,9 @@ export class PubSub implements SubscriptionOwner {
     },
     slowConsumer: (subscriptionId, dropped) => this.#subscriptions.get(subscriptionId)?.notice(dropped),
   };
+  readonly #bodies = new BodyCopier();
+  readonly #unacked = new Map<string, Uint8Array>();
+  readonly #acked = new Map<string, Uint8Array>();
   readonly #onFrame = (frame: Frame): void => this.#frame(frame);
 
   constructor(link: BrokerLink) {
@@ -145,17 +149,51 @@ export class PubSub implements SubscriptionOwner {
     if (size > limit) throw new PolywireError("FRAME_TOO_LARGE", `a ${size}-byte frame exceeds the broker's max_frame_size ${limit}`, { limit });
   }
 
-  async #publishFramed(subject: string, data: MessageData, options: PublishOptions): Promise<number | undefined> {
+  #publishFramed(subject: string, data: MessageData, options: PublishOptions): Promise<number | undefined> {
+    try {
+      const ack = options.ack ?? true;
+      const plain = options.replyTo === undefined && options.headers === undefined;
+      // The usual fire-and-forget publish on a ready connection: no promise of its own, the request encoded once per subject.
+      if (!ack && plain && options.signal === undefined && options.timeoutMs === undefined) {
+        const connection = this.#link.ready;
+        if (connection !== undefined) return connection.request(FrameKind.PUBLISH_REQUEST, this.#plainRequest(subject, false), toBytes(data, "message data"), NO_ANSWER);
+      }
+      const message = plain ? this.#plainRequest(subject, ack) : this.#request(subject, options, ack);
+      return this.#send(subject, data, message, ack, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  // A PublishRequest with headers or reply_to.
+  #request(subject: string, options: PublishOptions, ack: boolean): Uint8Array {
     checkPublishSubject(subject);
     const replyTo = options.replyTo ?? "";
     checkReplyTo(replyTo);
-    const body = toBytes(data, "message data");
-    const ack = options.ack ?? true;
-    const message = encodePublish(subject, replyTo, toWireHeaders(options.headers), ack);
+    return encodePublish(subject, replyTo, toWireHeaders(options.headers), ack);
+  }
+
+  // A PublishRequest of just a subject (and ack), checked and encoded once
+  // per subject: the transport copies it, so one buffer serves every publish.
+  #plainRequest(subject: string, ack: boolean): Uint8Array {
+    const cache = ack ? this.#acked : this.#unacked;
+    let message = cache.get(subject);
+    if (message === undefined) {
+      checkPublishSubject(subject);
+      message = encodePublish(subject, "", [], ack);
+      if (cache.size >= REQUEST_CACHE_SIZE) cache.clear();
+      cache.set(subject, message);
+    }
+    return message;
+  }
+
+  async #send(subject: string, data: MessageData, message: Uint8Array, ack: boolean, options: PublishOptions): Promise<number | undefined> {
     const signal = callSignal(options);
     const connection = this.#link.ready ?? await this.#link.acquire(signal);
+    // A connection made meanwhile may offer the in-process plane (PW-TRANS-012).
     this.#attach(connection);
     if (this.#direct !== undefined) return this.#publishDirect(this.#direct, subject, data, options);
+    const body = toBytes(data, "message data");
     const requestOptions = signal === undefined ? {} : { signal };
     if (!ack) {
       await connection.request(FrameKind.PUBLISH_REQUEST, message, body, { ...requestOptions, expectResponse: false });
@@ -278,9 +316,7 @@ export class PubSub implements SubscriptionOwner {
       const d = decodeDelivery(frame.message);
       const subscription = this.#subscriptions.get(d.subscriptionId);
       if (subscription === undefined) return;
-      const payload = frame.payload;
-      const data = payload.byteLength * COPY_BELOW_SHARE < payload.buffer.byteLength ? payload.slice() : payload;
-      subscription.deliver(new Message(d.subject, d.replyTo, d.headers, data, d.sequence));
+      subscription.deliver(new Message(d.subject, d.replyTo, d.headers, this.#bodies.own(frame.payload), d.sequence));
     } else if (frame.kind === FrameKind.SLOW_CONSUMER) {
       const notice = decodeMessage(SlowConsumerSchema, frame.message);
       this.#subscriptions.get(notice.subscriptionId)?.notice(Number(notice.dropped));

@@ -17,9 +17,12 @@ export interface DeliveryFields {
   readonly subscriptionId: number;
   readonly subject: string;
   readonly replyTo: string;
-  readonly headers: Array<[string, Uint8Array]>;
+  readonly headers: ReadonlyArray<readonly [string, Uint8Array]>;
   readonly sequence: number;
 }
+
+// The headers of a Delivery without any: one frozen list for all of them.
+const NO_HEADERS: ReadonlyArray<readonly [string, Uint8Array]> = Object.freeze([]);
 
 function varintSize(value: number): number {
   let size = 1;
@@ -106,17 +109,46 @@ class Reader {
   }
 
   text(): string {
-    const b = this.bytesField();
-    if (b.byteLength > 64) return decoder.decode(b);
-    let text = "";
-    for (let i = 0; i < b.byteLength; i++) {
-      const c = b[i] as number;
-      if (c >= 0x80) return decoder.decode(b);
-      text += String.fromCharCode(c);
+    const length = this.varint();
+    const start = this.pos;
+    const bytes = this.bytes;
+    if (this.bad || start + length > this.end) {
+      this.bad = true;
+      return "";
     }
+    this.pos = start + length;
+    // The subject of a Delivery is most often the one before: same bytes, same string, nothing built.
+    const last = lastText;
+    if (length === last.bytes.length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (bytes[start + i] !== last.bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last.text;
+    }
+    const view = bytes.subarray(start, start + length);
+    let text = "";
+    if (length > 64) text = decoder.decode(view);
+    else {
+      for (let i = 0; i < length; i++) {
+        const c = bytes[start + i] as number;
+        if (c >= 0x80) {
+          text = decoder.decode(view);
+          break;
+        }
+        text += String.fromCharCode(c);
+      }
+    }
+    if (length <= 64) lastText = { bytes: view.slice(), text };
     return text;
   }
 }
+
+// The last short text decoded, kept to be handed out again for the same bytes.
+let lastText: { readonly bytes: Uint8Array; readonly text: string } = { bytes: new Uint8Array(0), text: "" };
 
 function header(bytes: Uint8Array): [string, Uint8Array] | undefined {
   const r = new Reader(bytes, bytes.byteLength);
@@ -138,7 +170,7 @@ export function decodeDelivery(bytes: Uint8Array): DeliveryFields {
   let subject = "";
   let replyTo = "";
   let sequence = 0;
-  const headers: Array<[string, Uint8Array]> = [];
+  let headers: Array<[string, Uint8Array]> | undefined;
   while (r.pos < r.end && !r.bad) {
     const tag = bytes[r.pos++] as number;
     if (tag === 0x08) subscriptionId = r.varint() >>> 0;
@@ -147,12 +179,12 @@ export function decodeDelivery(bytes: Uint8Array): DeliveryFields {
     else if (tag === 0x22) {
       const h = header(r.bytesField());
       if (h === undefined) return reference(bytes);
-      headers.push(h);
+      (headers ??= []).push(h);
     } else if (tag === 0x28) sequence = r.varint();
     else return reference(bytes);
   }
   if (r.bad) return reference(bytes);
-  return { subscriptionId, subject, replyTo, headers, sequence };
+  return { subscriptionId, subject, replyTo, headers: headers ?? NO_HEADERS, sequence };
 }
 
 function reference(bytes: Uint8Array): DeliveryFields {
