@@ -1,5 +1,5 @@
 import type { Feature } from "@polywire/proto/session";
-import type { FramePayload, RequestKind, RequestMessage } from "@polywire/core";
+import type { FramePayload, PolywireError, RequestKind, RequestMessage } from "@polywire/core";
 import type { Frame } from "@polywire/wasm-codec";
 
 /**
@@ -47,6 +47,14 @@ export interface SessionPush {
   write(kind: number, message: Uint8Array, payload?: FramePayload): boolean;
   /** Calls `listener` each time the transport drains after pushing back. */
   onWritable(listener: () => void): void;
+  /**
+   * Writes one frame of a stream the plane keeps (a call's frames, §10)
+   * with the correlation id the plane chose; false when the transport asks
+   * to wait (or the session is sealed).
+   */
+  writeFrame(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): boolean;
+  /** Writes an Error frame carrying `correlationId` (a call that failed, §10). */
+  writeError(error: PolywireError, correlationId: number): void;
 }
 
 /** One decoded request, as a handler sees it. */

@@ -44,10 +44,10 @@ export class SessionOutput {
     return this.#readBlocked || this.#backlog.length > 0;
   }
 
-  /** Writes one frame, unless the session is sealed (a connection-level Error went out, or it closed). */
-  write(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): void {
-    if (this.#sealed) return;
-    this.#channel.write(kind, correlationId, message, payload);
+  /** Writes one frame, unless the session is sealed (a connection-level Error went out, or it closed); false when the transport pushed back or the session is sealed. */
+  write(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): boolean {
+    if (this.#sealed) return false;
+    return this.#channel.write(kind, correlationId, message, payload);
   }
 
   /** True while a frame written now is taken without push-back, and the session is not sealed. */

@@ -479,6 +479,13 @@ export enum ErrorCode {
   ERROR_CODE_RESPONDER_GONE = 131,
   ERROR_CODE_RESPONDER_EXISTS = 132,
   ERROR_CODE_UNKNOWN_RESPONDER = 133,
+  /**
+   * ERROR_CODE_TOO_MANY_CALLS - A connection at its bound of calls in progress, or a service at its bound
+   * of calls waiting for a responder (PW-RPC-006).
+   */
+  ERROR_CODE_TOO_MANY_CALLS = 134,
+  /** ERROR_CODE_TOO_MANY_RESPONDERS - A connection at its bound of registered responders (PW-RPC-006). */
+  ERROR_CODE_TOO_MANY_RESPONDERS = 135,
   UNRECOGNIZED = -1,
 }
 
@@ -649,6 +656,12 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 133:
     case "ERROR_CODE_UNKNOWN_RESPONDER":
       return ErrorCode.ERROR_CODE_UNKNOWN_RESPONDER;
+    case 134:
+    case "ERROR_CODE_TOO_MANY_CALLS":
+      return ErrorCode.ERROR_CODE_TOO_MANY_CALLS;
+    case 135:
+    case "ERROR_CODE_TOO_MANY_RESPONDERS":
+      return ErrorCode.ERROR_CODE_TOO_MANY_RESPONDERS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -768,6 +781,10 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_RESPONDER_EXISTS";
     case ErrorCode.ERROR_CODE_UNKNOWN_RESPONDER:
       return "ERROR_CODE_UNKNOWN_RESPONDER";
+    case ErrorCode.ERROR_CODE_TOO_MANY_CALLS:
+      return "ERROR_CODE_TOO_MANY_CALLS";
+    case ErrorCode.ERROR_CODE_TOO_MANY_RESPONDERS:
+      return "ERROR_CODE_TOO_MANY_RESPONDERS";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -1075,6 +1075,21 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_UNKNOWN_RESPONDER = 133;
    */
   UNKNOWN_RESPONDER = 133,
+
+  /**
+   * A connection at its bound of calls in progress, or a service at its bound
+   * of calls waiting for a responder (PW-RPC-006).
+   *
+   * @generated from enum value: ERROR_CODE_TOO_MANY_CALLS = 134;
+   */
+  TOO_MANY_CALLS = 134,
+
+  /**
+   * A connection at its bound of registered responders (PW-RPC-006).
+   *
+   * @generated from enum value: ERROR_CODE_TOO_MANY_RESPONDERS = 135;
+   */
+  TOO_MANY_RESPONDERS = 135,
 }
 
 /**

@@ -1,0 +1,55 @@
+import type { PolywireError } from "@polywire/core";
+import type { Call } from "./call.js";
+import type { Responder } from "./service.js";
+
+/** Where a connection's frames of the plane go: the session writes them. */
+export interface RpcSink {
+  /** Writes one frame on the connection with the given correlation id. */
+  frame(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): void;
+  /** Writes an Error frame carrying `correlationId`. */
+  error(error: PolywireError, correlationId: number): void;
+}
+
+/**
+ * One connection's side of the request/reply plane: its responders, the
+ * calls it started (by their odd correlation ids) and the calls routed to
+ * it (by the even ids the broker chose, PW-RPC-011).
+ */
+export class RpcPeer {
+  readonly sink: RpcSink;
+  readonly responders = new Map<number, Responder>();
+  /** Calls this connection started, by the caller's correlation id. */
+  readonly calls = new Map<number, Call>();
+  /** Calls routed to this connection's responders, by the broker-chosen id. */
+  readonly legs = new Map<number, Call>();
+  readonly #maxLegs: number;
+  #nextLegId = 2;
+  closed = false;
+
+  constructor(sink: RpcSink, maxLegs: number) {
+    this.sink = sink;
+    this.#maxLegs = maxLegs;
+  }
+
+  /** Below its bound of calls in progress as responder (PW-RPC-006). */
+  get hasLegRoom(): boolean {
+    return !this.closed && this.legs.size < this.#maxLegs;
+  }
+
+  /** An even correlation id no call in progress on this connection uses (PW-RPC-011, PW-RPC-012). */
+  nextLegId(): number {
+    for (;;) {
+      const id = this.#nextLegId;
+      this.#nextLegId = id >= 0xffff_fffe ? 2 : id + 2;
+      if (!this.legs.has(id)) return id;
+    }
+  }
+
+  send(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): void {
+    if (!this.closed) this.sink.frame(kind, correlationId, message, payload);
+  }
+
+  fail(error: PolywireError, correlationId: number): void {
+    if (!this.closed) this.sink.error(error, correlationId);
+  }
+}
