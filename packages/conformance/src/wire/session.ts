@@ -1,6 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Feature, FrameKind, HelloSchema, WelcomeSchema, type Welcome } from "@polywire/proto/session";
 import { ClauseViolation } from "../clause.js";
+import { CallLegs } from "./call-legs.js";
 import { dial, type ByteStream, type DialTls, type InProcessDialer } from "./dial.js";
 import { DEFAULT_MAX_FRAME_SIZE, encodeRawFrame, FrameFormatError, FrameSplitter, type RawFrameInit, type WireFrame } from "./frame.js";
 import { BrokerError, decode, decodeError, encode, kindName, RPCS, type RpcInit, type RpcKind, type RpcReply } from "./messages.js";
@@ -97,6 +98,8 @@ export class WireSession {
   #granted: Set<Feature> | undefined;
   #pending = new Map<number, Pending[]>();
   #expected = new Map<number, number[]>();
+  /** The calls this session started as caller, followed to their terminal events (PW-RPC-044). */
+  readonly calls = new CallLegs();
   #unclaimed: WireFrame[] = [];
   #waiters: Waiter[] = [];
   #nextId = 3;
@@ -227,6 +230,16 @@ export class WireSession {
     this.#expected.set(correlationId, list);
   }
 
+  /**
+   * Starts a call as its caller (§10): sends a CallRequest on a fresh odd
+   * id (or `correlationId`) and lets the monitor follow the call's leg
+   * until its terminal event. Its frames arrive through {@link nextFrame}.
+   */
+  startCall(message: Uint8Array, payload?: Uint8Array, correlationId = this.nextId()): number {
+    this.calls.start(correlationId);
+    return this.send(FrameKind.CALL_REQUEST, message, payload, correlationId);
+  }
+
   /** A fresh odd correlation id (PW-FRAME-010). */
   nextId(): number {
     const id = this.#nextId;
@@ -336,6 +349,7 @@ export class WireSession {
     this.#monitor.observe(frame, {
       granted: this.#granted,
       requestKinds: (cid) => this.#expected.get(cid) ?? [],
+      calls: this.calls,
     });
     const expected = this.#expected.get(id);
     if (expected !== undefined && id !== 0) {
