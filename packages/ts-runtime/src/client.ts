@@ -16,7 +16,9 @@ import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
 import { Producer } from "./producer/producer.js";
 import type { MessageData } from "./pubsub/message.js";
-import { PubSub, type PublishOptions } from "./pubsub/pubsub.js";
+import type { PublishOptions } from "./pubsub/pubsub.js";
+import { ClientPlanes } from "./planes.js";
+import type { BodyInit, Call, CallOptions as RpcCallOptions, Handler, Response as RpcResponse, Service, ServeOptions } from "./rpc/index.js";
 import type { SubscribeOptions, Subscription } from "./pubsub/subscription.js";
 import type { ProducerOptions } from "./producer/options.js";
 import { RECONNECT_DEFAULTS, RetryPolicy } from "./retry.js";
@@ -46,7 +48,7 @@ export class Client extends Emitter<ClientEvents> {
   readonly #metadata: MetadataCache;
   readonly #resources = new Set<ClientResource>();
   readonly #context: ClientContext;
-  #pubsub: PubSub | undefined;
+  #planes: ClientPlanes | undefined;
   #closing: Promise<void> | undefined;
   #closedResolve!: () => void;
   /** Resolves once the client is closed, by `close()` or because reconnecting gave up. */
@@ -304,15 +306,12 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /**
-   * Subscribes to the subjects `pattern` matches (`*` one token, `>` the
-   * rest, PW-PUBSUB-002) and returns the subscription, an async iterable
-   * of messages: `for await (const m of client.subscribe("orders.*"))`.
-   * Throws INVALID_SUBJECT or RESERVED_SUBJECT for a bad pattern; a refusal
-   * by the broker rejects `subscription.ready` and ends the loop with it.
-   * After a reconnect it is made again on the new connection.
+   * Subscribes to the subjects `pattern` matches (`*` one token, `>` the rest, PW-PUBSUB-002); returns the
+   * subscription, an async iterable of messages. Throws INVALID_SUBJECT or RESERVED_SUBJECT for a bad pattern;
+   * a refusal by the broker rejects `subscription.ready` and ends the loop. It is made again after a reconnect.
    */
   subscribe(pattern: string, options: SubscribeOptions = {}): Subscription {
-    return this.#pubsubSide().subscribe(pattern, options);
+    return this.#side().pubsub.subscribe(pattern, options);
   }
 
   /**
@@ -324,7 +323,7 @@ export class Client extends Emitter<ClientEvents> {
   publish(subject: string, data: MessageData, options?: PublishOptions): Promise<number>;
   publish(subject: string, data: MessageData, options: PublishOptions = {}): Promise<number | undefined> {
     try {
-      return this.#pubsubSide().publish(subject, data, options);
+      return this.#side().pubsub.publish(subject, data, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -332,17 +331,31 @@ export class Client extends Emitter<ClientEvents> {
 
   /** Resolves once the broker has routed every message published before it. */
   flush(options: CallOptions = {}): Promise<void> {
-    return this.#pubsubSide().flush(options);
+    return this.#side().pubsub.flush(options);
   }
 
-  #pubsubSide(): PubSub {
+  /**
+   * Calls `service` with `body` and resolves with the reply's headers and whole body; fails with an ApplicationError
+   * (APPLICATION_ERROR, the responder's code on `applicationCode`) or NO_RESPONDERS, TIMEOUT, CANCELLED, RESPONDER_GONE.
+   */
+  request(service: string, body?: BodyInit, options?: RpcCallOptions): Promise<RpcResponse> {
+    return this.#side().rpc.request(service, body, options);
+  }
+
+  /** Starts a streaming call: write the request body to it, read `(await call.reply).body`. */
+  call(service: string, options?: RpcCallOptions): Promise<Call> {
+    return this.#side().rpc.call(service, options);
+  }
+
+  /** Serves `service`: each call routed to this client runs `handler`; `close()` drains. */
+  serve(service: string, handler: Handler, options?: ServeOptions): Service {
+    return this.#side().rpc.serve(service, handler, options);
+  }
+
+  #side(): ClientPlanes {
     this.#ensureOpen();
-    if (this.#pubsub === undefined) {
-      const pubsub = new PubSub(this.#pool.primary);
-      this.#pubsub = pubsub;
-      this.#resources.add({ close: async () => pubsub.close(), fail: (error) => pubsub.close(error) });
-    }
-    return this.#pubsub;
+    this.#planes ??= new ClientPlanes(this.#pool.primary, this.#resources);
+    return this.#planes;
   }
 
   /** A snapshot of the client's counters and request latency percentiles. */

@@ -366,6 +366,9 @@ const (
 	ErrorCode_ERROR_CODE_TOO_MANY_CALLS ErrorCode = 134
 	// A connection at its bound of registered responders (PW-RPC-006).
 	ErrorCode_ERROR_CODE_TOO_MANY_RESPONDERS ErrorCode = 135
+	// Client-side: a call's responder answered with an application error
+	// (CALL_STATUS_ERROR, PW-RPC-022); never sent in an Error frame.
+	ErrorCode_ERROR_CODE_APPLICATION_ERROR ErrorCode = 136
 )
 
 // Enum value maps for ErrorCode.
@@ -428,6 +431,7 @@ var (
 		133: "ERROR_CODE_UNKNOWN_RESPONDER",
 		134: "ERROR_CODE_TOO_MANY_CALLS",
 		135: "ERROR_CODE_TOO_MANY_RESPONDERS",
+		136: "ERROR_CODE_APPLICATION_ERROR",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":            0,
@@ -487,6 +491,7 @@ var (
 		"ERROR_CODE_UNKNOWN_RESPONDER":      133,
 		"ERROR_CODE_TOO_MANY_CALLS":         134,
 		"ERROR_CODE_TOO_MANY_RESPONDERS":    135,
+		"ERROR_CODE_APPLICATION_ERROR":      136,
 	}
 )
 
@@ -1460,7 +1465,7 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\x15FEATURE_REQUEST_REPLY\x10\x05\x12\x1a\n" +
 	"\x16FEATURE_FRAME_CHECKSUM\x10\x06\x12\x18\n" +
 	"\x14FEATURE_DRAIN_NOTICE\x10\a\x12 \n" +
-	"\x1cFEATURE_SLOW_CONSUMER_NOTICE\x10\b*\x84\x0f\n" +
+	"\x1cFEATURE_SLOW_CONSUMER_NOTICE\x10\b*\xa7\x0f\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eERROR_CODE_UNSUPPORTED_VERSION\x10\x01\x12\x1e\n" +
@@ -1519,7 +1524,8 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\x1bERROR_CODE_RESPONDER_EXISTS\x10\x84\x01\x12!\n" +
 	"\x1cERROR_CODE_UNKNOWN_RESPONDER\x10\x85\x01\x12\x1e\n" +
 	"\x19ERROR_CODE_TOO_MANY_CALLS\x10\x86\x01\x12#\n" +
-	"\x1eERROR_CODE_TOO_MANY_RESPONDERS\x10\x87\x01B<Z:github.com/polywire/polywire/gen/go/polywire/v1;polywirev1b\x06proto3"
+	"\x1eERROR_CODE_TOO_MANY_RESPONDERS\x10\x87\x01\x12!\n" +
+	"\x1cERROR_CODE_APPLICATION_ERROR\x10\x88\x01B<Z:github.com/polywire/polywire/gen/go/polywire/v1;polywirev1b\x06proto3"
 
 var (
 	file_polywire_v1_session_proto_rawDescOnce sync.Once

@@ -98,7 +98,7 @@ export class WireSession {
   #granted: Set<Feature> | undefined;
   #pending = new Map<number, Pending[]>();
   #expected = new Map<number, number[]>();
-  /** The calls this session started as caller, followed to their terminal events (PW-RPC-044). */
+  /** Calls this session started as caller (§10), followed to their terminal events (PW-RPC-044). */
   readonly calls = new CallLegs();
   #unclaimed: WireFrame[] = [];
   #waiters: Waiter[] = [];
@@ -230,16 +230,6 @@ export class WireSession {
     this.#expected.set(correlationId, list);
   }
 
-  /**
-   * Starts a call as its caller (§10): sends a CallRequest on a fresh odd
-   * id (or `correlationId`) and lets the monitor follow the call's leg
-   * until its terminal event. Its frames arrive through {@link nextFrame}.
-   */
-  startCall(message: Uint8Array, payload?: Uint8Array, correlationId = this.nextId()): number {
-    this.calls.start(correlationId);
-    return this.send(FrameKind.CALL_REQUEST, message, payload, correlationId);
-  }
-
   /** A fresh odd correlation id (PW-FRAME-010). */
   nextId(): number {
     const id = this.#nextId;
@@ -348,8 +338,7 @@ export class WireSession {
     this.#received.push({ kind: frame.kind, correlationId: id });
     this.#monitor.observe(frame, {
       granted: this.#granted,
-      requestKinds: (cid) => this.#expected.get(cid) ?? [],
-      calls: this.calls,
+      requestKinds: (cid) => this.#expected.get(cid) ?? [], calls: this.calls,
     });
     const expected = this.#expected.get(id);
     if (expected !== undefined && id !== 0) {
@@ -395,9 +384,7 @@ export class RequestTimeout extends Error {
 }
 
 /** The connection ended before an answer came. */
-export class ConnectionEnded extends Error {
-  override readonly name = "ConnectionEnded";
-}
+export class ConnectionEnded extends Error { override readonly name = "ConnectionEnded"; }
 
 /** Encodes a Hello from `init`. */
 export function helloBytes(init: HelloInit): Uint8Array {

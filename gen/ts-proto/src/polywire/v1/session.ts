@@ -486,6 +486,11 @@ export enum ErrorCode {
   ERROR_CODE_TOO_MANY_CALLS = 134,
   /** ERROR_CODE_TOO_MANY_RESPONDERS - A connection at its bound of registered responders (PW-RPC-006). */
   ERROR_CODE_TOO_MANY_RESPONDERS = 135,
+  /**
+   * ERROR_CODE_APPLICATION_ERROR - Client-side: a call's responder answered with an application error
+   * (CALL_STATUS_ERROR, PW-RPC-022); never sent in an Error frame.
+   */
+  ERROR_CODE_APPLICATION_ERROR = 136,
   UNRECOGNIZED = -1,
 }
 
@@ -662,6 +667,9 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 135:
     case "ERROR_CODE_TOO_MANY_RESPONDERS":
       return ErrorCode.ERROR_CODE_TOO_MANY_RESPONDERS;
+    case 136:
+    case "ERROR_CODE_APPLICATION_ERROR":
+      return ErrorCode.ERROR_CODE_APPLICATION_ERROR;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -785,6 +793,8 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_TOO_MANY_CALLS";
     case ErrorCode.ERROR_CODE_TOO_MANY_RESPONDERS:
       return "ERROR_CODE_TOO_MANY_RESPONDERS";
+    case ErrorCode.ERROR_CODE_APPLICATION_ERROR:
+      return "ERROR_CODE_APPLICATION_ERROR";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -1090,6 +1090,14 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_TOO_MANY_RESPONDERS = 135;
    */
   TOO_MANY_RESPONDERS = 135,
+
+  /**
+   * Client-side: a call's responder answered with an application error
+   * (CALL_STATUS_ERROR, PW-RPC-022); never sent in an Error frame.
+   *
+   * @generated from enum value: ERROR_CODE_APPLICATION_ERROR = 136;
+   */
+  APPLICATION_ERROR = 136,
 }
 
 /**

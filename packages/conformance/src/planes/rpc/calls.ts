@@ -1,8 +1,7 @@
-import { CallRequestSchema, CallStatus } from "@polywire/proto/rpc";
+import { CallStatus } from "@polywire/proto/rpc";
 import { ErrorCode, Feature, FrameKind } from "@polywire/proto/session";
 import { check, checkEqual } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { encode } from "../../wire/messages.js";
 import { expectErrorFrame, expectServing } from "../expect.js";
 import {
   bytes, cancel, chunk, credit, expectEnd, nextKindOn, nextResponse, nextRouted, quietOn, respond, responderAndCaller, serviceName, startCall, str,
@@ -40,7 +39,7 @@ const legs: ConformanceCase = {
     respond(responder, b.id, { status: CallStatus.OK, endOfStream: true });
     await nextResponse(caller, ids[1] as number, "PW-RPC-023", "the answer to the second call");
     // PW-RPC-012: both calls ended; the caller may use an id again.
-    caller.startCall(encode(CallRequestSchema, { service, endOfStream: true }), undefined, ids[0]);
+    startCall(caller, { service, endOfStream: true }, undefined, ids[0]);
     const c = await nextRouted(responder, "PW-RPC-012", "a call reusing a correlation id whose call ended");
     respond(responder, c.id, { status: CallStatus.OK, endOfStream: true });
     await nextResponse(caller, ids[0] as number, "PW-RPC-012", "the answer to the call on a reused id");

@@ -34,9 +34,14 @@ export async function unregister(session: WireSession, responderId: number): Pro
   await session.call(FrameKind.UNREGISTER_RESPONDER_REQUEST, { responderId });
 }
 
-/** Starts a call as caller; returns its correlation id. */
-export function startCall(session: WireSession, init: MessageInitShape<typeof CallRequestSchema>, payload?: Uint8Array): number {
-  return session.startCall(encode(CallRequestSchema, init), payload);
+/**
+ * Starts a call as its caller: a CallRequest on a fresh odd id (or
+ * `correlationId`), whose leg the monitor follows to its terminal event
+ * (PW-RPC-010, PW-RPC-044); its frames arrive through `nextFrame`.
+ */
+export function startCall(session: WireSession, init: MessageInitShape<typeof CallRequestSchema>, payload?: Uint8Array, correlationId = session.nextId()): number {
+  session.calls.start(correlationId);
+  return session.send(FrameKind.CALL_REQUEST, encode(CallRequestSchema, init), payload, correlationId);
 }
 
 export function respond(session: WireSession, id: number, init: MessageInitShape<typeof CallResponseSchema>, payload?: Uint8Array): void {
