@@ -20,6 +20,11 @@ export class ApplicationError extends PolywireError {
   /** The headers of the error response. */
   readonly headers: Headers;
 
+  // PolywireError's instanceof holds for every copy's errors (a brand); this one narrows it to application errors.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return PolywireError[Symbol.hasInstance](value) && (value as PolywireError).code === "APPLICATION_ERROR" && "applicationCode" in (value as object);
+  }
+
   constructor(applicationCode: string, applicationMessage = "", options: { details?: Uint8Array | string; headers?: Headers } = {}) {
     super("APPLICATION_ERROR", `${applicationCode}${applicationMessage === "" ? "" : `: ${applicationMessage}`}`);
     if (applicationCode === "") throw new PolywireError("INVALID_ARGUMENT", "an application error needs a non-empty code (PW-RPC-022)");

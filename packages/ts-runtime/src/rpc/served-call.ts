@@ -8,7 +8,7 @@ import { ApplicationError } from "./errors.js";
 import { fromWireHeaders, toWireHeaders, type Headers, type HeadersInit } from "./headers.js";
 import { IncomingBody } from "./incoming.js";
 import { BodySender, wholeBody, type BodyInit } from "./outgoing.js";
-import { encodeAppError, encodeChunk, encodeCredit, encodeOk, FRAME_ROOM, MAX_CHUNK } from "./wire.js";
+import { encodeAppError, encodeCancel, encodeChunk, encodeCredit, encodeOk, FRAME_ROOM, MAX_CHUNK } from "./wire.js";
 
 /** A call as a `serve` handler gets it. */
 export interface IncomingRequest {
@@ -93,9 +93,15 @@ export class ServedCall {
         return;
       }
       this.#send(FrameKind.CALL_RESPONSE, encodeOk(wire, false));
-      await this.#sender.pipe(body as BodyInit);
+      try {
+        await this.#sender.pipe(body as BodyInit);
+      } catch (error) {
+        // The answer's own source failed mid-way: the call is abandoned, the caller sees CANCELLED (PW-RPC-033).
+        if (!this.#over) this.#send(FrameKind.CALL_CANCEL, encodeCancel(error instanceof Error ? error.message : String(error)));
+        throw error;
+      }
     } catch (error) {
-      // The call was cancelled or the connection went while the body streamed: nothing more is sent.
+      // Cancelled, past its deadline, or the connection went: nothing more is sent.
       if (!this.#over) this.#stop(PolywireError.from(error));
     } finally {
       this.#close();
