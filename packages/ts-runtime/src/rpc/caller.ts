@@ -160,18 +160,18 @@ export class Call {
           this.#requestCredit.initial(response.initialCredit);
           this.#replied = true;
           this.#resolveReply({ headers, body: this.#body });
-          this.#body.push(frame.payload.slice(), false);
+          this.#body.push(frame.payload, false);
           if (response.endOfStream) this.#finish();
           return response.endOfStream;
         }
         this.#fail(response.status === CallStatus.ERROR
-          ? new ApplicationError(response.errorCode || "UNKNOWN", response.errorMessage, { details: frame.payload.slice(), headers })
+          ? new ApplicationError(response.errorCode || "UNKNOWN", response.errorMessage, { details: frame.payload, headers })
           : statusError(response.status, this.service));
         return true;
       }
       case FrameKind.CALL_CHUNK: {
         const eos = decodeMessage(CallChunkSchema, frame.message).endOfStream;
-        this.#body.push(frame.payload.slice());
+        this.#body.push(frame.payload);
         if (eos) this.#finish();
         return eos;
       }

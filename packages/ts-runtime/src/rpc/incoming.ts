@@ -33,7 +33,8 @@ export class IncomingBody implements AsyncIterable<Uint8Array> {
   /** A chunk arrived; `credited` false for a first payload, which took no credit (PW-RPC-041) and earns none back. */
   push(chunk: Uint8Array, credited = true): void {
     if (this.#ended || this.#failure !== undefined) return;
-    if (chunk.byteLength > 0) this.#chunks.push({ bytes: chunk, credited });
+    // A chunk that is a small part of the read it came in is copied, so that holding it does not hold the whole read.
+    if (chunk.byteLength > 0) this.#chunks.push({ bytes: chunk.byteLength * 2 < chunk.buffer.byteLength ? chunk.slice() : chunk, credited });
     this.#notify();
   }
 

@@ -56,7 +56,7 @@ export class ServedCall {
     this.#connection = connection;
     this.#responseCredit.initial(request.initialCredit);
     this.#body = new IncomingBody(window, (n) => this.#send(FrameKind.CALL_CREDIT, encodeCredit(n)));
-    this.#body.push(payload.slice(), false);
+    this.#body.push(payload, false);
     if (request.endOfStream) this.#body.end();
     // The first grant of request credit, so the caller can stream before any response (PW-RPC-041).
     else this.#send(FrameKind.CALL_CREDIT, encodeCredit(window));
@@ -112,7 +112,7 @@ export class ServedCall {
   frame(frame: Frame): boolean {
     switch (frame.kind) {
       case FrameKind.CALL_CHUNK: {
-        this.#body.push(frame.payload.slice());
+        this.#body.push(frame.payload);
         if (decodeMessage(CallChunkSchema, frame.message).endOfStream) this.#body.end();
         return false;
       }
