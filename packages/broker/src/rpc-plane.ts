@@ -106,7 +106,7 @@ export class RpcPlane {
       route({
         kind: FrameKind.CALL_REQUEST,
         // The call holds its correlation id and a max_in_flight slot until it ends on the caller's leg (PW-RPC-012); every frame of it is written by the router.
-        handle: ({ message, frame, session }) => this.router.call(this.#peer(session), frame.correlationId, message, frame.payload).then(() => undefined),
+        handle: ({ message, frame, session }) => this.router.call(this.#peer(session), frame.correlationId, message, frame.message, frame.payload).then(() => undefined),
       }),
       streamRoute(FrameKind.CALL_RESPONSE, CallResponseSchema, (message, frame, session) => this.router.response(this.#peer(session), frame.correlationId, message, frame.message, frame.payload)),
       streamRoute(FrameKind.CALL_CHUNK, CallChunkSchema, (message, frame, session) => this.router.chunk(this.#peer(session), frame.correlationId, frame.message, message.endOfStream, frame.payload)),

@@ -27,6 +27,8 @@ export class Call {
   readonly callerId: number;
   readonly service: Service;
   readonly request: CallRequest;
+  /** The caller's CallRequest message bytes, forwarded to the responder as they came (PW-RPC-011). */
+  message: Uint8Array;
   /** Milliseconds on the plane's clock (PW-RPC-030). */
   readonly deadline: number;
   readonly started: number;
@@ -50,7 +52,8 @@ export class Call {
   cancelTimer: () => void = () => {};
   readonly #done: () => void;
 
-  constructor(caller: RpcPeer, callerId: number, service: Service, request: CallRequest, deadline: number, started: number, done: () => void) {
+  constructor(caller: RpcPeer, callerId: number, service: Service, request: CallRequest, message: Uint8Array, deadline: number, started: number, done: () => void) {
+    this.message = message;
     this.caller = caller;
     this.callerId = callerId;
     this.service = service;

@@ -133,7 +133,7 @@ export class RpcRouter {
    * service name or a bound (PW-RPC-015, PW-RPC-006). The promise resolves
    * when the call ended on the caller's leg.
    */
-  call(peer: RpcPeer, callerId: number, request: CallRequest, payload: Uint8Array): Promise<void> {
+  call(peer: RpcPeer, callerId: number, request: CallRequest, message: Uint8Array, payload: Uint8Array): Promise<void> {
     checkPublishSubject(request.service);
     checkHeaderKeys(request.headers);
     if (peer.calls.size >= this.#maxCalls) {
@@ -156,7 +156,7 @@ export class RpcRouter {
       throw new PolywireError("TOO_MANY_CALLS", `service ${request.service} already has ${this.#maxWaiting} calls waiting for a responder (PW-RPC-006)`, { limit: this.#maxWaiting });
     }
     const timeout = request.timeoutMs === 0 ? DEFAULT_CALL_TIMEOUT_MS : request.timeoutMs;
-    const call = new Call(peer, callerId, service, request, now + timeout, now, finish);
+    const call = new Call(peer, callerId, service, request, message, now + timeout, now, finish);
     call.firstPayload = payload;
     // The caller's first grant: 0 is unlimited (PW-RPC-041).
     call.responseCredit.initial(request.initialCredit);
@@ -167,8 +167,9 @@ export class RpcRouter {
     if (responder !== undefined) {
       this.#route(call, responder);
     } else {
-      // Held until routed: a copy, so that the read buffer it came in is not kept (PW-RPC-003).
+      // Held until routed: copies, so that the read buffer they came in is not kept (PW-RPC-003).
       call.firstPayload = payload.slice();
+      call.message = message.slice();
       service.waiting.add(call);
       this.counters.waiting++;
     }
@@ -185,7 +186,7 @@ export class RpcRouter {
     const left = Math.max(1, Math.floor(call.deadline - this.#clock.now()));
     const payload = call.firstPayload;
     call.firstPayload = undefined;
-    peer.send(FrameKind.CALL_REQUEST, id, encodeRoutedRequest(call.request, responder.id, left), payload);
+    peer.send(FrameKind.CALL_REQUEST, id, encodeRoutedRequest(call.message, responder.id, left), payload);
     if (call.heldCredit > 0) peer.send(FrameKind.CALL_CREDIT, id, encodeCredit(call.heldCredit));
     if (call.heldEnd) peer.send(FrameKind.CALL_CHUNK, id, END_CHUNK);
   }

@@ -117,7 +117,7 @@ describe("request/reply core model", () => {
             const id = nextId;
             nextId += 2;
             const request = create(CallRequestSchema, { service: "svc", timeoutMs: 1_000, initialCredit: o.credit, endOfStream: o.eos });
-            void router.call(caller.peer, id, request, new Uint8Array(o.n));
+            void router.call(caller.peer, id, request, toBinary(CallRequestSchema, request), new Uint8Array(o.n));
             callIds.push(id);
             book.set(id, { reqGranted: 0, reqSent: 0, reqEnded: o.eos, respGranted: o.credit === 0 ? Number.POSITIVE_INFINITY : o.credit, respSent: 0, responded: false, reqGrantSeen: false });
             break;

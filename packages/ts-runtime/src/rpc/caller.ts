@@ -30,6 +30,11 @@ export interface Reply {
   readonly body: IncomingBody;
 }
 
+// One error for every call whose response ended before its request body did
+// (PW-RPC-024): made once, since a stack trace per successful call costs more
+// than the call.
+const RESPONSE_COMPLETE = new PolywireError("CANCELLED", "the call ended: its response is complete, the rest of the request body is not read (PW-RPC-024)");
+
 /** Checks a window option: an integer from 0 to 2^32-1. */
 export function checkWindow(window: number | undefined): number {
   const w = window ?? DEFAULT_WINDOW;
@@ -188,7 +193,7 @@ export class Call {
   #finish(): void {
     this.#ended = true;
     this.#body.end();
-    this.#sender.stop(new PolywireError("CANCELLED", `call to ${this.service} ended: its response is complete (PW-RPC-024)`));
+    this.#sender.stop(RESPONSE_COMPLETE);
     this.#resolveDone();
   }
 

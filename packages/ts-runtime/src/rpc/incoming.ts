@@ -7,7 +7,7 @@ import { PolywireError } from "@polywire/core";
  * reader takes chunks (half a window at a time), never for bytes still held.
  */
 export class IncomingBody implements AsyncIterable<Uint8Array> {
-  readonly stream: ReadableStream<Uint8Array>;
+  #stream: ReadableStream<Uint8Array> | undefined;
   readonly #chunks: Array<{ readonly bytes: Uint8Array; readonly credited: boolean }> = [];
   #ended = false;
   #failure: PolywireError | undefined;
@@ -20,7 +20,11 @@ export class IncomingBody implements AsyncIterable<Uint8Array> {
   constructor(window: number, grant: (bytes: number) => void) {
     this.#window = window;
     this.#grant = grant;
-    this.stream = new ReadableStream<Uint8Array>({
+  }
+
+  /** The body as a Web ReadableStream (made when first asked for: most bodies are read otherwise). */
+  get stream(): ReadableStream<Uint8Array> {
+    this.#stream ??= new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         const chunk = await this.#next();
         if (chunk === undefined) controller.close();
@@ -28,6 +32,7 @@ export class IncomingBody implements AsyncIterable<Uint8Array> {
       },
       cancel: () => this.#discard(),
     }, { highWaterMark: 0 });
+    return this.#stream;
   }
 
   /** A chunk arrived; `credited` false for a first payload, which took no credit (PW-RPC-041) and earns none back. */

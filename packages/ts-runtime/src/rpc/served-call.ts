@@ -43,7 +43,7 @@ function isBody(value: unknown): value is BodyInit {
 export class ServedCall {
   readonly id: number;
   readonly #connection: Connection;
-  readonly #abort = new AbortController();
+  #abort: AbortController | undefined;
   readonly #responseCredit = new SendCredit();
   readonly #body: IncomingBody;
   readonly #sender: BodySender;
@@ -64,13 +64,18 @@ export class ServedCall {
     this.#sender = new BodySender(this.#responseCredit, (p, eos) => this.#send(FrameKind.CALL_CHUNK, encodeChunk(eos), p), maxChunk, () => connection.writable());
     const timeoutMs = Math.max(1, request.timeoutMs);
     this.#timer = setTimeout(() => this.#stop(new PolywireError("TIMEOUT", `the call's deadline passed (${timeoutMs} ms)`)), timeoutMs);
+    const call = this;
     this.#request = {
       service: request.service,
       method: request.method,
       headers: fromWireHeaders(request.headers),
       body: this.#body,
       deadline: Date.now() + timeoutMs,
-      signal: this.#abort.signal,
+      // Made when a handler first looks: most never do.
+      get signal() {
+        call.#abort ??= new AbortController();
+        return call.#abort.signal;
+      },
     };
   }
 
@@ -145,7 +150,7 @@ export class ServedCall {
     if (this.#over) return;
     this.#over = true;
     clearTimeout(this.#timer);
-    this.#abort.abort(reason);
+    (this.#abort ??= new AbortController()).abort(reason);
     this.#body.fail(reason);
     this.#sender.stop(reason);
   }
