@@ -32,6 +32,12 @@ export interface RequestSession {
   awaitWritable(): Promise<void>;
   /** Frames the broker sends on its own (correlation id 0): Delivery, SlowConsumer. */
   readonly push: SessionPush;
+  /**
+   * Reads nothing more from the client until `until` settles: a plane that
+   * forwards this client's bytes to a connection that does not read them
+   * (§10) holds the sender instead of the bytes.
+   */
+  pauseReadingUntil(until: Promise<void>): void;
 }
 
 /**
@@ -55,6 +61,8 @@ export interface SessionPush {
   writeFrame(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): boolean;
   /** Writes an Error frame carrying `correlationId` (a call that failed, §10). */
   writeError(error: PolywireError, correlationId: number): void;
+  /** Resolves once the transport takes writes again (at once when it does, or the session closed). */
+  drained(): Promise<void>;
 }
 
 /** One decoded request, as a handler sees it. */

@@ -77,8 +77,10 @@ export class RpcPlane {
       if (session.signal.aborted) throw new PolywireError("CONNECTION_LOST", "the connection is closing");
       const push = session.push;
       const created = this.router.peer({
-        frame: (kind, id, message, payload) => void push.writeFrame(kind, id, message, payload),
+        frame: (kind, id, message, payload) => push.writeFrame(kind, id, message, payload),
         error: (error, id) => push.writeError(error, id),
+        drained: () => push.drained(),
+        pauseReadingUntil: (until) => session.pauseReadingUntil(until),
       });
       session.signal.addEventListener("abort", () => this.router.close(created), { once: true });
       this.#peers.set(session, created);

@@ -129,7 +129,9 @@ export class ServerSession {
         onWritable: (listener) => this.#output.onDrained(listener),
         writeFrame: (kind, correlationId, message, payload) => this.#output.write(kind, correlationId, message, payload),
         writeError: (error, correlationId) => this.#output.writeError(error, correlationId),
+        drained: () => this.#output.drained(),
       },
+      pauseReadingUntil: (until) => this.#output.pauseReadingUntil(until),
     };
     return {
       host: this.#host,

@@ -4,10 +4,14 @@ import type { Responder } from "./service.js";
 
 /** Where a connection's frames of the plane go: the session writes them. */
 export interface RpcSink {
-  /** Writes one frame on the connection with the given correlation id. */
-  frame(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): void;
+  /** Writes one frame on the connection with the given correlation id; false when its transport pushes back. */
+  frame(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): boolean;
   /** Writes an Error frame carrying `correlationId`. */
   error(error: PolywireError, correlationId: number): void;
+  /** Resolves once the connection's transport takes writes again. */
+  drained(): Promise<void>;
+  /** Reads nothing more from this connection until `until` settles. */
+  pauseReadingUntil(until: Promise<void>): void;
 }
 
 /**
@@ -45,8 +49,21 @@ export class RpcPeer {
     }
   }
 
-  send(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): void {
-    if (!this.closed) this.sink.frame(kind, correlationId, message, payload);
+  /** Writes a frame; false when the connection's transport pushes back. */
+  send(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): boolean {
+    return this.closed || this.sink.frame(kind, correlationId, message, payload);
+  }
+
+  /**
+   * Forwards a frame `from` sent whose payload no credit covers (a first
+   * payload, or a chunk under unlimited credit, PW-RPC-041): when this
+   * connection pushes back, `from` is not read until it drains, so the
+   * broker holds the sender rather than its bytes (PW-RPC-047).
+   */
+  forward(from: RpcPeer, kind: number, correlationId: number, message: Uint8Array, payload: Uint8Array | undefined): void {
+    if (!this.send(kind, correlationId, message, payload) && payload !== undefined && payload.byteLength > 0 && !from.closed) {
+      from.sink.pauseReadingUntil(this.sink.drained());
+    }
   }
 
   fail(error: PolywireError, correlationId: number): void {

@@ -186,7 +186,7 @@ export class RpcRouter {
     const left = Math.max(1, Math.floor(call.deadline - this.#clock.now()));
     const payload = call.firstPayload;
     call.firstPayload = undefined;
-    peer.send(FrameKind.CALL_REQUEST, id, encodeRoutedRequest(call.message, responder.id, left), payload);
+    peer.forward(call.caller, FrameKind.CALL_REQUEST, id, encodeRoutedRequest(call.message, responder.id, left), payload);
     if (call.heldCredit > 0) peer.send(FrameKind.CALL_CREDIT, id, encodeCredit(call.heldCredit));
     if (call.heldEnd) peer.send(FrameKind.CALL_CHUNK, id, END_CHUNK);
   }
@@ -212,8 +212,13 @@ export class RpcRouter {
       call.requestEnded = endOfStream;
       this.counters.requestBytes += payload.byteLength;
       // Only an empty chunk can arrive before routing: no credit was granted yet.
-      if (call.routed) (call.responder as Responder).peer.send(FrameKind.CALL_CHUNK, call.responderId, message, payload);
-      else if (endOfStream) call.heldEnd = true;
+      if (call.routed) {
+        const to = (call.responder as Responder).peer;
+        if (call.requestCredit.unlimited) to.forward(peer, FrameKind.CALL_CHUNK, call.responderId, message, payload);
+        else to.send(FrameKind.CALL_CHUNK, call.responderId, message, payload);
+      } else if (endOfStream) {
+        call.heldEnd = true;
+      }
       return;
     }
     const call = peer.legs.get(id);
@@ -221,7 +226,8 @@ export class RpcRouter {
     if (!call.responseStarted) return this.#responderFailed(call, "FLOW_CONTROL_VIOLATION", "a CallChunk before the CallResponse (PW-RPC-045)");
     if (!call.responseCredit.spend(payload.byteLength)) return this.#responderFailed(call, "FLOW_CONTROL_VIOLATION", `a CallChunk of ${payload.byteLength} bytes beyond the response credit of ${call.responseCredit.available} (PW-RPC-042)`);
     this.counters.responseBytes += payload.byteLength;
-    call.caller.send(FrameKind.CALL_CHUNK, call.callerId, message, payload);
+    if (call.responseCredit.unlimited) call.caller.forward(peer, FrameKind.CALL_CHUNK, call.callerId, message, payload);
+    else call.caller.send(FrameKind.CALL_CHUNK, call.callerId, message, payload);
     if (endOfStream) this.#end(call, "ok");
   }
 
@@ -269,7 +275,7 @@ export class RpcRouter {
     if (call.requestCredit.initial(response.initialCredit) === "overflow") return this.#responderFailed(call, "FLOW_CONTROL_VIOLATION", "an initial_credit taking the caller's credit above 2^32-1 (PW-RPC-042)");
     call.responseStarted = true;
     this.counters.responseBytes += payload.byteLength;
-    call.caller.send(FrameKind.CALL_RESPONSE, call.callerId, message, payload);
+    call.caller.forward(peer, FrameKind.CALL_RESPONSE, call.callerId, message, payload);
     if (status === CallStatus.ERROR) this.#end(call, "app_error");
     else if (response.endOfStream) this.#end(call, "ok");
   }

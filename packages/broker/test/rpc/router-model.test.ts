@@ -40,8 +40,10 @@ interface Sent {
 function conn(router: RpcRouter): { peer: RpcPeer; sent: Sent[] } {
   const sent: Sent[] = [];
   const peer = router.peer({
-    frame: (kind, id, message, payload) => void sent.push({ kind, id, message, ...(payload === undefined ? {} : { payload }) }),
+    frame: (kind, id, message, payload) => sent.push({ kind, id, message, ...(payload === undefined ? {} : { payload }) }) > 0,
     error: (error, id) => void sent.push({ kind: FrameKind.ERROR, id, error }),
+    drained: () => Promise.resolve(),
+    pauseReadingUntil: () => {},
   });
   return { peer, sent };
 }
