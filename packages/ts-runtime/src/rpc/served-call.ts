@@ -92,7 +92,8 @@ export class ServedCall {
       if (this.#over) return;
       const { headers, body } = isBody(result) || result === undefined ? { headers: undefined, body: result } : result as { headers?: HeadersInit; body?: BodyInit };
       const wire = toWireHeaders(headers);
-      const whole = body === undefined ? new Uint8Array(0) : wholeBody(body);
+      // A request body that arrived whole, answered as it is (an echo), goes back in one frame too.
+      const whole = body === undefined ? new Uint8Array(0) : body instanceof IncomingBody && body.ended ? await body.bytes() : wholeBody(body);
       if (whole !== undefined && whole.byteLength <= this.#connection.limits.maxFrameSize - FRAME_ROOM) {
         this.#send(FrameKind.CALL_RESPONSE, encodeOk(wire, true), whole);
         return;
