@@ -46,6 +46,7 @@ export function registerRpcMetrics(registry: Registry, counters: Readonly<RpcCou
   };
   gauge("polywire_rpc_calls_in_flight", "Calls in progress, waiting ones included.", () => counters.inFlight);
   gauge("polywire_rpc_calls_waiting", "Calls waiting for a responder below its max_concurrency.", () => counters.waiting);
+  gauge("polywire_rpc_waiting_bytes", "Bytes of first payloads held by calls waiting for a responder.", () => counters.waitingBytes);
   gauge("polywire_rpc_responders", "Registered responders, on every connection.", () => counters.responders);
   const latency = new Histogram({
     name: "polywire_rpc_call_duration_seconds",

@@ -6,7 +6,7 @@ import type { Frame } from "@polywire/wasm-codec";
 import type { Registry } from "prom-client";
 import { integerSetting } from "./config/errors.js";
 import { registerRpcMetrics } from "./rpc-metrics.js";
-import { DEFAULT_MAX_CALLS_PER_CONNECTION, DEFAULT_MAX_RESPONDERS_PER_CONNECTION, DEFAULT_MAX_WAITING_CALLS, RpcRouter, type CallOutcome, type RpcClock, type RpcPeer } from "./rpc/index.js";
+import { DEFAULT_MAX_CALLS_PER_CONNECTION, DEFAULT_MAX_RESPONDERS_PER_CONNECTION, DEFAULT_MAX_WAITING_BYTES, DEFAULT_MAX_WAITING_CALLS, RpcRouter, type CallOutcome, type RpcClock, type RpcPeer } from "./rpc/index.js";
 import { route, type RequestSession, type Route } from "./route.js";
 
 /** Request/reply bounds of a broker (PW-RPC-006); every one has the reference broker's default. */
@@ -17,9 +17,11 @@ export interface RpcOptions {
   readonly maxRespondersPerConnection?: number;
   /** Calls waiting for a responder of one service. Default 1,024. */
   readonly maxWaitingCalls?: number;
+  /** Bytes of first payloads held by calls waiting for a responder, all services together. Default 64 MiB. */
+  readonly maxWaitingBytes?: number;
 }
 
-export const RPC_OPTION_KEYS: readonly (keyof RpcOptions)[] = ["maxCallsPerConnection", "maxRespondersPerConnection", "maxWaitingCalls"];
+export const RPC_OPTION_KEYS: readonly (keyof RpcOptions)[] = ["maxCallsPerConnection", "maxRespondersPerConnection", "maxWaitingCalls", "maxWaitingBytes"];
 
 function positive(name: keyof RpcOptions, value: number | undefined, fallback: number): number {
   return value === undefined ? fallback : integerSetting(`rpc.${name}`, value, 1, 0xffff_ffff, "a positive 32-bit integer");
@@ -65,6 +67,7 @@ export class RpcPlane {
       maxCallsPerConnection: positive("maxCallsPerConnection", options.maxCallsPerConnection, DEFAULT_MAX_CALLS_PER_CONNECTION),
       maxRespondersPerConnection: positive("maxRespondersPerConnection", options.maxRespondersPerConnection, DEFAULT_MAX_RESPONDERS_PER_CONNECTION),
       maxWaitingCalls: positive("maxWaitingCalls", options.maxWaitingCalls, DEFAULT_MAX_WAITING_CALLS),
+      maxWaitingBytes: positive("maxWaitingBytes", options.maxWaitingBytes, DEFAULT_MAX_WAITING_BYTES),
       ...(clock === undefined ? {} : { clock }),
       observe: (service, outcome, seconds) => observe?.(service, outcome, seconds),
     });
@@ -81,6 +84,10 @@ export class RpcPlane {
         error: (error, id) => push.writeError(error, id),
         drained: () => push.drained(),
         pauseReadingUntil: (until) => session.pauseReadingUntil(until),
+        get writable() {
+          return push.writable;
+        },
+        onWritable: (listener) => push.onWritable(listener),
       });
       session.signal.addEventListener("abort", () => this.router.close(created), { once: true });
       this.#peers.set(session, created);

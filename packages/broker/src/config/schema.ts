@@ -48,7 +48,7 @@ export interface BrokerConfig {
   readonly health?: Partial<HealthThresholds>;
   /** Consumer-group settings (§8), or false for a broker without groups. */
   readonly groups?: Partial<GroupConfig> | false;
-  /** Request/reply bounds (§10, PW-RPC-006): `maxCallsPerConnection`, `maxRespondersPerConnection`, `maxWaitingCalls`. */
+  /** Request/reply bounds (§10, PW-RPC-006): `maxCallsPerConnection`, `maxRespondersPerConnection`, `maxWaitingCalls`, `maxWaitingBytes`. */
   readonly rpc?: RpcOptions;
   readonly brokerId?: string;
   readonly clusterId?: string;

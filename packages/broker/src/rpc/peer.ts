@@ -12,6 +12,10 @@ export interface RpcSink {
   drained(): Promise<void>;
   /** Reads nothing more from this connection until `until` settles. */
   pauseReadingUntil(until: Promise<void>): void;
+  /** False while the connection's transport pushes back. */
+  readonly writable: boolean;
+  /** Calls `listener` each time the connection's transport drains after pushing back. */
+  onWritable(listener: () => void): void;
 }
 
 /**
@@ -35,9 +39,13 @@ export class RpcPeer {
     this.#maxLegs = maxLegs;
   }
 
-  /** Below its bound of calls in progress as responder (PW-RPC-006). */
+  /**
+   * Below its bound of calls in progress as responder (PW-RPC-006), and
+   * reading what it is sent: a connection that pushes back takes no new
+   * call until it drains (PW-RPC-047).
+   */
   get hasLegRoom(): boolean {
-    return !this.closed && this.legs.size < this.#maxLegs;
+    return !this.closed && this.legs.size < this.#maxLegs && this.sink.writable;
   }
 
   /** An even correlation id no call in progress on this connection uses (PW-RPC-011, PW-RPC-012). */

@@ -10,6 +10,8 @@ import { Responder, Service } from "./service.js";
 export const DEFAULT_MAX_CALLS_PER_CONNECTION = 1024;
 export const DEFAULT_MAX_RESPONDERS_PER_CONNECTION = 1024;
 export const DEFAULT_MAX_WAITING_CALLS = 1024;
+/** Bytes of first payloads the calls waiting for a responder hold, on every service together. */
+export const DEFAULT_MAX_WAITING_BYTES = 64 * 1024 * 1024;
 /** The deadline of a call whose `timeout_ms` is 0 (PW-RPC-030). */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
@@ -32,6 +34,7 @@ export interface RpcRouterOptions {
   readonly maxCallsPerConnection?: number;
   readonly maxRespondersPerConnection?: number;
   readonly maxWaitingCalls?: number;
+  readonly maxWaitingBytes?: number;
   readonly clock?: RpcClock;
   /** Told of every call that ended after it was routed: its service, outcome and duration in seconds. */
   readonly observe?: (service: string, outcome: CallOutcome, seconds: number) => void;
@@ -44,6 +47,8 @@ export interface RpcCounters {
   inFlight: number;
   /** Calls waiting for a responder with room. */
   waiting: number;
+  /** Bytes of first payloads those calls hold. */
+  waitingBytes: number;
   responders: number;
   /** CallChunk payload bytes forwarded, by direction (first payloads included). */
   requestBytes: number;
@@ -65,6 +70,7 @@ export class RpcRouter {
     outcomes: Object.fromEntries(CALL_OUTCOMES.map((o) => [o, 0])) as Record<CallOutcome, number>,
     inFlight: 0,
     waiting: 0,
+    waitingBytes: 0,
     responders: 0,
     requestBytes: 0,
     responseBytes: 0,
@@ -73,6 +79,7 @@ export class RpcRouter {
   readonly #maxCalls: number;
   readonly #maxResponders: number;
   readonly #maxWaiting: number;
+  readonly #maxWaitingBytes: number;
   readonly #clock: RpcClock;
   readonly #observe: RpcRouterOptions["observe"];
 
@@ -80,13 +87,19 @@ export class RpcRouter {
     this.#maxCalls = options.maxCallsPerConnection ?? DEFAULT_MAX_CALLS_PER_CONNECTION;
     this.#maxResponders = options.maxRespondersPerConnection ?? DEFAULT_MAX_RESPONDERS_PER_CONNECTION;
     this.#maxWaiting = options.maxWaitingCalls ?? DEFAULT_MAX_WAITING_CALLS;
+    this.#maxWaitingBytes = options.maxWaitingBytes ?? DEFAULT_MAX_WAITING_BYTES;
     this.#clock = options.clock ?? realClock;
     this.#observe = options.observe;
   }
 
   /** A connection's side of the plane. */
   peer(sink: RpcSink): RpcPeer {
-    return new RpcPeer(sink, this.#maxCalls);
+    const peer = new RpcPeer(sink, this.#maxCalls);
+    // Drained after pushing back: its responders have room again (PW-RPC-047).
+    sink.onWritable(() => {
+      if (!peer.closed) for (const r of [...peer.responders.values()]) this.#dispatchWaiting(r.service);
+    });
+    return peer;
   }
 
   /** RegisterResponderRequest (PW-RPC-001, -002, -006): routed to from the moment this returns. */
@@ -106,7 +119,8 @@ export class RpcRouter {
     peer.responders.set(responderId, responder);
     service.add(responder);
     this.counters.responders++;
-    this.#dispatchWaiting(service);
+    // Calls waiting for the service go to it once the RegisterResponderResponse is out (PW-RPC-002).
+    queueMicrotask(() => this.#dispatchWaiting(service));
   }
 
   /** UnregisterResponderRequest (PW-RPC-004): no new calls; routed ones run on. */
@@ -155,6 +169,9 @@ export class RpcRouter {
     if (responder === undefined && service.waiting.size >= this.#maxWaiting) {
       throw new PolywireError("TOO_MANY_CALLS", `service ${request.service} already has ${this.#maxWaiting} calls waiting for a responder (PW-RPC-006)`, { limit: this.#maxWaiting });
     }
+    if (responder === undefined && this.counters.waitingBytes + payload.byteLength > this.#maxWaitingBytes) {
+      throw new PolywireError("TOO_MANY_CALLS", `calls waiting for a responder already hold ${this.counters.waitingBytes} bytes of payload; the bound is ${this.#maxWaitingBytes} (PW-RPC-006)`, { limit: this.#maxWaitingBytes });
+    }
     const timeout = request.timeoutMs === 0 ? DEFAULT_CALL_TIMEOUT_MS : request.timeoutMs;
     const call = new Call(peer, callerId, service, request, message, now + timeout, now, finish);
     call.firstPayload = payload;
@@ -172,6 +189,7 @@ export class RpcRouter {
       call.message = message.slice();
       service.waiting.add(call);
       this.counters.waiting++;
+      this.counters.waitingBytes += payload.byteLength;
     }
     return done;
   }
@@ -198,6 +216,7 @@ export class RpcRouter {
       const call = service.firstWaiting() as Call;
       service.waiting.delete(call);
       this.counters.waiting--;
+      this.counters.waitingBytes -= (call.firstPayload as Uint8Array).byteLength;
       this.#route(call, responder);
     }
   }
@@ -323,14 +342,17 @@ export class RpcRouter {
     if (call.ended) return;
     call.ended = true;
     call.cancelTimer();
-    call.firstPayload = undefined;
     call.caller.calls.delete(call.callerId);
     this.counters.inFlight--;
     this.counters.outcomes[outcome]++;
     const service = call.service;
     const responder = call.responder;
     if (responder === undefined) {
-      if (service.waiting.delete(call)) this.counters.waiting--;
+      if (service.waiting.delete(call)) {
+        this.counters.waiting--;
+        this.counters.waitingBytes -= (call.firstPayload as Uint8Array).byteLength;
+      }
+      call.firstPayload = undefined;
       if (service.responders === 0 && service.waiting.size === 0 && this.#services.get(service.name) === service) this.#services.delete(service.name);
     } else {
       const peer = responder.peer;

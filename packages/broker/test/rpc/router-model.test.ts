@@ -44,6 +44,8 @@ function conn(router: RpcRouter): { peer: RpcPeer; sent: Sent[] } {
     error: (error, id) => void sent.push({ kind: FrameKind.ERROR, id, error }),
     drained: () => Promise.resolve(),
     pauseReadingUntil: () => {},
+    writable: true,
+    onWritable: () => {},
   });
   return { peer, sent };
 }

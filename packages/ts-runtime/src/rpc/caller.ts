@@ -141,7 +141,7 @@ export class Call {
     }
     this.#send(FrameKind.CALL_CANCEL, encodeCancel(typeof reason === "string" ? reason : ""));
     // The broker's CANCELLED ends the stream; the application learns of it now.
-    this.#settle(failure);
+    this.#fail(failure);
   }
 
   #send(kind: FrameKind, message: Uint8Array, payload?: Uint8Array): boolean {
@@ -198,10 +198,6 @@ export class Call {
   }
 
   #fail(error: PolywireError): void {
-    this.#settle(error);
-  }
-
-  #settle(error: PolywireError): void {
     if (this.#ended) return;
     this.#ended = true;
     if (!this.#replied) this.#rejectReply(error);
