@@ -212,6 +212,17 @@ function ringConsume(ctl, bytes, messages, inPlace) {
 // The consumer of sab-ring-async: reads what is there in place, then, when
 // the ring is empty, yields to its event loop until the producer notifies.
 async function ringConsumeAsync(ctl, bytes, messages) {
+  // A pending Atomics.waitAsync does not keep Node 20's event loop alive: without this the
+  // thread exits in its first wait and the run never ends.
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    await ringConsumeAsyncLoop(ctl, bytes, messages);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function ringConsumeAsyncLoop(ctl, bytes, messages) {
   const view = new DataView(bytes.buffer);
   const mask = RING_BYTES - 1;
   let head = 0;

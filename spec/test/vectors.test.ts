@@ -72,7 +72,7 @@ describe("spec/vectors", () => {
       expect(hexOf(frame.payload)).toBe(v.frame!.payloadHex);
       const { message: _m, payload: _p, checksum: _c, ...header } = frame;
       expect(header).toEqual(v.frame!.header);
-      const unsolicited = ["FRAME_KIND_DELIVERY", "FRAME_KIND_SLOW_CONSUMER", "FRAME_KIND_DRAIN", "FRAME_KIND_CLOSE"];
+      const unsolicited = ["FRAME_KIND_DELIVERY", "FRAME_KIND_SLOW_CONSUMER", "FRAME_KIND_GROUP_NOTICE", "FRAME_KIND_DRAIN", "FRAME_KIND_CLOSE"];
       if (unsolicited.includes(v.frame!.kind)) expect(frame.correlationId).toBe(0);
       else if (v.frame!.kind === "FRAME_KIND_CALL_REQUEST" && (v.json as { responderId?: number }).responderId) expect(frame.correlationId % 2).toBe(0);
       // A connection-level Error carries 0 (PW-FRAME-010, PW-FRAME-016).

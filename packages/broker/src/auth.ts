@@ -101,7 +101,7 @@ export function buildMechanisms(options: BrokerAuthOptions | undefined): Map<str
   const map = new Map<string, ServerSaslMechanism>();
   if (options === undefined) return map;
   if (options.plain !== undefined) {
-    const transports: TransportScheme[] | undefined = options.allowPlainWithoutTls ? undefined : ["tls", "unix", "wss", "memory"];
+    const transports: TransportScheme[] | undefined = options.allowPlainWithoutTls ? undefined : ["tls", "unix", "wss", "memory", "worker"];
     map.set("PLAIN", plainMechanism(options.plain, transports));
   }
   if (options.token !== undefined) map.set("TOKEN", tokenMechanism(options.token));

@@ -145,6 +145,7 @@ export class Broker implements AsyncDisposable {
   readonly #health: HealthThresholds;
   readonly #host: SessionHost;
   readonly #groups: GroupsPlane | undefined;
+  readonly #pubsub: PubSubPlane;
 
   private constructor(options: BrokerOptions, storage: Storage, settings: Settings) {
     this.#options = options;
@@ -157,7 +158,7 @@ export class Broker implements AsyncDisposable {
     this.#connections = new DataConnections({ ...this.limits, ...this.#timings }, this.metrics);
     this.http = this.#httpSettings === undefined ? undefined : new AdminHttpServer(this.#httpSettings);
     this.#groups = settings.groups === undefined ? undefined : new GroupsPlane({ storage, metrics: this.metrics, config: settings.groups });
-    const features = [...SUPPORTED_FEATURES, ...(this.#groups === undefined ? [] : [Feature.GROUPS]), ...(options.checksumFrames === true ? [Feature.FRAME_CHECKSUM] : [])];
+    const features = [...SUPPORTED_FEATURES, ...(this.#groups === undefined ? [] : [Feature.GROUPS, Feature.GROUP_NOTICE]), ...(options.checksumFrames === true ? [Feature.FRAME_CHECKSUM] : [])];
     const broker = this;
     this.#host = {
       brokerId: this.id,
@@ -191,6 +192,7 @@ export class Broker implements AsyncDisposable {
     }
     for (const [kind, r] of this.#groups?.routes() ?? []) this.#routes.set(kind, r);
     const pubsub = new PubSubPlane(options.pubsub);
+    this.#pubsub = pubsub;
     for (const r of pubsub.routes()) this.#routes.set(r.kind, r);
     registerPubSubMetrics(this.metrics.registry, pubsub.router.counters);
     const rpc = new RpcPlane(options.rpc, this.metrics.registry);
@@ -236,7 +238,11 @@ export class Broker implements AsyncDisposable {
       tls: this.#options.tls,
       maxFrameSize: this.limits.maxFrameSize,
       admit: (socket: Socket, scheme: Transport["scheme"]) => this.#connections.admitSocket(socket, scheme),
-      onConnection: (transport: Transport, admission: Admission | undefined) => this.#connections.accept(transport, admission, this.#state === "running", this.#host),
+      onConnection: (transport: Transport, admission: Admission | undefined) => {
+        const session = this.#connections.accept(transport, admission, this.#state === "running", this.#host);
+        // In process (memory://), pub/sub may skip the frames (PW-TRANS-012).
+        if (session !== undefined) this.#pubsub.offerDirect(session, transport);
+      },
     };
     // The admin listener is bound first, so that every Welcome can name it (PW-ADMIN-060).
     if (this.http !== undefined && this.#httpSettings !== undefined) {

@@ -94,16 +94,17 @@ export class DataConnections {
 
   /**
    * A transport established on an admitted socket (or, in process, without
-   * one) becomes a session; while the broker is not `running` it is closed.
+   * one) becomes a session, returned; while the broker is not `running` it
+   * is closed.
    */
-  accept(transport: Transport, accepted: Admission | undefined, running: boolean, host: SessionHost): void {
+  accept(transport: Transport, accepted: Admission | undefined, running: boolean, host: SessionHost): ServerSession | undefined {
     // In-process transports have no socket: they are counted here.
     const admission = accepted ?? this.#gate.admit();
     if (!running || admission === undefined) {
       admission?.release();
       this.#metrics.connectionsRejected.labels(transport.scheme, admission === undefined ? "limit" : "draining").inc();
       transport.destroy();
-      return;
+      return undefined;
     }
     admission.started = true;
     const scheme = transport.scheme;
@@ -112,6 +113,7 @@ export class DataConnections {
     const session = new ServerSession(transport, host, admission.acceptedAt);
     this.#admissions.set(session, admission);
     this.#sessions.add(session);
+    return session;
   }
 
   /** Starts expiring sessions silent for twice the keepalive interval; none when it is 0. */

@@ -4,6 +4,7 @@ import { FrameKind } from "@polywire/proto/session";
 import { PolywireError } from "@polywire/core";
 import { GroupCoordinator, resolveGroupConfig, type GroupConfig, type Outcome, type TopicView } from "./groups/index.js";
 import { MembershipRecord } from "./groups-membership.js";
+import { GroupNotices } from "./groups-notices.js";
 import type { BrokerMetrics, GroupMetricsSource } from "./metrics.js";
 import { route, routeMap, type Route } from "./route.js";
 import { checkTopicName } from "./storage/config.js";
@@ -75,6 +76,7 @@ export class GroupsPlane {
   #graceTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #members: MembershipRecord;
+  readonly #notices: GroupNotices;
   // Groups that had members before a restart, and until when their partitions are held back (PW-GROUP-028).
   readonly #quarantined: ReadonlySet<string>;
   readonly #graceUntil: number;
@@ -100,6 +102,7 @@ export class GroupsPlane {
       quarantine: { groups: this.#quarantined, untilMs: this.#graceUntil },
     });
     this.#members = new MembershipRecord(log, this.#quarantined);
+    this.#notices = new GroupNotices(this.coordinator, this.#now);
     log.compactWith(() => [...this.coordinator.offsetSnapshot(), ...this.#members.entries()]);
     this.#metrics = host.metrics;
     this.#metrics?.observeGroups(this.#metricsSource());
@@ -142,6 +145,9 @@ export class GroupsPlane {
           this.#armBy(now + Math.min(config.sessionTimeoutMs, rebalanceTimeoutMs));
           // A leave or a fenced member may have emptied the group.
           if (!outcome.ok || outcome.value.memberEpoch < 0) this.#sweep([message.groupId]);
+          // Whatever this heartbeat changed (a join, a release, a leave, a fenced member removed) may be news to the others.
+          if (outcome.ok) this.#notices.heard(message.groupId, outcome.value.memberId, outcome.value.memberEpoch, session);
+          this.#notices.notify(message.groupId, outcome.ok ? outcome.value.memberId : message.memberId);
           const response = answer(outcome);
           if (response.memberEpoch > 0) {
             // No assignment goes out before the group is recorded as having members (PW-GROUP-028).
@@ -202,6 +208,7 @@ export class GroupsPlane {
     const now = this.#now();
     if (change === "deleted") this.#track(this.coordinator.topicDeleted(topic, now));
     else this.coordinator.topicsChanged(now);
+    this.#notices.notifyAll();
   }
 
   /** Records as memberless the groups of `groupIds` that are recorded as having members and have none (those held back since a restart only once the grace is over). */
@@ -232,6 +239,7 @@ export class GroupsPlane {
     this.#deadlineTimer = setTimeout(() => {
       this.#armedFor = Number.POSITIVE_INFINITY;
       this.coordinator.tick(this.#now());
+      this.#notices.notifyAll();
       this.#sweep(this.#members.marked());
       const next = this.coordinator.nextDeadline();
       if (next !== null) this.#armBy(next);

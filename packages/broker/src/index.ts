@@ -1,4 +1,6 @@
 export { Broker } from "./broker.js";
+// worker:// (PW-TRANS-013): a port to hand to another thread, so that it can dial this thread's listener.
+export { workerPort } from "@polywire/core";
 export type { BrokerOptions, BrokerState, BrokerTlsOptions, TopicSpec } from "./broker.js";
 export { BROKER_CONFIG_ALIASES, BrokerConfigError, brokerOptionsFromConfig, DEFAULT_DATA_DIR, DEFAULT_LISTENERS, DEFAULT_TIMINGS, upgradeBrokerConfig } from "./config/index.js";
 export type { AdminTokenFileEntry, BrokerConfig, BrokerTimings, StorageFileConfig, TopicFileSpec } from "./config/index.js";

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { create, toBinary } from "@bufbuild/protobuf";
 import {
   Acks, FetchPartitionResultSchema, FetchResponseSchema, InitProducerResponseSchema, ListOffsetsResponseSchema, ListOffsetsResultSchema,
@@ -188,6 +189,8 @@ async function waitForAny(reads: readonly PartitionRead[], deadline: number, sig
   const wait = deadline - performance.now();
   if (wait <= 0 || signal.aborted) return;
   const controller = new AbortController();
+  // One listener per partition waited on: a fan-out bounded by the fetch, not a leak.
+  setMaxListeners(reads.length + 1, controller.signal);
   const onAbort = (): void => controller.abort();
   signal.addEventListener("abort", onAbort, { once: true });
   const timer = setTimeout(onAbort, wait);

@@ -1,10 +1,11 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { PublishResponseSchema, SubscribeResponseSchema, UnsubscribeResponseSchema } from "@polywire/proto/pubsub";
-import { FrameKind } from "@polywire/proto/session";
-import { PolywireError } from "@polywire/core";
+import { Feature, FrameKind } from "@polywire/proto/session";
+import { DIRECT_PUBSUB, PolywireError, type DirectPubSubOffer, type Transport } from "@polywire/core";
 import { integerSetting } from "./config/errors.js";
 import { PubSubConnection } from "./pubsub-connection.js";
-import { encodeShared, type PubSubMessage } from "./pubsub/delivery-codec.js";
+import { PubSubDirect, type DirectSession } from "./pubsub-direct.js";
+import { PlaneMessage } from "./pubsub/plane-message.js";
 import { decodePublishRequest } from "./pubsub/publish-codec.js";
 import { checkHeaderKeys, checkReplyTo, DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_BYTES, DEFAULT_MAX_SUBSCRIPTIONS, PubSubRouter } from "./pubsub/index.js";
 import { route, type Route, type RequestSession } from "./route.js";
@@ -43,7 +44,7 @@ export function checkPubSubOptions(options: PubSubOptions = {}): void {
  * the routes of SubscribeRequest, UnsubscribeRequest and PublishRequest.
  */
 export class PubSubPlane {
-  readonly router: PubSubRouter<PubSubMessage>;
+  readonly router: PubSubRouter<PlaneMessage>;
   readonly #connections = new WeakMap<RequestSession, PubSubConnection>();
   readonly #endpointOptions: { maxSubscriptions: number; maxPendingBytes: number };
   readonly #clock = (): number => performance.now();
@@ -53,7 +54,7 @@ export class PubSubPlane {
       maxSubscriptions: positive("maxSubscriptions", options.maxSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS),
       maxPendingBytes: positive("maxPendingBytes", options.maxPendingBytes, DEFAULT_MAX_PENDING_BYTES),
     };
-    this.router = new PubSubRouter<PubSubMessage>({
+    this.router = new PubSubRouter<PlaneMessage>({
       clock: this.#clock,
       defaultMaxPending: positive("defaultMaxPending", options.defaultMaxPending, DEFAULT_MAX_PENDING),
     });
@@ -67,6 +68,24 @@ export class PubSubPlane {
       this.#connections.set(session, connection);
     }
     return connection;
+  }
+
+  /**
+   * Offers the in-process path (PW-TRANS-012) on `transport`'s other end
+   * when it is an in-process one (`memory://`). The client takes it once
+   * its handshake is done; a session without FEATURE_PUBSUB is refused.
+   */
+  offerDirect(session: DirectSession, transport: Transport): void {
+    if (transport.provide === undefined) return;
+    let taken = false;
+    const offer: DirectPubSubOffer = (receiver) => {
+      if (!session.features.has(Feature.PUBSUB)) throw new PolywireError("FEATURE_NOT_NEGOTIATED", "pub/sub was not granted on this connection (PW-SESS-006)");
+      if (session.signal.aborted) throw new PolywireError("CONNECTION_LOST", "the connection is closed");
+      if (taken) throw new PolywireError("INVALID_ARGUMENT", "the in-process pub/sub path of this connection is already taken");
+      taken = true;
+      return new PubSubDirect(this.router, session, receiver, this.#endpointOptions, this.#clock);
+    };
+    transport.provide(DIRECT_PUBSUB, offer);
   }
 
   routes(): Route[] {
@@ -100,10 +119,9 @@ export class PubSubPlane {
         handle: ({ message, frame }) => {
           checkReplyTo(message.replyTo);
           checkHeaderKeys(message.headers);
-          const shared = encodeShared(message.subject, message.replyTo, message.headers);
-          const body = ownBody(frame.payload);
+          const m = PlaneMessage.framed(message.subject, message.replyTo, message.headers, ownBody(frame.payload));
           // Throws INVALID_SUBJECT or RESERVED_SUBJECT before routing anything (PW-PUBSUB-001, -003).
-          const routed = this.router.publish(message.subject, { shared, body }, shared.byteLength + body.byteLength);
+          const routed = this.router.publish(message.subject, m, m.size);
           return message.ack ? { message: toBinary(PublishResponseSchema, create(PublishResponseSchema, { routed })) } : undefined;
         },
       }),

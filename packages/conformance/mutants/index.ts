@@ -12,6 +12,7 @@ import { mutant as noRespondersAsDeadline } from "./no-responders-as-deadline.js
 import { mutant as queueGroupTwice } from "./queue-group-twice.js";
 import { mutant as reorderBatches } from "./reorder-batches.js";
 import { mutant as sequenceWithoutDrops } from "./sequence-without-drops.js";
+import { mutant as silentGroupNotices } from "./silent-group-notices.js";
 import { mutant as unfencedCommits } from "./unfenced-commits.js";
 import { mutant as unbudgetedInFlight } from "./unbudgeted-in-flight.js";
 import { mutant as wholeWebSocketMessages } from "./whole-websocket-messages.js";
@@ -19,5 +20,5 @@ import { mutant as wrongHighWatermark } from "./wrong-high-watermark.js";
 
 /** Every mutant; later planes add theirs here. */
 export const MUTANTS: readonly Mutant[] = [dropEvery1000th, reorderBatches, duplicateOnRetry, ackBeforeStore, wrongHighWatermark, ignoreMaxFrameSize,
-  unbudgetedInFlight, wholeWebSocketMessages, eagerAssignment, unfencedCommits, forgetCommits, queueGroupTwice, sequenceWithoutDrops,
+  unbudgetedInFlight, wholeWebSocketMessages, eagerAssignment, unfencedCommits, forgetCommits, queueGroupTwice, sequenceWithoutDrops, silentGroupNotices,
   noRespondersAsDeadline, creditCountedTwice, callToTwoResponders, dropTerminalEvent];

@@ -16,6 +16,8 @@ export type {
 
 export { MAX_SUBJECT_BYTES, checkHeaderKeys, checkPublishSubject, checkQueueGroup, checkReplyTo, isReserved, parsePattern, patternMatches, subjectTokens } from "./protocol/subject.js";
 export type { Pattern } from "./protocol/subject.js";
+export { DIRECT_PUBSUB } from "./protocol/direct-pubsub.js";
+export type { DirectHeaders, DirectPubSub, DirectPubSubOffer, DirectPubSubReceiver } from "./protocol/direct-pubsub.js";
 
 export { FrameChannel } from "./channel/frame-channel.js";
 export type { FrameChannelHandlers, FrameChannelOptions, FramePayload } from "./channel/frame-channel.js";
@@ -26,6 +28,9 @@ export { listen } from "./transport/listen.js";
 export type { ListenContext, Listener, TlsServerOptions } from "./transport/listen.js";
 export { listenMemory } from "./transport/memory.js";
 export type { MemoryListener } from "./transport/memory.js";
+export { listenWorker, registerWorkerPort, workerPort } from "./transport/worker-listen.js";
+export type { WorkerListener } from "./transport/worker-listen.js";
+export type { WorkerPort } from "./transport/worker.js";
 export { SocketTransport } from "./transport/socket.js";
 export { NodeWebSocketTransport, StandardWebSocketTransport } from "./transport/websocket-transport.js";
 export { parseTransportUrl } from "./transport/url.js";

@@ -8,21 +8,23 @@ import type { ConsumerOptions } from "./consumer/options.js";
 import { GroupConsumer } from "./group/group-consumer.js";
 import type { GroupConsumerOptions } from "./group/options.js";
 import type { ClientContext, ClientResource, OffsetRequest, PartitionOffset } from "./context.js";
-import { PolywireError, parseTransportUrl } from "@polywire/core";
+import { PolywireError, parseTransportUrl, type RequestInit, type RequestKind } from "@polywire/core";
 import { Emitter } from "./events.js";
 import type { BrokerLink } from "./broker-link.js";
 import { listOffsets } from "./list-offsets.js";
 import { MetadataCache, type TopicInfo } from "./metadata.js";
 import { ConnectionPool } from "./pool.js";
 import { Producer } from "./producer/producer.js";
+import { PushFrames } from "./push-frames.js";
 import type { MessageData } from "./pubsub/message.js";
 import type { PublishOptions } from "./pubsub/pubsub.js";
 import { ClientPlanes } from "./planes.js";
 import type { BodyInit, Call, CallOptions as RpcCallOptions, Handler, Response as RpcResponse, Service, ServeOptions } from "./rpc/index.js";
+import type { ConfirmedPublishOptions, ConfirmResult } from "./pubsub/confirm.js";
+import { runHandler, type HandleOptions, type MessageHandler } from "./pubsub/handler.js";
 import type { SubscribeOptions, Subscription } from "./pubsub/subscription.js";
 import type { ProducerOptions } from "./producer/options.js";
 import { RECONNECT_DEFAULTS, RetryPolicy } from "./retry.js";
-import type { RequestInit, RequestKind } from "@polywire/core";
 import { callSignal, checkTimeout, type CallOptions } from "./signal.js";
 import { StatsCollector, type ClientStats } from "./stats.js";
 
@@ -30,16 +32,10 @@ const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 /**
- * A connection to a Polywire cluster: a pool of broker connections that
- * reconnect with exponential backoff and full jitter, follow Drain notices,
- * keep a metadata cache, and create producers and consumers. Create one
- * with {@link connect}; close it with `close()` or `await using`.
- *
- * ```ts
- * await using client = await connect(["tcp://10.0.0.1:7420", "tcp://10.0.0.2:7420"]);
- * const producer = client.producer();
- * await producer.send(Record.text("events", "hello"));
- * ```
+ * A connection to a Polywire cluster: a pool of broker connections (reconnecting with exponential backoff and full
+ * jitter, following Drain notices), a metadata cache, producers and consumers, pub/sub and request/reply. Create
+ * one with {@link connect}; close it with `close()` or `await using`:
+ * `await using client = await connect(["tcp://10.0.0.1:7420", "tcp://10.0.0.2:7420"]);`
  */
 export class Client extends Emitter<ClientEvents> {
   readonly #pool: ConnectionPool;
@@ -49,6 +45,7 @@ export class Client extends Emitter<ClientEvents> {
   readonly #resources = new Set<ClientResource>();
   readonly #context: ClientContext;
   #planes: ClientPlanes | undefined;
+  #push: PushFrames | undefined;
   #closing: Promise<void> | undefined;
   #closedResolve!: () => void;
   /** Resolves once the client is closed, by `close()` or because reconnecting gave up. */
@@ -93,12 +90,10 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /**
-   * Connects to the first of `urls` (tried in random order, PW-TRANS-005)
-   * that completes the handshake, passing over them again with the
-   * `reconnect` backoff while none does, for at most `connectTimeoutMs`.
-   * Rejects with the last failure as a `PolywireError` naming the addresses
-   * and causes (INVALID_ARGUMENT for a malformed URL; at once, without
-   * retrying, for AUTHENTICATION_FAILED or a refused TLS certificate).
+   * Connects to the first of `urls` (tried in random order, PW-TRANS-005) that completes the handshake, passing
+   * over them again with the `reconnect` backoff while none does, for at most `connectTimeoutMs`. Rejects with the
+   * last failure as a `PolywireError` naming the addresses and causes (INVALID_ARGUMENT for a malformed URL; at
+   * once, without retrying, for AUTHENTICATION_FAILED or a refused TLS certificate).
    */
   static async connect(urls: string | readonly string[], options: ClientOptions = {}): Promise<Client> {
     const list = typeof urls === "string" ? [urls] : [...urls];
@@ -186,6 +181,7 @@ export class Client extends Emitter<ClientEvents> {
         this.#resources.add(resource);
         return () => this.#resources.delete(resource);
       },
+      onPush: (kind, listener) => (this.#push ??= new PushFrames(this.#pool.primary)).on(kind, listener),
     };
   }
 
@@ -255,10 +251,7 @@ export class Client extends Emitter<ClientEvents> {
     };
   }
 
-  /**
-   * Describes `topics` (every topic when omitted) from the broker, refreshing
-   * the cache. Rejects with UNKNOWN_TOPIC when a named topic does not exist.
-   */
+  /** Describes `topics` (all when omitted) from the broker, refreshing the cache; UNKNOWN_TOPIC for a missing one. */
   async metadata(topics: readonly string[] = [], options: CallOptions = {}): Promise<TopicInfo[]> {
     this.#ensureOpen();
     const signal = callSignal(options);
@@ -266,9 +259,8 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /**
-   * Resolves offsets by position or time (PW-LOG-020, PW-LOG-021), in the
-   * order asked, sending one ListOffsets request per partition leader.
-   * Rejects with the first partition's error (UNKNOWN_TOPIC, ...).
+   * Resolves offsets by position or time (PW-LOG-020, PW-LOG-021), in the order asked, one ListOffsets
+   * request per partition leader. Rejects with the first partition's error (UNKNOWN_TOPIC, ...).
    */
   listOffsets(queries: readonly OffsetRequest[], options: CallOptions = {}): Promise<PartitionOffset[]> {
     this.#ensureOpen();
@@ -315,15 +307,26 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /**
-   * Publishes `data` to `subject` (at-most-once, PW-PUBSUB-026) and
-   * resolves with the number of subscriptions it was routed to, or, with
-   * `ack: false`, once it is handed to the connection.
+   * Runs `handler` on each message `pattern` matches (`concurrency` at once, default 1) and tells a
+   * publisher that asked (`confirm`) whether it succeeded or the error it threw (spec §9.5).
+   */
+  handle(pattern: string, handler: MessageHandler, options: HandleOptions = {}): Subscription {
+    const subscription = this.subscribe(pattern, options);
+    runHandler(subscription, handler, (replyTo, headers, body) => this.publish(replyTo, body, { headers, ack: false }), options.concurrency);
+    return subscription;
+  }
+
+  /**
+   * Publishes `data` to `subject` (at-most-once, PW-PUBSUB-026) and resolves with the number of subscriptions
+   * it was routed to; with `ack: false` once it is handed to the connection; with `confirm`, with what every
+   * handler it reached said, or missing after the timeout (spec §9.5).
    */
   publish(subject: string, data: MessageData, options: PublishOptions & { ack: false }): Promise<undefined>;
+  publish(subject: string, data: MessageData, options: ConfirmedPublishOptions): Promise<ConfirmResult>;
   publish(subject: string, data: MessageData, options?: PublishOptions): Promise<number>;
-  publish(subject: string, data: MessageData, options: PublishOptions = {}): Promise<number | undefined> {
+  publish(subject: string, data: MessageData, options: PublishOptions & { confirm?: ConfirmedPublishOptions["confirm"] } = {}): Promise<number | undefined | ConfirmResult> {
     try {
-      return this.#side().pubsub.publish(subject, data, options);
+      return options.confirm === undefined ? this.#side().pubsub.publish(subject, data, options) : this.#side().confirmedPublish(subject, data, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -334,10 +337,7 @@ export class Client extends Emitter<ClientEvents> {
     return this.#side().pubsub.flush(options);
   }
 
-  /**
-   * Calls `service` with `body` and resolves with the reply's headers and whole body; fails with an ApplicationError
-   * (APPLICATION_ERROR, the responder's code on `applicationCode`) or NO_RESPONDERS, TIMEOUT, CANCELLED, RESPONDER_GONE.
-   */
+  /** Calls `service` with `body`: the reply's headers and whole body, or an ApplicationError (APPLICATION_ERROR) or NO_RESPONDERS, TIMEOUT, CANCELLED, RESPONDER_GONE. */
   request(service: string, body?: BodyInit, options?: RpcCallOptions): Promise<RpcResponse> {
     return this.#side().rpc.request(service, body, options);
   }
@@ -354,8 +354,7 @@ export class Client extends Emitter<ClientEvents> {
 
   #side(): ClientPlanes {
     this.#ensureOpen();
-    this.#planes ??= new ClientPlanes(this.#pool.primary, this.#resources);
-    return this.#planes;
+    return (this.#planes ??= new ClientPlanes(this.#pool.primary, this.#resources, (pattern) => this.subscribe(pattern)));
   }
 
   /** A snapshot of the client's counters and request latency percentiles. */

@@ -64,9 +64,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
     this.#maxFrameSize = maxFrameSize;
     this.#requests = new Correlation((kind, id, message, payload) => this.#write(kind, id, message, payload), DEFAULT_MAX_IN_FLIGHT_LIMIT);
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
   }
 
   /**
@@ -268,9 +266,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   /**
-   * Opens a stream on one correlation id (a call, §10): its first frame
-   * goes out when a max_in_flight slot is free, and the broker's frames on
-   * its id go to `handler` until it reports the terminal event. Returns
+   * Opens a stream on one correlation id (a call, §10): its first frame goes out when a max_in_flight slot
+   * is free, and the broker's frames on its id go to `handler` until it reports the terminal event. Returns
    * what ends it sooner (its owner gave up on it).
    */
   openStream(kind: number, message: Uint8Array, payload: Uint8Array | undefined, handler: StreamHandler): () => void {
@@ -307,6 +304,9 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (message.nonce !== nonce) throw new PolywireError("MALFORMED_FRAME", "Pong nonce does not match the Ping");
     return performance.now() - started;
   }
+
+  /** What the broker's end of an in-process transport offers under `key`, once ready (PW-TRANS-012); undefined on others. */
+  peerService(key: symbol): unknown { return this.#state === "ready" || this.#state === "draining" ? this.#channel?.transport.peerService?.(key) : undefined; }
 
   #refusal(kind: number): PolywireError | undefined {
     if (this.#state === "closed" || this.#closing || this.#peerClosed) {

@@ -1,3 +1,5 @@
+import type { FrameKind } from "@polywire/proto/session";
+import type { Frame } from "@polywire/wasm-codec";
 import type { CallResult, Connection, RequestOptions } from "./connection.js";
 import type { PolywireError } from "@polywire/core";
 import type { Jsonified } from "./json.js";
@@ -71,4 +73,10 @@ export interface ClientContext {
   request<K extends RequestKind>(kind: K, init: RequestInit<K>, options?: CallOptions): Promise<CallResult<K>>;
   listOffsets(queries: readonly OffsetRequest[], options?: CallOptions): Promise<PartitionOffset[]>;
   track(resource: ClientResource): () => void;
+  /**
+   * Calls `listener` with every unsolicited frame of `kind` (correlation id
+   * 0) on the primary connection, across reconnects; returns the function
+   * that stops it.
+   */
+  onPush(kind: FrameKind, listener: (frame: Frame) => void): () => void;
 }

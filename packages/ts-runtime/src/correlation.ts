@@ -81,6 +81,12 @@ export class Correlation {
         id: 0, kind, message, payload, expectResponse: options.expectResponse ?? true, counted: kind !== FrameKind.PING,
         resolve, reject, timer: undefined, signal, onAbort: undefined, sent: false, stream: undefined,
       };
+      const sendNow = !pending.counted || (this.#awaiting < this.#maxInFlight && this.#queue.length === 0);
+      // Sent now and expecting no answer (a publish without ack), it is settled by sending: no timer or listener to set and clear.
+      if (sendNow && !pending.expectResponse) {
+        this.#send(pending);
+        return;
+      }
       const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
       if (timeoutMs > 0 && timeoutMs !== Infinity) {
         pending.timer = setTimeout(() => this.#abandon(pending, new PolywireError("TIMEOUT", `request of kind ${kind} timed out after ${timeoutMs} ms`)), timeoutMs);
@@ -90,7 +96,7 @@ export class Correlation {
         signal.addEventListener("abort", pending.onAbort, { once: true });
       }
       // A Ping never waits for a slot: keepalive must work on a busy connection (PW-SESS-025).
-      if (!pending.counted || (this.#awaiting < this.#maxInFlight && this.#queue.length === 0)) this.#send(pending);
+      if (sendNow) this.#send(pending);
       else this.#queue.push(pending);
     });
   }

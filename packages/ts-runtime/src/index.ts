@@ -18,6 +18,8 @@ export { ConsumedRecord, Record } from "./record.js";
 export { Message } from "./pubsub/message.js";
 export type { MessageData, MessageHeadersInit } from "./pubsub/message.js";
 export type { PublishOptions } from "./pubsub/pubsub.js";
+export type { Confirmation, ConfirmedPublishOptions, ConfirmOptions, ConfirmResult } from "./pubsub/confirm.js";
+export type { HandleOptions, MessageHandler } from "./pubsub/handler.js";
 export { Subscription } from "./pubsub/subscription.js";
 export { ApplicationError, Call, IncomingBody, Service } from "./rpc/index.js";
 export type { BodyInit, CallOptions as RpcCallOptions, Handler, Headers as CallHeaders, HeadersInit as CallHeadersInit, IncomingRequest, Reply, ReplyInit, Response as RpcResponse, ServeOptions } from "./rpc/index.js";
@@ -27,6 +29,8 @@ export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "
 export type { PolywireErrorCode, PolywireErrorOptions, SupportedVersions, TlsFailure } from "@polywire/core";
 export type { AuthOptions, PlainCredentials, SaslMechanism, TokenCredentials } from "./sasl.js";
 export type { TlsClientOptions } from "@polywire/core";
+// worker:// (PW-TRANS-013): the port a thread dials its broker's thread through.
+export { registerWorkerPort } from "@polywire/core";
 export type { Jsonified, JsonResult } from "./json.js";
 export type { RetryOptions } from "./retry.js";
 export type { ClientStats, LatencySnapshot } from "./stats.js";

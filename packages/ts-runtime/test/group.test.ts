@@ -127,6 +127,30 @@ describe("group consumer: sharing partitions (PW-GROUP-002, PW-GROUP-020..022, P
   });
 });
 
+describe("group consumer: GroupNotice (PW-GROUP-029)", () => {
+  it("PW-GROUP-029: with heartbeat intervals of 10 s, a join and a leave settle in round trips, not intervals", { timeout: 30_000 }, async () => {
+    // Every interval is longer than the waits below: only notices can move the partitions in time.
+    const broker = await startBroker({ topics: [{ name: "notice", partitions: 4 }], groups: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 10_000, reconcileHeartbeatIntervalMs: 10_000 } });
+    cleanups.push(() => broker.close());
+    const checker = new OwnershipChecker();
+    const a = (await client(broker)).consumer({ group: "g-notice", topics: ["notice"], ...checker.hooks("a") });
+    const loops = [drain(a, [])];
+    await until(() => a.assignment().length === 4, 5_000, "the first member's partitions");
+    const joined = performance.now();
+    const b = (await client(broker)).consumer({ group: "g-notice", topics: ["notice"], ...checker.hooks("b") });
+    loops.push(drain(b, []));
+    await until(() => a.assignment().length === 2 && b.assignment().length === 2, 3_000, "the join settled");
+    expect(performance.now() - joined).toBeLessThan(3_000);
+    const left = performance.now();
+    await b.close();
+    await until(() => a.assignment().length === 4, 3_000, "the leave settled");
+    expect(performance.now() - left).toBeLessThan(3_000);
+    expect(checker.violations).toEqual([]);
+    await a.close();
+    await Promise.all(loops);
+  });
+});
+
 describe("group consumer: heartbeats never wait for the handler (PW-GROUP-004, PW-GROUP-005)", () => {
   it("PW-GROUP-004: a member whose handler awaits 3x the session timeout on one record keeps its partitions", { timeout: 60_000 }, async () => {
     const broker = await startGroupBroker([{ name: "busy", partitions: 4 }]);

@@ -1,9 +1,11 @@
 // The client's pub/sub API against the reference broker over real TCP
-// sockets; a fault proxy cuts the connection for the reconnect case.
+// sockets and over memory://, where pub/sub takes the in-process path
+// (PW-TRANS-012) with the same behaviour; a fault proxy cuts the TCP
+// connection for the reconnect case.
 import { describe, expect, it } from "vitest";
 import { connect, PolywireError, type Message, type SlowConsumerEvent } from "../src/index.js";
 import { FaultProxy } from "./fault-proxy.js";
-import { startBroker, until } from "./harness.js";
+import { memoryUrl, startBroker, until } from "./harness.js";
 
 const fast = { initialDelayMs: 10, maxDelayMs: 50 };
 
@@ -17,9 +19,11 @@ async function take(iterator: AsyncIterator<Message>, count: number): Promise<Me
   return got;
 }
 
-describe("client pub/sub", () => {
+for (const scheme of ["tcp", "memory"] as const) describe(`client pub/sub over ${scheme}://`, () => {
+  const listeners = (): string[] => [scheme === "tcp" ? "tcp://127.0.0.1:0" : memoryUrl("pubsub")];
+
   it("PW-PUBSUB-013, PW-PUBSUB-021, PW-PUBSUB-023: subscribe, publish with headers, routed counts, for await", async () => {
-    await using broker = await startBroker({ listeners: ["tcp://127.0.0.1:0"] });
+    await using broker = await startBroker({ listeners: listeners() });
     await using client = await connect(broker.urls[0] as string);
     await using other = await connect(broker.urls[0] as string);
     const all = client.subscribe("orders.>");
@@ -40,7 +44,7 @@ describe("client pub/sub", () => {
   });
 
   it("PW-PUBSUB-001, PW-PUBSUB-002, PW-PUBSUB-003: bad subjects and patterns are typed errors before anything is sent", async () => {
-    await using broker = await startBroker();
+    await using broker = await startBroker({ listeners: listeners() });
     await using client = await connect(broker.urls[0] as string);
     expect(() => client.subscribe("a.>.b")).toThrow(expect.objectContaining({ code: "INVALID_SUBJECT" }) as Error);
     expect(() => client.subscribe("$sys.*")).toThrow(expect.objectContaining({ code: "RESERVED_SUBJECT" }) as Error);
@@ -52,7 +56,7 @@ describe("client pub/sub", () => {
   });
 
   it("PW-PUBSUB-014: afterMessages ends the loop after that many messages; break and asyncDispose unsubscribe", async () => {
-    await using broker = await startBroker();
+    await using broker = await startBroker({ listeners: listeners() });
     await using client = await connect(broker.urls[0] as string);
     const three = client.subscribe("t", { afterMessages: 3 });
     await three.ready;
@@ -76,7 +80,7 @@ describe("client pub/sub", () => {
   });
 
   it("PW-PUBSUB-030, PW-PUBSUB-031: a loop that does not keep up loses messages, and the loss is reported and counted", { timeout: 60_000 }, async () => {
-    await using broker = await startBroker({ listeners: ["tcp://127.0.0.1:0"] });
+    await using broker = await startBroker({ listeners: listeners() });
     await using client = await connect(broker.urls[0] as string);
     const sub = client.subscribe("burst", { maxPending: 10 });
     const events: SlowConsumerEvent[] = [];
@@ -89,8 +93,9 @@ describe("client pub/sub", () => {
     expect(events.reduce((n, e) => n + e.dropped, 0)).toBe(sub.dropped);
   });
 
-  it("subscriptions are made again after a reconnect; the loop goes on", { timeout: 60_000 }, async () => {
-    await using broker = await startBroker({ listeners: ["tcp://127.0.0.1:0"] });
+  // The fault proxy cuts TCP connections.
+  it.runIf(scheme === "tcp")("subscriptions are made again after a reconnect; the loop goes on", { timeout: 60_000 }, async () => {
+    await using broker = await startBroker({ listeners: listeners() });
     const proxy = await FaultProxy.start(broker.urls[0] as string);
     try {
       await using client = await connect(proxy.url, { reconnect: fast });

@@ -177,4 +177,12 @@ export default [
     },
     frame: { correlationId: 21 },
   },
+  {
+    name: "group-notice",
+    type: "GroupNotice",
+    description: "A heartbeat now would bring member m-1 of group billing news.",
+    clauses: ["PW-GROUP-029"],
+    json: { groupId: "billing", memberId: "m-1" },
+    frame: { correlationId: 0 },
+  },
 ];

@@ -373,6 +373,62 @@ func (x *GroupHeartbeatResponse) GetAssignment() *Assignment {
 	return nil
 }
 
+// GroupNotice tells a member that a heartbeat sent now would be answered
+// with news: partitions to revoke, a new member epoch, or partitions of its
+// target that became free. It carries no assignment (the heartbeat's
+// response does), so a notice lost or late costs only time (PW-GROUP-029).
+type GroupNotice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupNotice) Reset() {
+	*x = GroupNotice{}
+	mi := &file_polywire_v1_groups_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupNotice) ProtoMessage() {}
+
+func (x *GroupNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_polywire_v1_groups_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupNotice.ProtoReflect.Descriptor instead.
+func (*GroupNotice) Descriptor() ([]byte, []int) {
+	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GroupNotice) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *GroupNotice) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 // Assignment is the complete set of partitions a member may own.
 type Assignment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -383,7 +439,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_polywire_v1_groups_proto_msgTypes[4]
+	mi := &file_polywire_v1_groups_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -395,7 +451,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_polywire_v1_groups_proto_msgTypes[4]
+	mi := &file_polywire_v1_groups_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -408,7 +464,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{4}
+	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Assignment) GetPartitions() []*TopicPartitions {
@@ -433,7 +489,7 @@ type CommitOffset struct {
 
 func (x *CommitOffset) Reset() {
 	*x = CommitOffset{}
-	mi := &file_polywire_v1_groups_proto_msgTypes[5]
+	mi := &file_polywire_v1_groups_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -445,7 +501,7 @@ func (x *CommitOffset) String() string {
 func (*CommitOffset) ProtoMessage() {}
 
 func (x *CommitOffset) ProtoReflect() protoreflect.Message {
-	mi := &file_polywire_v1_groups_proto_msgTypes[5]
+	mi := &file_polywire_v1_groups_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -458,7 +514,7 @@ func (x *CommitOffset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitOffset.ProtoReflect.Descriptor instead.
 func (*CommitOffset) Descriptor() ([]byte, []int) {
-	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{5}
+	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CommitOffset) GetTopic() string {
@@ -504,7 +560,7 @@ type OffsetCommitRequest struct {
 
 func (x *OffsetCommitRequest) Reset() {
 	*x = OffsetCommitRequest{}
-	mi := &file_polywire_v1_groups_proto_msgTypes[6]
+	mi := &file_polywire_v1_groups_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +572,7 @@ func (x *OffsetCommitRequest) String() string {
 func (*OffsetCommitRequest) ProtoMessage() {}
 
 func (x *OffsetCommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polywire_v1_groups_proto_msgTypes[6]
+	mi := &file_polywire_v1_groups_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +585,7 @@ func (x *OffsetCommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OffsetCommitRequest.ProtoReflect.Descriptor instead.
 func (*OffsetCommitRequest) Descriptor() ([]byte, []int) {
-	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{6}
+	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *OffsetCommitRequest) GetGroupId() string {
@@ -572,7 +628,7 @@ type CommitResult struct {
 
 func (x *CommitResult) Reset() {
 	*x = CommitResult{}
-	mi := &file_polywire_v1_groups_proto_msgTypes[7]
+	mi := &file_polywire_v1_groups_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +640,7 @@ func (x *CommitResult) String() string {
 func (*CommitResult) ProtoMessage() {}
 
 func (x *CommitResult) ProtoReflect() protoreflect.Message {
-	mi := &file_polywire_v1_groups_proto_msgTypes[7]
+	mi := &file_polywire_v1_groups_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +653,7 @@ func (x *CommitResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResult.ProtoReflect.Descriptor instead.
 func (*CommitResult) Descriptor() ([]byte, []int) {
-	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{7}
+	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CommitResult) GetTopic() string {
@@ -631,7 +687,7 @@ type OffsetCommitResponse struct {
 
 func (x *OffsetCommitResponse) Reset() {
 	*x = OffsetCommitResponse{}
-	mi := &file_polywire_v1_groups_proto_msgTypes[8]
+	mi := &file_polywire_v1_groups_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +699,7 @@ func (x *OffsetCommitResponse) String() string {
 func (*OffsetCommitResponse) ProtoMessage() {}
 
 func (x *OffsetCommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polywire_v1_groups_proto_msgTypes[8]
+	mi := &file_polywire_v1_groups_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +712,7 @@ func (x *OffsetCommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OffsetCommitResponse.ProtoReflect.Descriptor instead.
 func (*OffsetCommitResponse) Descriptor() ([]byte, []int) {
-	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{8}
+	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *OffsetCommitResponse) GetResults() []*CommitResult {
@@ -678,7 +734,7 @@ type OffsetFetchRequest struct {
 
 func (x *OffsetFetchRequest) Reset() {
 	*x = OffsetFetchRequest{}
-	mi := &file_polywire_v1_groups_proto_msgTypes[9]
+	mi := &file_polywire_v1_groups_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +746,7 @@ func (x *OffsetFetchRequest) String() string {
 func (*OffsetFetchRequest) ProtoMessage() {}
 
 func (x *OffsetFetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_polywire_v1_groups_proto_msgTypes[9]
+	mi := &file_polywire_v1_groups_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +759,7 @@ func (x *OffsetFetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OffsetFetchRequest.ProtoReflect.Descriptor instead.
 func (*OffsetFetchRequest) Descriptor() ([]byte, []int) {
-	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{9}
+	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *OffsetFetchRequest) GetGroupId() string {
@@ -735,7 +791,7 @@ type CommittedOffset struct {
 
 func (x *CommittedOffset) Reset() {
 	*x = CommittedOffset{}
-	mi := &file_polywire_v1_groups_proto_msgTypes[10]
+	mi := &file_polywire_v1_groups_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +803,7 @@ func (x *CommittedOffset) String() string {
 func (*CommittedOffset) ProtoMessage() {}
 
 func (x *CommittedOffset) ProtoReflect() protoreflect.Message {
-	mi := &file_polywire_v1_groups_proto_msgTypes[10]
+	mi := &file_polywire_v1_groups_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +816,7 @@ func (x *CommittedOffset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommittedOffset.ProtoReflect.Descriptor instead.
 func (*CommittedOffset) Descriptor() ([]byte, []int) {
-	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{10}
+	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CommittedOffset) GetTopic() string {
@@ -816,7 +872,7 @@ type OffsetFetchResponse struct {
 
 func (x *OffsetFetchResponse) Reset() {
 	*x = OffsetFetchResponse{}
-	mi := &file_polywire_v1_groups_proto_msgTypes[11]
+	mi := &file_polywire_v1_groups_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +884,7 @@ func (x *OffsetFetchResponse) String() string {
 func (*OffsetFetchResponse) ProtoMessage() {}
 
 func (x *OffsetFetchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_polywire_v1_groups_proto_msgTypes[11]
+	mi := &file_polywire_v1_groups_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +897,7 @@ func (x *OffsetFetchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OffsetFetchResponse.ProtoReflect.Descriptor instead.
 func (*OffsetFetchResponse) Descriptor() ([]byte, []int) {
-	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{11}
+	return file_polywire_v1_groups_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OffsetFetchResponse) GetErrorCode() ErrorCode {
@@ -888,7 +944,10 @@ const file_polywire_v1_groups_proto_rawDesc = "" +
 	"\x15heartbeat_interval_ms\x18\x05 \x01(\rR\x13heartbeatIntervalMs\x127\n" +
 	"\n" +
 	"assignment\x18\x06 \x01(\v2\x17.polywire.v1.AssignmentR\n" +
-	"assignment\"J\n" +
+	"assignment\"E\n" +
+	"\vGroupNotice\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\"J\n" +
 	"\n" +
 	"Assignment\x12<\n" +
 	"\n" +
@@ -947,39 +1006,40 @@ func file_polywire_v1_groups_proto_rawDescGZIP() []byte {
 }
 
 var file_polywire_v1_groups_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_polywire_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_polywire_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_polywire_v1_groups_proto_goTypes = []any{
 	(Assignor)(0),                  // 0: polywire.v1.Assignor
 	(*GroupHeartbeatRequest)(nil),  // 1: polywire.v1.GroupHeartbeatRequest
 	(*Subscription)(nil),           // 2: polywire.v1.Subscription
 	(*OwnedPartitions)(nil),        // 3: polywire.v1.OwnedPartitions
 	(*GroupHeartbeatResponse)(nil), // 4: polywire.v1.GroupHeartbeatResponse
-	(*Assignment)(nil),             // 5: polywire.v1.Assignment
-	(*CommitOffset)(nil),           // 6: polywire.v1.CommitOffset
-	(*OffsetCommitRequest)(nil),    // 7: polywire.v1.OffsetCommitRequest
-	(*CommitResult)(nil),           // 8: polywire.v1.CommitResult
-	(*OffsetCommitResponse)(nil),   // 9: polywire.v1.OffsetCommitResponse
-	(*OffsetFetchRequest)(nil),     // 10: polywire.v1.OffsetFetchRequest
-	(*CommittedOffset)(nil),        // 11: polywire.v1.CommittedOffset
-	(*OffsetFetchResponse)(nil),    // 12: polywire.v1.OffsetFetchResponse
-	(*TopicPartitions)(nil),        // 13: polywire.v1.TopicPartitions
-	(ErrorCode)(0),                 // 14: polywire.v1.ErrorCode
+	(*GroupNotice)(nil),            // 5: polywire.v1.GroupNotice
+	(*Assignment)(nil),             // 6: polywire.v1.Assignment
+	(*CommitOffset)(nil),           // 7: polywire.v1.CommitOffset
+	(*OffsetCommitRequest)(nil),    // 8: polywire.v1.OffsetCommitRequest
+	(*CommitResult)(nil),           // 9: polywire.v1.CommitResult
+	(*OffsetCommitResponse)(nil),   // 10: polywire.v1.OffsetCommitResponse
+	(*OffsetFetchRequest)(nil),     // 11: polywire.v1.OffsetFetchRequest
+	(*CommittedOffset)(nil),        // 12: polywire.v1.CommittedOffset
+	(*OffsetFetchResponse)(nil),    // 13: polywire.v1.OffsetFetchResponse
+	(*TopicPartitions)(nil),        // 14: polywire.v1.TopicPartitions
+	(ErrorCode)(0),                 // 15: polywire.v1.ErrorCode
 }
 var file_polywire_v1_groups_proto_depIdxs = []int32{
 	2,  // 0: polywire.v1.GroupHeartbeatRequest.subscription:type_name -> polywire.v1.Subscription
 	0,  // 1: polywire.v1.GroupHeartbeatRequest.assignor:type_name -> polywire.v1.Assignor
 	3,  // 2: polywire.v1.GroupHeartbeatRequest.owned:type_name -> polywire.v1.OwnedPartitions
-	13, // 3: polywire.v1.OwnedPartitions.partitions:type_name -> polywire.v1.TopicPartitions
-	14, // 4: polywire.v1.GroupHeartbeatResponse.error_code:type_name -> polywire.v1.ErrorCode
-	5,  // 5: polywire.v1.GroupHeartbeatResponse.assignment:type_name -> polywire.v1.Assignment
-	13, // 6: polywire.v1.Assignment.partitions:type_name -> polywire.v1.TopicPartitions
-	6,  // 7: polywire.v1.OffsetCommitRequest.offsets:type_name -> polywire.v1.CommitOffset
-	14, // 8: polywire.v1.CommitResult.error_code:type_name -> polywire.v1.ErrorCode
-	8,  // 9: polywire.v1.OffsetCommitResponse.results:type_name -> polywire.v1.CommitResult
-	13, // 10: polywire.v1.OffsetFetchRequest.partitions:type_name -> polywire.v1.TopicPartitions
-	14, // 11: polywire.v1.CommittedOffset.error_code:type_name -> polywire.v1.ErrorCode
-	14, // 12: polywire.v1.OffsetFetchResponse.error_code:type_name -> polywire.v1.ErrorCode
-	11, // 13: polywire.v1.OffsetFetchResponse.offsets:type_name -> polywire.v1.CommittedOffset
+	14, // 3: polywire.v1.OwnedPartitions.partitions:type_name -> polywire.v1.TopicPartitions
+	15, // 4: polywire.v1.GroupHeartbeatResponse.error_code:type_name -> polywire.v1.ErrorCode
+	6,  // 5: polywire.v1.GroupHeartbeatResponse.assignment:type_name -> polywire.v1.Assignment
+	14, // 6: polywire.v1.Assignment.partitions:type_name -> polywire.v1.TopicPartitions
+	7,  // 7: polywire.v1.OffsetCommitRequest.offsets:type_name -> polywire.v1.CommitOffset
+	15, // 8: polywire.v1.CommitResult.error_code:type_name -> polywire.v1.ErrorCode
+	9,  // 9: polywire.v1.OffsetCommitResponse.results:type_name -> polywire.v1.CommitResult
+	14, // 10: polywire.v1.OffsetFetchRequest.partitions:type_name -> polywire.v1.TopicPartitions
+	15, // 11: polywire.v1.CommittedOffset.error_code:type_name -> polywire.v1.ErrorCode
+	15, // 12: polywire.v1.OffsetFetchResponse.error_code:type_name -> polywire.v1.ErrorCode
+	12, // 13: polywire.v1.OffsetFetchResponse.offsets:type_name -> polywire.v1.CommittedOffset
 	14, // [14:14] is the sub-list for method output_type
 	14, // [14:14] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
@@ -1000,7 +1060,7 @@ func file_polywire_v1_groups_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_polywire_v1_groups_proto_rawDesc), len(file_polywire_v1_groups_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -69,6 +69,7 @@ const (
 	FrameKind_FRAME_KIND_OFFSET_COMMIT_RESPONSE   FrameKind = 67
 	FrameKind_FRAME_KIND_OFFSET_FETCH_REQUEST     FrameKind = 68
 	FrameKind_FRAME_KIND_OFFSET_FETCH_RESPONSE    FrameKind = 69
+	FrameKind_FRAME_KIND_GROUP_NOTICE             FrameKind = 70
 	// Pub/sub plane.
 	FrameKind_FRAME_KIND_SUBSCRIBE_REQUEST    FrameKind = 96
 	FrameKind_FRAME_KIND_SUBSCRIBE_RESPONSE   FrameKind = 97
@@ -119,6 +120,7 @@ var (
 		67:  "FRAME_KIND_OFFSET_COMMIT_RESPONSE",
 		68:  "FRAME_KIND_OFFSET_FETCH_REQUEST",
 		69:  "FRAME_KIND_OFFSET_FETCH_RESPONSE",
+		70:  "FRAME_KIND_GROUP_NOTICE",
 		96:  "FRAME_KIND_SUBSCRIBE_REQUEST",
 		97:  "FRAME_KIND_SUBSCRIBE_RESPONSE",
 		98:  "FRAME_KIND_UNSUBSCRIBE_REQUEST",
@@ -164,6 +166,7 @@ var (
 		"FRAME_KIND_OFFSET_COMMIT_RESPONSE":        67,
 		"FRAME_KIND_OFFSET_FETCH_REQUEST":          68,
 		"FRAME_KIND_OFFSET_FETCH_RESPONSE":         69,
+		"FRAME_KIND_GROUP_NOTICE":                  70,
 		"FRAME_KIND_SUBSCRIBE_REQUEST":             96,
 		"FRAME_KIND_SUBSCRIBE_RESPONSE":            97,
 		"FRAME_KIND_UNSUBSCRIBE_REQUEST":           98,
@@ -238,6 +241,9 @@ const (
 	Feature_FEATURE_DRAIN_NOTICE Feature = 7
 	// The broker sends SlowConsumer notices with dropped counts.
 	Feature_FEATURE_SLOW_CONSUMER_NOTICE Feature = 8
+	// The broker tells a group member when a heartbeat would bring it news
+	// (GroupNotice), so rebalances need not wait for heartbeat intervals.
+	Feature_FEATURE_GROUP_NOTICE Feature = 9
 )
 
 // Enum value maps for Feature.
@@ -252,6 +258,7 @@ var (
 		6: "FEATURE_FRAME_CHECKSUM",
 		7: "FEATURE_DRAIN_NOTICE",
 		8: "FEATURE_SLOW_CONSUMER_NOTICE",
+		9: "FEATURE_GROUP_NOTICE",
 	}
 	Feature_value = map[string]int32{
 		"FEATURE_UNSPECIFIED":          0,
@@ -263,6 +270,7 @@ var (
 		"FEATURE_FRAME_CHECKSUM":       6,
 		"FEATURE_DRAIN_NOTICE":         7,
 		"FEATURE_SLOW_CONSUMER_NOTICE": 8,
+		"FEATURE_GROUP_NOTICE":         9,
 	}
 )
 
@@ -1411,7 +1419,7 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\x0ealternate_urls\x18\x03 \x03(\tR\ralternateUrls\"K\n" +
 	"\x05Close\x12*\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x16.polywire.v1.ErrorCodeR\x04code\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason*\x8f\v\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason*\xac\v\n" +
 	"\tFrameKind\x12\x1a\n" +
 	"\x16FRAME_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10FRAME_KIND_HELLO\x10\x01\x12\x16\n" +
@@ -1438,7 +1446,8 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	" FRAME_KIND_OFFSET_COMMIT_REQUEST\x10B\x12%\n" +
 	"!FRAME_KIND_OFFSET_COMMIT_RESPONSE\x10C\x12#\n" +
 	"\x1fFRAME_KIND_OFFSET_FETCH_REQUEST\x10D\x12$\n" +
-	" FRAME_KIND_OFFSET_FETCH_RESPONSE\x10E\x12 \n" +
+	" FRAME_KIND_OFFSET_FETCH_RESPONSE\x10E\x12\x1b\n" +
+	"\x17FRAME_KIND_GROUP_NOTICE\x10F\x12 \n" +
 	"\x1cFRAME_KIND_SUBSCRIBE_REQUEST\x10`\x12!\n" +
 	"\x1dFRAME_KIND_SUBSCRIBE_RESPONSE\x10a\x12\"\n" +
 	"\x1eFRAME_KIND_UNSUBSCRIBE_REQUEST\x10b\x12#\n" +
@@ -1455,7 +1464,7 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\x18FRAME_KIND_CALL_RESPONSE\x10\x85\x01\x12\x1a\n" +
 	"\x15FRAME_KIND_CALL_CHUNK\x10\x86\x01\x12\x1b\n" +
 	"\x16FRAME_KIND_CALL_CREDIT\x10\x87\x01\x12\x1b\n" +
-	"\x16FRAME_KIND_CALL_CANCEL\x10\x88\x01*\xe7\x01\n" +
+	"\x16FRAME_KIND_CALL_CANCEL\x10\x88\x01*\x81\x02\n" +
 	"\aFeature\x12\x17\n" +
 	"\x13FEATURE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vFEATURE_LOG\x10\x01\x12\x17\n" +
@@ -1465,7 +1474,8 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\x15FEATURE_REQUEST_REPLY\x10\x05\x12\x1a\n" +
 	"\x16FEATURE_FRAME_CHECKSUM\x10\x06\x12\x18\n" +
 	"\x14FEATURE_DRAIN_NOTICE\x10\a\x12 \n" +
-	"\x1cFEATURE_SLOW_CONSUMER_NOTICE\x10\b*\xa7\x0f\n" +
+	"\x1cFEATURE_SLOW_CONSUMER_NOTICE\x10\b\x12\x18\n" +
+	"\x14FEATURE_GROUP_NOTICE\x10\t*\xa7\x0f\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eERROR_CODE_UNSUPPORTED_VERSION\x10\x01\x12\x1e\n" +

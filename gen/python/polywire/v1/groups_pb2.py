@@ -27,7 +27,7 @@ from polywire.v1 import common_pb2 as polywire_dot_v1_dot_common__pb2
 from polywire.v1 import session_pb2 as polywire_dot_v1_dot_session__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18polywire/v1/groups.proto\x12\x0bpolywire.v1\x1a\x18polywire/v1/common.proto\x1a\x19polywire/v1/session.proto\"\xeb\x02\n\x15GroupHeartbeatRequest\x12\x19\n\x08group_id\x18\x01 \x01(\tR\x07groupId\x12\x1b\n\tmember_id\x18\x02 \x01(\tR\x08memberId\x12!\n\x0cmember_epoch\x18\x03 \x01(\x05R\x0bmemberEpoch\x12\x1f\n\x0binstance_id\x18\x04 \x01(\tR\ninstanceId\x12\x30\n\x14rebalance_timeout_ms\x18\x05 \x01(\rR\x12rebalanceTimeoutMs\x12=\n\x0csubscription\x18\x06 \x01(\x0b\x32\x19.polywire.v1.SubscriptionR\x0csubscription\x12\x31\n\x08\x61ssignor\x18\x07 \x01(\x0e\x32\x15.polywire.v1.AssignorR\x08\x61ssignor\x12\x32\n\x05owned\x18\x08 \x01(\x0b\x32\x1c.polywire.v1.OwnedPartitionsR\x05owned\"&\n\x0cSubscription\x12\x16\n\x06topics\x18\x01 \x03(\tR\x06topics\"O\n\x0fOwnedPartitions\x12<\n\npartitions\x18\x01 \x03(\x0b\x32\x1c.polywire.v1.TopicPartitionsR\npartitions\"\xa1\x02\n\x16GroupHeartbeatResponse\x12\x35\n\nerror_code\x18\x01 \x01(\x0e\x32\x16.polywire.v1.ErrorCodeR\terrorCode\x12#\n\rerror_message\x18\x02 \x01(\tR\x0c\x65rrorMessage\x12\x1b\n\tmember_id\x18\x03 \x01(\tR\x08memberId\x12!\n\x0cmember_epoch\x18\x04 \x01(\x05R\x0bmemberEpoch\x12\x32\n\x15heartbeat_interval_ms\x18\x05 \x01(\rR\x13heartbeatIntervalMs\x12\x37\n\nassignment\x18\x06 \x01(\x0b\x32\x17.polywire.v1.AssignmentR\nassignment\"J\n\nAssignment\x12<\n\npartitions\x18\x01 \x03(\x0b\x32\x1c.polywire.v1.TopicPartitionsR\npartitions\"v\n\x0c\x43ommitOffset\x12\x14\n\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n\tpartition\x18\x02 \x01(\rR\tpartition\x12\x16\n\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x1a\n\x08metadata\x18\x04 \x01(\tR\x08metadata\"\xa5\x01\n\x13OffsetCommitRequest\x12\x19\n\x08group_id\x18\x01 \x01(\tR\x07groupId\x12\x1b\n\tmember_id\x18\x02 \x01(\tR\x08memberId\x12!\n\x0cmember_epoch\x18\x03 \x01(\x05R\x0bmemberEpoch\x12\x33\n\x07offsets\x18\x04 \x03(\x0b\x32\x19.polywire.v1.CommitOffsetR\x07offsets\"y\n\x0c\x43ommitResult\x12\x14\n\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n\tpartition\x18\x02 \x01(\rR\tpartition\x12\x35\n\nerror_code\x18\x03 \x01(\x0e\x32\x16.polywire.v1.ErrorCodeR\terrorCode\"K\n\x14OffsetCommitResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\x19.polywire.v1.CommitResultR\x07results\"m\n\x12OffsetFetchRequest\x12\x19\n\x08group_id\x18\x01 \x01(\tR\x07groupId\x12<\n\npartitions\x18\x02 \x03(\x0b\x32\x1c.polywire.v1.TopicPartitionsR\npartitions\"\xd6\x01\n\x0f\x43ommittedOffset\x12\x14\n\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n\tpartition\x18\x02 \x01(\rR\tpartition\x12\x16\n\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x1a\n\x08metadata\x18\x04 \x01(\tR\x08metadata\x12\x35\n\nerror_code\x18\x05 \x01(\x0e\x32\x16.polywire.v1.ErrorCodeR\terrorCode\x12$\n\x0e\x63ommit_time_ms\x18\x06 \x01(\x03R\x0c\x63ommitTimeMs\"\x84\x01\n\x13OffsetFetchResponse\x12\x35\n\nerror_code\x18\x01 \x01(\x0e\x32\x16.polywire.v1.ErrorCodeR\terrorCode\x12\x36\n\x07offsets\x18\x02 \x03(\x0b\x32\x1c.polywire.v1.CommittedOffsetR\x07offsets*s\n\x08\x41ssignor\x12\x18\n\x14\x41SSIGNOR_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x41SSIGNOR_RANGE\x10\x01\x12\x18\n\x14\x41SSIGNOR_ROUND_ROBIN\x10\x02\x12\x1f\n\x1b\x41SSIGNOR_COOPERATIVE_STICKY\x10\x03\x42<Z:github.com/polywire/polywire/gen/go/polywire/v1;polywirev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18polywire/v1/groups.proto\x12\x0bpolywire.v1\x1a\x18polywire/v1/common.proto\x1a\x19polywire/v1/session.proto\"\xeb\x02\n\x15GroupHeartbeatRequest\x12\x19\n\x08group_id\x18\x01 \x01(\tR\x07groupId\x12\x1b\n\tmember_id\x18\x02 \x01(\tR\x08memberId\x12!\n\x0cmember_epoch\x18\x03 \x01(\x05R\x0bmemberEpoch\x12\x1f\n\x0binstance_id\x18\x04 \x01(\tR\ninstanceId\x12\x30\n\x14rebalance_timeout_ms\x18\x05 \x01(\rR\x12rebalanceTimeoutMs\x12=\n\x0csubscription\x18\x06 \x01(\x0b\x32\x19.polywire.v1.SubscriptionR\x0csubscription\x12\x31\n\x08\x61ssignor\x18\x07 \x01(\x0e\x32\x15.polywire.v1.AssignorR\x08\x61ssignor\x12\x32\n\x05owned\x18\x08 \x01(\x0b\x32\x1c.polywire.v1.OwnedPartitionsR\x05owned\"&\n\x0cSubscription\x12\x16\n\x06topics\x18\x01 \x03(\tR\x06topics\"O\n\x0fOwnedPartitions\x12<\n\npartitions\x18\x01 \x03(\x0b\x32\x1c.polywire.v1.TopicPartitionsR\npartitions\"\xa1\x02\n\x16GroupHeartbeatResponse\x12\x35\n\nerror_code\x18\x01 \x01(\x0e\x32\x16.polywire.v1.ErrorCodeR\terrorCode\x12#\n\rerror_message\x18\x02 \x01(\tR\x0c\x65rrorMessage\x12\x1b\n\tmember_id\x18\x03 \x01(\tR\x08memberId\x12!\n\x0cmember_epoch\x18\x04 \x01(\x05R\x0bmemberEpoch\x12\x32\n\x15heartbeat_interval_ms\x18\x05 \x01(\rR\x13heartbeatIntervalMs\x12\x37\n\nassignment\x18\x06 \x01(\x0b\x32\x17.polywire.v1.AssignmentR\nassignment\"E\n\x0bGroupNotice\x12\x19\n\x08group_id\x18\x01 \x01(\tR\x07groupId\x12\x1b\n\tmember_id\x18\x02 \x01(\tR\x08memberId\"J\n\nAssignment\x12<\n\npartitions\x18\x01 \x03(\x0b\x32\x1c.polywire.v1.TopicPartitionsR\npartitions\"v\n\x0c\x43ommitOffset\x12\x14\n\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n\tpartition\x18\x02 \x01(\rR\tpartition\x12\x16\n\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x1a\n\x08metadata\x18\x04 \x01(\tR\x08metadata\"\xa5\x01\n\x13OffsetCommitRequest\x12\x19\n\x08group_id\x18\x01 \x01(\tR\x07groupId\x12\x1b\n\tmember_id\x18\x02 \x01(\tR\x08memberId\x12!\n\x0cmember_epoch\x18\x03 \x01(\x05R\x0bmemberEpoch\x12\x33\n\x07offsets\x18\x04 \x03(\x0b\x32\x19.polywire.v1.CommitOffsetR\x07offsets\"y\n\x0c\x43ommitResult\x12\x14\n\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n\tpartition\x18\x02 \x01(\rR\tpartition\x12\x35\n\nerror_code\x18\x03 \x01(\x0e\x32\x16.polywire.v1.ErrorCodeR\terrorCode\"K\n\x14OffsetCommitResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\x19.polywire.v1.CommitResultR\x07results\"m\n\x12OffsetFetchRequest\x12\x19\n\x08group_id\x18\x01 \x01(\tR\x07groupId\x12<\n\npartitions\x18\x02 \x03(\x0b\x32\x1c.polywire.v1.TopicPartitionsR\npartitions\"\xd6\x01\n\x0f\x43ommittedOffset\x12\x14\n\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n\tpartition\x18\x02 \x01(\rR\tpartition\x12\x16\n\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x1a\n\x08metadata\x18\x04 \x01(\tR\x08metadata\x12\x35\n\nerror_code\x18\x05 \x01(\x0e\x32\x16.polywire.v1.ErrorCodeR\terrorCode\x12$\n\x0e\x63ommit_time_ms\x18\x06 \x01(\x03R\x0c\x63ommitTimeMs\"\x84\x01\n\x13OffsetFetchResponse\x12\x35\n\nerror_code\x18\x01 \x01(\x0e\x32\x16.polywire.v1.ErrorCodeR\terrorCode\x12\x36\n\x07offsets\x18\x02 \x03(\x0b\x32\x1c.polywire.v1.CommittedOffsetR\x07offsets*s\n\x08\x41ssignor\x12\x18\n\x14\x41SSIGNOR_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x41SSIGNOR_RANGE\x10\x01\x12\x18\n\x14\x41SSIGNOR_ROUND_ROBIN\x10\x02\x12\x1f\n\x1b\x41SSIGNOR_COOPERATIVE_STICKY\x10\x03\x42<Z:github.com/polywire/polywire/gen/go/polywire/v1;polywirev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'polywire.v1.groups_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z:github.com/polywire/polywire/gen/go/polywire/v1;polywirev1'
-  _globals['_ASSIGNOR']._serialized_start=1900
-  _globals['_ASSIGNOR']._serialized_end=2015
+  _globals['_ASSIGNOR']._serialized_start=1971
+  _globals['_ASSIGNOR']._serialized_end=2086
   _globals['_GROUPHEARTBEATREQUEST']._serialized_start=95
   _globals['_GROUPHEARTBEATREQUEST']._serialized_end=458
   _globals['_SUBSCRIPTION']._serialized_start=460
@@ -45,20 +45,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OWNEDPARTITIONS']._serialized_end=579
   _globals['_GROUPHEARTBEATRESPONSE']._serialized_start=582
   _globals['_GROUPHEARTBEATRESPONSE']._serialized_end=871
-  _globals['_ASSIGNMENT']._serialized_start=873
-  _globals['_ASSIGNMENT']._serialized_end=947
-  _globals['_COMMITOFFSET']._serialized_start=949
-  _globals['_COMMITOFFSET']._serialized_end=1067
-  _globals['_OFFSETCOMMITREQUEST']._serialized_start=1070
-  _globals['_OFFSETCOMMITREQUEST']._serialized_end=1235
-  _globals['_COMMITRESULT']._serialized_start=1237
-  _globals['_COMMITRESULT']._serialized_end=1358
-  _globals['_OFFSETCOMMITRESPONSE']._serialized_start=1360
-  _globals['_OFFSETCOMMITRESPONSE']._serialized_end=1435
-  _globals['_OFFSETFETCHREQUEST']._serialized_start=1437
-  _globals['_OFFSETFETCHREQUEST']._serialized_end=1546
-  _globals['_COMMITTEDOFFSET']._serialized_start=1549
-  _globals['_COMMITTEDOFFSET']._serialized_end=1763
-  _globals['_OFFSETFETCHRESPONSE']._serialized_start=1766
-  _globals['_OFFSETFETCHRESPONSE']._serialized_end=1898
+  _globals['_GROUPNOTICE']._serialized_start=873
+  _globals['_GROUPNOTICE']._serialized_end=942
+  _globals['_ASSIGNMENT']._serialized_start=944
+  _globals['_ASSIGNMENT']._serialized_end=1018
+  _globals['_COMMITOFFSET']._serialized_start=1020
+  _globals['_COMMITOFFSET']._serialized_end=1138
+  _globals['_OFFSETCOMMITREQUEST']._serialized_start=1141
+  _globals['_OFFSETCOMMITREQUEST']._serialized_end=1306
+  _globals['_COMMITRESULT']._serialized_start=1308
+  _globals['_COMMITRESULT']._serialized_end=1429
+  _globals['_OFFSETCOMMITRESPONSE']._serialized_start=1431
+  _globals['_OFFSETCOMMITRESPONSE']._serialized_end=1506
+  _globals['_OFFSETFETCHREQUEST']._serialized_start=1508
+  _globals['_OFFSETFETCHREQUEST']._serialized_end=1617
+  _globals['_COMMITTEDOFFSET']._serialized_start=1620
+  _globals['_COMMITTEDOFFSET']._serialized_end=1834
+  _globals['_OFFSETFETCHRESPONSE']._serialized_start=1837
+  _globals['_OFFSETFETCHRESPONSE']._serialized_end=1969
 # @@protoc_insertion_point(module_scope)

@@ -36,6 +36,7 @@ class FrameKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FRAME_KIND_OFFSET_COMMIT_RESPONSE: _ClassVar[FrameKind]
     FRAME_KIND_OFFSET_FETCH_REQUEST: _ClassVar[FrameKind]
     FRAME_KIND_OFFSET_FETCH_RESPONSE: _ClassVar[FrameKind]
+    FRAME_KIND_GROUP_NOTICE: _ClassVar[FrameKind]
     FRAME_KIND_SUBSCRIBE_REQUEST: _ClassVar[FrameKind]
     FRAME_KIND_SUBSCRIBE_RESPONSE: _ClassVar[FrameKind]
     FRAME_KIND_UNSUBSCRIBE_REQUEST: _ClassVar[FrameKind]
@@ -65,6 +66,7 @@ class Feature(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FEATURE_FRAME_CHECKSUM: _ClassVar[Feature]
     FEATURE_DRAIN_NOTICE: _ClassVar[Feature]
     FEATURE_SLOW_CONSUMER_NOTICE: _ClassVar[Feature]
+    FEATURE_GROUP_NOTICE: _ClassVar[Feature]
 
 class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -152,6 +154,7 @@ FRAME_KIND_OFFSET_COMMIT_REQUEST: FrameKind
 FRAME_KIND_OFFSET_COMMIT_RESPONSE: FrameKind
 FRAME_KIND_OFFSET_FETCH_REQUEST: FrameKind
 FRAME_KIND_OFFSET_FETCH_RESPONSE: FrameKind
+FRAME_KIND_GROUP_NOTICE: FrameKind
 FRAME_KIND_SUBSCRIBE_REQUEST: FrameKind
 FRAME_KIND_SUBSCRIBE_RESPONSE: FrameKind
 FRAME_KIND_UNSUBSCRIBE_REQUEST: FrameKind
@@ -178,6 +181,7 @@ FEATURE_REQUEST_REPLY: Feature
 FEATURE_FRAME_CHECKSUM: Feature
 FEATURE_DRAIN_NOTICE: Feature
 FEATURE_SLOW_CONSUMER_NOTICE: Feature
+FEATURE_GROUP_NOTICE: Feature
 ERROR_CODE_UNSPECIFIED: ErrorCode
 ERROR_CODE_UNSUPPORTED_VERSION: ErrorCode
 ERROR_CODE_MALFORMED_FRAME: ErrorCode

@@ -122,6 +122,24 @@ export class GroupCoordinator {
     }
   }
 
+  /**
+   * The ids of the group's members, other than `except`, whose heartbeat
+   * now would be answered with news (PW-GROUP-029); empty for a group that
+   * does not exist or is being deleted.
+   */
+  membersWithNews(groupId: string, nowMs: number, except = ""): string[] {
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.dead) return [];
+    const ids: string[] = [];
+    for (const m of group.withNews(nowMs)) if (m.memberId !== except) ids.push(m.memberId);
+    return ids;
+  }
+
+  /** Whether the group has a member with this id. */
+  isMember(groupId: string, memberId: string): boolean {
+    return this.#groups.get(groupId)?.member(memberId) !== undefined;
+  }
+
   /** When {@link tick} next has something to do, or null when no group has members. */
   nextDeadline(): number | null {
     let next: number | null = null;

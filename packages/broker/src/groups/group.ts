@@ -142,6 +142,14 @@ export class ConsumerGroup {
     return member.pending(this.#target.get(member.memberId) ?? new PartitionSet(), this.#epoch);
   }
 
+  /** Members whose heartbeat now would be answered with news (PW-GROUP-029), departed static members excepted. */
+  *withNews(nowMs: number): Generator<Member> {
+    const mayGrant = nowMs >= this.#grantsFromMs;
+    for (const m of this.#members.values()) {
+      if (!m.departed && m.hasNews(this.#target.get(m.memberId) ?? new PartitionSet(), this.#epoch, this.#holders, mayGrant)) yield m;
+    }
+  }
+
   /**
    * Bumps the group epoch and recomputes the target when `changed` says
    * membership or a Subscription changed, or when the chosen assignor or a

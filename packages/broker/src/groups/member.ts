@@ -168,6 +168,26 @@ export class Member {
   }
 
   /**
+   * Whether a heartbeat now would be answered with news (PW-GROUP-029): a
+   * revocation or epoch advance that {@link reconcile} would make, or a
+   * partition of `target` that is free to grant. False while the member is
+   * only waiting for its own release, which it knows about already.
+   */
+  hasNews(target: PartitionSet, groupEpoch: number, holders: Holders, mayGrant: boolean): boolean {
+    if (this.#epoch !== groupEpoch) {
+      if (!this.#assigned.isSubsetOf(target)) return true;
+      if (this.#revoking.intersect(target).size > 0) return true;
+      // Nothing outside the target is held any more: the epoch would advance.
+      return this.#revoking.size === 0;
+    }
+    if (!mayGrant) return false;
+    for (const { topic, partition } of target) {
+      if (!this.#assigned.has(topic, partition) && holders.holder(topic, partition) === undefined) return true;
+    }
+    return false;
+  }
+
+  /**
    * Static leave (-2, PW-GROUP-007): the assignment stays reserved; the
    * process is gone, so what it was still revoking is free at once.
    */

@@ -35,7 +35,7 @@ describe("the groups plane's timers", () => {
       const routes = plane.routes();
       expect(routes.size).toBe(3);
       const [heartbeat] = [...routes.values()];
-      await heartbeat?.handle({ message: create(GroupHeartbeatRequestSchema, { groupId: "g2", memberEpoch: 0, subscription: { topics: ["t"] } }), frame: undefined as never, session: { clientId: "c" } as never });
+      await heartbeat?.handle({ message: create(GroupHeartbeatRequestSchema, { groupId: "g2", memberEpoch: 0, subscription: { topics: ["t"] } }), frame: undefined as never, session: { clientId: "c", features: new Set() } as never });
       expect(plane.coordinator.describe("g2")?.members).toBe(1);
       await sleep(300);
       expect(plane.coordinator.describe("g2")?.members).toBe(1);
@@ -49,7 +49,7 @@ describe("the groups plane's timers", () => {
   it("PW-GROUP-007: a static member that left with -2 is removed for good by the timer when no one takes it over", async () => {
     await withPlane({ sessionTimeoutMs: 300, heartbeatIntervalMs: 100, reconcileHeartbeatIntervalMs: 50 }, async (plane) => {
       const [heartbeat] = [...plane.routes().values()];
-      const session = { clientId: "c" } as never;
+      const session = { clientId: "c", features: new Set() } as never;
       const send = (init: Parameters<typeof create<typeof GroupHeartbeatRequestSchema>>[1]) => heartbeat?.handle({ message: create(GroupHeartbeatRequestSchema, init), frame: undefined as never, session });
       await send({ groupId: "s", memberEpoch: 0, instanceId: "i-1", subscription: { topics: ["t"] } });
       const memberId = plane.coordinator.describe("s")?.memberViews[0]?.memberId ?? "";
@@ -76,7 +76,7 @@ describe("the groups plane's timers", () => {
     const plane = new GroupsPlane({ storage, config: { sessionTimeoutMs: 200, heartbeatIntervalMs: 100, reconcileHeartbeatIntervalMs: 50 } });
     await plane.start();
     const [heartbeat] = [...plane.routes().values()];
-    await heartbeat?.handle({ message: create(GroupHeartbeatRequestSchema, { groupId: "c", memberEpoch: 0, subscription: { topics: ["t"] } }), frame: undefined as never, session: { clientId: "c" } as never });
+    await heartbeat?.handle({ message: create(GroupHeartbeatRequestSchema, { groupId: "c", memberEpoch: 0, subscription: { topics: ["t"] } }), frame: undefined as never, session: { clientId: "c", features: new Set() } as never });
     await plane.close();
     await sleep(500);
     // Only describe's view: no timer ran, so the member was never removed.

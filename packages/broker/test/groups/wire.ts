@@ -1,6 +1,6 @@
 import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import {
-  GroupHeartbeatRequestSchema, GroupHeartbeatResponseSchema, OffsetCommitRequestSchema, OffsetCommitResponseSchema, OffsetFetchRequestSchema, OffsetFetchResponseSchema,
+  GroupHeartbeatRequestSchema, GroupHeartbeatResponseSchema, GroupNoticeSchema, OffsetCommitRequestSchema, OffsetCommitResponseSchema, OffsetFetchRequestSchema, OffsetFetchResponseSchema,
 } from "@polywire/proto/groups";
 import { ErrorCode, ErrorSchema, Feature, FrameKind } from "@polywire/proto/session";
 import { frameOf, RawClient } from "../helpers.js";
@@ -14,15 +14,17 @@ export type Answer<T> = { ok: true; value: T } | { ok: false; code: string; mess
  */
 export class GroupWire {
   readonly client: RawClient;
+  /** GroupNotices received (PW-GROUP-029), with when they arrived; set aside while waiting for answers. */
+  readonly notices: Array<{ groupId: string; memberId: string; atMs: number }> = [];
   #id = 1;
 
   private constructor(client: RawClient) {
     this.client = client;
   }
 
-  /** Connects with FEATURE_LOG and FEATURE_GROUPS asked for; `features` is what Welcome granted. */
-  static async connect(url: string, clientId = "groups-test"): Promise<{ wire: GroupWire; features: Feature[] }> {
-    const { client, welcome } = await RawClient.ready(url, { features: [Feature.LOG, Feature.GROUPS], clientId });
+  /** Connects with FEATURE_LOG and FEATURE_GROUPS (and `extra`) asked for; `features` is what Welcome granted. */
+  static async connect(url: string, clientId = "groups-test", extra: Feature[] = []): Promise<{ wire: GroupWire; features: Feature[] }> {
+    const { client, welcome } = await RawClient.ready(url, { features: [Feature.LOG, Feature.GROUPS, ...extra], clientId });
     return { wire: new GroupWire(client), features: welcome.features };
   }
 
@@ -42,11 +44,35 @@ export class GroupWire {
     this.client.close();
   }
 
+  /** Waits up to `timeoutMs` for a GroupNotice not yet taken; undefined when none came. */
+  async notice(timeoutMs: number): Promise<{ groupId: string; memberId: string; atMs: number } | undefined> {
+    if (this.notices.length === 0) {
+      let frame;
+      try {
+        frame = await this.client.next(timeoutMs);
+      } catch {
+        return undefined;
+      }
+      if (frame.kind !== FrameKind.GROUP_NOTICE) throw new Error(`expected a GroupNotice, got frame kind ${frame.kind}`);
+      this.#noted(frame.message);
+    }
+    return this.notices.shift();
+  }
+
+  #noted(message: Uint8Array): void {
+    const notice = fromBinary(GroupNoticeSchema, message);
+    this.notices.push({ groupId: notice.groupId, memberId: notice.memberId, atMs: Date.now() });
+  }
+
   async #call<Q extends DescMessage, R extends DescMessage>(kind: FrameKind, schema: Q, init: MessageInitShape<Q>, answerKind: FrameKind, answerSchema: R): Promise<Answer<MessageShape<R>>> {
     const id = this.#id;
     this.#id += 2;
     this.client.send(frameOf(kind, id, schema, init));
-    const frame = await this.client.next(10_000);
+    let frame = await this.client.next(10_000);
+    while (frame.kind === FrameKind.GROUP_NOTICE && frame.correlationId === 0) {
+      this.#noted(frame.message);
+      frame = await this.client.next(10_000);
+    }
     if (frame.correlationId !== id) throw new Error(`answer to ${id} expected, got correlation id ${frame.correlationId}`);
     if (frame.kind === FrameKind.ERROR) {
       const error = fromBinary(ErrorSchema, frame.message);

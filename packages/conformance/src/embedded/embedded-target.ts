@@ -26,7 +26,8 @@ function listenerUrl(scheme: ListenerScheme, dir: string): string {
     case "wss":
       return `${scheme}://127.0.0.1:0/polywire`;
     case "memory":
-      return `memory://conformance-${process.pid}-${randomUUID()}`;
+    case "worker":
+      return `${scheme}://conformance-${process.pid}-${randomUUID()}`;
     default:
       return `${scheme}://127.0.0.1:0`;
   }

@@ -2,7 +2,7 @@ import { dial, type Transport } from "@polywire/core";
 import type { ByteStream } from "../wire/dial.js";
 
 /**
- * An in-process `memory://` connection (`@polywire/core`'s transport) as a
+ * An in-process `memory://` or `worker://` connection (`@polywire/core`'s transports) as a
  * byte stream: the broker must be in this process (the embedded target and
  * its variants).
  */
@@ -48,7 +48,7 @@ class MemoryStream {
   }
 }
 
-/** Opens `memory://` URLs of brokers in this process: the embedded target's `inProcess`. */
+/** Opens `memory://` and `worker://` URLs of brokers in this process (a worker:// listener in this thread is dialed directly): the embedded target's `inProcess`. */
 export async function dialInProcess(url: string): Promise<ByteStream> {
   return new MemoryStream(await dial(url)) as ByteStream;
 }

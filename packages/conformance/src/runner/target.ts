@@ -14,7 +14,7 @@ export interface TargetCapabilities {
 }
 
 /** The data-plane transports of PW-TRANS-001. */
-export type ListenerScheme = "tcp" | "tls" | "unix" | "ws" | "wss" | "memory";
+export type ListenerScheme = "tcp" | "tls" | "unix" | "ws" | "wss" | "memory" | "worker";
 
 /** Server TLS material of a variant's `tls://` and `wss://` listeners (PEM). */
 export interface VariantTls {

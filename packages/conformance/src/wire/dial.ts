@@ -41,7 +41,7 @@ export interface ByteStream {
 
 /**
  * Opens a byte stream to a broker in the runner's own process (a
- * `memory://` URL): only a target that starts brokers in this process
+ * `memory://` or `worker://` URL): only a target that starts brokers in this process
  * has one.
  */
 export type InProcessDialer = (url: string) => Promise<ByteStream>;
@@ -49,7 +49,7 @@ export type InProcessDialer = (url: string) => Promise<ByteStream>;
 /** Options of {@link dial}. */
 export interface DialOptions {
   readonly tls?: DialTls;
-  /** Opens `memory://` URLs; without it they are refused. */
+  /** Opens `memory://` and `worker://` URLs; without it they are refused. */
   readonly inProcess?: InProcessDialer;
   readonly timeoutMs?: number;
   /** Receives the broker's breaches of WebSocket message rules (PW-TRANS-003). */
@@ -120,8 +120,8 @@ function dialSocket(address: DialAddress, url: string, options: DialOptions): Pr
 
 /** Opens a byte stream to `url`; rejects on connection failure or after `timeoutMs`. */
 export async function dial(url: string, options: DialOptions = {}): Promise<ByteStream> {
-  if (url.startsWith("memory://")) {
-    if (options.inProcess === undefined) throw new TypeError(`${url}: memory:// reaches only a broker in the runner's process (the embedded target)`);
+  if (url.startsWith("memory://") || url.startsWith("worker://")) {
+    if (options.inProcess === undefined) throw new TypeError(`${url}: memory:// and worker:// reach only a broker in the runner's process (the embedded target)`);
     return options.inProcess(url);
   }
   const address = parseDialUrl(url);

@@ -7,7 +7,7 @@ import { HEADER_SIZE, type WireFrame } from "./frame.js";
 import { codeName, kindName, LIMIT_CODES, RETRIABLE_CODES } from "./messages.js";
 
 /** Unsolicited kinds allowed with correlation id 0 (PW-FRAME-010). */
-const UNSOLICITED: ReadonlySet<number> = new Set([FrameKind.DELIVERY, FrameKind.SLOW_CONSUMER, FrameKind.DRAIN, FrameKind.CLOSE, FrameKind.ERROR]);
+const UNSOLICITED: ReadonlySet<number> = new Set([FrameKind.DELIVERY, FrameKind.SLOW_CONSUMER, FrameKind.GROUP_NOTICE, FrameKind.DRAIN, FrameKind.CLOSE, FrameKind.ERROR]);
 
 
 /** What the monitor needs to know about the connection a frame came on. */

@@ -11,7 +11,7 @@ import { WebSocketStream } from "./websocket.js";
 /** Every feature v1 defines; the runner asks for all of them unless a case says otherwise. */
 export const ALL_FEATURES: readonly Feature[] = [
   Feature.LOG, Feature.IDEMPOTENCE, Feature.GROUPS, Feature.PUBSUB, Feature.REQUEST_REPLY,
-  Feature.FRAME_CHECKSUM, Feature.DRAIN_NOTICE, Feature.SLOW_CONSUMER_NOTICE,
+  Feature.FRAME_CHECKSUM, Feature.DRAIN_NOTICE, Feature.SLOW_CONSUMER_NOTICE, Feature.GROUP_NOTICE,
 ];
 
 /** Hello fields a session sends; `versions: undefined` sends none (PW-SESS-017). */

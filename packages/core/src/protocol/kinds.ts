@@ -1,6 +1,6 @@
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import {
-  GroupHeartbeatRequestSchema, GroupHeartbeatResponseSchema, OffsetCommitRequestSchema, OffsetCommitResponseSchema,
+  GroupHeartbeatRequestSchema, GroupHeartbeatResponseSchema, GroupNoticeSchema, OffsetCommitRequestSchema, OffsetCommitResponseSchema,
   OffsetFetchRequestSchema, OffsetFetchResponseSchema,
 } from "@polywire/proto/groups";
 import {
@@ -39,7 +39,7 @@ export interface FrameKindInfo<M extends DescMessage = DescMessage, A extends Fr
   readonly startsWork: boolean;
 }
 
-const { LOG, IDEMPOTENCE, GROUPS, PUBSUB, REQUEST_REPLY, DRAIN_NOTICE, SLOW_CONSUMER_NOTICE } = Feature;
+const { LOG, IDEMPOTENCE, GROUPS, PUBSUB, REQUEST_REPLY, DRAIN_NOTICE, SLOW_CONSUMER_NOTICE, GROUP_NOTICE } = Feature;
 const WORK = true;
 
 function row<M extends DescMessage, A extends FrameKind | undefined>(
@@ -81,6 +81,7 @@ export const protocolTable = {
   [FrameKind.OFFSET_COMMIT_RESPONSE]: row(FrameKind.OFFSET_COMMIT_RESPONSE, OffsetCommitResponseSchema, "broker", undefined, [GROUPS]),
   [FrameKind.OFFSET_FETCH_REQUEST]: row(FrameKind.OFFSET_FETCH_REQUEST, OffsetFetchRequestSchema, "client", FrameKind.OFFSET_FETCH_RESPONSE, [GROUPS]),
   [FrameKind.OFFSET_FETCH_RESPONSE]: row(FrameKind.OFFSET_FETCH_RESPONSE, OffsetFetchResponseSchema, "broker", undefined, [GROUPS]),
+  [FrameKind.GROUP_NOTICE]: row(FrameKind.GROUP_NOTICE, GroupNoticeSchema, "broker", undefined, [GROUPS, GROUP_NOTICE]),
   [FrameKind.SUBSCRIBE_REQUEST]: row(FrameKind.SUBSCRIBE_REQUEST, SubscribeRequestSchema, "client", FrameKind.SUBSCRIBE_RESPONSE, [PUBSUB], WORK),
   [FrameKind.SUBSCRIBE_RESPONSE]: row(FrameKind.SUBSCRIBE_RESPONSE, SubscribeResponseSchema, "broker", undefined, [PUBSUB]),
   [FrameKind.UNSUBSCRIBE_REQUEST]: row(FrameKind.UNSUBSCRIBE_REQUEST, UnsubscribeRequestSchema, "client", FrameKind.UNSUBSCRIBE_RESPONSE, [PUBSUB]),

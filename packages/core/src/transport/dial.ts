@@ -16,6 +16,10 @@ export async function dial(url: string, options: DialOptions = {}): Promise<Tran
   switch (address.scheme) {
     case "memory":
       return dialMemory(address.name);
+    case "worker": {
+      const { dialWorker } = await import("./worker-listen.js");
+      return dialWorker(address.name, options);
+    }
     case "ws":
     case "wss": {
       const { dialWebSocket } = await import("./websocket.js");

@@ -75,5 +75,10 @@ export async function listen<A>(url: string, context: ListenContext<A>): Promise
       const listener = listenMemory(address.name, (transport) => context.onConnection(transport, undefined));
       return { url: listener.url, close: async () => listener.close() };
     }
+    case "worker": {
+      const { listenWorker } = await import("./worker-listen.js");
+      const listener = listenWorker(address.name, (transport) => context.onConnection(transport, undefined));
+      return { url: listener.url, close: async () => listener.close() };
+    }
   }
 }

@@ -83,6 +83,7 @@ class MemoryTransport implements Transport {
   #closed = false;
   #closing: Error | undefined | null = null;
   #peerWantsDrain = false;
+  #services: Map<symbol, unknown> | undefined;
 
   constructor(readonly remoteAddress: string) {}
 
@@ -141,6 +142,15 @@ class MemoryTransport implements Transport {
     }
     this.#closing = error;
     this.#schedule();
+  }
+
+  provide(key: symbol, service: unknown): void {
+    (this.#services ??= new Map()).set(key, service);
+  }
+
+  peerService(key: symbol): unknown {
+    const peer = this.peer;
+    return peer === undefined ? undefined : peer.#services?.get(key);
   }
 
   write(frame: Uint8Array): boolean {

@@ -1,7 +1,8 @@
 /**
- * The schemes of PW-TRANS-001. `wss` is WebSocket over TLS.
+ * The schemes of PW-TRANS-001 and PW-TRANS-013. `wss` is WebSocket over
+ * TLS; `worker` is a MessagePort between threads of one process.
  */
-export type TransportScheme = "tcp" | "tls" | "unix" | "ws" | "wss" | "memory";
+export type TransportScheme = "tcp" | "tls" | "unix" | "ws" | "wss" | "memory" | "worker";
 
 /**
  * What a transport calls back into. Every callback runs on the event loop,
@@ -81,6 +82,13 @@ export interface Transport {
   end(): void;
   /** Closes at once, dropping queued writes; `onClose` follows with `error`. */
   destroy(error?: Error): void;
+  /**
+   * In-process transports only (`memory://`): makes `service` available to
+   * the other end under `key` (PW-TRANS-012). Absent on other transports.
+   */
+  provide?(key: symbol, service: unknown): void;
+  /** In-process transports only: what the other end provided under `key`, if anything. */
+  peerService?(key: symbol): unknown;
 }
 
 /** Client-side TLS options, used by `tls://` and `wss://`. */

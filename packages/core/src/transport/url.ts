@@ -6,12 +6,12 @@ export type TransportAddress =
   | { readonly scheme: "tcp" | "tls"; readonly host: string; readonly port: number; readonly url: string }
   | { readonly scheme: "unix"; readonly path: string; readonly url: string }
   | { readonly scheme: "ws" | "wss"; readonly host: string; readonly port: number; readonly path: string; readonly url: string }
-  | { readonly scheme: "memory"; readonly name: string; readonly url: string };
+  | { readonly scheme: "memory" | "worker"; readonly name: string; readonly url: string };
 
 /** The address of a `tcp://` or `tls://` URL. */
 export type SocketAddress = Extract<TransportAddress, { scheme: "tcp" | "tls" }>;
 
-const schemes: ReadonlySet<string> = new Set<TransportScheme>(["tcp", "tls", "unix", "ws", "wss", "memory"]);
+const schemes: ReadonlySet<string> = new Set<TransportScheme>(["tcp", "tls", "unix", "ws", "wss", "memory", "worker"]);
 
 function invalid(url: string, why: string): PolywireError {
   return new PolywireError("INVALID_ARGUMENT", `invalid transport URL ${JSON.stringify(url)}: ${why}`);
@@ -35,8 +35,8 @@ function parseHost(parsed: URL, url: string): string {
 
 /**
  * Parses a transport URL: `tcp://host:port`, `tls://host:port`,
- * `unix:///absolute/path`, `ws://host:port/path`, `wss://host:port/path` or
- * `memory://name`. Throws a `PolywireError` with code INVALID_ARGUMENT that
+ * `unix:///absolute/path`, `ws://host:port/path`, `wss://host:port/path`,
+ * `memory://name` or `worker://name`. Throws a `PolywireError` with code INVALID_ARGUMENT that
  * says what is wrong.
  */
 export function parseTransportUrl(url: string): TransportAddress {
@@ -48,7 +48,7 @@ export function parseTransportUrl(url: string): TransportAddress {
   }
   const scheme = parsed.protocol.slice(0, -1);
   if (!schemes.has(scheme)) {
-    throw invalid(url, `unknown scheme "${scheme}:" (expected tcp, tls, unix, ws, wss or memory)`);
+    throw invalid(url, `unknown scheme "${scheme}:" (expected tcp, tls, unix, ws, wss, memory or worker)`);
   }
   if (parsed.username !== "" || parsed.password !== "") throw invalid(url, "credentials in the URL are not supported");
   switch (scheme) {
@@ -71,9 +71,9 @@ export function parseTransportUrl(url: string): TransportAddress {
     default: {
       const name = decodeURIComponent(parsed.host);
       if (name === "" || (parsed.pathname !== "" && parsed.pathname !== "/")) {
-        throw invalid(url, "use memory://name with a non-empty name and no path");
+        throw invalid(url, `use ${scheme}://name with a non-empty name and no path`);
       }
-      return { scheme: "memory", name, url };
+      return { scheme: scheme === "worker" ? "worker" : "memory", name, url };
     }
   }
 }

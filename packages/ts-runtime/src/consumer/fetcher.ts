@@ -63,7 +63,9 @@ export class Fetcher {
     if (this.#lookups.has(c.key)) return;
     this.#lookups.add(c.key);
     const epoch = c.epoch;
-    this.#scope.ctx.leader(c.topic, c.partition, this.#scope.stop).then(
+    // Its own signal following `stop`: many partitions looked up at once must not pile listeners on one signal.
+    const signal = this.#scope.stop === undefined ? undefined : AbortSignal.any([this.#scope.stop]);
+    this.#scope.ctx.leader(c.topic, c.partition, signal).then(
       () => undefined,
       (error: unknown) => {
         if (this.#scope.closed || c.epoch !== epoch || this.#scope.cursors.find(c.key) !== c) return;
@@ -97,7 +99,7 @@ export class Fetcher {
     while (!this.#scope.closed) {
       const starting = cursors.order.filter((c) => c.reset !== undefined && c.error === undefined && ctx.leaderNow(c.topic, c.partition) === link);
       if (starting.length > 0) {
-        await Promise.all(starting.map((c) => this.#resolveStart(c)));
+        await this.#resolveStarts(starting);
         waiters.wake();
         continue;
       }
@@ -147,6 +149,34 @@ export class Fetcher {
       } finally {
         this.#interrupts.delete(interrupt);
       }
+    }
+  }
+
+  /**
+   * Resolves pending start positions with one ListOffsets per leader for
+   * all of them (partitions assigned together start together, in one round
+   * trip, with one listener on the stop signal); when that fails, each
+   * partition alone, so that only the partitions that fail get the error.
+   */
+  async #resolveStarts(starting: readonly Cursor[]): Promise<void> {
+    const { ctx, stop } = this.#scope;
+    const epochs = starting.map((c) => c.epoch);
+    const options = { signal: stop };
+    try {
+      const found = await ctx.listOffsets(starting.map((c) => ({ topic: c.topic, partition: c.partition, query: c.reset as OffsetQuery })), options);
+      // A time no record is that recent for starts at the high watermark.
+      const late = starting.filter((_, i) => (found[i]?.offset ?? 0n) < 0n);
+      const latest = late.length === 0 ? [] : await ctx.listOffsets(late.map((c) => ({ topic: c.topic, partition: c.partition, query: "latest" as const })), options);
+      starting.forEach((c, i) => {
+        const offset = c.reset === undefined ? undefined : (found[i]?.offset ?? -1n) >= 0n ? found[i]?.offset : latest[late.indexOf(c)]?.offset;
+        if (c.epoch !== epochs[i] || offset === undefined) return;
+        c.position = offset;
+        c.fetchOffset = offset;
+        c.reset = undefined;
+      });
+    } catch {
+      if (this.#scope.closed) return;
+      for (const [i, c] of starting.entries()) if (c.reset !== undefined && c.epoch === epochs[i]) await this.#resolveStart(c);
     }
   }
 

@@ -366,8 +366,18 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord>, AsyncDispos
       this.#wakeHandBack();
       await this.#autoCommit;
       if (this.#settings.autoCommit && this.#failure === undefined) await this.#commitQuietly([...this.#owned.keys()]);
-      await this.#membership.leave();
+      // Closing revokes everything, as in a rebalance: the application may commit in the hook (as Kafka's close calls onPartitionsRevoked).
+      const owned = [...this.#owned.values()];
+      if (owned.length > 0 && this.#failure === undefined) {
+        try {
+          await this.#options.onRevoked?.(owned);
+        } catch {
+          // An application hook's failure is the application's; the consumer closes regardless.
+        }
+      }
+      // Fetching stops before the broker hears of the leave and hands the partitions on (PW-GROUP-022).
       await this.#inner.close();
+      await this.#membership.leave();
       this.#owned.clear();
       this.#active.clear();
       this.#untrack();

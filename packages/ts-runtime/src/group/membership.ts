@@ -1,6 +1,6 @@
-import { FrameKind } from "@polywire/proto/session";
-import { ErrorCode } from "@polywire/proto/session";
-import { PolywireError, errorCodeName } from "@polywire/core";
+import { GroupNoticeSchema } from "@polywire/proto/groups";
+import { ErrorCode, FrameKind } from "@polywire/proto/session";
+import { PolywireError, decodeMessage, errorCodeName } from "@polywire/core";
 import type { ClientContext } from "../context.js";
 import type { TopicPartition } from "../consumer/options.js";
 import { sleep } from "../signal.js";
@@ -45,6 +45,7 @@ export class Membership {
   #inFlight: Promise<void> | undefined;
   #beats = 0;
   #beatWaiters: Array<{ after: number; resolve: () => void }> = [];
+  #stopNotices: (() => void) | undefined;
 
   constructor(ctx: ClientContext, settings: GroupSettings, host: MembershipHost) {
     this.#ctx = ctx;
@@ -62,6 +63,16 @@ export class Membership {
   }
 
   start(): void {
+    // PW-GROUP-029: the broker says when a heartbeat would bring news; heartbeat at once instead of at the interval.
+    this.#stopNotices ??= this.#ctx.onPush(FrameKind.GROUP_NOTICE, (frame) => {
+      let notice;
+      try {
+        notice = decodeMessage(GroupNoticeSchema, frame.message);
+      } catch {
+        return; // A notice is a hint: one that cannot be read costs time, never correctness.
+      }
+      if (this.#memberId !== "" && notice.groupId === this.#settings.group && notice.memberId === this.#memberId) this.beatNow();
+    });
     this.#loop ??= this.#run();
   }
 
@@ -92,6 +103,7 @@ export class Membership {
    */
   async leave(): Promise<void> {
     this.#stop.abort(new PolywireError("CANCELLED", "the group consumer is closed"));
+    this.#stopNotices?.();
     this.#wake?.();
     await this.#loop;
     for (const w of this.#beatWaiters.splice(0)) w.resolve();

@@ -44,9 +44,10 @@ export interface GroupConsumerOptions extends ConsumerOptions {
    */
   onAssigned?: (partitions: TopicPartition[]) => void | Promise<void>;
   /**
-   * Called while partitions are being revoked, after records of them in
-   * hand were finished (and, with auto-commit, committed) and before the
-   * broker is told they are released: commit here with manual commits.
+   * Called while partitions are being revoked (by a rebalance, or all of
+   * them when the consumer closes), after records of them in hand were
+   * finished (and, with auto-commit, committed) and before the broker is
+   * told they are released: commit here with manual commits.
    */
   onRevoked?: (partitions: TopicPartition[]) => void | Promise<void>;
   /**

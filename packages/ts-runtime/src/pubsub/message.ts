@@ -12,16 +12,21 @@ export type MessageHeadersInit =
 /** A message body: bytes, or text sent as UTF-8. */
 export type MessageData = Uint8Array | string;
 
-/** Checks and encodes headers: keys non-empty (PW-PUBSUB-020), values text or bytes; order kept. */
-export function toWireHeaders(init: MessageHeadersInit | undefined): WireHeader[] {
-  if (init === undefined) return [];
+/** Checks headers: keys non-empty (PW-PUBSUB-020), values text or bytes (text becomes UTF-8); order kept. */
+export function toHeaderPairs(init: MessageHeadersInit): Array<readonly [string, Uint8Array]> {
   const pairs = Array.isArray(init) ? init as ReadonlyArray<readonly [string, string | Uint8Array]> : Object.entries(init);
   return pairs.map((pair) => {
     if (!Array.isArray(pair) || pair.length !== 2) throw new PolywireError("INVALID_ARGUMENT", "headers must be [key, value] pairs");
     const [key, value] = pair as readonly [unknown, unknown];
     if (typeof key !== "string" || key === "") throw new PolywireError("INVALID_ARGUMENT", "a header key must be a non-empty string (PW-PUBSUB-020)");
-    return [encoder.encode(key), toBytes(value, `header ${JSON.stringify(key)}`)];
+    return [key, toBytes(value, `header ${JSON.stringify(key)}`)] as const;
   });
+}
+
+/** Checks and encodes headers, as {@link toHeaderPairs}, keys as UTF-8. */
+export function toWireHeaders(init: MessageHeadersInit | undefined): WireHeader[] {
+  if (init === undefined) return [];
+  return toHeaderPairs(init).map(([key, value]) => [encoder.encode(key), value]);
 }
 
 /** Bytes of a body or header value. */

@@ -1,4 +1,5 @@
 import { PolywireError } from "@polywire/core";
+import { checkTimeout } from "../signal.js";
 import { Emitter } from "../events.js";
 import type { Message } from "./message.js";
 
@@ -36,6 +37,8 @@ export interface SubscriptionEvents {
    * PW-PUBSUB-026), and sequence numbers start again at 1.
    */
   resubscribed: () => void;
+  /** A handler of `client.handle` failed on `message` (its publisher, if it asked, was told, PW-PUBSUB-041). */
+  handlerError: (error: unknown, message: Message) => void;
 }
 
 /** What a subscription asks of the client's pub/sub side. */
@@ -77,6 +80,8 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
   #resolveReady!: () => void;
   #rejectReady!: (error: PolywireError) => void;
   #resolveClosed!: () => void;
+  // drain() calls waiting for the loop to take what is buffered.
+  readonly #onDrained: Array<() => void> = [];
 
   constructor(owner: SubscriptionOwner, id: number, pattern: string, queue: string, maxPending: number) {
     super();
@@ -127,6 +132,34 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
     }
     this.#stopAt = this.#received + after;
     await this.#owner.unsubscribe(this, after);
+  }
+
+  /**
+   * Ends it at the broker now and resolves once the loop has taken every
+   * message buffered before that (NATS's drain): nothing is lost of what
+   * already arrived. Rejects with TIMEOUT after `timeoutMs` (default: no limit).
+   */
+  async drain(options: { timeoutMs?: number } = {}): Promise<void> {
+    const drained = new Promise<void>((resolve) => {
+      if (this.pending === 0) resolve();
+      else this.#onDrained.push(resolve);
+    });
+    await this.close();
+    if (options.timeoutMs === undefined) return drained;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PolywireError("TIMEOUT", `${this.pending} messages still buffered after ${options.timeoutMs} ms`)), options.timeoutMs);
+    });
+    try {
+      await Promise.race([drained, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A handler of `client.handle` failed on `message`: tells the `handlerError` listeners. */
+  handlerFailed(error: unknown, message: Message): void {
+    this.emit("handlerError", error, message);
   }
 
   /** Ends it now; buffered messages are still read by a running loop. */
@@ -198,10 +231,56 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
     this.#resolveClosed();
   }
 
+  /**
+   * The next message, for code that reads one at a time rather than with
+   * `for await`. Rejects with TIMEOUT when none arrives within `timeoutMs`,
+   * CANCELLED when `signal` aborts (the subscription stays), and, once the
+   * subscription has ended and its buffer is read, with the error that
+   * ended it or CANCELLED (it was closed, or reached `afterMessages`).
+   */
+  receive(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Message> {
+    const { timeoutMs, signal } = options;
+    checkTimeout(timeoutMs);
+    if (this.pending === 0 && !this.#ended && signal?.aborted === true) return Promise.reject(PolywireError.from(signal.reason, "CANCELLED"));
+    const next = this.#next();
+    if (this.#waiter === undefined) return next.then((r) => r.done === true ? Promise.reject(this.#endedError()) : r.value);
+    return new Promise<Message>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      // Gives up the wait; a message arriving later stays buffered for the next read.
+      const giveUp = (error: PolywireError): void => {
+        settle();
+        this.#waiter = undefined;
+        this.#failWaiter = undefined;
+        reject(error);
+      };
+      const onAbort = (): void => giveUp(PolywireError.from(signal?.reason, "CANCELLED"));
+      if (timeoutMs !== undefined) timer = setTimeout(() => giveUp(new PolywireError("TIMEOUT", `no message within ${timeoutMs} ms`)), timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      next.then((r) => {
+        settle();
+        if (r.done === true) reject(this.#endedError());
+        else resolve(r.value);
+      }, (error: unknown) => {
+        settle();
+        reject(PolywireError.from(error));
+      });
+    });
+  }
+
+  #endedError(): PolywireError {
+    return this.#error ?? new PolywireError("CANCELLED", `the subscription to ${this.pattern} has ended`);
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return {
       next: () => this.#next(),
       return: async () => {
+        // The loop left: what it did not take is abandoned, and drain() has nothing left to wait for.
+        for (const resolve of this.#onDrained.splice(0)) resolve();
         await this.close();
         return { value: undefined, done: true };
       },
@@ -209,6 +288,7 @@ export class Subscription extends Emitter<SubscriptionEvents> implements AsyncIt
   }
 
   #next(): Promise<IteratorResult<Message>> {
+    if (this.pending === 0 && this.#onDrained.length > 0) for (const resolve of this.#onDrained.splice(0)) resolve();
     if (this.pending > 0) {
       const message = this.#buffer[this.#head] as Message;
       this.#buffer[this.#head++] = undefined as unknown as Message;

@@ -126,6 +126,17 @@ export interface GroupHeartbeatResponse {
   assignment: Assignment | undefined;
 }
 
+/**
+ * GroupNotice tells a member that a heartbeat sent now would be answered
+ * with news: partitions to revoke, a new member epoch, or partitions of its
+ * target that became free. It carries no assignment (the heartbeat's
+ * response does), so a notice lost or late costs only time (PW-GROUP-029).
+ */
+export interface GroupNotice {
+  groupId: string;
+  memberId: string;
+}
+
 /** Assignment is the complete set of partitions a member may own. */
 export interface Assignment {
   partitions: TopicPartitions[];
@@ -720,6 +731,99 @@ export const GroupHeartbeatResponse: MessageFns<GroupHeartbeatResponse> = {
     message.assignment = (object.assignment !== undefined && object.assignment !== null)
       ? Assignment.fromPartial(object.assignment)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseGroupNotice(): GroupNotice {
+  return { groupId: "", memberId: "" };
+}
+
+export const GroupNotice: MessageFns<GroupNotice> = {
+  encode(message: GroupNotice, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.memberId !== "") {
+      writer.uint32(18).string(message.memberId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GroupNotice {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroupNotice();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GroupNotice {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GroupNotice): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GroupNotice>, I>>(base?: I): GroupNotice {
+    return GroupNotice.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GroupNotice>, I>>(object: I): GroupNotice {
+    const message = createBaseGroupNotice();
+    message.groupId = object.groupId ?? "";
+    message.memberId = object.memberId ?? "";
     return message;
   },
 };

@@ -61,6 +61,7 @@ export enum FrameKind {
   FRAME_KIND_OFFSET_COMMIT_RESPONSE = 67,
   FRAME_KIND_OFFSET_FETCH_REQUEST = 68,
   FRAME_KIND_OFFSET_FETCH_RESPONSE = 69,
+  FRAME_KIND_GROUP_NOTICE = 70,
   /** FRAME_KIND_SUBSCRIBE_REQUEST - Pub/sub plane. */
   FRAME_KIND_SUBSCRIBE_REQUEST = 96,
   FRAME_KIND_SUBSCRIBE_RESPONSE = 97,
@@ -163,6 +164,9 @@ export function frameKindFromJSON(object: any): FrameKind {
     case 69:
     case "FRAME_KIND_OFFSET_FETCH_RESPONSE":
       return FrameKind.FRAME_KIND_OFFSET_FETCH_RESPONSE;
+    case 70:
+    case "FRAME_KIND_GROUP_NOTICE":
+      return FrameKind.FRAME_KIND_GROUP_NOTICE;
     case 96:
     case "FRAME_KIND_SUBSCRIBE_REQUEST":
       return FrameKind.FRAME_KIND_SUBSCRIBE_REQUEST;
@@ -275,6 +279,8 @@ export function frameKindToJSON(object: FrameKind): string {
       return "FRAME_KIND_OFFSET_FETCH_REQUEST";
     case FrameKind.FRAME_KIND_OFFSET_FETCH_RESPONSE:
       return "FRAME_KIND_OFFSET_FETCH_RESPONSE";
+    case FrameKind.FRAME_KIND_GROUP_NOTICE:
+      return "FRAME_KIND_GROUP_NOTICE";
     case FrameKind.FRAME_KIND_SUBSCRIBE_REQUEST:
       return "FRAME_KIND_SUBSCRIBE_REQUEST";
     case FrameKind.FRAME_KIND_SUBSCRIBE_RESPONSE:
@@ -344,6 +350,11 @@ export enum Feature {
   FEATURE_DRAIN_NOTICE = 7,
   /** FEATURE_SLOW_CONSUMER_NOTICE - The broker sends SlowConsumer notices with dropped counts. */
   FEATURE_SLOW_CONSUMER_NOTICE = 8,
+  /**
+   * FEATURE_GROUP_NOTICE - The broker tells a group member when a heartbeat would bring it news
+   * (GroupNotice), so rebalances need not wait for heartbeat intervals.
+   */
+  FEATURE_GROUP_NOTICE = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -376,6 +387,9 @@ export function featureFromJSON(object: any): Feature {
     case 8:
     case "FEATURE_SLOW_CONSUMER_NOTICE":
       return Feature.FEATURE_SLOW_CONSUMER_NOTICE;
+    case 9:
+    case "FEATURE_GROUP_NOTICE":
+      return Feature.FEATURE_GROUP_NOTICE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -403,6 +417,8 @@ export function featureToJSON(object: Feature): string {
       return "FEATURE_DRAIN_NOTICE";
     case Feature.FEATURE_SLOW_CONSUMER_NOTICE:
       return "FEATURE_SLOW_CONSUMER_NOTICE";
+    case Feature.FEATURE_GROUP_NOTICE:
+      return "FEATURE_GROUP_NOTICE";
     case Feature.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -169,6 +169,32 @@ export declare type GroupHeartbeatResponse = Message<"polywire.v1.GroupHeartbeat
 export declare const GroupHeartbeatResponseSchema: GenMessage<GroupHeartbeatResponse>;
 
 /**
+ * GroupNotice tells a member that a heartbeat sent now would be answered
+ * with news: partitions to revoke, a new member epoch, or partitions of its
+ * target that became free. It carries no assignment (the heartbeat's
+ * response does), so a notice lost or late costs only time (PW-GROUP-029).
+ *
+ * @generated from message polywire.v1.GroupNotice
+ */
+export declare type GroupNotice = Message<"polywire.v1.GroupNotice"> & {
+  /**
+   * @generated from field: string group_id = 1;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: string member_id = 2;
+   */
+  memberId: string;
+};
+
+/**
+ * Describes the message polywire.v1.GroupNotice.
+ * Use `create(GroupNoticeSchema)` to create a new message.
+ */
+export declare const GroupNoticeSchema: GenMessage<GroupNotice>;
+
+/**
  * Assignment is the complete set of partitions a member may own.
  *
  * @generated from message polywire.v1.Assignment

@@ -15,7 +15,7 @@ import { file_polywire_v1_session } from "./session_pb.js";
  * Describes the file polywire/v1/groups.proto.
  */
 export const file_polywire_v1_groups = /*@__PURE__*/
-  fileDesc("Chhwb2x5d2lyZS92MS9ncm91cHMucHJvdG8SC3BvbHl3aXJlLnYxIowCChVHcm91cEhlYXJ0YmVhdFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSEQoJbWVtYmVyX2lkGAIgASgJEhQKDG1lbWJlcl9lcG9jaBgDIAEoBRITCgtpbnN0YW5jZV9pZBgEIAEoCRIcChRyZWJhbGFuY2VfdGltZW91dF9tcxgFIAEoDRIvCgxzdWJzY3JpcHRpb24YBiABKAsyGS5wb2x5d2lyZS52MS5TdWJzY3JpcHRpb24SJwoIYXNzaWdub3IYByABKA4yFS5wb2x5d2lyZS52MS5Bc3NpZ25vchIrCgVvd25lZBgIIAEoCzIcLnBvbHl3aXJlLnYxLk93bmVkUGFydGl0aW9ucyIeCgxTdWJzY3JpcHRpb24SDgoGdG9waWNzGAEgAygJIkMKD093bmVkUGFydGl0aW9ucxIwCgpwYXJ0aXRpb25zGAEgAygLMhwucG9seXdpcmUudjEuVG9waWNQYXJ0aXRpb25zItABChZHcm91cEhlYXJ0YmVhdFJlc3BvbnNlEioKCmVycm9yX2NvZGUYASABKA4yFi5wb2x5d2lyZS52MS5FcnJvckNvZGUSFQoNZXJyb3JfbWVzc2FnZRgCIAEoCRIRCgltZW1iZXJfaWQYAyABKAkSFAoMbWVtYmVyX2Vwb2NoGAQgASgFEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgFIAEoDRIrCgphc3NpZ25tZW50GAYgASgLMhcucG9seXdpcmUudjEuQXNzaWdubWVudCI+CgpBc3NpZ25tZW50EjAKCnBhcnRpdGlvbnMYASADKAsyHC5wb2x5d2lyZS52MS5Ub3BpY1BhcnRpdGlvbnMiUgoMQ29tbWl0T2Zmc2V0Eg0KBXRvcGljGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDRIOCgZvZmZzZXQYAyABKAMSEAoIbWV0YWRhdGEYBCABKAkifAoTT2Zmc2V0Q29tbWl0UmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIRCgltZW1iZXJfaWQYAiABKAkSFAoMbWVtYmVyX2Vwb2NoGAMgASgFEioKB29mZnNldHMYBCADKAsyGS5wb2x5d2lyZS52MS5Db21taXRPZmZzZXQiXAoMQ29tbWl0UmVzdWx0Eg0KBXRvcGljGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoDRIqCgplcnJvcl9jb2RlGAMgASgOMhYucG9seXdpcmUudjEuRXJyb3JDb2RlIkIKFE9mZnNldENvbW1pdFJlc3BvbnNlEioKB3Jlc3VsdHMYASADKAsyGS5wb2x5d2lyZS52MS5Db21taXRSZXN1bHQiWAoST2Zmc2V0RmV0Y2hSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEjAKCnBhcnRpdGlvbnMYAiADKAsyHC5wb2x5d2lyZS52MS5Ub3BpY1BhcnRpdGlvbnMimQEKD0NvbW1pdHRlZE9mZnNldBINCgV0b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKA0SDgoGb2Zmc2V0GAMgASgDEhAKCG1ldGFkYXRhGAQgASgJEioKCmVycm9yX2NvZGUYBSABKA4yFi5wb2x5d2lyZS52MS5FcnJvckNvZGUSFgoOY29tbWl0X3RpbWVfbXMYBiABKAMicAoTT2Zmc2V0RmV0Y2hSZXNwb25zZRIqCgplcnJvcl9jb2RlGAEgASgOMhYucG9seXdpcmUudjEuRXJyb3JDb2RlEi0KB29mZnNldHMYAiADKAsyHC5wb2x5d2lyZS52MS5Db21taXR0ZWRPZmZzZXQqcwoIQXNzaWdub3ISGAoUQVNTSUdOT1JfVU5TUEVDSUZJRUQQABISCg5BU1NJR05PUl9SQU5HRRABEhgKFEFTU0lHTk9SX1JPVU5EX1JPQklOEAISHwobQVNTSUdOT1JfQ09PUEVSQVRJVkVfU1RJQ0tZEANCPFo6Z2l0aHViLmNvbS9wb2x5d2lyZS9wb2x5d2lyZS9nZW4vZ28vcG9seXdpcmUvdjE7cG9seXdpcmV2MWIGcHJvdG8z", [file_polywire_v1_common, file_polywire_v1_session]);
+  fileDesc("Chhwb2x5d2lyZS92MS9ncm91cHMucHJvdG8SC3BvbHl3aXJlLnYxIowCChVHcm91cEhlYXJ0YmVhdFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSEQoJbWVtYmVyX2lkGAIgASgJEhQKDG1lbWJlcl9lcG9jaBgDIAEoBRITCgtpbnN0YW5jZV9pZBgEIAEoCRIcChRyZWJhbGFuY2VfdGltZW91dF9tcxgFIAEoDRIvCgxzdWJzY3JpcHRpb24YBiABKAsyGS5wb2x5d2lyZS52MS5TdWJzY3JpcHRpb24SJwoIYXNzaWdub3IYByABKA4yFS5wb2x5d2lyZS52MS5Bc3NpZ25vchIrCgVvd25lZBgIIAEoCzIcLnBvbHl3aXJlLnYxLk93bmVkUGFydGl0aW9ucyIeCgxTdWJzY3JpcHRpb24SDgoGdG9waWNzGAEgAygJIkMKD093bmVkUGFydGl0aW9ucxIwCgpwYXJ0aXRpb25zGAEgAygLMhwucG9seXdpcmUudjEuVG9waWNQYXJ0aXRpb25zItABChZHcm91cEhlYXJ0YmVhdFJlc3BvbnNlEioKCmVycm9yX2NvZGUYASABKA4yFi5wb2x5d2lyZS52MS5FcnJvckNvZGUSFQoNZXJyb3JfbWVzc2FnZRgCIAEoCRIRCgltZW1iZXJfaWQYAyABKAkSFAoMbWVtYmVyX2Vwb2NoGAQgASgFEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgFIAEoDRIrCgphc3NpZ25tZW50GAYgASgLMhcucG9seXdpcmUudjEuQXNzaWdubWVudCIyCgtHcm91cE5vdGljZRIQCghncm91cF9pZBgBIAEoCRIRCgltZW1iZXJfaWQYAiABKAkiPgoKQXNzaWdubWVudBIwCgpwYXJ0aXRpb25zGAEgAygLMhwucG9seXdpcmUudjEuVG9waWNQYXJ0aXRpb25zIlIKDENvbW1pdE9mZnNldBINCgV0b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKA0SDgoGb2Zmc2V0GAMgASgDEhAKCG1ldGFkYXRhGAQgASgJInwKE09mZnNldENvbW1pdFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSEQoJbWVtYmVyX2lkGAIgASgJEhQKDG1lbWJlcl9lcG9jaBgDIAEoBRIqCgdvZmZzZXRzGAQgAygLMhkucG9seXdpcmUudjEuQ29tbWl0T2Zmc2V0IlwKDENvbW1pdFJlc3VsdBINCgV0b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKA0SKgoKZXJyb3JfY29kZRgDIAEoDjIWLnBvbHl3aXJlLnYxLkVycm9yQ29kZSJCChRPZmZzZXRDb21taXRSZXNwb25zZRIqCgdyZXN1bHRzGAEgAygLMhkucG9seXdpcmUudjEuQ29tbWl0UmVzdWx0IlgKEk9mZnNldEZldGNoUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIwCgpwYXJ0aXRpb25zGAIgAygLMhwucG9seXdpcmUudjEuVG9waWNQYXJ0aXRpb25zIpkBCg9Db21taXR0ZWRPZmZzZXQSDQoFdG9waWMYASABKAkSEQoJcGFydGl0aW9uGAIgASgNEg4KBm9mZnNldBgDIAEoAxIQCghtZXRhZGF0YRgEIAEoCRIqCgplcnJvcl9jb2RlGAUgASgOMhYucG9seXdpcmUudjEuRXJyb3JDb2RlEhYKDmNvbW1pdF90aW1lX21zGAYgASgDInAKE09mZnNldEZldGNoUmVzcG9uc2USKgoKZXJyb3JfY29kZRgBIAEoDjIWLnBvbHl3aXJlLnYxLkVycm9yQ29kZRItCgdvZmZzZXRzGAIgAygLMhwucG9seXdpcmUudjEuQ29tbWl0dGVkT2Zmc2V0KnMKCEFzc2lnbm9yEhgKFEFTU0lHTk9SX1VOU1BFQ0lGSUVEEAASEgoOQVNTSUdOT1JfUkFOR0UQARIYChRBU1NJR05PUl9ST1VORF9ST0JJThACEh8KG0FTU0lHTk9SX0NPT1BFUkFUSVZFX1NUSUNLWRADQjxaOmdpdGh1Yi5jb20vcG9seXdpcmUvcG9seXdpcmUvZ2VuL2dvL3BvbHl3aXJlL3YxO3BvbHl3aXJldjFiBnByb3RvMw", [file_polywire_v1_common, file_polywire_v1_session]);
 
 /**
  * Describes the message polywire.v1.GroupHeartbeatRequest.
@@ -46,60 +46,67 @@ export const GroupHeartbeatResponseSchema = /*@__PURE__*/
   messageDesc(file_polywire_v1_groups, 3);
 
 /**
+ * Describes the message polywire.v1.GroupNotice.
+ * Use `create(GroupNoticeSchema)` to create a new message.
+ */
+export const GroupNoticeSchema = /*@__PURE__*/
+  messageDesc(file_polywire_v1_groups, 4);
+
+/**
  * Describes the message polywire.v1.Assignment.
  * Use `create(AssignmentSchema)` to create a new message.
  */
 export const AssignmentSchema = /*@__PURE__*/
-  messageDesc(file_polywire_v1_groups, 4);
+  messageDesc(file_polywire_v1_groups, 5);
 
 /**
  * Describes the message polywire.v1.CommitOffset.
  * Use `create(CommitOffsetSchema)` to create a new message.
  */
 export const CommitOffsetSchema = /*@__PURE__*/
-  messageDesc(file_polywire_v1_groups, 5);
+  messageDesc(file_polywire_v1_groups, 6);
 
 /**
  * Describes the message polywire.v1.OffsetCommitRequest.
  * Use `create(OffsetCommitRequestSchema)` to create a new message.
  */
 export const OffsetCommitRequestSchema = /*@__PURE__*/
-  messageDesc(file_polywire_v1_groups, 6);
+  messageDesc(file_polywire_v1_groups, 7);
 
 /**
  * Describes the message polywire.v1.CommitResult.
  * Use `create(CommitResultSchema)` to create a new message.
  */
 export const CommitResultSchema = /*@__PURE__*/
-  messageDesc(file_polywire_v1_groups, 7);
+  messageDesc(file_polywire_v1_groups, 8);
 
 /**
  * Describes the message polywire.v1.OffsetCommitResponse.
  * Use `create(OffsetCommitResponseSchema)` to create a new message.
  */
 export const OffsetCommitResponseSchema = /*@__PURE__*/
-  messageDesc(file_polywire_v1_groups, 8);
+  messageDesc(file_polywire_v1_groups, 9);
 
 /**
  * Describes the message polywire.v1.OffsetFetchRequest.
  * Use `create(OffsetFetchRequestSchema)` to create a new message.
  */
 export const OffsetFetchRequestSchema = /*@__PURE__*/
-  messageDesc(file_polywire_v1_groups, 9);
+  messageDesc(file_polywire_v1_groups, 10);
 
 /**
  * Describes the message polywire.v1.CommittedOffset.
  * Use `create(CommittedOffsetSchema)` to create a new message.
  */
 export const CommittedOffsetSchema = /*@__PURE__*/
-  messageDesc(file_polywire_v1_groups, 10);
+  messageDesc(file_polywire_v1_groups, 11);
 
 /**
  * Describes the message polywire.v1.OffsetFetchResponse.
  * Use `create(OffsetFetchResponseSchema)` to create a new message.
  */
 export const OffsetFetchResponseSchema = /*@__PURE__*/
-  messageDesc(file_polywire_v1_groups, 11);
+  messageDesc(file_polywire_v1_groups, 12);
 
 /**
  * Describes the enum polywire.v1.Assignor.

@@ -607,6 +607,11 @@ export enum FrameKind {
   OFFSET_FETCH_RESPONSE = 69,
 
   /**
+   * @generated from enum value: FRAME_KIND_GROUP_NOTICE = 70;
+   */
+  GROUP_NOTICE = 70,
+
+  /**
    * Pub/sub plane.
    *
    * @generated from enum value: FRAME_KIND_SUBSCRIBE_REQUEST = 96;
@@ -773,6 +778,14 @@ export enum Feature {
    * @generated from enum value: FEATURE_SLOW_CONSUMER_NOTICE = 8;
    */
   SLOW_CONSUMER_NOTICE = 8,
+
+  /**
+   * The broker tells a group member when a heartbeat would bring it news
+   * (GroupNotice), so rebalances need not wait for heartbeat intervals.
+   *
+   * @generated from enum value: FEATURE_GROUP_NOTICE = 9;
+   */
+  GROUP_NOTICE = 9,
 }
 
 /**

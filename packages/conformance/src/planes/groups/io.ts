@@ -1,8 +1,8 @@
-import type { Assignor, GroupHeartbeatResponse } from "@polywire/proto/groups";
+import { GroupNoticeSchema, type Assignor, type GroupHeartbeatResponse, type GroupNotice } from "@polywire/proto/groups";
 import { ErrorCode, FrameKind } from "@polywire/proto/session";
 import { check, show } from "../../clause.js";
 import type { CaseContext } from "../../runner/case.js";
-import { codeName } from "../../wire/messages.js";
+import { codeName, decode } from "../../wire/messages.js";
 import type { WireSession } from "../../wire/session.js";
 import { expectBrokerError } from "../expect.js";
 
@@ -134,5 +134,15 @@ export async function settle(members: readonly Member[], rounds = 20): Promise<v
       if (show(m.assigned) + m.epoch !== before) changed = true;
     }
     if (!changed) return;
+  }
+}
+
+/** The next GroupNotice on the session within `timeoutMs`, or undefined when none came (PW-GROUP-029). */
+export async function nextNotice(session: WireSession, timeoutMs: number): Promise<GroupNotice | undefined> {
+  try {
+    const frame = await session.nextFrame(timeoutMs, (f) => f.kind === FrameKind.GROUP_NOTICE && f.correlationId === 0);
+    return decode(GroupNoticeSchema, frame.message);
+  } catch {
+    return undefined;
   }
 }

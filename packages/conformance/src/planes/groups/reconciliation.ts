@@ -3,7 +3,7 @@ import { Assignor } from "@polywire/proto/groups";
 import { ErrorCode, Feature } from "@polywire/proto/session";
 import { check, checkEqual, show } from "../../clause.js";
 import type { ConformanceCase } from "../../runner/case.js";
-import { flatten, groupId, heartbeatFails, joinAll, Member, settle } from "./io.js";
+import { flatten, groupId, heartbeatFails, joinAll, Member, nextNotice, settle } from "./io.js";
 
 const incremental: ConformanceCase = {
   id: "groups/incremental",
@@ -82,5 +82,36 @@ const assignorChoice: ConformanceCase = {
   },
 };
 
+const notices: ConformanceCase = {
+  id: "groups/notice",
+  title: "With FEATURE_GROUP_NOTICE, a join tells the owner at once that it has partitions to revoke, once until it heartbeats, and a release tells the members waiting for the partitions",
+  plane: "groups",
+  clauses: ["PW-GROUP-029"],
+  features: [Feature.GROUPS, Feature.GROUP_NOTICE],
+  async run(ctx) {
+    const topic = await ctx.topic(4);
+    const group = groupId(ctx, "notice");
+    const a = new Member(await ctx.connect(), group);
+    await a.join([topic]);
+    const b = new Member(await ctx.connect(), group);
+    await b.join([topic]);
+    // "As soon as": far less than any heartbeat interval a broker would give a member at rest.
+    const toA = await nextNotice(a.session, 2_000);
+    check("PW-GROUP-029", toA !== undefined, "no GroupNotice within 2 s for the member that must revoke partitions after another joined");
+    check("PW-GROUP-029", toA?.groupId === group && toA.memberId === a.memberId, `the notice names group ${show(toA?.groupId)} member ${show(toA?.memberId)}, not the member's own`);
+    const c = new Member(await ctx.connect(), group);
+    await c.join([topic]);
+    const again = await nextNotice(a.session, 500);
+    check("PW-GROUP-029", again === undefined, "a second GroupNotice before the member heartbeat again");
+    // A learns what to revoke and releases it: the partitions B and C wait for are free.
+    await a.beat();
+    await a.ack();
+    for (const [name, m] of [["second", b], ["third", c]] as const) {
+      const n = await nextNotice(m.session, 2_000);
+      check("PW-GROUP-029", n?.memberId === m.memberId, `the ${name} member got ${n === undefined ? "no GroupNotice" : `a notice for ${show(n.memberId)}`} within 2 s of the partitions it waits for being released`);
+    }
+  },
+};
+
 /** §8.2 and the assignor choice of §8.3. */
-export const reconciliationCases: readonly ConformanceCase[] = [incremental, assignorChoice];
+export const reconciliationCases: readonly ConformanceCase[] = [incremental, assignorChoice, notices];

@@ -70,8 +70,8 @@ function firstDifference(a: Record<string, unknown>, b: Record<string, unknown>)
 
 async function sessions(ctx: CaseContext): Promise<Array<{ scheme: string; open(): Promise<WireSession> }>> {
   const certs = await testCerts();
-  // memory:// reaches only a broker in this process, which a variant is.
-  const schemes: ListenerScheme[] = ["tcp", "tls", "unix", "ws", "wss", "memory"];
+  // memory:// and worker:// reach only a broker in this process, which a variant is.
+  const schemes: ListenerScheme[] = ["tcp", "tls", "unix", "ws", "wss", "memory", "worker"];
   const variant = await ctx.variant({ listeners: schemes, tls: { cert: certs.serverCert, key: certs.serverKey } });
   for (const scheme of schemes) await variant.createTopic(`same-${scheme}`, 1);
   return schemes.map((scheme) => ({
@@ -82,9 +82,9 @@ async function sessions(ctx: CaseContext): Promise<Array<{ scheme: string; open(
 
 const sameStream: ConformanceCase = {
   id: "session/same-stream-every-transport",
-  title: "The same pipelined produce, fetch, list-offsets, metadata, error and ping sequence gives identical answers over tcp, tls, unix, ws, wss and memory",
+  title: "The same pipelined produce, fetch, list-offsets, metadata, error and ping sequence gives identical answers over tcp, tls, unix, ws, wss, memory and worker",
   plane: "session",
-  clauses: ["PW-TRANS-002", "PW-TRANS-001"],
+  clauses: ["PW-TRANS-002", "PW-TRANS-001", "PW-TRANS-013"],
   features: [Feature.LOG],
   needs: ["variants"],
   timeoutMs: 60_000,
