@@ -18,6 +18,7 @@ import { MemoryUpkeep } from "./memory-upkeep.js";
 import { BrokerMetrics } from "./metrics.js";
 import { registerPubSubMetrics } from "./pubsub-metrics.js";
 import { checkPubSubOptions, PubSubPlane, type PubSubOptions } from "./pubsub-plane.js";
+import { checkRpcOptions, RpcPlane, type RpcOptions } from "./rpc-plane.js";
 import type { Route } from "./route.js";
 import type { SessionHost } from "./session.js";
 import type { Admission } from "./socket-gate.js";
@@ -87,6 +88,8 @@ export interface BrokerOptions extends Partial<BrokerTimings> {
   checksumFrames?: boolean;
   /** Pub/sub limits (§9): subscriptions per connection, bytes held per connection, default `max_pending`. */
   pubsub?: PubSubOptions;
+  /** Request/reply bounds (§10, PW-RPC-006): calls per connection, responders per connection, waiting calls per service. */
+  rpc?: RpcOptions;
   /**
    * The consumer-group plane (§8): its coordinator settings (session and
    * rebalance timeouts, heartbeat interval, group and member bounds, offset
@@ -102,7 +105,7 @@ export type BrokerState = "running" | "draining" | "closed";
 
 const SOFTWARE = { name: "polywire-broker", version: "0.1.0" };
 // The features this broker serves; FEATURE_GROUPS joins them with the groups plane, FEATURE_FRAME_CHECKSUM with `checksumFrames` (PW-SESS-026).
-const SUPPORTED_FEATURES: readonly Feature[] = [Feature.LOG, Feature.IDEMPOTENCE, Feature.DRAIN_NOTICE, Feature.PUBSUB, Feature.SLOW_CONSUMER_NOTICE];
+const SUPPORTED_FEATURES: readonly Feature[] = [Feature.LOG, Feature.IDEMPOTENCE, Feature.DRAIN_NOTICE, Feature.PUBSUB, Feature.SLOW_CONSUMER_NOTICE, Feature.REQUEST_REPLY];
 
 /**
  * The embeddable Polywire reference broker: listeners on every transport,
@@ -192,6 +195,8 @@ export class Broker implements AsyncDisposable {
     this.#pubsub = pubsub;
     for (const r of pubsub.routes()) this.#routes.set(r.kind, r);
     registerPubSubMetrics(this.metrics.registry, pubsub.router.counters);
+    const rpc = new RpcPlane(options.rpc, this.metrics.registry);
+    for (const r of rpc.routes()) this.#routes.set(r.kind, r);
     // A granted feature must be served whole: every kind a client may send of it has a route (PW-SESS-005).
     for (const info of frameKindTable.values()) {
       const served = info.sentBy !== "broker" && info.features.length > 0 && info.features.every((f) => this.#host.supportedFeatures.has(f));
@@ -366,6 +371,7 @@ function resolveSettings(options: BrokerOptions): Settings {
   if (options.brokerId !== undefined) checkId("brokerId", options.brokerId);
   if (options.clusterId !== undefined) checkId("clusterId", options.clusterId);
   checkPubSubOptions(options.pubsub);
+  checkRpcOptions(options.rpc);
   return {
     limits: resolveLimits(options.limits),
     timings: resolveTimings(options),

@@ -1,5 +1,5 @@
 import type { Feature } from "@polywire/proto/session";
-import type { FrameMessage, FramePayload, RequestKind, RequestMessage } from "@polywire/core";
+import type { FrameMessage, FramePayload, PolywireError, RequestKind, RequestMessage } from "@polywire/core";
 import type { Frame } from "@polywire/wasm-codec";
 
 /**
@@ -32,6 +32,12 @@ export interface RequestSession {
   awaitWritable(): Promise<void>;
   /** Frames the broker sends on its own (correlation id 0): Delivery, SlowConsumer. */
   readonly push: SessionPush;
+  /**
+   * Reads nothing more from the client until `until` settles: a plane that
+   * forwards this client's bytes to a connection that does not read them
+   * (§10) holds the sender instead of the bytes.
+   */
+  pauseReadingUntil(until: Promise<void>): void;
 }
 
 /**
@@ -47,6 +53,16 @@ export interface SessionPush {
   write(kind: number, message: FrameMessage, payload?: FramePayload): boolean;
   /** Calls `listener` each time the transport drains after pushing back. */
   onWritable(listener: () => void): void;
+  /**
+   * Writes one frame of a stream the plane keeps (a call's frames, §10)
+   * with the correlation id the plane chose; false when the transport asks
+   * to wait (or the session is sealed).
+   */
+  writeFrame(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): boolean;
+  /** Writes an Error frame carrying `correlationId` (a call that failed, §10). */
+  writeError(error: PolywireError, correlationId: number): void;
+  /** Resolves once the transport takes writes again (at once when it does, or the session closed). */
+  drained(): Promise<void>;
 }
 
 /** One decoded request, as a handler sees it. */

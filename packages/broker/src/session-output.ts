@@ -26,6 +26,8 @@ export class SessionOutput {
   #backlog: Frame[] = [];
   #backlogBytes = 0;
   #drainListeners: Array<() => void> = [];
+  #drainWaiters: Array<() => void> = [];
+  #holds = 0;
 
   /** `serve` handles one frame taken from the backlog. */
   constructor(channel: FrameChannel, metrics: BrokerMetrics, serve: (frame: Frame) => void) {
@@ -44,10 +46,10 @@ export class SessionOutput {
     return this.#readBlocked || this.#backlog.length > 0;
   }
 
-  /** Writes one frame, unless the session is sealed (a connection-level Error went out, or it closed). */
-  write(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): void {
-    if (this.#sealed) return;
-    this.#channel.write(kind, correlationId, message, payload);
+  /** Writes one frame, unless the session is sealed (a connection-level Error went out, or it closed); false when the transport pushed back or the session is sealed. */
+  write(kind: number, correlationId: number, message: Uint8Array, payload?: FramePayload): boolean {
+    if (this.#sealed) return false;
+    return this.#channel.write(kind, correlationId, message, payload);
   }
 
   /** True while a frame written now is taken without push-back, and the session is not sealed. */
@@ -59,6 +61,26 @@ export class SessionOutput {
   push(kind: number, message: FrameMessage, payload?: FramePayload): boolean {
     if (this.#sealed) return false;
     return this.#channel.write(kind, 0, message, payload);
+  }
+
+  /** Resolves once the transport takes writes again: at once when it does now, or when the session is sealed. */
+  drained(): Promise<void> {
+    if (!this.#readBlocked || this.#sealed) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Reads nothing more from the client until `until` settles (it sends what another connection cannot take yet, §10). */
+  pauseReadingUntil(until: Promise<void>): void {
+    this.#holds++;
+    this.updateReading();
+    void until.finally(() => {
+      this.#holds--;
+      this.updateReading();
+    });
+  }
+
+  #wakeDrainWaiters(): void {
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 
   /** Calls `listener` every time the transport drains after pushing back (planes that push resume then). */
@@ -102,6 +124,7 @@ export class SessionOutput {
   onWritable(): void {
     if (!this.#readBlocked) return;
     this.#readBlocked = false;
+    this.#wakeDrainWaiters();
     if (!this.#writerTurn) this.#releaseWriter();
     // Pushes first: they were waiting longest, and the backlog's answers may push back again.
     for (const listener of this.#drainListeners) listener();
@@ -134,6 +157,7 @@ export class SessionOutput {
   /** Lets every handler waiting for a turn go on (the session closed). */
   releaseWriters(): void {
     for (const release of this.#writers.splice(0)) release();
+    this.#wakeDrainWaiters();
   }
 
   /** Keeps a frame to serve later, in order. */
@@ -176,7 +200,7 @@ export class SessionOutput {
 
   /** Pauses the transport while writes are pushed back or the session is closing; resumes otherwise. */
   updateReading(): void {
-    const pause = this.#readBlocked || this.#readingStopped;
+    const pause = this.#readBlocked || this.#readingStopped || this.#holds > 0;
     if (pause === this.#paused) return;
     this.#paused = pause;
     if (pause) this.#channel.transport.pause();

@@ -127,7 +127,11 @@ export class ServerSession {
         },
         write: (kind, message, payload) => this.#output.push(kind, message, payload),
         onWritable: (listener) => this.#output.onDrained(listener),
+        writeFrame: (kind, correlationId, message, payload) => this.#output.write(kind, correlationId, message, payload),
+        writeError: (error, correlationId) => this.#output.writeError(error, correlationId),
+        drained: () => this.#output.drained(),
       },
+      pauseReadingUntil: (until) => this.#output.pauseReadingUntil(until),
     };
     return {
       host: this.#host,

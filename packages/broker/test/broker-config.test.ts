@@ -34,6 +34,7 @@ function everyKey(): BrokerConfig {
     adminAuth: { tokens: [{ principal: "ops", role: "admin", tokenFile: "ops.token" }, { principal: "grafana", role: "viewer", token: "viewer-token" }] },
     health: { minFreeBytes: 4096, minFreeRatio: 0.25 },
     groups: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 2_000, reconcileHeartbeatIntervalMs: 100, defaultRebalanceTimeoutMs: 60_000, maxRebalanceTimeoutMs: 120_000, maxGroupSize: 50, maxGroups: 1_000, maxMembers: 5_000, offsetRetentionMs: 86_400_000 },
+    rpc: { maxCallsPerConnection: 64, maxRespondersPerConnection: 8, maxWaitingCalls: 32, maxWaitingBytes: 1048576 },
     brokerId: "b-1",
     clusterId: "c-1",
     handshakeTimeoutMs: 1_234,
@@ -59,6 +60,7 @@ function expectedOptions(base: string): BrokerOptions {
     adminAuth: { tokens: [{ principal: "ops", role: "admin", token: "ops-token-from-file" }, { principal: "grafana", role: "viewer", token: "viewer-token" }] },
     health: { minFreeBytes: 4096, minFreeRatio: 0.25 },
     groups: { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 2_000, reconcileHeartbeatIntervalMs: 100, defaultRebalanceTimeoutMs: 60_000, maxRebalanceTimeoutMs: 120_000, maxGroupSize: 50, maxGroups: 1_000, maxMembers: 5_000, offsetRetentionMs: 86_400_000 },
+    rpc: { maxCallsPerConnection: 64, maxRespondersPerConnection: 8, maxWaitingCalls: 32, maxWaitingBytes: 1048576 },
     brokerId: "b-1",
     clusterId: "c-1",
     handshakeTimeoutMs: 1_234,
@@ -85,7 +87,7 @@ function keysUsed(config: Record<string, unknown>): Map<string, Set<string>> {
     used.set(of, set);
   };
   note("", config);
-  for (const of of ["storage", "http", "tls", "limits", "adminAuth", "health", "groups"]) note(of, config[of] as object);
+  for (const of of ["storage", "http", "tls", "limits", "adminAuth", "health", "groups", "rpc"]) note(of, config[of] as object);
   for (const t of config.topics as unknown[]) if (typeof t === "object") note("topics[]", t as object);
   for (const t of (config.adminAuth as { tokens: object[] }).tokens) note("adminAuth.tokens[]", t);
   return used;
@@ -179,6 +181,9 @@ describe("BrokerConfig: the broker's config file", () => {
     [{ groups: { heartbeatIntervalMs: 60_000 } }, "groups.heartbeatIntervalMs"],
     [{ groups: { sessionTimeout: 5 } }, "groups.sessionTimeout"],
     [{ groups: true }, "groups"],
+    [{ rpc: { maxCallsPerConnection: 0 } }, "rpc.maxCallsPerConnection"],
+    [{ rpc: { maxWaitingCalls: 1.5 } }, "rpc.maxWaitingCalls"],
+    [{ rpc: { maxCalls: 5 } }, "rpc.maxCalls"],
     [{ brokerId: "" }, "brokerId"],
     [{ clusterId: 5 }, "clusterId"],
     [{ handshakeTimeoutMs: 0 }, "handshakeTimeoutMs"],
@@ -209,6 +214,7 @@ describe("BrokerConfig: the broker's config file", () => {
       [{ drainDeadlineMs: -5 }, "drainDeadlineMs"],
       [{ health: { minFreeRatio: -1 } }, "health.minFreeRatio"],
       [{ groups: { maxMembers: 0 } }, "groups.maxMembers"],
+      [{ rpc: { maxRespondersPerConnection: 0 } }, "rpc.maxRespondersPerConnection"],
       [{ brokerId: "" }, "brokerId"],
     ];
     for (const [options, key] of cases) {

@@ -80,7 +80,7 @@ describe("handshake (§3.1)", () => {
   }
 
   it("PW-SESS-005: Welcome grants the intersection of the requested and supported features", async () => {
-    const { client, welcome } = await RawClient.ready(url, { features: [Feature.LOG, Feature.REQUEST_REPLY, 4242 as Feature] });
+    const { client, welcome } = await RawClient.ready(url, { features: [Feature.LOG, Feature.FRAME_CHECKSUM, 4242 as Feature] });
     expect(welcome.features).toEqual([Feature.LOG]);
     client.close();
   });

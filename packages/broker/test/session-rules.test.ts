@@ -85,20 +85,6 @@ describe("frame kinds and features (§3.5)", () => {
     client.close();
   });
 
-  it("PW-SESS-006: kinds of features this broker does not implement (request/reply) are FEATURE_NOT_NEGOTIATED even when asked for", async () => {
-    const client = await ready(ALL_FEATURES);
-    let id = 3;
-    const unserved = featured.filter((k) => k.features.some((f) => f === Feature.REQUEST_REPLY));
-    expect(unserved.length).toBe(7);
-    for (const info of unserved) {
-      client.send(encodeFrame({ kind: info.kind, correlationId: id, message: new Uint8Array(0) }));
-      await expectError(client, id, ErrorCode.FEATURE_NOT_NEGOTIATED);
-      id += 2;
-    }
-    await expectServing(client, id);
-    client.close();
-  });
-
   it("PW-SESS-021: a kind only the broker sends, and an AuthResponse after the handshake, are INVALID_ARGUMENT; the connection stays", async () => {
     const client = await ready(ALL_FEATURES);
     let id = 3;

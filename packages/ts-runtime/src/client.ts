@@ -17,8 +17,10 @@ import { ConnectionPool } from "./pool.js";
 import { Producer } from "./producer/producer.js";
 import { PushFrames } from "./push-frames.js";
 import type { MessageData } from "./pubsub/message.js";
-import { PubSub, type PublishOptions } from "./pubsub/pubsub.js";
-import { ConfirmInbox, withHeader, type ConfirmedPublishOptions, type ConfirmResult } from "./pubsub/confirm.js";
+import type { PublishOptions } from "./pubsub/pubsub.js";
+import { ClientPlanes } from "./planes.js";
+import type { BodyInit, Call, CallOptions as RpcCallOptions, Handler, Response as RpcResponse, Service, ServeOptions } from "./rpc/index.js";
+import type { ConfirmedPublishOptions, ConfirmResult } from "./pubsub/confirm.js";
 import { runHandler, type HandleOptions, type MessageHandler } from "./pubsub/handler.js";
 import type { SubscribeOptions, Subscription } from "./pubsub/subscription.js";
 import type { ProducerOptions } from "./producer/options.js";
@@ -30,16 +32,10 @@ const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 /**
- * A connection to a Polywire cluster: a pool of broker connections that
- * reconnect with exponential backoff and full jitter, follow Drain notices,
- * keep a metadata cache, and create producers and consumers. Create one
- * with {@link connect}; close it with `close()` or `await using`.
- *
- * ```ts
- * await using client = await connect(["tcp://10.0.0.1:7420", "tcp://10.0.0.2:7420"]);
- * const producer = client.producer();
- * await producer.send(Record.text("events", "hello"));
- * ```
+ * A connection to a Polywire cluster: a pool of broker connections (reconnecting with exponential backoff and full
+ * jitter, following Drain notices), a metadata cache, producers and consumers, pub/sub and request/reply. Create
+ * one with {@link connect}; close it with `close()` or `await using`:
+ * `await using client = await connect(["tcp://10.0.0.1:7420", "tcp://10.0.0.2:7420"]);`
  */
 export class Client extends Emitter<ClientEvents> {
   readonly #pool: ConnectionPool;
@@ -48,9 +44,8 @@ export class Client extends Emitter<ClientEvents> {
   readonly #metadata: MetadataCache;
   readonly #resources = new Set<ClientResource>();
   readonly #context: ClientContext;
-  #pubsub: PubSub | undefined;
+  #planes: ClientPlanes | undefined;
   #push: PushFrames | undefined;
-  #confirms: ConfirmInbox | undefined;
   #closing: Promise<void> | undefined;
   #closedResolve!: () => void;
   /** Resolves once the client is closed, by `close()` or because reconnecting gave up. */
@@ -95,12 +90,10 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   /**
-   * Connects to the first of `urls` (tried in random order, PW-TRANS-005)
-   * that completes the handshake, passing over them again with the
-   * `reconnect` backoff while none does, for at most `connectTimeoutMs`.
-   * Rejects with the last failure as a `PolywireError` naming the addresses
-   * and causes (INVALID_ARGUMENT for a malformed URL; at once, without
-   * retrying, for AUTHENTICATION_FAILED or a refused TLS certificate).
+   * Connects to the first of `urls` (tried in random order, PW-TRANS-005) that completes the handshake, passing
+   * over them again with the `reconnect` backoff while none does, for at most `connectTimeoutMs`. Rejects with the
+   * last failure as a `PolywireError` naming the addresses and causes (INVALID_ARGUMENT for a malformed URL; at
+   * once, without retrying, for AUTHENTICATION_FAILED or a refused TLS certificate).
    */
   static async connect(urls: string | readonly string[], options: ClientOptions = {}): Promise<Client> {
     const list = typeof urls === "string" ? [urls] : [...urls];
@@ -310,7 +303,7 @@ export class Client extends Emitter<ClientEvents> {
    * a refusal by the broker rejects `subscription.ready` and ends the loop. It is made again after a reconnect.
    */
   subscribe(pattern: string, options: SubscribeOptions = {}): Subscription {
-    return this.#pubsubSide().subscribe(pattern, options);
+    return this.#side().pubsub.subscribe(pattern, options);
   }
 
   /**
@@ -333,11 +326,7 @@ export class Client extends Emitter<ClientEvents> {
   publish(subject: string, data: MessageData, options?: PublishOptions): Promise<number>;
   publish(subject: string, data: MessageData, options: PublishOptions & { confirm?: ConfirmedPublishOptions["confirm"] } = {}): Promise<number | undefined | ConfirmResult> {
     try {
-      const { confirm } = options;
-      if (confirm === undefined) return this.#pubsubSide().publish(subject, data, options);
-      const inbox = (this.#confirms ??= new ConfirmInbox((pattern) => this.subscribe(pattern)));
-      const publish = (replyTo: string, header: readonly [string, string]): Promise<number> => this.#pubsubSide().publish(subject, data, { ...options, replyTo, ack: true, headers: withHeader(options.headers, header) }) as Promise<number>;
-      return inbox.publish(publish, confirm === true ? {} : confirm, options.signal);
+      return options.confirm === undefined ? this.#side().pubsub.publish(subject, data, options) : this.#side().confirmedPublish(subject, data, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -345,17 +334,27 @@ export class Client extends Emitter<ClientEvents> {
 
   /** Resolves once the broker has routed every message published before it. */
   flush(options: CallOptions = {}): Promise<void> {
-    return this.#pubsubSide().flush(options);
+    return this.#side().pubsub.flush(options);
   }
 
-  #pubsubSide(): PubSub {
+  /** Calls `service` with `body`: the reply's headers and whole body, or an ApplicationError (APPLICATION_ERROR) or NO_RESPONDERS, TIMEOUT, CANCELLED, RESPONDER_GONE. */
+  request(service: string, body?: BodyInit, options?: RpcCallOptions): Promise<RpcResponse> {
+    return this.#side().rpc.request(service, body, options);
+  }
+
+  /** Starts a streaming call: write the request body to it, read `(await call.reply).body`. */
+  call(service: string, options?: RpcCallOptions): Promise<Call> {
+    return this.#side().rpc.call(service, options);
+  }
+
+  /** Serves `service`: each call routed to this client runs `handler`; `close()` drains. */
+  serve(service: string, handler: Handler, options?: ServeOptions): Service {
+    return this.#side().rpc.serve(service, handler, options);
+  }
+
+  #side(): ClientPlanes {
     this.#ensureOpen();
-    if (this.#pubsub === undefined) {
-      const pubsub = new PubSub(this.#pool.primary);
-      this.#pubsub = pubsub;
-      this.#resources.add({ close: async () => pubsub.close(), fail: (error) => pubsub.close(error) });
-    }
-    return this.#pubsub;
+    return (this.#planes ??= new ClientPlanes(this.#pool.primary, this.#resources, (pattern) => this.subscribe(pattern)));
   }
 
   /** A snapshot of the client's counters and request latency percentiles. */

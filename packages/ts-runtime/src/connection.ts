@@ -7,7 +7,7 @@ import {
 import { DEFAULT_MAX_FRAME_SIZE, init as initCodec, type Frame } from "@polywire/wasm-codec";
 import type { CallResult, CloseOptions, ConnectionEvents, ConnectionOptions, ConnectionState, RequestOptions } from "./connection-options.js";
 import { onBrokerFrame, type BrokerFrameSide } from "./broker-frames.js";
-import { Correlation, SENT } from "./correlation.js";
+import { Correlation, SENT, type StreamHandler } from "./correlation.js";
 import { Emitter } from "./events.js";
 import { ClientHandshake, DEFAULT_MAX_IN_FLIGHT_LIMIT, requestedFeatures, welcomeLimits, type BrokerLimits } from "./handshake.js";
 import { Keepalive } from "./keepalive.js";
@@ -232,24 +232,17 @@ export class Connection extends Emitter<ConnectionEvents> {
   };
 
   /**
-   * Sends a request frame and resolves with the response frame, matched by
-   * correlation id (responses may come in any order, PW-FRAME-012). An Error
-   * frame in answer rejects with the broker's `PolywireError`. Requests above
-   * the broker's `max_in_flight` wait locally for a free slot, with their
-   * timeout running.
-   *
-   * `message` is the encoded protobuf section; `payload` the raw payload.
-   * Both are handed to the transport: do not modify them afterwards.
+   * Sends a request frame and resolves with its response frame, matched by
+   * correlation id (PW-FRAME-012); an Error frame rejects with the broker's
+   * `PolywireError`. Requests above `max_in_flight` wait locally for a slot,
+   * their timeout running. `message` and `payload` go to the transport as
+   * they are: do not modify them afterwards.
    */
   request(kind: number, message: Uint8Array, payload: Uint8Array | undefined, options: RequestOptions & { expectResponse: false }): Promise<undefined>;
   request(kind: number, message: Uint8Array, payload?: Uint8Array, options?: RequestOptions): Promise<Frame>;
   request(kind: number, message: Uint8Array, payload?: Uint8Array, options: RequestOptions = {}): Promise<Frame | undefined> {
-    const refusal = this.#refusal(kind);
+    const refusal = this.#refusal(kind) ?? this.#oversize(message, payload);
     if (refusal !== undefined) return Promise.reject(refusal);
-    const size = frameSize(message.byteLength, payload?.byteLength ?? 0, this.#checksum);
-    if (size > this.#peerMaxFrame) {
-      return Promise.reject(new PolywireError("FRAME_TOO_LARGE", `a ${size}-byte frame exceeds the broker's max_frame_size ${this.#peerMaxFrame}`, { limit: this.#peerMaxFrame }));
-    }
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(PolywireError.from(signal.reason, "CANCELLED"));
     // Nothing to wait for: sent now, unless it must wait for a slot behind others.
@@ -257,14 +250,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.#requests.add(kind, message, payload, options, this.#requestTimeoutMs);
   }
 
-  /**
-   * Typed form of {@link request}: builds the request message of `kind`
-   * from `init`, sends it with `payload`, and decodes the response.
-   *
-   * ```ts
-   * const { message } = await conn.call(FrameKind.PRODUCE_REQUEST, { topic: "t", partition: 0 }, batch);
-   * ```
-   */
+  /** Typed form of {@link request}: builds the message of `kind` from `init`, sends it with `payload`, decodes the response. */
   async call<K extends RequestKind>(kind: K, init: RequestInit<K>, payload?: Uint8Array, options: RequestOptions = {}): Promise<CallResult<K>> {
     const method = requestMethods[kind];
     const message = toBinary(method.request, create(method.request, init as never));
@@ -282,10 +268,19 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   /**
-   * Sends a frame that is not a request of this client: a response to a
-   * broker-initiated request (even correlation id) or a stream frame
-   * (CallChunk, CallCredit, CallCancel). Returns false when the transport
-   * asks to wait (see {@link writable}).
+   * Opens a stream on one correlation id (a call, §10): its first frame goes out when a max_in_flight slot
+   * is free, and the broker's frames on its id go to `handler` until it reports the terminal event. Returns
+   * what ends it sooner (its owner gave up on it).
+   */
+  openStream(kind: number, message: Uint8Array, payload: Uint8Array | undefined, handler: StreamHandler): () => void {
+    const refusal = this.#refusal(kind) ?? this.#oversize(message, payload);
+    if (refusal !== undefined) throw refusal;
+    return this.#requests.stream(kind, message, payload, handler);
+  }
+
+  /**
+   * Sends a frame that is not a request of this client: a call's frames
+   * (§10) on either leg. False when the transport asks to wait ({@link writable}).
    */
   sendFrame(kind: number, correlationId: number, message: Uint8Array, payload?: Uint8Array): boolean {
     const refusal = this.#refusal(kind);
@@ -293,7 +288,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.#write(kind, correlationId, message, payload);
   }
 
-  /** Resolves when the transport can take more writes (outbound backpressure). */
+  /** Resolves when the transport can take more writes (outbound back-pressure). */
   writable(): Promise<void> {
     if (this.#state === "closed" || this.#channel === undefined) return Promise.resolve();
     return this.#channel.whenWritable();
@@ -326,6 +321,12 @@ export class Connection extends Emitter<ConnectionEvents> {
       return new PolywireError("SHUTTING_DOWN", "the broker is draining this connection (PW-SESS-015)");
     }
     return undefined;
+  }
+
+  #oversize(message: Uint8Array, payload: Uint8Array | undefined): PolywireError | undefined {
+    const size = frameSize(message.byteLength, payload?.byteLength ?? 0, this.#checksum);
+    if (size <= this.#peerMaxFrame) return undefined;
+    return new PolywireError("FRAME_TOO_LARGE", `a ${size}-byte frame exceeds the broker's max_frame_size ${this.#peerMaxFrame}`, { limit: this.#peerMaxFrame });
   }
 
   #write(kind: number, correlationId: number, message: Uint8Array, payload: Uint8Array | undefined): boolean {

@@ -18,6 +18,18 @@ interface Pending {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   sent: boolean;
+  /** A stream (a call, §10): every frame on its id goes here until it returns true, its terminal event. */
+  readonly stream: StreamHandler | undefined;
+}
+
+/** What a stream on one correlation id does with the broker's frames (a call, §10). */
+export interface StreamHandler {
+  /** Called once the stream's first frame is written, with its correlation id. */
+  opened(id: number): void;
+  /** A frame the broker sent on the stream's id; returns true when it ends the stream. */
+  frame(frame: Frame): boolean;
+  /** The stream ended before its terminal event: the connection went, or it was never sent. */
+  failed(error: PolywireError): void;
 }
 
 /** What a request sent at once that expects no answer resolves with. */
@@ -82,7 +94,7 @@ export class Correlation {
     return new Promise<Frame | undefined>((resolve, reject) => {
       const pending: Pending = {
         id: 0, kind, message, payload, expectResponse: options.expectResponse ?? true, counted: kind !== FrameKind.PING,
-        resolve, reject, timer: undefined, signal, onAbort: undefined, sent: false,
+        resolve, reject, timer: undefined, signal, onAbort: undefined, sent: false, stream: undefined,
       };
       const sendNow = !pending.counted || (this.#awaiting < this.#maxInFlight && this.#queue.length === 0);
       // Sent now and expecting no answer (a publish without ack), it is settled by sending: no timer or listener to set and clear.
@@ -105,6 +117,24 @@ export class Correlation {
   }
 
   /**
+   * Opens a stream: sends its first frame now or once a slot frees, and
+   * hands every frame on its id to `handler` until the handler says it
+   * ended, holding the id and a max_in_flight slot until then (a call
+   * holds both on the broker too, PW-RPC-012). No timeout: the stream's
+   * owner has its own (a call's deadline).
+   */
+  stream(kind: number, message: Uint8Array, payload: Uint8Array | undefined, handler: StreamHandler): () => void {
+    const pending: Pending = {
+      id: 0, kind, message, payload, expectResponse: true, counted: true,
+      resolve: () => {}, reject: (error) => handler.failed(error), timer: undefined, signal: undefined, onAbort: undefined, sent: false, stream: handler,
+    };
+    if (this.#awaiting < this.#maxInFlight && this.#queue.length === 0) this.#send(pending);
+    else this.#queue.push(pending);
+    // Ending it sooner: its frames are no longer handed over, its slot is free.
+    return () => this.#abandon(pending, new PolywireError("CANCELLED", "the stream was ended by its owner"));
+  }
+
+  /**
    * An answer (odd correlation id) from the broker: settles its request,
    * rejecting with the broker's error for an Error frame. False when no
    * request waits for it (a late answer after a timeout, or an Error to a
@@ -113,6 +143,10 @@ export class Correlation {
   answer(frame: Frame): boolean {
     const pending = this.#pending.get(frame.correlationId);
     if (pending === undefined) return false;
+    if (pending.stream !== undefined) {
+      if (pending.stream.frame(frame)) this.#settle(pending);
+      return true;
+    }
     this.#settle(pending);
     if (frame.kind === FrameKind.ERROR) pending.reject(errorFromFrame(frame));
     else pending.resolve(frame);
@@ -161,6 +195,7 @@ export class Correlation {
     this.#pending.set(id, pending);
     if (pending.counted) this.#awaiting++;
     this.#write(pending.kind, id, pending.message, pending.payload);
+    pending.stream?.opened(id);
   }
 
   #settle(pending: Pending): void {

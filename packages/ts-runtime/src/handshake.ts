@@ -15,7 +15,7 @@ const SOFTWARE = { name: "@polywire/runtime", version: "0.1.0" };
 // asked (PW-SESS-005) and may then send that feature's frames, so asking
 // for a plane without its API invites frames nobody reads. A plane joins
 // the list with its API.
-const DEFAULT_FEATURES: readonly Feature[] = [Feature.LOG, Feature.IDEMPOTENCE, Feature.DRAIN_NOTICE, Feature.GROUPS, Feature.GROUP_NOTICE, Feature.PUBSUB, Feature.SLOW_CONSUMER_NOTICE];
+const DEFAULT_FEATURES: readonly Feature[] = [Feature.LOG, Feature.IDEMPOTENCE, Feature.DRAIN_NOTICE, Feature.GROUPS, Feature.GROUP_NOTICE, Feature.PUBSUB, Feature.SLOW_CONSUMER_NOTICE, Feature.REQUEST_REPLY];
 /** The `max_in_flight` a broker's Welcome stands for when it leaves it 0. */
 export const DEFAULT_MAX_IN_FLIGHT_LIMIT = 1024;
 

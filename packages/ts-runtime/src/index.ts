@@ -21,6 +21,8 @@ export type { PublishOptions } from "./pubsub/pubsub.js";
 export type { Confirmation, ConfirmedPublishOptions, ConfirmOptions, ConfirmResult } from "./pubsub/confirm.js";
 export type { HandleOptions, MessageHandler } from "./pubsub/handler.js";
 export { Subscription } from "./pubsub/subscription.js";
+export { ApplicationError, Call, IncomingBody, Service } from "./rpc/index.js";
+export type { BodyInit, CallOptions as RpcCallOptions, Handler, Headers as CallHeaders, HeadersInit as CallHeadersInit, IncomingRequest, Reply, ReplyInit, Response as RpcResponse, ServeOptions } from "./rpc/index.js";
 export type { SlowConsumerEvent, SubscribeOptions, SubscriptionEvents } from "./pubsub/subscription.js";
 export type { ConsumedRecordJson, RecordHeadersInit, HeaderValue, ProducerRecord, RecordOptions } from "./record.js";
 export { PolywireError, errorCodeName, errorCodeNumber, isRetriableCode } from "@polywire/core";

@@ -369,6 +369,14 @@ const (
 	ErrorCode_ERROR_CODE_RESPONDER_GONE         ErrorCode = 131
 	ErrorCode_ERROR_CODE_RESPONDER_EXISTS       ErrorCode = 132
 	ErrorCode_ERROR_CODE_UNKNOWN_RESPONDER      ErrorCode = 133
+	// A connection at its bound of calls in progress, or a service at its bound
+	// of calls waiting for a responder (PW-RPC-006).
+	ErrorCode_ERROR_CODE_TOO_MANY_CALLS ErrorCode = 134
+	// A connection at its bound of registered responders (PW-RPC-006).
+	ErrorCode_ERROR_CODE_TOO_MANY_RESPONDERS ErrorCode = 135
+	// Client-side: a call's responder answered with an application error
+	// (CALL_STATUS_ERROR, PW-RPC-022); never sent in an Error frame.
+	ErrorCode_ERROR_CODE_APPLICATION_ERROR ErrorCode = 136
 )
 
 // Enum value maps for ErrorCode.
@@ -429,6 +437,9 @@ var (
 		131: "ERROR_CODE_RESPONDER_GONE",
 		132: "ERROR_CODE_RESPONDER_EXISTS",
 		133: "ERROR_CODE_UNKNOWN_RESPONDER",
+		134: "ERROR_CODE_TOO_MANY_CALLS",
+		135: "ERROR_CODE_TOO_MANY_RESPONDERS",
+		136: "ERROR_CODE_APPLICATION_ERROR",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":            0,
@@ -486,6 +497,9 @@ var (
 		"ERROR_CODE_RESPONDER_GONE":         131,
 		"ERROR_CODE_RESPONDER_EXISTS":       132,
 		"ERROR_CODE_UNKNOWN_RESPONDER":      133,
+		"ERROR_CODE_TOO_MANY_CALLS":         134,
+		"ERROR_CODE_TOO_MANY_RESPONDERS":    135,
+		"ERROR_CODE_APPLICATION_ERROR":      136,
 	}
 )
 
@@ -1461,7 +1475,7 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"\x16FEATURE_FRAME_CHECKSUM\x10\x06\x12\x18\n" +
 	"\x14FEATURE_DRAIN_NOTICE\x10\a\x12 \n" +
 	"\x1cFEATURE_SLOW_CONSUMER_NOTICE\x10\b\x12\x18\n" +
-	"\x14FEATURE_GROUP_NOTICE\x10\t*\xbf\x0e\n" +
+	"\x14FEATURE_GROUP_NOTICE\x10\t*\xa7\x0f\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eERROR_CODE_UNSUPPORTED_VERSION\x10\x01\x12\x1e\n" +
@@ -1518,7 +1532,10 @@ const file_polywire_v1_session_proto_rawDesc = "" +
 	"!ERROR_CODE_FLOW_CONTROL_VIOLATION\x10\x82\x01\x12\x1e\n" +
 	"\x19ERROR_CODE_RESPONDER_GONE\x10\x83\x01\x12 \n" +
 	"\x1bERROR_CODE_RESPONDER_EXISTS\x10\x84\x01\x12!\n" +
-	"\x1cERROR_CODE_UNKNOWN_RESPONDER\x10\x85\x01B<Z:github.com/polywire/polywire/gen/go/polywire/v1;polywirev1b\x06proto3"
+	"\x1cERROR_CODE_UNKNOWN_RESPONDER\x10\x85\x01\x12\x1e\n" +
+	"\x19ERROR_CODE_TOO_MANY_CALLS\x10\x86\x01\x12#\n" +
+	"\x1eERROR_CODE_TOO_MANY_RESPONDERS\x10\x87\x01\x12!\n" +
+	"\x1cERROR_CODE_APPLICATION_ERROR\x10\x88\x01B<Z:github.com/polywire/polywire/gen/go/polywire/v1;polywirev1b\x06proto3"
 
 var (
 	file_polywire_v1_session_proto_rawDescOnce sync.Once

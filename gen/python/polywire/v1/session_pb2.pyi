@@ -125,6 +125,9 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CODE_RESPONDER_GONE: _ClassVar[ErrorCode]
     ERROR_CODE_RESPONDER_EXISTS: _ClassVar[ErrorCode]
     ERROR_CODE_UNKNOWN_RESPONDER: _ClassVar[ErrorCode]
+    ERROR_CODE_TOO_MANY_CALLS: _ClassVar[ErrorCode]
+    ERROR_CODE_TOO_MANY_RESPONDERS: _ClassVar[ErrorCode]
+    ERROR_CODE_APPLICATION_ERROR: _ClassVar[ErrorCode]
 FRAME_KIND_UNSPECIFIED: FrameKind
 FRAME_KIND_HELLO: FrameKind
 FRAME_KIND_WELCOME: FrameKind
@@ -234,6 +237,9 @@ ERROR_CODE_FLOW_CONTROL_VIOLATION: ErrorCode
 ERROR_CODE_RESPONDER_GONE: ErrorCode
 ERROR_CODE_RESPONDER_EXISTS: ErrorCode
 ERROR_CODE_UNKNOWN_RESPONDER: ErrorCode
+ERROR_CODE_TOO_MANY_CALLS: ErrorCode
+ERROR_CODE_TOO_MANY_RESPONDERS: ErrorCode
+ERROR_CODE_APPLICATION_ERROR: ErrorCode
 
 class VersionRange(_message.Message):
     __slots__ = ("min", "max")

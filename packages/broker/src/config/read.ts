@@ -16,11 +16,12 @@ import { badSetting } from "./errors.js";
 import { array, boolean, child, number, object, string, strings } from "./json.js";
 import { BROKER_CONFIG_ALIASES } from "./schema.js";
 import { DEFAULT_GROUP_CONFIG } from "../groups/config.js";
+import { checkRpcOptions, RPC_OPTION_KEYS } from "../rpc-plane.js";
 import { checkId, DEFAULT_DATA_DIR, DEFAULT_TIMINGS, resolveGroupSettings, resolveHealthThresholds, resolveTimings, type BrokerTimings } from "./settings.js";
 
 /** The keys of a config file, by the object holding them ("" the top level). */
 export const CONFIG_KEYS: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  "": ["listeners", "storage", "topics", "http", "tls", "limits", "adminAuth", "health", "groups", "brokerId", "clusterId", ...Object.keys(DEFAULT_TIMINGS), "checksumFrames"],
+  "": ["listeners", "storage", "topics", "http", "tls", "limits", "adminAuth", "health", "groups", "rpc", "brokerId", "clusterId", ...Object.keys(DEFAULT_TIMINGS), "checksumFrames"],
   storage: ["engine", "dir", "fsync", "topicDefaults", "retentionCheckIntervalMs", "producerIdExpirationMs", "maxOpenFiles"],
   http: ["host", "port", "maxRequestBytes", ...Object.keys(DEFAULT_HTTP_LIMITS)],
   tls: ["cert", "key", "ca"],
@@ -29,6 +30,7 @@ export const CONFIG_KEYS: Readonly<Record<string, readonly string[]>> = Object.f
   "adminAuth.tokens[]": ["principal", "role", "token", "tokenFile"],
   health: ["minFreeBytes", "minFreeRatio"],
   groups: Object.keys(DEFAULT_GROUP_CONFIG),
+  rpc: RPC_OPTION_KEYS,
   "topics[]": ["name", "partitions", "config"],
 });
 const keys = (of: string): readonly string[] => CONFIG_KEYS[of] as readonly string[];
@@ -98,6 +100,8 @@ export function brokerOptionsFromConfig(json: unknown, baseDir: string): BrokerO
   if (health !== undefined) resolveHealthThresholds(health);
   const groups = root.groups === false ? false : numbers("groups", root.groups, keys("groups"));
   if (groups !== undefined && groups !== false) resolveGroupSettings(groups);
+  const rpc = numbers("rpc", root.rpc, keys("rpc"));
+  if (rpc !== undefined) checkRpcOptions(rpc);
   const adminAuth = object("adminAuth", root.adminAuth, keys("adminAuth"));
   return {
     ...(listeners === undefined ? {} : { listeners }),
@@ -109,6 +113,7 @@ export function brokerOptionsFromConfig(json: unknown, baseDir: string): BrokerO
     ...(adminAuth === undefined ? {} : { adminAuth: { tokens: adminTokens(adminAuth.tokens, path) } }),
     ...(health === undefined ? {} : { health }),
     ...(groups === undefined ? {} : { groups }),
+    ...(rpc === undefined ? {} : { rpc }),
     ...(brokerId === undefined ? {} : { brokerId }),
     ...(clusterId === undefined ? {} : { clusterId }),
     ...timings,

@@ -2,6 +2,7 @@ import type { HealthThresholds } from "../admin/context.js";
 import type { GroupConfig } from "../groups/config.js";
 import type { HttpListenerOptions } from "../http-settings.js";
 import type { BrokerLimits } from "../limits.js";
+import type { RpcOptions } from "../rpc-plane.js";
 import type { FsyncPolicy } from "../storage/storage.js";
 
 /**
@@ -47,6 +48,8 @@ export interface BrokerConfig {
   readonly health?: Partial<HealthThresholds>;
   /** Consumer-group settings (§8), or false for a broker without groups. */
   readonly groups?: Partial<GroupConfig> | false;
+  /** Request/reply bounds (§10, PW-RPC-006): `maxCallsPerConnection`, `maxRespondersPerConnection`, `maxWaitingCalls`, `maxWaitingBytes`. */
+  readonly rpc?: RpcOptions;
   readonly brokerId?: string;
   readonly clusterId?: string;
   readonly handshakeTimeoutMs?: number;

@@ -4,6 +4,7 @@ import { clientCases } from "./client/index.js";
 import { groupCases } from "./groups/index.js";
 import { logCases } from "./log/index.js";
 import { pubsubCases } from "./pubsub/index.js";
+import { rpcCases } from "./rpc/index.js";
 import { sessionCases } from "./session/index.js";
 import { transportCases } from "./transport/index.js";
 
@@ -12,4 +13,4 @@ import { transportCases } from "./transport/index.js";
  * `planes/` with its cases (and, for model-based runs, a `ModelPlugin`) and
  * one line here.
  */
-export const ALL_CASES: readonly ConformanceCase[] = [...sessionCases, ...transportCases, ...logCases, ...groupCases, ...pubsubCases, ...adminCases, ...clientCases];
+export const ALL_CASES: readonly ConformanceCase[] = [...sessionCases, ...transportCases, ...logCases, ...groupCases, ...pubsubCases, ...rpcCases, ...adminCases, ...clientCases];

@@ -9,6 +9,7 @@ import {
 import {
   GroupHeartbeatRequestSchema, GroupHeartbeatResponseSchema, OffsetCommitRequestSchema, OffsetCommitResponseSchema, OffsetFetchRequestSchema, OffsetFetchResponseSchema,
 } from "@polywire/proto/groups";
+import { RegisterResponderRequestSchema, RegisterResponderResponseSchema, UnregisterResponderRequestSchema, UnregisterResponderResponseSchema } from "@polywire/proto/rpc";
 import { ErrorCode, ErrorSchema, FrameKind, PingSchema, PongSchema, type Error as ErrorMessage } from "@polywire/proto/session";
 import type { WireFrame } from "./frame.js";
 
@@ -27,6 +28,8 @@ export const RPCS = {
   [FrameKind.UNSUBSCRIBE_REQUEST]: { request: UnsubscribeRequestSchema, responseKind: FrameKind.UNSUBSCRIBE_RESPONSE, response: UnsubscribeResponseSchema },
   // With `ack` set; a publish without it is sent raw (`send`), since it gets no answer (PW-PUBSUB-021).
   [FrameKind.PUBLISH_REQUEST]: { request: PublishRequestSchema, responseKind: FrameKind.PUBLISH_RESPONSE, response: PublishResponseSchema },
+  [FrameKind.REGISTER_RESPONDER_REQUEST]: { request: RegisterResponderRequestSchema, responseKind: FrameKind.REGISTER_RESPONDER_RESPONSE, response: RegisterResponderResponseSchema },
+  [FrameKind.UNREGISTER_RESPONDER_REQUEST]: { request: UnregisterResponderRequestSchema, responseKind: FrameKind.UNREGISTER_RESPONDER_RESPONSE, response: UnregisterResponderResponseSchema },
 } as const;
 
 /** A request kind of {@link RPCS}. */

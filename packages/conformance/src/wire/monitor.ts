@@ -1,6 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ErrorCode, ErrorSchema, Feature, FrameKind } from "@polywire/proto/session";
 import { ClauseViolation } from "../clause.js";
+import { RESPONDER_LEG_KINDS, type CallLegs } from "./call-legs.js";
 import { FRAME_KINDS } from "./frame-kinds.js";
 import { HEADER_SIZE, type WireFrame } from "./frame.js";
 import { codeName, kindName, LIMIT_CODES, RETRIABLE_CODES } from "./messages.js";
@@ -15,6 +16,8 @@ export interface ObservedConnection {
   readonly granted: ReadonlySet<Feature> | undefined;
   /** The request kinds sent with this correlation id and still awaiting an answer (usually one). */
   requestKinds(correlationId: number): readonly number[];
+  /** The calls this connection started as caller (§10), when it started any. */
+  readonly calls?: CallLegs;
 }
 
 /**
@@ -62,7 +65,10 @@ export class Monitor {
     } else if (id % 2 === 0) {
       // Even ids belong to broker-initiated calls and Pings (PW-SESS-024), or answer a client request sent with one on purpose (PW-FRAME-016).
       const answersOurs = frame.kind === FrameKind.ERROR && connection.requestKinds(id).length > 0;
-      if (frame.kind !== FrameKind.CALL_REQUEST && frame.kind !== FrameKind.PING && !answersOurs) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with even correlation id ${id}, which only broker-initiated calls and Pings carry`));
+      // A responder's leg of a call carries the broker-chosen even id in both directions (PW-RPC-011).
+      if (!RESPONDER_LEG_KINDS.has(frame.kind) && frame.kind !== FrameKind.PING && !answersOurs) this.record(new ClauseViolation("PW-FRAME-010", `the broker sent ${kind} with even correlation id ${id}, which only broker-initiated calls and Pings carry`));
+    } else if (granted !== undefined && connection.calls?.observe(frame.kind, id, frame.message, (v) => this.record(v)) === true) {
+      // A frame of one of this connection's calls: checked by its CallLegs (PW-RPC-010, PW-RPC-044).
     } else if (granted !== undefined) {
       const requested = connection.requestKinds(id);
       if (requested.length === 0) {

@@ -1,6 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Feature, FrameKind, HelloSchema, WelcomeSchema, type Welcome } from "@polywire/proto/session";
 import { ClauseViolation } from "../clause.js";
+import { CallLegs } from "./call-legs.js";
 import { dial, type ByteStream, type DialTls, type InProcessDialer } from "./dial.js";
 import { DEFAULT_MAX_FRAME_SIZE, encodeRawFrame, FrameFormatError, FrameSplitter, type RawFrameInit, type WireFrame } from "./frame.js";
 import { BrokerError, decode, decodeError, encode, kindName, RPCS, type RpcInit, type RpcKind, type RpcReply } from "./messages.js";
@@ -97,6 +98,8 @@ export class WireSession {
   #granted: Set<Feature> | undefined;
   #pending = new Map<number, Pending[]>();
   #expected = new Map<number, number[]>();
+  /** Calls this session started as caller (§10), followed to their terminal events (PW-RPC-044). */
+  readonly calls = new CallLegs();
   #unclaimed: WireFrame[] = [];
   #waiters: Waiter[] = [];
   #nextId = 3;
@@ -335,7 +338,7 @@ export class WireSession {
     this.#received.push({ kind: frame.kind, correlationId: id });
     this.#monitor.observe(frame, {
       granted: this.#granted,
-      requestKinds: (cid) => this.#expected.get(cid) ?? [],
+      requestKinds: (cid) => this.#expected.get(cid) ?? [], calls: this.calls,
     });
     const expected = this.#expected.get(id);
     if (expected !== undefined && id !== 0) {
@@ -381,9 +384,7 @@ export class RequestTimeout extends Error {
 }
 
 /** The connection ended before an answer came. */
-export class ConnectionEnded extends Error {
-  override readonly name = "ConnectionEnded";
-}
+export class ConnectionEnded extends Error { override readonly name = "ConnectionEnded"; }
 
 /** Encodes a Hello from `init`. */
 export function helloBytes(init: HelloInit): Uint8Array {

@@ -495,6 +495,18 @@ export enum ErrorCode {
   ERROR_CODE_RESPONDER_GONE = 131,
   ERROR_CODE_RESPONDER_EXISTS = 132,
   ERROR_CODE_UNKNOWN_RESPONDER = 133,
+  /**
+   * ERROR_CODE_TOO_MANY_CALLS - A connection at its bound of calls in progress, or a service at its bound
+   * of calls waiting for a responder (PW-RPC-006).
+   */
+  ERROR_CODE_TOO_MANY_CALLS = 134,
+  /** ERROR_CODE_TOO_MANY_RESPONDERS - A connection at its bound of registered responders (PW-RPC-006). */
+  ERROR_CODE_TOO_MANY_RESPONDERS = 135,
+  /**
+   * ERROR_CODE_APPLICATION_ERROR - Client-side: a call's responder answered with an application error
+   * (CALL_STATUS_ERROR, PW-RPC-022); never sent in an Error frame.
+   */
+  ERROR_CODE_APPLICATION_ERROR = 136,
   UNRECOGNIZED = -1,
 }
 
@@ -665,6 +677,15 @@ export function errorCodeFromJSON(object: any): ErrorCode {
     case 133:
     case "ERROR_CODE_UNKNOWN_RESPONDER":
       return ErrorCode.ERROR_CODE_UNKNOWN_RESPONDER;
+    case 134:
+    case "ERROR_CODE_TOO_MANY_CALLS":
+      return ErrorCode.ERROR_CODE_TOO_MANY_CALLS;
+    case 135:
+    case "ERROR_CODE_TOO_MANY_RESPONDERS":
+      return ErrorCode.ERROR_CODE_TOO_MANY_RESPONDERS;
+    case 136:
+    case "ERROR_CODE_APPLICATION_ERROR":
+      return ErrorCode.ERROR_CODE_APPLICATION_ERROR;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -784,6 +805,12 @@ export function errorCodeToJSON(object: ErrorCode): string {
       return "ERROR_CODE_RESPONDER_EXISTS";
     case ErrorCode.ERROR_CODE_UNKNOWN_RESPONDER:
       return "ERROR_CODE_UNKNOWN_RESPONDER";
+    case ErrorCode.ERROR_CODE_TOO_MANY_CALLS:
+      return "ERROR_CODE_TOO_MANY_CALLS";
+    case ErrorCode.ERROR_CODE_TOO_MANY_RESPONDERS:
+      return "ERROR_CODE_TOO_MANY_RESPONDERS";
+    case ErrorCode.ERROR_CODE_APPLICATION_ERROR:
+      return "ERROR_CODE_APPLICATION_ERROR";
     case ErrorCode.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -1088,6 +1088,29 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_UNKNOWN_RESPONDER = 133;
    */
   UNKNOWN_RESPONDER = 133,
+
+  /**
+   * A connection at its bound of calls in progress, or a service at its bound
+   * of calls waiting for a responder (PW-RPC-006).
+   *
+   * @generated from enum value: ERROR_CODE_TOO_MANY_CALLS = 134;
+   */
+  TOO_MANY_CALLS = 134,
+
+  /**
+   * A connection at its bound of registered responders (PW-RPC-006).
+   *
+   * @generated from enum value: ERROR_CODE_TOO_MANY_RESPONDERS = 135;
+   */
+  TOO_MANY_RESPONDERS = 135,
+
+  /**
+   * Client-side: a call's responder answered with an application error
+   * (CALL_STATUS_ERROR, PW-RPC-022); never sent in an Error frame.
+   *
+   * @generated from enum value: ERROR_CODE_APPLICATION_ERROR = 136;
+   */
+  APPLICATION_ERROR = 136,
 }
 
 /**
