@@ -61,7 +61,8 @@ describe.sequential("the conformance suite against the reference implementation 
     expect(run.status).toBe(0);
     expect(run.stdout).toContain("[1/2] pass  session/welcome");
     expect(run.stdout).toMatch(/^MUST clauses: \d+ in the spec; \d+ checked by this run/m);
-    expect(run.stdout).toMatch(/^PASSED: \d+ of \d+ MUST clauses of the spec checked \(\d+%\); not implemented by the target: /m);
+    // Every plane of the spec is implemented by the reference broker: nothing to name as not implemented.
+    expect(run.stdout).toMatch(/^PASSED: \d+ of \d+ MUST clauses of the spec checked \(\d+%\)$/m);
     expect(run.stdout).toMatch(/^cases: 2 passed/m);
   });
 

@@ -243,8 +243,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   request(kind: number, message: Uint8Array, payload?: Uint8Array, options: RequestOptions = {}): Promise<Frame | undefined> {
     const refusal = this.#refusal(kind) ?? this.#oversize(message, payload);
     if (refusal !== undefined) return Promise.reject(refusal);
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(PolywireError.from(signal.reason, "CANCELLED"));
+    if (options.signal?.aborted) return Promise.reject(PolywireError.from(options.signal.reason, "CANCELLED"));
     // Nothing to wait for: sent now, unless it must wait for a slot behind others.
     if (options.expectResponse === false && this.#requests.sendNow(kind, message, payload)) return SENT;
     return this.#requests.add(kind, message, payload, options, this.#requestTimeoutMs);
@@ -325,8 +324,7 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   #oversize(message: Uint8Array, payload: Uint8Array | undefined): PolywireError | undefined {
     const size = frameSize(message.byteLength, payload?.byteLength ?? 0, this.#checksum);
-    if (size <= this.#peerMaxFrame) return undefined;
-    return new PolywireError("FRAME_TOO_LARGE", `a ${size}-byte frame exceeds the broker's max_frame_size ${this.#peerMaxFrame}`, { limit: this.#peerMaxFrame });
+    return size <= this.#peerMaxFrame ? undefined : new PolywireError("FRAME_TOO_LARGE", `a ${size}-byte frame exceeds the broker's max_frame_size ${this.#peerMaxFrame}`, { limit: this.#peerMaxFrame });
   }
 
   #write(kind: number, correlationId: number, message: Uint8Array, payload: Uint8Array | undefined): boolean {
